@@ -1,0 +1,87 @@
+/**
+ * Addresses: parsing with nodemailer's RFC 5322 address parser, and the checks that keep
+ * a header value from smuggling in another header.
+ */
+import addressparser from 'nodemailer/lib/addressparser';
+import { Problem } from './errors';
+
+/** A mailbox: a display name (may be empty) and an addr-spec. */
+export interface Mailbox {
+  name: string;
+  address: string;
+}
+
+/** What a caller may pass for an address field. */
+export type AddressInput = string | { name?: string; address: string };
+
+/** True when a header value would break onto a new header line. */
+export function hasLineBreak(value: string): boolean {
+  return /[\r\n]/.test(value);
+}
+
+const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\u0080-\\uFFFF-]";
+const LOCAL = new RegExp(`^${ATEXT}+(\\.${ATEXT}+)*$`);
+const LABEL = '[A-Za-z0-9\\u0080-\\uFFFF](?:[A-Za-z0-9\\u0080-\\uFFFF-]*[A-Za-z0-9\\u0080-\\uFFFF])?';
+const DOMAIN = new RegExp(`^(${LABEL}\\.)+${LABEL}$|^\\[[0-9A-Fa-f:.]+\\]$`);
+
+/** Why an addr-spec is not a valid address, or undefined when it is. */
+export function checkAddress(address: string): string | undefined {
+  if (hasLineBreak(address)) return 'must not contain CR or LF';
+  const at = address.lastIndexOf('@');
+  if (at < 1) return `'${address}' is not an e-mail address (expected name@domain)`;
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  if (!LOCAL.test(local) || local.length > 64) return `'${address}' has an invalid local part`;
+  if (!DOMAIN.test(domain) || domain.length > 253) return `'${address}' has an invalid domain`;
+  return undefined;
+}
+
+/**
+ * Parses one address field (a string that may hold several addresses, an object, or an array of
+ * either) into mailboxes, adding a problem per invalid entry. CR/LF is refused before parsing,
+ * because the parser would otherwise fold it away silently.
+ */
+export function parseAddressField(path: string, value: unknown, problems: Problem[], codes: Set<string>): Mailbox[] {
+  const out: Mailbox[] = [];
+  const items = Array.isArray(value) ? value : [value];
+  items.forEach((item, i) => {
+    const at = Array.isArray(value) ? `${path}[${i}]` : path;
+    if (typeof item === 'string') {
+      if (hasLineBreak(item)) {
+        problems.push({ path: at, message: 'must not contain CR or LF' });
+        codes.add('INVALID_MESSAGE');
+        return;
+      }
+      for (const parsed of addressparser(item, { flatten: true })) {
+        pushMailbox(at, parsed.name, parsed.address, out, problems, codes);
+      }
+    } else if (item && typeof item === 'object' && typeof (item as Mailbox).address === 'string') {
+      const { name = '', address } = item as Mailbox;
+      if (typeof name !== 'string' || hasLineBreak(name) || hasLineBreak(address)) {
+        problems.push({ path: at, message: 'name and address must be strings without CR or LF' });
+        codes.add('INVALID_MESSAGE');
+        return;
+      }
+      pushMailbox(at, name, address.trim(), out, problems, codes);
+    } else {
+      problems.push({ path: at, message: 'must be an address string or { name, address }' });
+      codes.add('INVALID_MESSAGE');
+    }
+  });
+  return out;
+}
+
+function pushMailbox(path: string, name: string, address: string, out: Mailbox[], problems: Problem[], codes: Set<string>): void {
+  const problem = checkAddress(address);
+  if (problem) {
+    problems.push({ path, message: problem });
+    codes.add('INVALID_ADDRESS');
+  } else {
+    out.push({ name, address });
+  }
+}
+
+/** Formats a mailbox for display and logs (not for headers: nodemailer encodes those). */
+export function formatMailbox(m: Mailbox): string {
+  return m.name ? `${m.name} <${m.address}>` : m.address;
+}

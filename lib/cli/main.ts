@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+/**
+ * The `oxymail` command: send a message with a user's settings (or, with none, write it to the
+ * local outbox), check settings, and show the capability matrix.
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import { capabilities, FEATURES, ProtocolKey } from '../capabilities';
+import { MailError } from '../errors';
+import { IMPORTANCE_LEVELS } from '../importance';
+import { createMailer, SendOptions } from '../mailer';
+import { MailMessage, validateMessage } from '../message';
+import { composeMail } from '../transports/compose';
+import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
+
+interface SendFlags {
+  to?: string[];
+  cc?: string[];
+  bcc?: string[];
+  subject?: string;
+  text?: string;
+  textFile?: string;
+  htmlFile?: string;
+  attach?: string[];
+  importance?: MailMessage['importance'];
+  readReceipt?: boolean;
+  deliveryReceipt?: boolean;
+  protocol?: SendOptions['protocol'];
+  settings?: string;
+  outbox?: string;
+  from?: string;
+  dialog?: boolean;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function print(json: boolean | undefined, data: unknown, human: string): void {
+  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
+}
+
+async function readSettings(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new MailError('INVALID_SETTINGS', `settings: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new MailError('INVALID_SETTINGS', `settings: ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+async function buildMessage(f: SendFlags): Promise<MailMessage> {
+  if (f.text !== undefined && f.textFile !== undefined) throw new CommanderError(2, 'oxymail.usage', 'use either --text or --text-file, not both');
+  const message: MailMessage = { to: f.to, cc: f.cc, bcc: f.bcc, subject: f.subject };
+  if (f.text !== undefined) message.text = f.text;
+  if (f.textFile !== undefined) message.text = await fs.readFile(f.textFile, 'utf8');
+  if (f.htmlFile !== undefined) message.html = await fs.readFile(f.htmlFile, 'utf8');
+  if (f.attach) message.attachments = f.attach.map((p) => ({ path: p }));
+  if (f.importance) message.importance = f.importance;
+  if (f.readReceipt) message.readReceipt = true;
+  if (f.deliveryReceipt) message.deliveryReceipt = true;
+  return message;
+}
+
+async function send(f: SendFlags): Promise<void> {
+  const message = await buildMessage(f);
+  if (!f.settings) {
+    if (f.protocol) throw new CommanderError(2, 'oxymail.usage', `--protocol ${f.protocol} needs --settings FILE (the user's settings)`);
+    const msg = await validateMessage(message);
+    const from = f.from ?? `${os.userInfo().username}@${os.hostname()}`;
+    const dir = f.outbox ?? defaultOutboxDir();
+    const eff = { importance: msg.importance === 'normal' ? undefined : msg.importance, readReceipt: !!msg.readReceipt, deliveryReceipt: msg.deliveryReceipt };
+    const written = await writeToOutbox(composeMail(msg, { from: { name: '', address: from }, receiptsTo: from }, eff, new Set()), dir);
+    print(f.json, { outbox: written.path, messageId: written.messageId, sent: false }, [
+      `No settings given: nothing was sent. The message was composed and written to the local outbox:`,
+      `  ${written.path}`,
+      `Open it with any mail client to check it. To really send, give the user's settings:`,
+      `  oxymail send --settings user.json ...   (see README: "Settings")`,
+    ].join('\n'));
+    return;
+  }
+  const mailer = createMailer((await readSettings(f.settings)) as object);
+  try {
+    const result = await mailer.send(message, { protocol: f.protocol, dialog: f.dialog });
+    const lines = [
+      `Sent by ${result.protocol}${result.messageId ? ` as ${result.messageId}` : ''}.`,
+      `  accepted: ${result.accepted.join(', ') || '(none)'}`,
+      ...(result.rejected.length ? [`  rejected: ${result.rejected.join(', ')}`] : []),
+      `  read receipt: ${result.receipts.read}; delivery receipt: ${result.receipts.delivery}`,
+      ...result.warnings.map((w) => `  warning [${w.code}]: ${w.message}`),
+    ];
+    print(f.json, result, lines.join('\n'));
+  } finally {
+    mailer.close();
+  }
+}
+
+async function verify(f: { settings: string; protocol?: SendOptions['protocol']; json?: boolean }): Promise<void> {
+  const mailer = createMailer((await readSettings(f.settings)) as object);
+  try {
+    const r = await mailer.verify({ protocol: f.protocol });
+    const human = 'server' in r
+      ? `OK: ${r.protocol} ${r.server}, TLS ${r.tls}, ${r.authenticatedAs ? `authenticated as ${r.authenticatedAs}` : 'no login'}`
+      : `OK: MAPI (${r.interface}) is available`;
+    print(f.json, r, [human, ...r.warnings.map((w) => `warning [${w.code}]: ${w.message}`)].join('\n'));
+  } finally {
+    mailer.close();
+  }
+}
+
+function showCapabilities(f: { protocol?: ProtocolKey; json?: boolean }): void {
+  const matrix = capabilities();
+  const columns = (f.protocol ? [f.protocol] : Object.keys(matrix)) as ProtocolKey[];
+  if (f.json) return print(true, f.protocol ? matrix[f.protocol] : matrix, '');
+  const rows = [['option', ...columns], ...FEATURES.map((feat) => [feat, ...columns.map((c) => (matrix[c][feat].supported ? 'yes' : 'no'))])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  print(false, null, rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ')).join('\n'));
+}
+
+/** Builds the command line program (exported so tests may drive it in-process). */
+export function program(): Command {
+  const cli = new Command('oxymail')
+    .description('Send e-mail on behalf of a user: managed relay, SMTP, or the Windows mail client (MAPI)')
+    .exitOverride()
+    .showHelpAfterError();
+  cli
+    .command('send')
+    .description("send a message with the user's settings; with no --settings, write it to the local outbox")
+    .requiredOption('--to <address>', 'recipient (repeat for several)', collect)
+    .option('--cc <address>', 'copy recipient (repeat for several)', collect)
+    .option('--bcc <address>', 'blind copy recipient (repeat for several)', collect)
+    .requiredOption('--subject <text>', 'subject')
+    .option('--text <text>', 'plain-text body')
+    .option('--text-file <file>', 'plain-text body from a UTF-8 file')
+    .option('--html-file <file>', 'HTML body from a file')
+    .option('--attach <file>', 'attach a file (repeat for several)', collect)
+    .addOption(new Option('--importance <level>', 'importance').choices([...IMPORTANCE_LEVELS]))
+    .option('--read-receipt', 'ask for a read receipt')
+    .option('--delivery-receipt', 'ask for a delivery receipt (DSN)')
+    .option('--dialog', "MAPI: show the mail client's compose window")
+    .addOption(new Option('--protocol <protocol>', 'switch protocol for this send').choices(['managed', 'smtp', 'mapi']))
+    .option('--settings <file>', "the user's settings (JSON, see README)")
+    .option('--outbox <dir>', `outbox folder when no settings are given (default ${defaultOutboxDir()})`)
+    .option('--from <address>', 'From address of an outbox message')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', `
+Examples:
+  $ oxymail send --to bob@example.com --subject "Invoice" --text "Hello"
+  $ oxymail send --settings alice.json --to bob@example.com --cc carol@example.com \\
+      --subject "Facture n° 12" --text-file body.txt --attach facture.pdf --importance high --read-receipt`)
+    .action(send);
+  cli
+    .command('verify')
+    .description("connect, negotiate TLS and log in with the user's settings; sends nothing")
+    .requiredOption('--settings <file>', "the user's settings (JSON)")
+    .addOption(new Option('--protocol <protocol>', 'protocol to check').choices(['managed', 'smtp', 'mapi']))
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  $ oxymail verify --settings alice.json')
+    .action(verify);
+  cli
+    .command('capabilities')
+    .description('show which option each protocol supports')
+    .addOption(new Option('--protocol <protocol>', 'one column').choices(['managed', 'smtp', 'mapi-simple', 'mapi-extended']))
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ oxymail capabilities\n  $ oxymail capabilities --protocol smtp --json')
+    .action(showCapabilities);
+  return cli;
+}
+
+/** Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage error). */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
+      if (err.code === 'oxymail.usage') process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof MailError) {
+      process.stderr.write(`error [${err.code}]: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+      return 1;
+    }
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,90 @@
+/**
+ * The one table of oxymail error codes, and the error class every failure is raised as.
+ *
+ * A code is a stable string that programs can switch on; the message names the operation and,
+ * where there is one, the API that failed; `hint` tells a person what to do about it.
+ */
+
+/** Every stable code oxymail raises, with what it means. */
+export const ERROR_CODES = {
+  INVALID_SETTINGS: 'the user settings are invalid or contradict each other',
+  INVALID_MESSAGE: 'the message is malformed (CR/LF in a header value, wrong field type, unknown field)',
+  INVALID_ADDRESS: 'an address is not a valid e-mail address',
+  NO_RECIPIENTS: 'the message has no recipient',
+  ATTACHMENT_NOT_FOUND: 'an attachment file does not exist or cannot be read',
+  UNKNOWN_OPTION: 'an option name is not known',
+  UNSUPPORTED_OPTION: 'the chosen protocol cannot honour an option set explicitly',
+  ABORTED: 'the send was aborted by its AbortSignal',
+  MANAGED_NOT_CONNECTED: 'managed sending is selected but no relay is configured',
+  MANAGED_BULK_FORBIDDEN: 'bulk (CRM) sending is refused by the managed relay',
+  SMTP_AUTH: 'the SMTP server refused the login',
+  SMTP_CONNECTION: 'the SMTP server could not be reached or closed the connection',
+  SMTP_TIMEOUT: 'the SMTP server did not answer in time',
+  SMTP_TLS: 'TLS could not be negotiated with the SMTP server',
+  SMTP_REJECTED: 'the SMTP server refused every recipient (or the sender)',
+  SMTP_MESSAGE_REJECTED: 'the SMTP server refused the message itself',
+  SMTP_PROTOCOL: 'the SMTP server answered something unexpected',
+  MAPI_UNAVAILABLE: 'MAPI cannot be used on this platform or the native addon is missing',
+  OUTBOX_WRITE: 'the message could not be written to the local outbox',
+} as const;
+
+/** A stable oxymail error code (MAPI return codes add `MAPI_*` codes, see mapi-codes.ts). */
+export type ErrorCode = keyof typeof ERROR_CODES | `MAPI_${string}`;
+
+/** The protocols a message can travel by. */
+export type Protocol = 'managed' | 'smtp' | 'mapi';
+
+/** Extra fields a MailError may carry. */
+export interface MailErrorDetails {
+  protocol?: Protocol;
+  hint?: string;
+  responseCode?: number;
+  mapiCode?: number;
+  permanent?: boolean;
+  cause?: unknown;
+  /** For INVALID_SETTINGS / INVALID_MESSAGE: every problem found, with its field path. */
+  problems?: Problem[];
+}
+
+/** One problem found while validating, with the dotted path of the field at fault. */
+export interface Problem {
+  path: string;
+  message: string;
+  hint?: string;
+}
+
+/** The error every oxymail failure is raised as. */
+export class MailError extends Error {
+  readonly code: ErrorCode;
+  readonly protocol?: Protocol;
+  readonly hint?: string;
+  readonly responseCode?: number;
+  readonly mapiCode?: number;
+  readonly permanent?: boolean;
+  readonly problems?: Problem[];
+
+  constructor(code: ErrorCode, message: string, details: MailErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'MailError';
+    this.code = code;
+    for (const key of ['protocol', 'hint', 'responseCode', 'mapiCode', 'permanent', 'problems'] as const) {
+      if (details[key] !== undefined) (this as Record<string, unknown>)[key] = details[key];
+    }
+  }
+}
+
+/** Raises the error for a list of validation problems, naming every one of them. */
+export function failWithProblems(code: 'INVALID_SETTINGS' | 'INVALID_MESSAGE', what: string, problems: Problem[]): never {
+  const lines = problems.map((p) => `  - ${p.path}: ${p.message}`);
+  const hints = problems.filter((p) => p.hint).map((p) => p.hint);
+  throw new MailError(code, `${what}:\n${lines.join('\n')}`, {
+    problems,
+    hint: hints.length ? hints.join(' ') : undefined,
+  });
+}
+
+/** A warning attached to a SendResult or a verify() result. */
+export interface MailWarning {
+  code: string;
+  message: string;
+}

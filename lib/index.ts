@@ -1,0 +1,19 @@
+/**
+ * oxymail: send e-mail on behalf of a business-software user, by the managed relay, SMTP or
+ * the Windows mail client (MAPI). Re-exports only.
+ */
+export { createMailer } from './mailer';
+export type { Mailer, MailerOptions, SendOptions, VerifyResult } from './mailer';
+export { validateSettings, resolveSettings, maskSecrets } from './settings';
+export type { UserMailSettings, SettingsInput, SmtpSettings, MapiSettings, SmtpSecurity, EffectiveSettings, SettingsSource } from './settings';
+export { validateMessage } from './message';
+export type { MailMessage, Attachment, DeliveryReceiptOptions, AddressField } from './message';
+export type { SendResult } from './result';
+export { capabilities, FEATURES } from './capabilities';
+export type { Capability, Feature, ProtocolKey } from './capabilities';
+export { MailError, ERROR_CODES } from './errors';
+export type { ErrorCode, Protocol, MailWarning, Problem } from './errors';
+export { IMPORTANCE_LEVELS } from './importance';
+export type { Importance } from './importance';
+export { SIMPLE_MAPI_CODES, simpleMapiCode } from './mapi-codes';
+export type { ManagedRelay } from './transports/managed';

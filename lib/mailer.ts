@@ -1,0 +1,238 @@
+/**
+ * createMailer: the user's effective settings, the protocol choice, the capability rule, and the
+ * one road every message travels: validate -> capability check -> transport -> result.
+ */
+import { Feature, checkCapabilities, Origin, ProtocolKey, UnsupportedPolicy } from './capabilities';
+import { MailError, MailWarning, Protocol } from './errors';
+import { NormalizedMessage, MailMessage, validateMessage } from './message';
+import { SendResult } from './result';
+import { EffectiveSettings, resolveSettings, SettingsInput, UserMailSettings } from './settings';
+import { composeMail, Effective, Identity } from './transports/compose';
+import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './transports/managed';
+import { MapiSendOptions, MapiTransport } from './transports/mapi';
+import { SmtpTransport, SmtpVerifyResult } from './transports/smtp';
+
+/** Options of createMailer, given by the host application. */
+export interface MailerOptions {
+  /** The suite's relay for managed sending (else OXYMAIL_MANAGED_RELAY / OXYMAIL_MANAGED_FROM). */
+  managed?: ManagedRelay;
+  /** The application's local settings, layered over the user's general ones. */
+  overrides?: SettingsInput;
+  /** What an explicit option the protocol cannot honour does: 'error' (default) or 'warn'. */
+  unsupported?: UnsupportedPolicy;
+}
+
+/** Options of one send. */
+export interface SendOptions extends MapiSendOptions {
+  /** Switch protocol for this send only. */
+  protocol?: Protocol;
+  signal?: AbortSignal;
+}
+
+/** What verify() found. */
+export type VerifyResult = SmtpVerifyResult | { protocol: 'mapi'; interface: 'simple' | 'extended'; warnings: MailWarning[] };
+
+/** Sends messages with one user's settings. */
+export interface Mailer {
+  /** The validated settings after layering (secrets included: do not print). */
+  readonly settings: UserMailSettings;
+  /** Each effective value with its layer (default, user, application); secrets masked. */
+  readonly effectiveSettings: EffectiveSettings;
+  /** The protocol a send uses unless sendOptions.protocol says otherwise. */
+  readonly protocol: Protocol;
+  send(message: MailMessage, options?: SendOptions): Promise<SendResult>;
+  verify(options?: { protocol?: Protocol }): Promise<VerifyResult>;
+  close(): void;
+}
+
+const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported']);
+const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow']);
+const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
+
+function rejectUnknown(what: string, given: object, known: Set<string>): void {
+  const unknown = Object.keys(given).filter((k) => !known.has(k));
+  if (unknown.length) {
+    throw new MailError('UNKNOWN_OPTION', `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...known].join(', ')})`);
+  }
+}
+
+/** Creates a mailer for one user's settings (validated now: INVALID_SETTINGS lists every problem). */
+export function createMailer(settings: SettingsInput | UserMailSettings, options: MailerOptions = {}): Mailer {
+  rejectUnknown('createMailer', options, MAILER_OPTIONS);
+  if (options.unsupported !== undefined && options.unsupported !== 'error' && options.unsupported !== 'warn') {
+    throw new TypeError("createMailer: options.unsupported must be 'error' or 'warn'");
+  }
+  const resolved = resolveSettings(settings, options.overrides);
+  return new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options);
+}
+
+class MailerImpl implements Mailer {
+  readonly protocol: Protocol;
+  private readonly policy: UnsupportedPolicy;
+  private readonly transports = new Map<Protocol, SmtpTransport | MapiTransport>();
+  private relay?: ManagedRelay | null;
+
+  constructor(
+    readonly settings: UserMailSettings,
+    readonly effectiveSettings: EffectiveSettings,
+    private readonly settingsWarnings: MailWarning[],
+    private readonly options: MailerOptions,
+  ) {
+    this.protocol = settings.customize ? (settings.protocol as Protocol) : 'managed';
+    this.policy = options.unsupported ?? 'error';
+  }
+
+  private chooseProtocol(requested: Protocol | undefined): Protocol {
+    if (requested === undefined) return this.protocol;
+    if (!PROTOCOLS.includes(requested)) throw new TypeError(`send: protocol must be one of ${PROTOCOLS.join(', ')}`);
+    return requested;
+  }
+
+  private managedRelay(): ManagedRelay {
+    if (this.relay === undefined) this.relay = resolveRelay(this.options.managed) ?? null;
+    if (!this.relay) {
+      throw new MailError('MANAGED_NOT_CONNECTED', 'send (managed): the suite relay is not configured, nothing was sent', { protocol: 'managed', hint: MANAGED_HINT });
+    }
+    return this.relay;
+  }
+
+  private transport(protocol: Protocol): SmtpTransport | MapiTransport {
+    let t = this.transports.get(protocol);
+    if (!t) {
+      if (protocol === 'managed') t = new SmtpTransport(relayEndpoint(this.managedRelay()), 'managed');
+      else if (protocol === 'smtp') t = new SmtpTransport(this.requireSmtp(), 'smtp');
+      else t = new MapiTransport(this.settings.mapi ?? { interface: 'simple', dialog: false });
+      this.transports.set(protocol, t);
+    }
+    return t;
+  }
+
+  private requireSmtp() {
+    const smtp = this.settings.smtp;
+    if (!smtp?.host || !this.settings.email) {
+      throw new MailError('INVALID_SETTINGS', `send (smtp): the user's settings have no ${!smtp?.host ? 'smtp.host' : 'email'}, nothing was sent`, {
+        protocol: 'smtp',
+        hint: 'Fill in the SMTP server and the user e-mail address in the user settings.',
+      });
+    }
+    return smtp;
+  }
+
+  private requireEmail(protocol: Protocol): string {
+    if (!this.settings.email) {
+      throw new MailError('INVALID_SETTINGS', `send (${protocol}): the user's settings have no email, nothing was sent`, {
+        protocol,
+        hint: 'Fill in the user e-mail address: it is the Reply-To of managed sending.',
+      });
+    }
+    return this.settings.email;
+  }
+
+  private protocolKey(protocol: Protocol): ProtocolKey {
+    return protocol === 'mapi' ? `mapi-${this.settings.mapi?.interface ?? 'simple'}` : protocol;
+  }
+
+  /** Which options this send asks for, and whether the caller or the settings asked. */
+  private requested(msg: NormalizedMessage, options: SendOptions, protocol: Protocol): Partial<Record<Feature, Origin>> {
+    const d = this.settings.defaults;
+    const r: Partial<Record<Feature, Origin>> = {};
+    if (msg.html !== undefined) r.html = 'explicit';
+    if (msg.calendar) r.calendar = 'explicit';
+    if (msg.importance !== undefined) {
+      if (msg.importance !== 'normal') r.importance = 'explicit';
+    } else if (d.importance !== 'normal') r.importance = 'settings';
+    if (msg.readReceipt !== undefined) {
+      if (msg.readReceipt) r.readReceipt = 'explicit';
+    } else if (d.readReceipt) r.readReceipt = 'settings';
+    if (msg.deliveryReceipt !== undefined) {
+      if (msg.deliveryReceipt) r.deliveryReceipt = 'explicit';
+    } else if (d.deliveryReceipt) r.deliveryReceipt = 'settings';
+    if (options.dialog) r.dialog = 'explicit';
+    else if (options.dialog === undefined && protocol === 'mapi' && this.settings.mapi?.dialog) r.dialog = 'settings';
+    if (msg.bulk) r.bulk = 'explicit';
+    return r;
+  }
+
+  async send(message: MailMessage, options: SendOptions = {}): Promise<SendResult> {
+    rejectUnknown('send', options, SEND_OPTIONS);
+    const protocol = this.chooseProtocol(options.protocol);
+    const msg = await validateMessage(message);
+    if (protocol === 'managed' && msg.bulk) {
+      throw new MailError('MANAGED_BULK_FORBIDDEN', 'send (managed): bulk (CRM) sending is not allowed through the managed relay, nothing was sent', {
+        protocol,
+        hint: "Turn on 'customize' in the user's settings and send bulk mail by SMTP (or MAPI).",
+      });
+    }
+    const warnings: MailWarning[] = [];
+    const dropped = checkCapabilities(this.protocolKey(protocol), this.requested(msg, options, protocol), this.policy, warnings);
+    const d = this.settings.defaults;
+    const keep = <T>(feature: Feature, value: T): T | undefined => (dropped.has(feature) ? undefined : value);
+    const importance = keep('importance', msg.importance ?? d.importance);
+    const eff: Effective = {
+      importance: importance === 'normal' ? undefined : importance,
+      readReceipt: keep('readReceipt', msg.readReceipt ?? d.readReceipt) ?? false,
+      deliveryReceipt: keep('deliveryReceipt', msg.deliveryReceipt ?? (d.deliveryReceipt ? { notify: ['success', 'failure'], ret: 'headers' } : false)) || false,
+    };
+    if (options.signal?.aborted) throw new MailError('ABORTED', `send (${protocol}): aborted before sending`, { protocol });
+    const receipts: SendResult['receipts'] = { read: eff.readReceipt ? 'requested' : 'not-requested', delivery: eff.deliveryReceipt ? 'requested' : 'not-requested' };
+
+    if (protocol === 'mapi') {
+      const mapi = this.transport('mapi') as MapiTransport;
+      if (dropped.has('html') && msg.text === undefined) warnings.push({ code: 'HTML_CONVERTED', message: 'the HTML body was converted to plain text for MAPI' });
+      const { unicode } = await mapi.send(msg, eff.readReceipt, { dialog: dropped.has('dialog') ? false : options.dialog, parentWindow: options.parentWindow });
+      if (!unicode) warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });
+      const all = [...msg.to, ...msg.cc, ...msg.bcc].map((m) => m.address);
+      return { protocol, messageId: null, accepted: all, rejected: [], receipts, warnings, savedToSent: true };
+    }
+
+    const identity = this.identity(protocol);
+    const smtp = this.transport(protocol) as SmtpTransport;
+    const info = await smtp.send(composeMail(msg, identity, eff, dropped), options.signal);
+    if (eff.deliveryReceipt && !info.dsnOffered) {
+      receipts.delivery = 'unsupported-by-server';
+      warnings.push({
+        code: 'DELIVERY_RECEIPT_UNSUPPORTED',
+        message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
+      });
+    }
+    if (info.rejected.length) {
+      warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${info.rejected.join(', ')}; the other recipients were sent the message` });
+    }
+    return { protocol, messageId: info.messageId, accepted: info.accepted, rejected: info.rejected, receipts, warnings, savedToSent: false };
+  }
+
+  /** From, Reply-To and the read-receipt address, as each protocol decides them. */
+  private identity(protocol: Protocol): Identity {
+    if (protocol === 'managed') {
+      const email = this.requireEmail(protocol);
+      const relay = this.managedRelay();
+      return { from: { name: this.settings.label ?? '', address: relay.assignedAddress }, replyTo: { name: this.settings.label ?? '', address: email }, receiptsTo: email };
+    }
+    const smtp = this.requireSmtp();
+    const email = this.settings.email as string;
+    return {
+      from: { name: smtp.senderName ?? this.settings.label ?? '', address: email },
+      replyTo: smtp.replyTo ? { name: '', address: smtp.replyTo } : undefined,
+      receiptsTo: smtp.replyTo ?? email,
+    };
+  }
+
+  async verify(options: { protocol?: Protocol } = {}): Promise<VerifyResult> {
+    const protocol = this.chooseProtocol(options.protocol);
+    if (protocol === 'mapi') {
+      const mapi = this.transport('mapi') as MapiTransport;
+      const loaded = mapi.native();
+      if (!loaded.binding) {
+        throw new MailError('MAPI_UNAVAILABLE', `verify (MAPI): unavailable: ${loaded.reason}`, { protocol, hint: 'Use SMTP on this machine.' });
+      }
+      return { protocol, interface: this.settings.mapi?.interface ?? 'simple', warnings: [...this.settingsWarnings] };
+    }
+    const result = await (this.transport(protocol) as SmtpTransport).verify();
+    return { ...result, warnings: [...this.settingsWarnings, ...result.warnings] };
+  }
+
+  close(): void {
+    for (const t of this.transports.values()) if (t instanceof SmtpTransport) t.close();
+    this.transports.clear();
+  }
+}

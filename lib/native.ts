@@ -1,0 +1,55 @@
+/**
+ * The only file that loads the native addon (Windows only; nothing is built elsewhere).
+ */
+import * as path from 'node:path';
+
+/** One Simple MAPI send, as the addon takes it (see native/mapi_request.h). */
+export interface NativeSimpleRequest {
+  dllPath?: string;
+  profile?: string;
+  password?: string;
+  logonUI: boolean;
+  dialog: boolean;
+  uiParam: bigint;
+  subject: string;
+  body: string;
+  readReceipt: boolean;
+  recipients: { recipClass: 1 | 2 | 3; name: string; address: string }[];
+  attachments: { path: string; name: string }[];
+}
+
+/** What the addon reports: the MAPI code of the call that ended the send (0: sent). */
+export interface NativeSimpleResult {
+  status: number;
+  call: string;
+  unicode: boolean;
+  win32Error: number;
+  dll: string;
+}
+
+/** The addon's exports. */
+export interface NativeBinding {
+  sendSimple(request: NativeSimpleRequest): Promise<NativeSimpleResult>;
+}
+
+/** The addon, or the reason it cannot be loaded here. */
+export type NativeLoad = { binding: NativeBinding } | { binding?: undefined; reason: string };
+
+let cached: NativeLoad | undefined;
+
+/** Loads the addon once; never throws. */
+export function loadNative(): NativeLoad {
+  if (cached) return cached;
+  if (process.platform !== 'win32') {
+    cached = { reason: `MAPI exists only on Windows (this is ${process.platform})` };
+    return cached;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    cached = { binding: load(path.join(__dirname, '..')) };
+  } catch (err) {
+    cached = { reason: `the native addon could not be loaded: ${(err as Error).message}` };
+  }
+  return cached;
+}

@@ -1,0 +1,291 @@
+/**
+ * UserMailSettings: one user's sending settings, as the product page describes them, their
+ * validation (every problem, with its field path) and the layering of an application's local
+ * settings over the user's general ones, with the provenance of each value.
+ */
+import { failWithProblems, MailWarning, Problem } from './errors';
+import { Importance, IMPORTANCE_LEVELS } from './importance';
+import { checkAddress, hasLineBreak } from './address';
+
+/** How the SMTP connection is secured. */
+export type SmtpSecurity = 'auto' | 'starttls' | 'tls' | 'none';
+
+/** SMTP parameters (the right-hand side of the product page). */
+export interface SmtpSettings {
+  host: string;
+  /** Default 25, as the product page says. */
+  port: number;
+  /** 'auto' (default): STARTTLS when offered, implicit TLS on 465. */
+  security: SmtpSecurity;
+  username?: string;
+  password?: string;
+  /** An OAuth2 access token (XOAUTH2) used instead of the password. */
+  accessToken?: string;
+  senderName?: string;
+  replyTo?: string;
+  /** Allow a password over an unencrypted connection to a host outside loopback. */
+  allowInsecureAuth?: boolean;
+  /** TLS details: a private CA (PEM), the name the certificate must carry. */
+  tls?: { ca?: string; servername?: string; rejectUnauthorized?: boolean };
+  /** Connection, greeting and socket timeout in milliseconds. */
+  timeoutMs?: number;
+}
+
+/** MAPI parameters (the left-hand side of the product page). */
+export interface MapiSettings {
+  profile?: string;
+  password?: string;
+  /** 'simple' (default) or 'extended'. */
+  interface: 'simple' | 'extended';
+  /** Show the mail client's compose window before sending. */
+  dialog: boolean;
+}
+
+/** One user's e-mail sending settings. JSON-serialisable. */
+export interface UserMailSettings {
+  /** Libellé: the user's display name. */
+  label?: string;
+  /** The user's e-mail address. */
+  email?: string;
+  /** false (default): the managed relay; true: `protocol` below. */
+  customize: boolean;
+  protocol?: 'smtp' | 'mapi';
+  smtp?: SmtpSettings;
+  mapi?: MapiSettings;
+  defaults: { readReceipt: boolean; deliveryReceipt: boolean; importance: Importance };
+}
+
+/** Any part of the settings, as a user or an application writes them. */
+export type SettingsInput = {
+  [K in keyof UserMailSettings]?: UserMailSettings[K] extends object | undefined
+    ? Partial<NonNullable<UserMailSettings[K]>>
+    : UserMailSettings[K];
+};
+
+/** The layer a value came from. */
+export type SettingsSource = 'default' | 'user' | 'application';
+
+/** Every effective value with the layer it came from (secrets masked). */
+export type EffectiveSettings = Record<string, { value: unknown; source: SettingsSource }>;
+
+type FieldType = 'string' | 'text' | 'address' | 'boolean' | 'port' | 'positive' | readonly string[];
+
+interface Field {
+  type: FieldType;
+  default?: unknown;
+  secret?: boolean;
+}
+
+/** The schema, as dotted paths. `text` may not contain CR/LF (it ends up in a header). */
+const SCHEMA: Record<string, Field> = {
+  label: { type: 'text' },
+  email: { type: 'address' },
+  customize: { type: 'boolean', default: false },
+  protocol: { type: ['smtp', 'mapi'] },
+  'smtp.host': { type: 'text' },
+  'smtp.port': { type: 'port', default: 25 },
+  'smtp.security': { type: ['auto', 'starttls', 'tls', 'none'], default: 'auto' },
+  'smtp.username': { type: 'text' },
+  'smtp.password': { type: 'string', secret: true },
+  'smtp.accessToken': { type: 'string', secret: true },
+  'smtp.senderName': { type: 'text' },
+  'smtp.replyTo': { type: 'address' },
+  'smtp.allowInsecureAuth': { type: 'boolean' },
+  'smtp.tls.ca': { type: 'string' },
+  'smtp.tls.servername': { type: 'text' },
+  'smtp.tls.rejectUnauthorized': { type: 'boolean' },
+  'smtp.timeoutMs': { type: 'positive' },
+  'mapi.profile': { type: 'text' },
+  'mapi.password': { type: 'string', secret: true },
+  'mapi.interface': { type: ['simple', 'extended'], default: 'simple' },
+  'mapi.dialog': { type: 'boolean', default: false },
+  'defaults.readReceipt': { type: 'boolean', default: false },
+  'defaults.deliveryReceipt': { type: 'boolean', default: false },
+  'defaults.importance': { type: IMPORTANCE_LEVELS, default: 'normal' },
+};
+
+/** Dotted paths of the settings that hold secrets: never printed, never logged. */
+export const SECRET_PATHS = Object.keys(SCHEMA).filter((p) => SCHEMA[p].secret);
+
+/** The mask shown in place of a secret. */
+export const MASK = '********';
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i;
+
+/** True for a host name that never leaves the machine. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+/** Flattens nested settings into dotted leaf paths; an array or null counts as a leaf. */
+function flatten(input: unknown, prefix: string, out: Map<string, unknown>): Map<string, unknown> {
+  if (input && typeof input === 'object' && !Array.isArray(input) && !Buffer.isBuffer(input)) {
+    for (const [key, value] of Object.entries(input)) {
+      if (value === undefined) continue;
+      flatten(value, prefix ? `${prefix}.${key}` : key, out);
+    }
+  } else if (prefix) {
+    out.set(prefix, input);
+  }
+  return out;
+}
+
+function unflatten(flat: Map<string, unknown>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [path, value] of flat) {
+    const keys = path.split('.');
+    let node = root;
+    for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    node[keys[keys.length - 1]] = value;
+  }
+  return root;
+}
+
+function checkField(path: string, value: unknown, problems: Problem[]): void {
+  const field = SCHEMA[path];
+  if (!field) {
+    if (Object.keys(SCHEMA).some((p) => p.startsWith(`${path}.`))) {
+      problems.push({ path, message: 'must be an object' });
+      return;
+    }
+    const section = path.split('.')[0];
+    const known = SCHEMA[section] ? '' : ` (known: ${[...new Set(Object.keys(SCHEMA).map((p) => p.split('.')[0]))].join(', ')})`;
+    problems.push({ path, message: `unknown setting${known}` });
+    return;
+  }
+  const { type } = field;
+  const bad = (message: string) => problems.push({ path, message });
+  if (Array.isArray(type)) {
+    if (!type.includes(value as string)) bad(`must be one of ${type.map((t) => `'${t}'`).join(', ')}`);
+  } else if (type === 'boolean') {
+    if (typeof value !== 'boolean') bad('must be true or false');
+  } else if (type === 'port') {
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) bad('must be an integer from 1 to 65535');
+  } else if (type === 'positive') {
+    if (!Number.isInteger(value) || (value as number) <= 0) bad('must be a positive integer');
+  } else if (typeof value !== 'string') {
+    bad('must be a string');
+  } else if (type === 'address') {
+    const problem = checkAddress(value);
+    if (problem) bad(problem);
+  } else if (type === 'text' && hasLineBreak(value)) {
+    bad('must not contain CR or LF');
+  }
+}
+
+/** Cross-field rules: what each mode needs, and settings that contradict each other. */
+function checkCombination(s: UserMailSettings, problems: Problem[], warnings: MailWarning[]): void {
+  if (s.customize && !s.protocol) {
+    problems.push({ path: 'protocol', message: "is required when customize is true ('smtp' or 'mapi')" });
+  }
+  if (s.customize && s.protocol === 'smtp') {
+    if (!s.smtp?.host) problems.push({ path: 'smtp.host', message: 'is required for SMTP sending (server name or IP address)' });
+    if (!s.email) problems.push({ path: 'email', message: "is required for SMTP sending (it is the sender's address)" });
+  }
+  const smtp = s.smtp;
+  if (!smtp) return;
+  if (smtp.port === 465 && (smtp.security === 'starttls' || smtp.security === 'none')) {
+    problems.push({
+      path: 'smtp.security',
+      message: `'${smtp.security}' contradicts port 465, which speaks TLS from the first byte`,
+      hint: "Use security 'tls' (or 'auto') with port 465, or port 587 with 'starttls'.",
+    });
+  }
+  if (smtp.security === 'tls' && smtp.port !== 465) {
+    warnings.push({
+      code: 'TLS_ON_STARTTLS_PORT',
+      message: `security 'tls' on port ${smtp.port}: most servers expect STARTTLS there ('wrong version number' if so)`,
+    });
+  }
+  if ((smtp.username === undefined) !== (smtp.password === undefined && smtp.accessToken === undefined)) {
+    problems.push({
+      path: smtp.username === undefined ? 'smtp.username' : 'smtp.password',
+      message: 'username and password (or accessToken) go together',
+    });
+  }
+  const hasSecret = smtp.password !== undefined || smtp.accessToken !== undefined;
+  if (hasSecret && smtp.security === 'none' && smtp.host && !isLoopback(smtp.host) && !smtp.allowInsecureAuth) {
+    problems.push({
+      path: 'smtp.security',
+      message: `'none' would send the password in clear text to ${smtp.host}`,
+      hint: "Use security 'auto', 'starttls' or 'tls'; set smtp.allowInsecureAuth: true only for a trusted network.",
+    });
+  }
+  if (smtp.host && /(^|\.)gmail\.com$|^smtp\.googlemail\.com$/i.test(smtp.host) && smtp.password !== undefined) {
+    smtp.password = smtp.password.replace(/\s+/g, '');
+    if (!/^[a-z]{16}$/i.test(smtp.password)) {
+      warnings.push({
+        code: 'GMAIL_APP_PASSWORD',
+        message:
+          'Gmail needs an app password (16 letters, shown in 4 groups of 4) rather than the account password: ' +
+          'Google account > Security > 2-Step Verification must be on > App passwords > generate one for this PC.',
+      });
+    }
+  }
+}
+
+/** Options for validateSettings. */
+export interface ValidateOptions {
+  /** Receives warnings (Gmail app password, TLS on a STARTTLS port...). */
+  onWarning?: (warning: MailWarning) => void;
+}
+
+/**
+ * Normalises settings and applies defaults, or throws MailError INVALID_SETTINGS listing every
+ * problem with its field path.
+ */
+export function validateSettings(input: unknown, options: ValidateOptions = {}): UserMailSettings {
+  return resolveSettings(input, undefined, options).settings;
+}
+
+/** The effective settings of a user with an application's overrides, and where each value came from. */
+export interface ResolvedSettings {
+  settings: UserMailSettings;
+  effective: EffectiveSettings;
+  warnings: MailWarning[];
+}
+
+/** Layers defaults, the user's settings and an application's overrides, then validates the result. */
+export function resolveSettings(user: unknown, overrides?: unknown, options: ValidateOptions = {}): ResolvedSettings {
+  const problems: Problem[] = [];
+  const layers: [SettingsSource, unknown][] = [['user', user ?? {}]];
+  if (overrides !== undefined) layers.push(['application', overrides]);
+  const flat = new Map<string, unknown>();
+  const source = new Map<string, SettingsSource>();
+  for (const [name, layer] of layers) {
+    if (!layer || typeof layer !== 'object' || Array.isArray(layer)) {
+      problems.push({ path: name === 'user' ? '(settings)' : '(overrides)', message: 'must be an object' });
+      continue;
+    }
+    for (const [path, value] of flatten(layer, '', new Map())) {
+      checkField(path, value, problems);
+      flat.set(path, value);
+      source.set(path, name);
+    }
+  }
+  const sections = new Set([...flat.keys()].map((p) => p.split('.')[0]));
+  for (const [path, field] of Object.entries(SCHEMA)) {
+    if (field.default === undefined || flat.has(path)) continue;
+    const section = path.split('.')[0];
+    if ((section === 'smtp' || section === 'mapi') && !sections.has(section)) continue;
+    flat.set(path, field.default);
+    source.set(path, 'default');
+  }
+  const settings = unflatten(flat) as unknown as UserMailSettings;
+  const warnings: MailWarning[] = [];
+  if (problems.length === 0) checkCombination(settings, problems, warnings);
+  if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', problems);
+  warnings.forEach((w) => options.onWarning?.(w));
+  const effective: EffectiveSettings = {};
+  for (const [path, value] of flatten(settings, '', new Map())) {
+    effective[path] = { value: SCHEMA[path]?.secret ? MASK : value, source: source.get(path) ?? 'default' };
+  }
+  return { settings, effective, warnings };
+}
+
+/** A copy of the settings with every secret replaced by the mask, safe to print or log. */
+export function maskSecrets(settings: UserMailSettings): UserMailSettings {
+  const flat = flatten(settings, '', new Map());
+  for (const path of SECRET_PATHS) if (flat.has(path)) flat.set(path, MASK);
+  return unflatten(flat) as unknown as UserMailSettings;
+}

@@ -1,0 +1,69 @@
+/**
+ * The managed relay: the suite's own SMTP account. The user gets an assigned sender address,
+ * their own address goes to Reply-To, and bulk (CRM) sending is refused.
+ */
+import { checkAddress } from '../address';
+import { MailError } from '../errors';
+import type { SmtpSecurity } from '../settings';
+import type { SmtpEndpoint } from './smtp';
+
+/** The relay the host application gives (or OXYMAIL_MANAGED_RELAY / OXYMAIL_MANAGED_FROM). */
+export interface ManagedRelay extends Partial<SmtpEndpoint> {
+  host: string;
+  port?: number;
+  security?: SmtpSecurity;
+  username?: string;
+  password?: string;
+  /** The sender address the relay assigns to the user. */
+  assignedAddress: string;
+}
+
+/** The hint every "managed mode cannot work" error carries. */
+export const MANAGED_HINT =
+  "Managed sending needs the suite's relay (options.managed, or OXYMAIL_MANAGED_RELAY and OXYMAIL_MANAGED_FROM). " +
+  "Otherwise turn on 'customize' in the user's settings and choose SMTP or MAPI.";
+
+/**
+ * The relay from the options, or from the environment: OXYMAIL_MANAGED_RELAY is an smtp:// or
+ * smtps:// URL with credentials, OXYMAIL_MANAGED_FROM the assigned sender address.
+ */
+export function resolveRelay(given: ManagedRelay | undefined, env: NodeJS.ProcessEnv = process.env): ManagedRelay | undefined {
+  if (given) return checkRelay(given);
+  const url = env.OXYMAIL_MANAGED_RELAY;
+  if (!url) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new MailError('MANAGED_NOT_CONNECTED', 'managed: OXYMAIL_MANAGED_RELAY is not a URL (expected smtp://user:password@host:port)', { protocol: 'managed', hint: MANAGED_HINT });
+  }
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') {
+    throw new MailError('MANAGED_NOT_CONNECTED', `managed: OXYMAIL_MANAGED_RELAY must use smtp:// or smtps://, not ${parsed.protocol}//`, { protocol: 'managed', hint: MANAGED_HINT });
+  }
+  const secure = parsed.protocol === 'smtps:';
+  return checkRelay({
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: parsed.port ? Number(parsed.port) : secure ? 465 : 25,
+    security: secure ? 'tls' : 'auto',
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    assignedAddress: env.OXYMAIL_MANAGED_FROM ?? '',
+  });
+}
+
+function checkRelay(relay: ManagedRelay): ManagedRelay {
+  const problem = !relay.host ? 'the relay has no host' : checkAddress(relay.assignedAddress ?? '');
+  if (problem) {
+    throw new MailError('MANAGED_NOT_CONNECTED', `managed: relay configuration is incomplete: ${problem === 'the relay has no host' ? problem : `assignedAddress: ${problem}`}`, {
+      protocol: 'managed',
+      hint: MANAGED_HINT,
+    });
+  }
+  return relay;
+}
+
+/** The SMTP endpoint of a relay, with the same defaults as user SMTP settings. */
+export function relayEndpoint(relay: ManagedRelay): SmtpEndpoint {
+  const { assignedAddress: _assigned, ...endpoint } = relay;
+  return { ...endpoint, port: relay.port ?? 25, security: relay.security ?? 'auto' };
+}

@@ -1,0 +1,52 @@
+// A Simple MAPI send request and its result, as plain C++ values.
+// No Node-API types here: addon.cc fills a request from JS, the MAPI thread
+// runs it, and the result travels back as a copy.
+#ifndef OXYMAIL_MAPI_REQUEST_H_
+#define OXYMAIL_MAPI_REQUEST_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace oxymail {
+
+// All strings are UTF-8 as received from JavaScript.
+struct MapiRecipient {
+  uint32_t recipClass = 1;  // MAPI_TO 1, MAPI_CC 2, MAPI_BCC 3
+  std::string name;
+  std::string address;  // without the "SMTP:" prefix
+};
+
+struct MapiAttachment {
+  std::string path;  // full Windows path of an existing, closed file
+  std::string name;  // display name shown by the mail client
+};
+
+struct SimpleSendRequest {
+  std::string dllPath;  // empty: "MAPI32.DLL"
+  bool logon = false;   // true when profile or password was given
+  bool hasProfile = false;
+  bool hasPassword = false;
+  std::string profile;
+  std::string password;
+  bool logonUI = false;
+  bool dialog = false;
+  uint64_t uiParam = 0;
+  std::string subject;
+  std::string body;
+  bool readReceipt = false;
+  std::vector<MapiRecipient> recipients;
+  std::vector<MapiAttachment> attachments;
+};
+
+struct SimpleSendResult {
+  uint32_t status = 0;     // MAPI code of the failing call, 0 on success
+  std::string call;        // LoadLibraryW, GetProcAddress, MAPILogon, MAPISendMailW, MAPISendMail
+  bool unicode = false;    // MAPISendMailW was used
+  uint32_t win32Error = 0; // GetLastError() after LoadLibraryW/GetProcAddress failed
+  std::string dll;         // UTF-8 path of the module that was loaded (or asked for)
+};
+
+}  // namespace oxymail
+
+#endif  // OXYMAIL_MAPI_REQUEST_H_

@@ -1,0 +1,226 @@
+#include "simple_mapi.h"
+
+#include <windows.h>
+#include <mapi.h>
+
+#include <cstddef>
+#include <map>
+#include <mutex>
+
+#include "strings.h"
+
+namespace oxymail {
+namespace {
+
+// Debian's mingw-w64 (v10) mapi.h has no wide Simple MAPI structs, and newer
+// SDKs do: declare Microsoft's documented layout under our own names so both
+// compile. The asserts pin it to the ANSI structs, which differ only in the
+// character type of their string pointers.
+struct OxyMapiRecipDescW {
+  ULONG ulReserved;
+  ULONG ulRecipClass;
+  PWSTR lpszName;
+  PWSTR lpszAddress;
+  ULONG ulEIDSize;
+  PVOID lpEntryID;
+};
+
+struct OxyMapiFileDescW {
+  ULONG ulReserved;
+  ULONG flFlags;
+  ULONG nPosition;
+  PWSTR lpszPathName;
+  PWSTR lpszFileName;
+  PVOID lpFileType;
+};
+
+struct OxyMapiMessageW {
+  ULONG ulReserved;
+  PWSTR lpszSubject;
+  PWSTR lpszNoteText;
+  PWSTR lpszMessageType;
+  PWSTR lpszDateReceived;
+  PWSTR lpszConversationID;
+  FLAGS flFlags;
+  OxyMapiRecipDescW* lpOriginator;
+  ULONG nRecipCount;
+  OxyMapiRecipDescW* lpRecips;
+  ULONG nFileCount;
+  OxyMapiFileDescW* lpFiles;
+};
+
+static_assert(sizeof(OxyMapiRecipDescW) == sizeof(MapiRecipDesc), "MapiRecipDescW layout");
+static_assert(offsetof(OxyMapiRecipDescW, lpEntryID) == offsetof(MapiRecipDesc, lpEntryID),
+              "MapiRecipDescW layout");
+static_assert(sizeof(OxyMapiFileDescW) == sizeof(MapiFileDesc), "MapiFileDescW layout");
+static_assert(offsetof(OxyMapiFileDescW, lpFileType) == offsetof(MapiFileDesc, lpFileType),
+              "MapiFileDescW layout");
+static_assert(sizeof(OxyMapiMessageW) == sizeof(MapiMessage), "MapiMessageW layout");
+static_assert(offsetof(OxyMapiMessageW, flFlags) == offsetof(MapiMessage, flFlags),
+              "MapiMessageW layout");
+static_assert(offsetof(OxyMapiMessageW, lpFiles) == offsetof(MapiMessage, lpFiles),
+              "MapiMessageW layout");
+
+typedef ULONG(WINAPI* SendMailW)(LHANDLE, ULONG_PTR, OxyMapiMessageW*, FLAGS, ULONG);
+typedef ULONG(WINAPI* SendMailA)(LHANDLE, ULONG_PTR, lpMapiMessage, FLAGS, ULONG);
+typedef ULONG(WINAPI* Logon)(ULONG_PTR, LPSTR, LPSTR, FLAGS, ULONG, LPLHANDLE);
+typedef ULONG(WINAPI* Logoff)(LHANDLE, ULONG_PTR, FLAGS, ULONG);
+
+// Not in every mapi.h.
+constexpr ULONG kPositionUnspecified = static_cast<ULONG>(-1);
+
+// A mail client DLL stays loaded for the life of the process: Wine's and
+// Windows' MAPI32 bind the provider on load, and Outlook's MAPI does not
+// tolerate being unloaded and reloaded between sends.
+HMODULE LoadOnce(const std::wstring& name, DWORD* error) {
+  static std::mutex mutex;
+  static std::map<std::wstring, HMODULE> loaded;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = loaded.find(name);
+  if (it != loaded.end()) return it->second;
+  HMODULE module = LoadLibraryW(name.c_str());
+  if (module == nullptr) {
+    *error = GetLastError();
+    return nullptr;
+  }
+  loaded[name] = module;
+  return module;
+}
+
+std::string ModulePath(HMODULE module, const std::string& fallback) {
+  wchar_t buffer[MAX_PATH * 2];
+  DWORD n = GetModuleFileNameW(module, buffer, static_cast<DWORD>(sizeof buffer / sizeof buffer[0]));
+  if (n == 0 || n >= sizeof buffer / sizeof buffer[0]) return fallback;
+  return WideToUtf8(std::wstring(buffer, n));
+}
+
+// Both flavours keep every string alive in these vectors while MAPI reads
+// the pointers; reserve() up front so no pointer moves.
+ULONG SendWide(SendMailW send, LHANDLE session, const SimpleSendRequest& r, FLAGS flags) {
+  std::vector<std::wstring> text;
+  text.reserve(2 + 2 * r.recipients.size() + 2 * r.attachments.size());
+  auto keep = [&text](const std::string& utf8) {
+    text.push_back(Utf8ToWide(utf8));
+    return &text.back()[0];
+  };
+  std::vector<OxyMapiRecipDescW> recips(r.recipients.size());
+  for (size_t i = 0; i < r.recipients.size(); ++i) {
+    recips[i] = OxyMapiRecipDescW{};
+    recips[i].ulRecipClass = r.recipients[i].recipClass;
+    recips[i].lpszName = keep(r.recipients[i].name);
+    recips[i].lpszAddress = keep("SMTP:" + r.recipients[i].address);
+  }
+  std::vector<OxyMapiFileDescW> files(r.attachments.size());
+  for (size_t i = 0; i < r.attachments.size(); ++i) {
+    files[i] = OxyMapiFileDescW{};
+    files[i].nPosition = kPositionUnspecified;
+    files[i].lpszPathName = keep(r.attachments[i].path);
+    files[i].lpszFileName = keep(r.attachments[i].name);
+  }
+  OxyMapiMessageW message{};
+  message.lpszSubject = keep(r.subject);
+  message.lpszNoteText = keep(r.body);
+  message.flFlags = r.readReceipt ? MAPI_RECEIPT_REQUESTED : 0;
+  message.nRecipCount = static_cast<ULONG>(recips.size());
+  message.lpRecips = recips.empty() ? nullptr : recips.data();
+  message.nFileCount = static_cast<ULONG>(files.size());
+  message.lpFiles = files.empty() ? nullptr : files.data();
+  return send(session, static_cast<ULONG_PTR>(r.uiParam), &message, flags, 0);
+}
+
+ULONG SendAnsi(SendMailA send, LHANDLE session, const SimpleSendRequest& r, FLAGS flags) {
+  std::vector<std::string> text;
+  text.reserve(2 + 2 * r.recipients.size() + 2 * r.attachments.size());
+  auto keep = [&text](const std::string& utf8) {
+    text.push_back(Utf8ToAnsi(utf8));
+    return &text.back()[0];
+  };
+  std::vector<MapiRecipDesc> recips(r.recipients.size());
+  for (size_t i = 0; i < r.recipients.size(); ++i) {
+    recips[i] = MapiRecipDesc{};
+    recips[i].ulRecipClass = r.recipients[i].recipClass;
+    recips[i].lpszName = keep(r.recipients[i].name);
+    recips[i].lpszAddress = keep("SMTP:" + r.recipients[i].address);
+  }
+  std::vector<MapiFileDesc> files(r.attachments.size());
+  for (size_t i = 0; i < r.attachments.size(); ++i) {
+    files[i] = MapiFileDesc{};
+    files[i].nPosition = kPositionUnspecified;
+    files[i].lpszPathName = keep(r.attachments[i].path);
+    files[i].lpszFileName = keep(r.attachments[i].name);
+  }
+  MapiMessage message{};
+  message.lpszSubject = keep(r.subject);
+  message.lpszNoteText = keep(r.body);
+  message.flFlags = r.readReceipt ? MAPI_RECEIPT_REQUESTED : 0;
+  message.nRecipCount = static_cast<ULONG>(recips.size());
+  message.lpRecips = recips.empty() ? nullptr : recips.data();
+  message.nFileCount = static_cast<ULONG>(files.size());
+  message.lpFiles = files.empty() ? nullptr : files.data();
+  return send(session, static_cast<ULONG_PTR>(r.uiParam), &message, flags, 0);
+}
+
+}  // namespace
+
+SimpleSendResult SendSimple(const SimpleSendRequest& r) {
+  SimpleSendResult result;
+  const std::string dllName = r.dllPath.empty() ? std::string("MAPI32.DLL") : r.dllPath;
+  result.dll = dllName;
+
+  DWORD error = 0;
+  HMODULE module = LoadOnce(Utf8ToWide(dllName), &error);
+  if (module == nullptr) {
+    result.status = MAPI_E_FAILURE;
+    result.call = "LoadLibraryW";
+    result.win32Error = error;
+    return result;
+  }
+  result.dll = ModulePath(module, dllName);
+
+  auto missing = [&result]() {
+    result.win32Error = GetLastError();
+    result.status = MAPI_E_FAILURE;
+    result.call = "GetProcAddress";
+    return result;
+  };
+  // W is preferred; a client that lacks it (pre-Windows 8 MAPI32, older
+  // clients loaded directly) gets the lossy ANSI call.
+  auto sendW = reinterpret_cast<SendMailW>(GetProcAddress(module, "MAPISendMailW"));
+  auto sendA = sendW ? nullptr : reinterpret_cast<SendMailA>(GetProcAddress(module, "MAPISendMail"));
+  if (sendW == nullptr && sendA == nullptr) return missing();
+  result.unicode = sendW != nullptr;
+
+  LHANDLE session = 0;
+  Logoff logoff = nullptr;
+  if (r.logon) {
+    auto logon = reinterpret_cast<Logon>(GetProcAddress(module, "MAPILogon"));
+    logoff = reinterpret_cast<Logoff>(GetProcAddress(module, "MAPILogoff"));
+    if (logon == nullptr || logoff == nullptr) return missing();
+    // Simple MAPI has no MAPILogonW: profile names go through the code page.
+    std::string profile = Utf8ToAnsi(r.profile);
+    std::string password = Utf8ToAnsi(r.password);
+    FLAGS flags = MAPI_NEW_SESSION | (r.logonUI ? MAPI_LOGON_UI : 0);
+    ULONG status = logon(static_cast<ULONG_PTR>(r.uiParam), r.hasProfile ? &profile[0] : nullptr,
+                         r.hasPassword ? &password[0] : nullptr, flags, 0, &session);
+    if (status != SUCCESS_SUCCESS) {
+      result.status = status;
+      result.call = "MAPILogon";
+      return result;
+    }
+  }
+
+  FLAGS flags = (r.logonUI ? MAPI_LOGON_UI : 0) | (r.dialog ? MAPI_DIALOG : 0);
+  if (sendW != nullptr) {
+    result.call = "MAPISendMailW";
+    result.status = SendWide(sendW, session, r, flags);
+  } else {
+    result.call = "MAPISendMail";
+    result.status = SendAnsi(sendA, session, r, flags);
+  }
+  // A logoff failure changes nothing for the caller: the mail is already
+  // sent or not.
+  if (logoff != nullptr) logoff(session, static_cast<ULONG_PTR>(r.uiParam), 0, 0);
+  return result;
+}
+
+}  // namespace oxymail

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Registers the recording mail client as the Wine prefix's default Simple
+# MAPI client: HKLM\Software\Clients\Mail (Default) = client name, and
+# ...\Mail\<name>\DLLPath = Windows path of the DLL. Wine's MAPI32 reads
+# these when it loads, so only processes started afterwards see the change.
+#   register-client.sh [wide|ansi]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export WINEPREFIX="${WINEPREFIX:-$ROOT/.cache/wineprefix}"
+export WINEDEBUG="${WINEDEBUG:--all}"
+VARIANT="${1:-wide}"
+NAME="Oxymail Recording Client"
+KEY='HKLM\Software\Clients\Mail'
+
+case "$VARIANT" in
+  wide) DLL="$ROOT/build/win/oxymail_recording_client.dll" ;;
+  ansi) DLL="$ROOT/build/win/oxymail_recording_client_ansi.dll" ;;
+  *) echo "usage: $0 [wide|ansi]" >&2; exit 2 ;;
+esac
+[ -f "$DLL" ] || { echo "[register] $DLL is missing: run scripts/win/build.sh" >&2; exit 1; }
+WIN_DLL="Z:$(printf '%s' "$DLL" | tr '/' '\\')"
+
+wine reg add "$KEY" /ve /d "$NAME" /f >/dev/null
+wine reg add "$KEY\\$NAME" /ve /d "$NAME" /f >/dev/null
+wine reg add "$KEY\\$NAME" /v DLLPath /d "$WIN_DLL" /f >/dev/null
+echo "[register] default mail client: $NAME -> $WIN_DLL"

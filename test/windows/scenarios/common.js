@@ -1,0 +1,48 @@
+// Shared by the scenario scripts that test/windows/native.test.ts runs with
+// Windows node.exe under Wine. argv: <addon .node path> <result .json path>
+// [<input .json path>]. Results go through a file because node.exe under
+// Wine fails with EBADF when its stdout is a pipe.
+'use strict';
+const fs = require('fs');
+
+const [addonPath, resultPath, inputPath] = process.argv.slice(2);
+
+/** Writes the scenario's result (bigints as strings) for the test to read. */
+function finish(result) {
+  const text = JSON.stringify(result, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  fs.writeFileSync(resultPath, text);
+}
+
+/** Runs body(addon, input); any throw or rejection is reported as {error}. */
+function scenario(body) {
+  let addon;
+  try {
+    addon = require(addonPath);
+  } catch (e) {
+    finish({ error: { name: e.name, message: e.message, stage: 'require' } });
+    return;
+  }
+  const input = inputPath ? JSON.parse(fs.readFileSync(inputPath, 'utf8')) : undefined;
+  Promise.resolve()
+    .then(() => body(addon, input))
+    .then(finish, (e) => finish({ error: { name: e.name, message: e.message, stack: e.stack } }));
+}
+
+/** A complete sendSimple request; JSON cannot carry a bigint, so uiParam is a string. */
+function request(fields) {
+  const r = {
+    logonUI: false,
+    dialog: false,
+    uiParam: 0n,
+    subject: '',
+    body: '',
+    readReceipt: false,
+    recipients: [],
+    attachments: [],
+    ...fields,
+  };
+  r.uiParam = BigInt(r.uiParam);
+  return r;
+}
+
+module.exports = { scenario, request, finish };
