@@ -135,7 +135,8 @@ export class SmtpTransport {
 const GMAIL = /(^|\.)(gmail|googlemail)\.com$/i;
 
 function authHint(response: string, e: SmtpEndpoint): string {
-  if (/5\.7\.9|application-specific password/i.test(response) || (GMAIL.test(e.host) && /5\.7\.8|535/.test(response))) {
+  const google = GMAIL.test(e.host) || /support\.google\.com|BadCredentials/i.test(response);
+  if (/5\.7\.9|application-specific password/i.test(response) || (google && /5\.7\.8|535/.test(response))) {
     return (
       'Gmail refuses the account password for SMTP: create an app password (Google account > Security > ' +
       '2-Step Verification must be on > App passwords > choose the app and this PC > Generate) and use the ' +

