@@ -271,10 +271,12 @@ export function resolveSettings(user: unknown, overrides?: unknown, options: Val
     flat.set(path, field.default);
     source.set(path, 'default');
   }
+  const fail = () => failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', problems);
+  if (problems.length) fail();
   const settings = unflatten(flat) as unknown as UserMailSettings;
   const warnings: MailWarning[] = [];
-  if (problems.length === 0) checkCombination(settings, problems, warnings);
-  if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', problems);
+  checkCombination(settings, problems, warnings);
+  if (problems.length) fail();
   warnings.forEach((w) => options.onWarning?.(w));
   const effective: EffectiveSettings = {};
   for (const [path, value] of flatten(settings, '', new Map())) {

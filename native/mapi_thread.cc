@@ -83,7 +83,7 @@ void MapiThread::Deliver(Napi::Env env, Napi::Function, MapiThread* self, Job* j
   out.Set("dll", Napi::String::New(env, r.dll));
   job->deferred.Resolve(out);
   delete job;
-  if (--self->pending_ == 0) self->tsfn_.Unref(env);
+  --self->pending_;
 }
 
 void MapiThread::Teardown(MapiThread* self) {

@@ -88,7 +88,7 @@ if (!availability.ok) {
         ],
       });
       expect(r.attachments).toEqual([
-        { path: expect.stringMatching(/\\récap 🎉\.txt$/), name: 'récap 🎉.txt', position: -1, size: 5 },
+        { path: expect.stringMatching(/\\récap 🎉\.txt$/), name: 'récap 🎉.txt', position: -1, size: Buffer.byteLength('été\n') },
         { path: expect.stringMatching(/\\tmp-0001\.bin$/), name: 'Rapport été.pdf', position: -1, size: 1234 },
         { path: expect.stringMatching(/\\absent\.txt$/), name: 'absent.txt', position: -1, size: null },
       ]);

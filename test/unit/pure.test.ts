@@ -1,0 +1,121 @@
+/**
+ * Pure logic that runs the same on every OS: the matrix, importance, MAPI codes, addresses,
+ * parent windows, the relay URL, and the nodemailer options derived from settings.
+ */
+import { capabilities, FEATURES, IMPORTANCE_LEVELS, MailError, MailWarning, simpleMapiCode } from '../../lib';
+import { checkAddress } from '../../lib/address';
+import { checkCapabilities } from '../../lib/capabilities';
+import { mapiImportance, smtpImportanceHeaders } from '../../lib/importance';
+import { simpleMapiError } from '../../lib/mapi-codes';
+import { resolveRelay } from '../../lib/transports/managed';
+import { uiParam } from '../../lib/transports/mapi';
+import { poolOptions } from '../../lib/transports/smtp';
+
+describe('capability matrix', () => {
+  test('has every feature for every protocol, as the issue specifies', () => {
+    const m = capabilities();
+    const row = (f: (typeof FEATURES)[number]) => [m.managed[f].supported, m.smtp[f].supported, m['mapi-simple'][f].supported, m['mapi-extended'][f].supported];
+    expect(row('html')).toEqual([true, true, false, false]);
+    expect(row('calendar')).toEqual([true, true, false, false]);
+    expect(row('importance')).toEqual([true, true, false, true]);
+    expect(row('readReceipt')).toEqual([true, true, true, true]);
+    expect(row('deliveryReceipt')).toEqual([true, true, false, true]);
+    expect(row('dialog')).toEqual([false, false, true, false]);
+    expect(row('savedToSent')).toEqual([false, false, true, true]);
+    expect(row('bulk')).toEqual([false, true, true, true]);
+    for (const f of ['to', 'cc', 'bcc', 'attachments'] as const) expect(row(f)).toEqual([true, true, true, true]);
+    expect(m.managed.replyTo.note).toMatch(/always the user/);
+  });
+
+  test('capabilities(protocol) is one column, and a copy', () => {
+    const col = capabilities('smtp');
+    col.html.supported = false;
+    expect(capabilities('smtp').html.supported).toBe(true);
+    expect(() => capabilities('fax' as never)).toThrow(TypeError);
+  });
+
+  test('explicit: error, or drop with a warning under warn; settings default: always drop with a warning', () => {
+    const warnings: MailWarning[] = [];
+    expect(() => checkCapabilities('mapi-simple', { importance: 'explicit' }, 'error', warnings)).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_OPTION', protocol: 'mapi' }),
+    );
+    expect([...checkCapabilities('mapi-simple', { importance: 'explicit', readReceipt: 'explicit' }, 'warn', warnings)]).toEqual(['importance']);
+    expect([...checkCapabilities('mapi-simple', { deliveryReceipt: 'settings' }, 'error', warnings)]).toEqual(['deliveryReceipt']);
+    expect(warnings.map((w) => w.code)).toEqual(['OPTION_DROPPED', 'OPTION_DROPPED']);
+    expect(warnings[1].message).toMatch(/default from the user's settings/);
+  });
+});
+
+describe('importance', () => {
+  test('five levels to SMTP headers; normal writes none', () => {
+    expect(IMPORTANCE_LEVELS).toEqual(['very-low', 'low', 'normal', 'high', 'very-high']);
+    expect(smtpImportanceHeaders('normal')).toEqual({});
+    expect(smtpImportanceHeaders('very-low')).toEqual({ 'X-Priority': '5 (Lowest)', Importance: 'low', 'X-MSMail-Priority': 'Low' });
+  });
+  test('five levels to PR_IMPORTANCE', () => {
+    expect(IMPORTANCE_LEVELS.map(mapiImportance)).toEqual([0, 0, 1, 2, 2]);
+  });
+});
+
+describe('Simple MAPI codes', () => {
+  test('known codes map to stable names; unknown ones to MAPI_UNKNOWN_<n>', () => {
+    expect(simpleMapiCode(1)).toBe('MAPI_USER_ABORT');
+    expect(simpleMapiCode(3)).toBe('MAPI_LOGIN_FAILURE');
+    expect(simpleMapiCode(11)).toBe('MAPI_ATTACHMENT_NOT_FOUND');
+    expect(simpleMapiCode(14)).toBe('MAPI_UNKNOWN_RECIPIENT');
+    expect(simpleMapiCode(99)).toBe('MAPI_UNKNOWN_99');
+  });
+  test('the error names the call, carries the MAPI number and a hint where one helps', () => {
+    const err = simpleMapiError(2, 'MAPISendMailW');
+    expect(err).toBeInstanceOf(MailError);
+    expect(err.message).toBe('send (MAPISendMailW): the mail client failed');
+    expect(err.mapiCode).toBe(2);
+    expect(err.hint).toMatch(/default mail program[\s\S]*new Outlook[\s\S]*32-bit/);
+  });
+});
+
+describe('addresses', () => {
+  test.each(['bob@example.com', 'o\'brien+tag@sub.example.co.uk', 'zoé@exemple.fr', 'a@[127.0.0.1]'])('%s is valid', (a) => {
+    expect(checkAddress(a)).toBeUndefined();
+  });
+  test.each(['bob', 'bob@', '@example.com', 'bob@example', 'bo b@example.com', 'bob@exa_mple.com', 'a..b@example.com'])('%s is invalid', (a) => {
+    expect(checkAddress(a)).toBeDefined();
+  });
+});
+
+describe('parent window (ulUIParam)', () => {
+  test('Electron handle Buffers (8 and 4 bytes, little endian) and bigints', () => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(0x1234abcdn);
+    expect(uiParam(b)).toBe(0x1234abcdn);
+    expect(uiParam(Buffer.from([0x78, 0x56, 0x34, 0x12]))).toBe(0x12345678n);
+    expect(uiParam(42n)).toBe(42n);
+    expect(uiParam(undefined)).toBe(0n);
+    expect(() => uiParam(Buffer.alloc(3))).toThrow(TypeError);
+  });
+});
+
+describe('managed relay from the environment', () => {
+  test('smtp:// and smtps:// URLs with credentials', () => {
+    expect(resolveRelay(undefined, { OXYMAIL_MANAGED_RELAY: 'smtps://u%40x:p%2Fw@relay.example.com', OXYMAIL_MANAGED_FROM: 'a@relay.example.com' })).toEqual({
+      host: 'relay.example.com', port: 465, security: 'tls', username: 'u@x', password: 'p/w', assignedAddress: 'a@relay.example.com',
+    });
+    expect(resolveRelay(undefined, { OXYMAIL_MANAGED_RELAY: 'smtp://relay.example.com:2525', OXYMAIL_MANAGED_FROM: 'a@relay.example.com' })?.port).toBe(2525);
+    expect(resolveRelay(undefined, {})).toBeUndefined();
+  });
+  test('a relay without an assigned address is not connected', () => {
+    expect(() => resolveRelay(undefined, { OXYMAIL_MANAGED_RELAY: 'smtp://relay.example.com' })).toThrow(expect.objectContaining({ code: 'MANAGED_NOT_CONNECTED' }));
+  });
+});
+
+describe('nodemailer options from settings', () => {
+  test('login is forced when credentials are set; STARTTLS is required for a remote host with a password', () => {
+    const o = poolOptions({ host: 'mail.example.com', port: 25, security: 'auto', username: 'a', password: 'p' });
+    expect(o).toMatchObject({ port: 25, secure: false, requireTLS: true, forceAuth: true, auth: { user: 'a', pass: 'p' } });
+  });
+  test('465 auto is implicit TLS; none ignores STARTTLS; OAuth2 token', () => {
+    expect(poolOptions({ host: 'h', port: 465, security: 'auto' })).toMatchObject({ secure: true, requireTLS: false });
+    expect(poolOptions({ host: 'h', port: 25, security: 'none' })).toMatchObject({ secure: false, ignoreTLS: true });
+    expect(poolOptions({ host: 'h', port: 587, security: 'starttls', username: 'a', accessToken: 't' }).auth).toEqual({ type: 'OAuth2', user: 'a', accessToken: 't' });
+  });
+});
