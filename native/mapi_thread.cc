@@ -83,7 +83,7 @@ void MapiThread::Deliver(Napi::Env env, Napi::Function, MapiThread* self, Job* j
   out.Set("dll", Napi::String::New(env, r.dll));
   job->deferred.Resolve(out);
   delete job;
-  --self->pending_;
+  if (--self->pending_ == 0) self->tsfn_.Unref(env);
 }
 
 void MapiThread::Teardown(MapiThread* self) {

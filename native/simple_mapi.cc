@@ -66,6 +66,13 @@ typedef ULONG(WINAPI* SendMailA)(LHANDLE, ULONG_PTR, lpMapiMessage, FLAGS, ULONG
 typedef ULONG(WINAPI* Logon)(ULONG_PTR, LPSTR, LPSTR, FLAGS, ULONG, LPLHANDLE);
 typedef ULONG(WINAPI* Logoff)(LHANDLE, ULONG_PTR, FLAGS, ULONG);
 
+// FARPROC has no parameters; going through void* says the signature comes
+// from Microsoft's documentation, not from the compiler (-Wcast-function-type).
+template <typename F>
+F Proc(HMODULE module, const char* name) {
+  return reinterpret_cast<F>(reinterpret_cast<void*>(GetProcAddress(module, name)));
+}
+
 // Not in every mapi.h.
 constexpr ULONG kPositionUnspecified = static_cast<ULONG>(-1);
 
@@ -185,16 +192,16 @@ SimpleSendResult SendSimple(const SimpleSendRequest& r) {
   };
   // W is preferred; a client that lacks it (pre-Windows 8 MAPI32, older
   // clients loaded directly) gets the lossy ANSI call.
-  auto sendW = reinterpret_cast<SendMailW>(GetProcAddress(module, "MAPISendMailW"));
-  auto sendA = sendW ? nullptr : reinterpret_cast<SendMailA>(GetProcAddress(module, "MAPISendMail"));
+  auto sendW = Proc<SendMailW>(module, "MAPISendMailW");
+  auto sendA = sendW ? nullptr : Proc<SendMailA>(module, "MAPISendMail");
   if (sendW == nullptr && sendA == nullptr) return missing();
   result.unicode = sendW != nullptr;
 
   LHANDLE session = 0;
   Logoff logoff = nullptr;
   if (r.logon) {
-    auto logon = reinterpret_cast<Logon>(GetProcAddress(module, "MAPILogon"));
-    logoff = reinterpret_cast<Logoff>(GetProcAddress(module, "MAPILogoff"));
+    auto logon = Proc<Logon>(module, "MAPILogon");
+    logoff = Proc<Logoff>(module, "MAPILogoff");
     if (logon == nullptr || logoff == nullptr) return missing();
     // Simple MAPI has no MAPILogonW: profile names go through the code page.
     std::string profile = Utf8ToAnsi(r.profile);

@@ -295,6 +295,20 @@ if (!availability.ok) {
       }
     });
 
+    test('process.exit() during a send does not wait for the mail client', async () => {
+      const request = { subject: 's', recipients: [to('a', 'a@example.fr')] };
+      const { run, result } = await runScenario(
+        'exit',
+        { exitAfterMs: 300, request },
+        { OXYMAIL_MAPI_SLEEP_MS: '5000' },
+        20_000,
+      );
+      expect(result).toEqual({ exiting: true });
+      expect(run.timedOut).toBe(false);
+      expect(run.code).toBe(7);
+      expect(run.ms).toBeLessThan(4500);
+    });
+
     test('argument mistakes throw a TypeError synchronously', async () => {
       const { result } = await runScenario('types', {
         cases: [

@@ -1,0 +1,107 @@
+/**
+ * The real `oxymail` binary, run as a child process.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { simpleParser } from 'mailparser';
+import { startServer, smtpSettings } from '../helpers/server';
+import { tempDir, writeFixture } from '../helpers/fixtures';
+
+const BIN = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('no settings: the message is composed and written to the outbox as an .eml, and the output says nothing was sent', async () => {
+  const dir = tempDir();
+  const outbox = path.join(dir, 'outbox');
+  const att = writeFixture(dir, 'relevé.csv', 'a;b\n1;2\n');
+  const r = await run(['send', '--to', 'bob@example.com', '--cc', 'zoe@example.com', '--subject', 'Relevé de compte', '--text', 'Bonjour', '--attach', att, '--importance', 'high', '--outbox', outbox, '--from', 'me@example.com']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/nothing was sent/);
+  const files = readdirSync(outbox);
+  expect(files).toHaveLength(1);
+  expect(r.stdout).toContain(path.join(outbox, files[0]));
+  const raw = readFileSync(path.join(outbox, files[0]));
+  const m = await simpleParser(raw);
+  expect(m.subject).toBe('Relevé de compte');
+  expect(m.from?.value[0].address).toBe('me@example.com');
+  expect(m.cc && !Array.isArray(m.cc) ? m.cc.value[0].address : undefined).toBe('zoe@example.com');
+  expect(m.attachments.map((a) => [a.filename, a.content.toString()])).toEqual([['relevé.csv', 'a;b\n1;2\n']]);
+  expect(raw.toString()).toMatch(/^Importance: high\r$/m);
+});
+
+test('--json prints a parseable result', async () => {
+  const outbox = path.join(tempDir(), 'o');
+  const r = await run(['send', '--to', 'bob@example.com', '--subject', 's', '--text', 'x', '--outbox', outbox, '--json']);
+  expect(r.code).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.sent).toBe(false);
+  expect(readdirSync(outbox)).toEqual([path.basename(out.outbox)]);
+});
+
+test('with --settings the message goes to the SMTP server', async () => {
+  const server = await startServer();
+  try {
+    const dir = tempDir();
+    const file = path.join(dir, 'alice.json');
+    writeFileSync(file, JSON.stringify(smtpSettings(server.port, { username: 'alice', password: 'secret' })));
+    const r = await run(['send', '--settings', file, '--to', 'bob@example.com', '--subject', 'Bonjour', '--text', 'x', '--read-receipt', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ protocol: 'smtp', accepted: ['bob@example.com'], receipts: { read: 'requested' } });
+    expect(server.received[0].parsed.subject).toBe('Bonjour');
+    expect(server.received[0].user).toBe('alice');
+  } finally {
+    await server.close();
+  }
+});
+
+test('verify with a wrong password: exit 1, SMTP_AUTH, and the password is never printed', async () => {
+  const server = await startServer();
+  try {
+    const file = path.join(tempDir(), 'alice.json');
+    writeFileSync(file, JSON.stringify(smtpSettings(server.port, { username: 'alice', password: 'Wr0ng-Pa55' })));
+    const r = await run(['verify', '--settings', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error \[SMTP_AUTH\]/);
+    expect(r.stdout + r.stderr).not.toContain('Wr0ng-Pa55');
+  } finally {
+    await server.close();
+  }
+});
+
+test.each([
+  [['send', '--subject', 's', '--text', 'x'], /required option '--to/],
+  [['send', '--to', 'bob@example.com', '--subject', 's', '--text', 'x', '--text-file', 'f'], /either --text or --text-file/],
+  [['send', '--to', 'bob@example.com', '--subject', 's', '--importance', 'urgent'], /Allowed choices/],
+  [['frobnicate'], /unknown command/],
+])('usage error %j exits 2', async (args, message) => {
+  const r = await run(args);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(message);
+});
+
+test('an invalid address exits 1 with the code and writes nothing', async () => {
+  const outbox = path.join(tempDir(), 'o');
+  const r = await run(['send', '--to', 'bob@', '--subject', 's', '--text', 'x', '--outbox', outbox]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/error \[INVALID_ADDRESS\]/);
+  expect(() => readdirSync(outbox)).toThrow();
+});
+
+test('capabilities --json is the matrix', async () => {
+  const r = await run(['capabilities', '--json']);
+  expect(r.code).toBe(0);
+  const m = JSON.parse(r.stdout);
+  expect(m['mapi-simple'].dialog.supported).toBe(true);
+  expect(m.smtp.deliveryReceipt.supported).toBe(true);
+  const one = await run(['capabilities', '--protocol', 'managed']);
+  expect(one.stdout).toMatch(/^bulk\s+no\s*$/m);
+});
