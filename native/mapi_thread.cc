@@ -3,6 +3,9 @@
 #include <objbase.h>
 #include <windows.h>
 
+#include <string>
+#include <system_error>
+
 #include "simple_mapi.h"
 
 namespace oxymail {
@@ -30,12 +33,22 @@ MapiThread::MapiThread(Napi::Env env) {
 }
 
 Napi::Promise MapiThread::Enqueue(Napi::Env env, SimpleSendRequest request) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!thread_.joinable()) {
+      // Started on first use: loading the addon alone costs no thread.
+      try {
+        thread_ = std::thread(&MapiThread::Run, this);
+      } catch (const std::system_error& e) {
+        throw Napi::Error::New(env, std::string("cannot start the MAPI thread: ") + e.what());
+      }
+    }
+  }
   auto* job = new Job(env, std::move(request));
   Napi::Promise promise = job->deferred.Promise();
   if (pending_++ == 0) tsfn_.Ref(env);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!thread_.joinable()) thread_ = std::thread(&MapiThread::Run, this);
     queue_.push_back(job);
   }
   wake_.notify_one();

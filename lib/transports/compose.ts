@@ -37,22 +37,21 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
   const text = msg.text ?? (msg.html !== undefined ? htmlToText(msg.html) : undefined);
   const headers: Record<string, string> = eff.importance ? smtpImportanceHeaders(eff.importance) : {};
   if (eff.readReceipt) headers['Disposition-Notification-To'] = `<${id.receiptsTo}>`;
-  const options: SendMailOptions = {
-    from: id.from,
-    replyTo: id.replyTo,
-    to: msg.to,
-    cc: msg.cc,
-    bcc: msg.bcc,
-    subject: msg.subject,
-    text: text ?? '',
-    html,
-    headers,
-    attachments: msg.attachments.map((a) =>
+  // Only what is set: nodemailer does work for every field it is given, even an empty one.
+  const options: SendMailOptions = { from: id.from, subject: msg.subject, text: text ?? '' };
+  if (id.replyTo) options.replyTo = id.replyTo;
+  if (msg.to.length) options.to = msg.to;
+  if (msg.cc.length) options.cc = msg.cc;
+  if (msg.bcc.length) options.bcc = msg.bcc;
+  if (html !== undefined) options.html = html;
+  if (Object.keys(headers).length) options.headers = headers;
+  if (msg.attachments.length) {
+    options.attachments = msg.attachments.map((a) =>
       a.path !== undefined
         ? { path: a.path, filename: a.filename, contentType: a.contentType }
         : { content: a.content, filename: a.filename, contentType: a.contentType },
-    ),
-  };
+    );
+  }
   if (msg.calendar && !dropped.has('calendar')) options.icalEvent = { method: msg.calendar.method, content: msg.calendar.content };
   if (eff.deliveryReceipt) {
     options.dsn = {

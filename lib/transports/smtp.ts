@@ -91,7 +91,7 @@ export class SmtpTransport {
   /** Sends composed mail options; resolves with what the server accepted. */
   async send(mail: SendMailOptions, signal?: AbortSignal): Promise<SmtpInfo> {
     try {
-      const info = await this.pool.sendMail({ ...mail, signal });
+      const info = await this.pool.sendMail(signal ? { ...mail, signal } : mail);
       return {
         messageId: info.messageId,
         accepted: (info.accepted ?? []).map(String),

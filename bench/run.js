@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+/**
+ * Benchmarks, measured side by side in one run (never by timed tests):
+ *  1. the same N pooled messages through oxymail and through raw nodemailer against the same
+ *     local sink, alternating runs; prints the oxymail/nodemailer time ratio (target <= 1.05);
+ *  2. one send of a 200 MB attachment file; prints the peak RSS growth (target < 64 MB).
+ * Usage: npm run bench [-- --messages 2000 --rounds 6 --attachment-mb 200]
+ */
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const nodemailer = require('nodemailer');
+const { createMailer } = require('../dist');
+const { poolOptions } = require('../dist/transports/smtp');
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const N = arg('messages', 2000);
+const ROUNDS = arg('rounds', 6);
+const ATTACHMENT_MB = arg('attachment-mb', 200);
+const SINK = '/usr/sbin/smtp-sink';
+
+async function freePort() {
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sink did not start on ${port}`);
+}
+
+/** The sink runs in its own process so it does not share the measured process's CPU. */
+async function startSink() {
+  const port = await freePort();
+  let proc;
+  if (fs.existsSync(SINK)) {
+    proc = spawn(SINK, ['-u', process.getuid && process.getuid() === 0 ? 'root' : os.userInfo().username, `127.0.0.1:${port}`, '256'], { stdio: 'ignore' });
+  } else {
+    const code = `const {SMTPServer}=require('smtp-server');new SMTPServer({authOptional:true,disabledCommands:['STARTTLS'],logger:false,onData(s,_,cb){s.on('data',()=>{});s.on('end',()=>cb())}}).listen(${port},'127.0.0.1')`;
+    proc = spawn(process.execPath, ['-e', code], { stdio: 'ignore', cwd: path.join(__dirname, '..') });
+  }
+  await waitForPort(port);
+  return { port, name: fs.existsSync(SINK) ? 'Postfix smtp-sink' : 'smtp-server (child process)', stop: () => proc.kill() };
+}
+
+const message = (i) => ({
+  to: `rcpt${i % 50}@example.com`,
+  subject: `Facture n° ${i}`,
+  text: 'Bonjour,\n\nVeuillez trouver ci-joint votre facture.\n\nCordialement,\nHélène\n'.repeat(8),
+});
+
+async function runOxymail(port) {
+  const mailer = createMailer({ email: 'helene@example.com', label: 'Hélène', customize: true, protocol: 'smtp', smtp: { host: '127.0.0.1', port, security: 'none' } });
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: N }, (_, i) => mailer.send(message(i))));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  mailer.close();
+  return ms;
+}
+
+async function runNodemailer(port) {
+  // The same pool settings oxymail derives from these settings: only oxymail's own work differs.
+  const transport = nodemailer.createTransport(poolOptions({ host: '127.0.0.1', port, security: 'none' }));
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: N }, (_, i) => transport.sendMail({ from: { name: 'Hélène', address: 'helene@example.com' }, ...message(i) })));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  transport.close();
+  return ms;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function throughput(sink) {
+  await runOxymail(sink.port); // warm-up, not counted
+  await runNodemailer(sink.port);
+  const ox = [];
+  const nm = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate which goes first so drift (caches, the sink's state) hits both alike.
+    if (r % 2 === 0) { ox.push(await runOxymail(sink.port)); nm.push(await runNodemailer(sink.port)); }
+    else { nm.push(await runNodemailer(sink.port)); ox.push(await runOxymail(sink.port)); }
+  }
+  const ratios = ox.map((t, i) => t / nm[i]);
+  console.log(`throughput: ${N} messages x ${ROUNDS} rounds, pooled (5 connections), sink: ${sink.name}`);
+  console.log(`  oxymail    median ${median(ox).toFixed(0)} ms  (${(N / median(ox) * 1000).toFixed(0)} msg/s)  runs ${ox.map((t) => t.toFixed(0)).join(' ')}`);
+  console.log(`  nodemailer median ${median(nm).toFixed(0)} ms  (${(N / median(nm) * 1000).toFixed(0)} msg/s)  runs ${nm.map((t) => t.toFixed(0)).join(' ')}`);
+  console.log(`  oxymail/nodemailer time ratio: ${median(ratios).toFixed(3)} (median of per-round ratios; target <= 1.05)`);
+}
+
+async function bigAttachment(sink) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oxymail-bench-'));
+  const file = path.join(dir, 'archive-200mo.bin');
+  const fd = fs.openSync(file, 'w');
+  const block = Buffer.alloc(1 << 20);
+  for (let i = 0; i < ATTACHMENT_MB; i++) {
+    block.fill(i & 0xff);
+    fs.writeSync(fd, block);
+  }
+  fs.closeSync(fd);
+  global.gc && global.gc();
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 5);
+  const mailer = createMailer({ email: 'helene@example.com', customize: true, protocol: 'smtp', smtp: { host: '127.0.0.1', port: sink.port, security: 'none' } });
+  const t0 = Date.now();
+  await mailer.send({ to: 'bob@example.com', subject: 'archive', text: 'ci-joint', attachments: [{ path: file }] });
+  const ms = Date.now() - t0;
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  mailer.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  const growth = (peak - base) / (1 << 20);
+  console.log(`attachment: one ${ATTACHMENT_MB} MB file in ${(ms / 1000).toFixed(1)} s; peak RSS growth ${growth.toFixed(1)} MB (target < 64 MB)`);
+}
+
+(async () => {
+  const sink = await startSink();
+  try {
+    console.log(`node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0].model}`);
+    await throughput(sink);
+    await bigAttachment(sink);
+  } finally {
+    sink.stop();
+  }
+})().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
