@@ -72,3 +72,19 @@ export function simpleMapiError(status: number, call: string, op = 'send'): Mail
     hint: name ? HINTS[name] : undefined,
   });
 }
+
+const WIN32_HINTS: Record<number, string> = {
+  126: 'The MAPI DLL was not found: install a MAPI mail client (classic Outlook, Thunderbird) and make it the default, or check OXYMAIL_MAPI_DLL.',
+  193:
+    'The mail client is not of the same bitness as this process (a 32-bit Outlook cannot serve 64-bit Node/Electron): ' +
+    'use a Node/Electron build of the same bitness as Office, or SMTP.',
+};
+
+/** The MailError when the MAPI DLL itself cannot be used (LoadLibraryW / GetProcAddress failed). */
+export function mapiLoadError(call: string, dll: string, win32Error: number): MailError {
+  const what = call === 'LoadLibraryW' ? `cannot load ${dll}` : `${dll} exports no MAPISendMail`;
+  return new MailError('MAPI_UNAVAILABLE', `send (${call}): ${what} (Win32 error ${win32Error})`, {
+    protocol: 'mapi',
+    hint: WIN32_HINTS[win32Error] ?? NO_CLIENT_HINT,
+  });
+}

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MailError } from '../errors';
-import { simpleMapiError } from '../mapi-codes';
+import { mapiLoadError, simpleMapiError } from '../mapi-codes';
 import { NormalizedAttachment, NormalizedMessage } from '../message';
 import { loadNative, NativeBinding, NativeLoad, NativeSimpleRequest } from '../native';
 import type { MapiSettings } from '../settings';
@@ -67,8 +67,9 @@ export class MapiTransport {
     try {
       const request: NativeSimpleRequest = {
         dllPath: process.env.OXYMAIL_MAPI_DLL || undefined,
-        profile: this.settings.profile,
-        password: this.settings.password,
+        // An empty profile or password means "none": MAPILogon must not be called for it.
+        profile: this.settings.profile || undefined,
+        password: this.settings.password || undefined,
         logonUI: dialog,
         dialog,
         uiParam: uiParam(options.parentWindow),
@@ -83,6 +84,7 @@ export class MapiTransport {
         attachments: await Promise.all(msg.attachments.map((a, i) => attachmentFile(a, i, temp))),
       };
       const result = await binding.sendSimple(request);
+      if (result.call === 'LoadLibraryW' || result.call === 'GetProcAddress') throw mapiLoadError(result.call, result.dll, result.win32Error);
       if (result.status !== 0) throw simpleMapiError(result.status, result.call);
       return { unicode: result.unicode };
     } finally {
