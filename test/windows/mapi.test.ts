@@ -145,3 +145,28 @@ if (!availability.ok) {
     });
   });
 }
+
+if (availability.ok) {
+  describe('oxymail/testing under Wine', () => {
+    test('registers the recording client, the app sends, the records are read, the previous state is restored', async () => {
+      await unregisterClient();
+      try {
+        let record = '';
+        const { result } = await runScenario('testing', (dir: string) => {
+          record = winPath(path.join(dir, 'smoke.jsonl'));
+          return { record };
+        });
+        expect(result.error).toBeUndefined();
+        expect(result.before).toBeNull();
+        expect(result.during).toBe('Oxymail Recording Client');
+        expect(result.after).toBeNull();
+        expect(result.dllExists).toBe(true);
+        expect(result.result).toMatchObject({ protocol: 'mapi', accepted: ['qa@example.com'] });
+        expect(result.records).toEqual([expect.objectContaining({ fn: 'MAPISendMailW', subject: 'Smoke test ✓', body: 'from CI' })]);
+        expect(result.records[0].recipients).toEqual([{ class: 1, name: 'qa@example.com', address: 'SMTP:qa@example.com' }]);
+      } finally {
+        await registerClient('wide');
+      }
+    });
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * oxymail/testing: smoke-test an application's MAPI path on a bare Windows machine (a CI runner)
+ * with the recording mail client shipped in this package. It registers the client as the default
+ * mail client, the application sends through oxymail as usual, and the test reads what the client
+ * received, one JSON object per MAPI call.
+ *
+ *   const client = await registerRecordingClient();
+ *   const env = recordingEnv('C:\\temp\\mapi.jsonl', { returnCode: 0 });
+ *   Object.assign(process.env, env);      // read by the client at each call
+ *   await mailer.send(message);
+ *   const calls = readRecords('C:\\temp\\mapi.jsonl');
+ *   await client.unregister();             // restores the previous default client
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { MailError } from './errors';
+
+/** The registry key Windows' (and Wine's) MAPI32 reads to find the default mail client. */
+export const MAIL_CLIENTS_KEY = 'HKLM\\Software\\Clients\\Mail';
+/** The name the recording client is registered under. */
+export const RECORDING_CLIENT_NAME = 'Oxymail Recording Client';
+
+/** The environment variables the recording client reads at each call. */
+export const RECORDING_ENV = {
+  record: 'OXYMAIL_MAPI_RECORD',
+  returnCode: 'OXYMAIL_MAPI_RETURN',
+  logonReturnCode: 'OXYMAIL_MAPI_LOGON_RETURN',
+  sleepMs: 'OXYMAIL_MAPI_SLEEP_MS',
+} as const;
+
+/** One MAPI call as the recording client wrote it. */
+export interface RecordedCall {
+  fn: 'MAPISendMailW' | 'MAPISendMail' | 'MAPILogon' | 'MAPILogoff' | string;
+  flags?: number;
+  msgFlags?: number;
+  session?: number;
+  uiParam?: string;
+  subject?: string;
+  body?: string;
+  profile?: string;
+  recipients?: { class: 1 | 2 | 3; name: string; address: string }[];
+  attachments?: { path: string; name: string; position: number; size: number | null }[];
+  [key: string]: unknown;
+}
+
+/** Runs `reg.exe`; a seam tests may replace. */
+export type RegRunner = (args: string[]) => Promise<string>;
+
+const runReg: RegRunner = (args) =>
+  new Promise((resolve, reject) => {
+    execFile('reg', args, { windowsHide: true }, (err, stdout, stderr) => (err ? reject(new Error(`reg ${args[0]}: ${stderr || err.message}`)) : resolve(stdout)));
+  });
+
+/** Where the packaged recording client DLL is, for this process's architecture. */
+export function recordingClientPath(arch = process.arch): string {
+  const root = path.join(__dirname, '..');
+  const candidates = [
+    path.join(root, 'prebuilds', `win32-${arch}`, 'oxymail_recording_client.dll'),
+    path.join(root, 'build', 'win', 'oxymail_recording_client.dll'),
+  ];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new MailError('MAPI_UNAVAILABLE', `testing: the recording mail client is not in this package (looked at ${candidates.join(', ')})`, {
+      protocol: 'mapi',
+      hint: 'Build it with npm run build:win (Linux, mingw-w64) or use a package that ships prebuilds.',
+    });
+  }
+  return found;
+}
+
+/** Reads the default mail client's name, or null when none is set. */
+export async function defaultMailClient(reg: RegRunner = runReg): Promise<string | null> {
+  try {
+    const out = await reg(['query', MAIL_CLIENTS_KEY, '/ve']);
+    const m = out.match(/REG_SZ\s+(.*\S)\s*$/m);
+    return m ? m[1] : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A registration, to undo when the test is over. */
+export interface Registration {
+  name: string;
+  dll: string;
+  /** The default mail client before, restored by unregister(). */
+  previous: string | null;
+  unregister(): Promise<void>;
+}
+
+/**
+ * Registers the recording client as the default mail client (Simple MAPI `DLLPath`, Extended MAPI
+ * `DLLPathEx`). Writing HKLM needs an elevated process (CI runners are); only MAPI sessions
+ * opened afterwards see the change.
+ */
+export async function registerRecordingClient(options: { dll?: string; reg?: RegRunner } = {}): Promise<Registration> {
+  if (process.platform !== 'win32' && !options.reg) {
+    throw new MailError('MAPI_UNAVAILABLE', `testing: registering a mail client needs Windows (this is ${process.platform})`, { protocol: 'mapi' });
+  }
+  const reg = options.reg ?? runReg;
+  const dll = options.dll ?? recordingClientPath();
+  const previous = await defaultMailClient(reg);
+  const key = `${MAIL_CLIENTS_KEY}\\${RECORDING_CLIENT_NAME}`;
+  await reg(['add', key, '/ve', '/d', RECORDING_CLIENT_NAME, '/f']);
+  await reg(['add', key, '/v', 'DLLPath', '/d', dll, '/f']);
+  await reg(['add', key, '/v', 'DLLPathEx', '/d', dll, '/f']);
+  await reg(['add', MAIL_CLIENTS_KEY, '/ve', '/d', RECORDING_CLIENT_NAME, '/f']);
+  return {
+    name: RECORDING_CLIENT_NAME,
+    dll,
+    previous,
+    async unregister() {
+      if (previous && previous !== RECORDING_CLIENT_NAME) await reg(['add', MAIL_CLIENTS_KEY, '/ve', '/d', previous, '/f']);
+      else await reg(['delete', MAIL_CLIENTS_KEY, '/ve', '/f']).catch(() => undefined);
+      await reg(['delete', key, '/f']).catch(() => undefined);
+    },
+  };
+}
+
+/** The environment that tells the client where to record and what to answer. */
+export function recordingEnv(recordFile: string, control: { returnCode?: number; logonReturnCode?: number; sleepMs?: number } = {}): Record<string, string> {
+  const env: Record<string, string> = { [RECORDING_ENV.record]: recordFile };
+  if (control.returnCode !== undefined) env[RECORDING_ENV.returnCode] = String(control.returnCode);
+  if (control.logonReturnCode !== undefined) env[RECORDING_ENV.logonReturnCode] = String(control.logonReturnCode);
+  if (control.sleepMs !== undefined) env[RECORDING_ENV.sleepMs] = String(control.sleepMs);
+  return env;
+}
+
+/** The calls the client recorded, in order ([] when it recorded none). */
+export function readRecords(recordFile: string): RecordedCall[] {
+  if (!existsSync(recordFile)) return [];
+  return readFileSync(recordFile, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as RecordedCall);
+}
