@@ -74,7 +74,8 @@ export async function defaultMailClient(reg: RegRunner = runReg): Promise<string
   try {
     const out = await reg(['query', MAIL_CLIENTS_KEY, '/ve']);
     const m = out.match(/REG_SZ\s+(.*\S)\s*$/m);
-    return m ? m[1] : null;
+    // reg.exe prints "(value not set)" for a key whose default value is absent.
+    return m && m[1] !== '(value not set)' ? m[1] : null;
   } catch {
     return null;
   }
