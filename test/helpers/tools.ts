@@ -9,7 +9,8 @@ export function requireTool(what: string, file: string, install: string): boolea
   if (existsSync(file)) return true;
   const banner = `\n${'!'.repeat(78)}\n!! ${what} is not installed (${file}): this suite CANNOT RUN here.\n!! Install it with: ${install}\n${'!'.repeat(78)}\n`;
   test(`${what} is installed`, () => {
-    if (process.env.CI) throw new Error(`CI must install ${what}: ${install}`);
+    // Postfix has no Windows build: a Windows runner runs the other suites.
+    if (process.env.CI && process.platform !== 'win32') throw new Error(`CI must install ${what}: ${install}`);
     process.stderr.write(banner);
   });
   return false;

@@ -41,7 +41,8 @@ if (!availability.ok) {
     test('needs wine, mingw-w64 and cmake: run npm run setup:wine', () => {
       const banner = missingBanner(availability.why ?? 'unknown');
       console.warn(banner);
-      if (process.env.CI) throw new Error(banner);
+      // Wine is the Linux CI's way to run Windows code; a Windows runner tests the prebuilds natively.
+      if (process.env.CI && process.platform !== 'win32') throw new Error(banner);
     });
   });
 } else {
