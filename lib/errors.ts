@@ -26,6 +26,9 @@ export const ERROR_CODES = {
   SMTP_PROTOCOL: 'the SMTP server answered something unexpected',
   MAPI_UNAVAILABLE: 'MAPI cannot be used on this platform or the native addon is missing',
   OUTBOX_WRITE: 'the message could not be written to the local outbox',
+  SETTINGS_LOCKED: 'another process holds the settings file lock',
+  SETTINGS_NOT_FOUND: 'no settings are stored for this user',
+  SECRET_UNREADABLE: 'a stored secret cannot be decrypted (another Windows user or machine)',
 } as const;
 
 /** A stable oxymail error code (MAPI return codes add `MAPI_*` codes, see mapi-codes.ts). */

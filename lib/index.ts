@@ -17,3 +17,5 @@ export { IMPORTANCE_LEVELS } from './importance';
 export type { Importance } from './importance';
 export { SIMPLE_MAPI_CODES, simpleMapiCode } from './mapi-codes';
 export type { ManagedRelay } from './transports/managed';
+export { openSettingsStore, defaultStorePath, STORE_VERSION } from './store/store';
+export type { SettingsStore, StoredUser } from './store/store';

@@ -30,6 +30,10 @@ export interface NativeSimpleResult {
 /** The addon's exports. */
 export interface NativeBinding {
   sendSimple(request: NativeSimpleRequest): Promise<NativeSimpleResult>;
+  /** CryptProtectData for the current user (DPAPI). */
+  protectData?(data: Buffer): Promise<Buffer>;
+  /** CryptUnprotectData; rejects when the data was sealed by another user or machine. */
+  unprotectData?(data: Buffer): Promise<Buffer>;
 }
 
 /** The addon, or the reason it cannot be loaded here. */

@@ -107,6 +107,15 @@ const SCHEMA: Record<string, Field> = {
 /** Dotted paths of the settings that hold secrets: never printed, never logged. */
 export const SECRET_PATHS = Object.keys(SCHEMA).filter((p) => SCHEMA[p].secret);
 
+/** The JSON type a setting takes, for tools that read values as text (`smtp.port=587`). */
+export function settingKind(path: string): 'boolean' | 'number' | 'string' | undefined {
+  const field = SCHEMA[path];
+  if (!field) return undefined;
+  if (field.type === 'boolean') return 'boolean';
+  if (field.type === 'port' || field.type === 'positive') return 'number';
+  return 'string';
+}
+
 /** The mask shown in place of a secret. */
 export const MASK = '********';
 
