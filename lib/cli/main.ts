@@ -13,6 +13,8 @@ import { createMailer, SendOptions } from '../mailer';
 import { MailMessage, validateMessage } from '../message';
 import { composeMail } from '../transports/compose';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
+import { print, table } from './output';
+import { addSettingsCommands, storeFrom } from './settings-commands';
 
 interface SendFlags {
   to?: string[];
@@ -28,6 +30,7 @@ interface SendFlags {
   deliveryReceipt?: boolean;
   protocol?: SendOptions['protocol'];
   settings?: string;
+  user?: string;
   outbox?: string;
   from?: string;
   dialog?: boolean;
@@ -35,10 +38,6 @@ interface SendFlags {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function print(json: boolean | undefined, data: unknown, human: string): void {
-  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
-}
 
 async function readSettings(file: string): Promise<unknown> {
   let text: string;
@@ -67,10 +66,11 @@ async function buildMessage(f: SendFlags): Promise<MailMessage> {
   return message;
 }
 
-async function send(f: SendFlags): Promise<void> {
+async function send(f: SendFlags, cmd: Command): Promise<void> {
   const message = await buildMessage(f);
-  if (!f.settings) {
-    if (f.protocol) throw new CommanderError(2, 'oxymail.usage', `--protocol ${f.protocol} needs --settings FILE (the user's settings)`);
+  if (f.settings && f.user) throw new CommanderError(2, 'oxymail.usage', 'use either --settings FILE or --user USER, not both');
+  if (!f.settings && !f.user) {
+    if (f.protocol) throw new CommanderError(2, 'oxymail.usage', `--protocol ${f.protocol} needs the user's settings (--user USER or --settings FILE)`);
     const msg = await validateMessage(message);
     const from = f.from ?? `${os.userInfo().username}@${os.hostname()}`;
     const dir = f.outbox ?? defaultOutboxDir();
@@ -80,11 +80,12 @@ async function send(f: SendFlags): Promise<void> {
       `No settings given: nothing was sent. The message was composed and written to the local outbox:`,
       `  ${written.path}`,
       `Open it with any mail client to check it. To really send, give the user's settings:`,
-      `  oxymail send --settings user.json ...   (see README: "Settings")`,
+      `  oxymail settings set USER email=... customize=true protocol=smtp smtp.host=...   then   oxymail send --user USER ...`,
+      `  or: oxymail send --settings user.json ...   (see README: "The settings model")`,
     ].join('\n'));
     return;
   }
-  const mailer = createMailer((await readSettings(f.settings)) as object);
+  const mailer = f.user ? await storeFrom(cmd).mailerFor(f.user) : createMailer((await readSettings(f.settings as string)) as object);
   try {
     const result = await mailer.send(message, { protocol: f.protocol, dialog: f.dialog });
     const lines = [
@@ -118,14 +119,15 @@ function showCapabilities(f: { protocol?: ProtocolKey; json?: boolean }): void {
   const columns = (f.protocol ? [f.protocol] : Object.keys(matrix)) as ProtocolKey[];
   if (f.json) return print(true, f.protocol ? matrix[f.protocol] : matrix, '');
   const rows = [['option', ...columns], ...FEATURES.map((feat) => [feat, ...columns.map((c) => (matrix[c][feat].supported ? 'yes' : 'no'))])];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  print(false, null, rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ')).join('\n'));
+  const notes = columns.flatMap((c) => FEATURES.filter((feat) => matrix[c][feat].note).map((feat) => `  ${c} ${feat}: ${matrix[c][feat].note}`));
+  print(false, null, `${table(rows)}\n\nNotes:\n${notes.join('\n')}`);
 }
 
 /** Builds the command line program (exported so tests may drive it in-process). */
 export function program(): Command {
   const cli = new Command('oxymail')
     .description('Send e-mail on behalf of a user: managed relay, SMTP, or the Windows mail client (MAPI)')
+    .option('--store <file>', 'the settings store (default: OXYMAIL_SETTINGS, or the per-user config folder)')
     .exitOverride()
     .showHelpAfterError();
   cli
@@ -144,7 +146,8 @@ export function program(): Command {
     .option('--delivery-receipt', 'ask for a delivery receipt (DSN)')
     .option('--dialog', "MAPI: show the mail client's compose window")
     .addOption(new Option('--protocol <protocol>', 'switch protocol for this send').choices(['managed', 'smtp', 'mapi']))
-    .option('--settings <file>', "the user's settings (JSON, see README)")
+    .option('--user <user>', "the user's settings from the store (oxymail settings ...)")
+    .option('--settings <file>', "the user's settings from a JSON file (see README)")
     .option('--outbox <dir>', `outbox folder when no settings are given (default ${defaultOutboxDir()})`)
     .option('--from <address>', 'From address of an outbox message')
     .option('--json', 'print the result as JSON')
@@ -152,7 +155,8 @@ export function program(): Command {
 Examples:
   $ oxymail send --to bob@example.com --subject "Invoice" --text "Hello"
   $ oxymail send --settings alice.json --to bob@example.com --cc carol@example.com \\
-      --subject "Facture n° 12" --text-file body.txt --attach facture.pdf --importance high --read-receipt`)
+      --subject "Facture n° 12" --text-file body.txt --attach facture.pdf --importance high --read-receipt
+  $ oxymail send --user alice --to bob@example.com --subject "Relance" --text "Bonjour" --delivery-receipt`)
     .action(send);
   cli
     .command('verify')
@@ -169,6 +173,7 @@ Examples:
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  $ oxymail capabilities\n  $ oxymail capabilities --protocol smtp --json')
     .action(showCapabilities);
+  addSettingsCommands(cli);
   return cli;
 }
 

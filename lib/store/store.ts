@@ -48,6 +48,8 @@ export interface SettingsStore {
   get(userId: string): Promise<UserMailSettings | undefined>;
   /** Validates and stores a user's settings; returns them normalised. */
   set(userId: string, settings: unknown): Promise<UserMailSettings>;
+  /** Validates every user first (all problems listed), then stores them in one write. */
+  setMany(users: Record<string, unknown>): Promise<Record<string, UserMailSettings>>;
   /** Removes a user; false when there was none. */
   remove(userId: string): Promise<boolean>;
   /** A mailer with the user's stored settings. */
@@ -189,6 +191,24 @@ export function openSettingsStore(file?: string, options: { codec?: SecretCodec 
       const valid = validateSettings(settings);
       await update(async (doc) => {
         doc.users[userId] = await encode(valid);
+      });
+      return valid;
+    },
+    async setMany(users) {
+      const valid: Record<string, UserMailSettings> = {};
+      const problems: Problem[] = [];
+      for (const [userId, settings] of Object.entries(users)) {
+        checkUserId(userId);
+        try {
+          valid[userId] = validateSettings(settings);
+        } catch (err) {
+          if (!(err instanceof MailError) || !err.problems) throw err;
+          problems.push(...err.problems.map((pr) => ({ ...pr, path: `users.${userId}.${pr.path}` })));
+        }
+      }
+      if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: nothing was imported', problems);
+      await update(async (doc) => {
+        for (const [userId, settings] of Object.entries(valid)) doc.users[userId] = await encode(settings);
       });
       return valid;
     },
