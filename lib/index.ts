@@ -19,3 +19,5 @@ export { SIMPLE_MAPI_CODES, simpleMapiCode } from './mapi-codes';
 export type { ManagedRelay } from './transports/managed';
 export { openSettingsStore, defaultStorePath, STORE_VERSION } from './store/store';
 export type { SettingsStore, StoredUser } from './store/store';
+export { listProfiles } from './transports/mapi';
+export { EXTENDED_MAPI_CODES, extendedMapiCode } from './mapi-codes';

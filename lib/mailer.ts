@@ -179,10 +179,10 @@ class MailerImpl implements Mailer {
     if (protocol === 'mapi') {
       const mapi = this.transport('mapi') as MapiTransport;
       if (dropped.has('html') && msg.text === undefined) warnings.push({ code: 'HTML_CONVERTED', message: 'the HTML body was converted to plain text for MAPI' });
-      const { unicode } = await mapi.send(msg, eff.readReceipt, { dialog: dropped.has('dialog') ? false : options.dialog, parentWindow: options.parentWindow });
-      if (!unicode) warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });
+      const outcome = await mapi.send(msg, eff, { dialog: dropped.has('dialog') ? false : options.dialog, parentWindow: options.parentWindow });
+      if (!outcome.unicode) warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });
       const all = [...msg.to, ...msg.cc, ...msg.bcc].map((m) => m.address);
-      return { protocol, messageId: null, accepted: all, rejected: [], receipts, warnings, savedToSent: true };
+      return { protocol, messageId: null, accepted: all, rejected: [], receipts, warnings, savedToSent: outcome.savedToSent };
     }
 
     const identity = this.identity(protocol);

@@ -88,3 +88,73 @@ export function mapiLoadError(call: string, dll: string, win32Error: number): Ma
     hint: WIN32_HINTS[win32Error] ?? NO_CLIENT_HINT,
   });
 }
+
+/** Extended MAPI HRESULT -> oxymail code (MAPI_<name>); others become MAPI_HRESULT_0x<hex>. */
+export const EXTENDED_MAPI_CODES: Record<number, string> = {
+  0x80004005: 'CALL_FAILED',
+  0x8007000e: 'NOT_ENOUGH_MEMORY',
+  0x80070057: 'INVALID_PARAMETER',
+  0x80004002: 'INTERFACE_NOT_SUPPORTED',
+  0x80070005: 'NO_ACCESS',
+  0x80070002: 'FILE_NOT_FOUND',
+  0x80070003: 'FILE_NOT_FOUND',
+  0x80040102: 'NO_SUPPORT',
+  0x80040106: 'UNKNOWN_FLAGS',
+  0x80040107: 'INVALID_ENTRYID',
+  0x8004010d: 'NOT_ENOUGH_DISK',
+  0x8004010f: 'NOT_FOUND',
+  0x80040111: 'LOGON_FAILED',
+  0x80040112: 'SESSION_LIMIT',
+  0x80040113: 'USER_CANCEL',
+  0x80040115: 'NETWORK_ERROR',
+  0x80040116: 'DISK_ERROR',
+  0x8004011c: 'UNCONFIGURED',
+  0x8004011d: 'FAILONEPROVIDER',
+  0x80040120: 'PASSWORD_CHANGE_REQUIRED',
+  0x80040121: 'PASSWORD_EXPIRED',
+  0x80040124: 'ACCOUNT_DISABLED',
+  0x80040305: 'TOO_BIG',
+  0x80040401: 'TIMEOUT',
+  0x80040600: 'CORRUPT_STORE',
+  0x80040605: 'NOT_INITIALIZED',
+  0x80040607: 'NO_RECIPIENTS',
+  0x80040700: 'AMBIGUOUS_RECIP',
+};
+
+const BITNESS_HINT =
+  'Extended MAPI fails with MAPI_E_CALL_FAILED when the process and Outlook differ in bitness (the default Office ' +
+  'install is 32-bit): run a Node/Electron of the same bitness as Office, or use SMTP. Also check that classic Outlook ' +
+  '(not the new Outlook) is the default mail client and has a profile.';
+
+const EXTENDED_HINTS: Record<string, (password: boolean) => string> = {
+  CALL_FAILED: () => BITNESS_HINT,
+  NOT_INITIALIZED: () => BITNESS_HINT,
+  LOGON_FAILED: (password) =>
+    password
+      ? "The profile refused the logon. Outlook's own provider takes no password here (Microsoft documents it as 'must be NULL'): clear mapi.password and let Outlook use the profile's stored credentials, or check the profile name."
+      : 'Check mapi.profile (oxymail mapi profiles lists them), or leave it empty to use the default profile.',
+  UNCONFIGURED: () => 'The mail profile is not configured: open the mail client once and finish its account setup.',
+  NOT_FOUND: () => 'The profile has no default message store or no Outbox: open the mail client once, or choose another profile.',
+  NO_RECIPIENTS: () => 'The message has no recipient the mail client accepted.',
+  USER_CANCEL: () => 'The user cancelled the logon dialog.',
+  FILE_NOT_FOUND: () => 'An attachment file disappeared before it could be read.',
+};
+
+const hex = (hr: number) => `0x${(hr >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+
+/** The oxymail code for an Extended MAPI HRESULT (MAPI_HRESULT_0x... when it is not in the table). */
+export function extendedMapiCode(hresult: number): ErrorCode {
+  const name = EXTENDED_MAPI_CODES[hresult >>> 0];
+  return name ? `MAPI_${name}` : `MAPI_HRESULT_${hex(hresult)}`;
+}
+
+/** The MailError for a failed Extended MAPI call (`call` names the interface method). */
+export function extendedMapiError(hresult: number, call: string, op = 'send', passwordGiven = false): MailError {
+  const name = EXTENDED_MAPI_CODES[hresult >>> 0];
+  const what = name ? name.toLowerCase().replace(/_/g, ' ') : 'failed';
+  return new MailError(extendedMapiCode(hresult), `${op} (${call}): ${what} (HRESULT ${hex(hresult)})`, {
+    protocol: 'mapi',
+    mapiCode: hresult >>> 0,
+    hint: name ? EXTENDED_HINTS[name]?.(passwordGiven) : BITNESS_HINT,
+  });
+}

@@ -27,9 +27,43 @@ export interface NativeSimpleResult {
   dll: string;
 }
 
+/** One Extended MAPI send (see native/mapi_request.h). */
+export interface NativeExtendedRequest {
+  dllPath?: string;
+  profile?: string;
+  password?: string;
+  logonUI: boolean;
+  uiParam: bigint;
+  subject: string;
+  body: string;
+  importance: 0 | 1 | 2;
+  readReceipt: boolean;
+  deliveryReport: boolean;
+  saveToSent: boolean;
+  recipients: { recipClass: 1 | 2 | 3; name: string; address: string }[];
+  attachments: { path: string; name: string }[];
+}
+
+/** What the addon reports for an Extended MAPI send: the HRESULT of the call that ended it. */
+export interface NativeExtendedResult {
+  hresult: number;
+  call: string;
+  savedToSent: boolean;
+  dll: string;
+}
+
+/** The profiles MAPIAdminProfiles lists. */
+export interface NativeProfiles {
+  hresult: number;
+  call: string;
+  profiles: { name: string; isDefault: boolean }[];
+}
+
 /** The addon's exports. */
 export interface NativeBinding {
   sendSimple(request: NativeSimpleRequest): Promise<NativeSimpleResult>;
+  sendExtended?(request: NativeExtendedRequest): Promise<NativeExtendedResult>;
+  listProfiles?(request: { dllPath?: string }): Promise<NativeProfiles>;
   /** CryptProtectData for the current user (DPAPI). */
   protectData?(data: Buffer): Promise<Buffer>;
   /** CryptUnprotectData; rejects when the data was sealed by another user or machine. */

@@ -12,6 +12,7 @@ import { IMPORTANCE_LEVELS } from '../importance';
 import { createMailer, SendOptions } from '../mailer';
 import { MailMessage, validateMessage } from '../message';
 import { composeMail } from '../transports/compose';
+import { listProfiles } from '../transports/mapi';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
 import { print, table } from './output';
 import { addSettingsCommands, storeFrom } from './settings-commands';
@@ -173,6 +174,16 @@ Examples:
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  $ oxymail capabilities\n  $ oxymail capabilities --protocol smtp --json')
     .action(showCapabilities);
+  const mapi = cli.command('mapi').description('the Windows mail client (MAPI)');
+  mapi
+    .command('profiles')
+    .description('list the MAPI profiles of this Windows user (to fill mapi.profile)')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  $ oxymail mapi profiles')
+    .action(async (opts: { json?: boolean }) => {
+      const profiles = await listProfiles();
+      print(opts.json, profiles, profiles.length ? table([['profile', 'default'], ...profiles.map((p) => [p.name, p.isDefault ? 'yes' : ''])]) : 'No MAPI profile: open the mail client once to create one.');
+    });
   addSettingsCommands(cli);
   return cli;
 }

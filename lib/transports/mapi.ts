@@ -9,11 +9,12 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MailError } from '../errors';
-import { mapiLoadError, simpleMapiError } from '../mapi-codes';
+import { mapiImportance } from '../importance';
+import { extendedMapiError, mapiLoadError, simpleMapiError } from '../mapi-codes';
 import { NormalizedAttachment, NormalizedMessage } from '../message';
 import { loadNative, NativeBinding, NativeLoad, NativeSimpleRequest } from '../native';
 import type { MapiSettings } from '../settings';
-import { htmlToText } from './compose';
+import { Effective, htmlToText } from './compose';
 
 /** Per-send MAPI options. */
 export interface MapiSendOptions {
@@ -35,7 +36,20 @@ export function uiParam(parent: Buffer | bigint | undefined): bigint {
   throw new TypeError('send: parentWindow must be a bigint or the 4- or 8-byte Buffer of getNativeWindowHandle()');
 }
 
-/** Sends through Simple MAPI. `native` is a seam: tests may give another loader. */
+/** What a MAPI send reports back to the mailer. */
+export interface MapiOutcome {
+  /** false when an ANSI-only client got the message (MAPISendMail). */
+  unicode: boolean;
+  savedToSent: boolean;
+}
+
+const unavailable = (reason: string) =>
+  new MailError('MAPI_UNAVAILABLE', `send (MAPI): unavailable: ${reason}`, {
+    protocol: 'mapi',
+    hint: "Use SMTP (customize: true, protocol: 'smtp') on this machine, or run on Windows with a MAPI mail client.",
+  });
+
+/** Sends through Simple or Extended MAPI. `native` is a seam: tests may give another loader. */
 export class MapiTransport {
   readonly name = 'mapi';
   native: () => NativeLoad = loadNative;
@@ -44,38 +58,24 @@ export class MapiTransport {
 
   private binding(): NativeBinding {
     const loaded = this.native();
-    if (!loaded.binding) {
-      throw new MailError('MAPI_UNAVAILABLE', `send (MAPI): unavailable: ${loaded.reason}`, {
-        protocol: 'mapi',
-        hint: "Use SMTP (customize: true, protocol: 'smtp') on this machine, or run on Windows with a MAPI mail client.",
-      });
-    }
+    if (!loaded.binding) throw unavailable(loaded.reason);
     return loaded.binding;
   }
 
-  /** Sends; resolves with the addon's report once the mail client has taken the message. */
-  async send(msg: NormalizedMessage, readReceipt: boolean, options: MapiSendOptions): Promise<{ unicode: boolean }> {
+  /** Sends; resolves once the mail client has taken the message. */
+  async send(msg: NormalizedMessage, eff: Effective, options: MapiSendOptions): Promise<MapiOutcome> {
     const binding = this.binding();
-    if (this.settings.interface === 'extended') {
-      throw new MailError('MAPI_UNAVAILABLE', 'send (MAPI): Extended MAPI is not implemented in this version', {
-        protocol: 'mapi',
-        hint: "Use mapi.interface 'simple'.",
-      });
-    }
-    const dialog = options.dialog ?? this.settings.dialog;
     const temp = msg.attachments.some((a) => a.path === undefined) ? await fs.mkdtemp(path.join(os.tmpdir(), 'oxymail-')) : undefined;
     try {
-      const request: NativeSimpleRequest = {
+      const common = {
         dllPath: process.env.OXYMAIL_MAPI_DLL || undefined,
-        // An empty profile or password means "none": MAPILogon must not be called for it.
+        // An empty profile or password means "none": no logon is made with it.
         profile: this.settings.profile || undefined,
         password: this.settings.password || undefined,
-        logonUI: dialog,
-        dialog,
         uiParam: uiParam(options.parentWindow),
         subject: msg.subject,
         body: msg.text ?? (msg.html !== undefined ? htmlToText(msg.html) : ''),
-        readReceipt,
+        readReceipt: eff.readReceipt,
         recipients: [
           ...msg.to.map((m) => ({ recipClass: 1 as const, name: m.name || m.address, address: m.address })),
           ...msg.cc.map((m) => ({ recipClass: 2 as const, name: m.name || m.address, address: m.address })),
@@ -83,14 +83,40 @@ export class MapiTransport {
         ],
         attachments: await Promise.all(msg.attachments.map((a, i) => attachmentFile(a, i, temp))),
       };
-      const result = await binding.sendSimple(request);
+      if (this.settings.interface === 'extended') {
+        if (!binding.sendExtended) throw unavailable('this build of the addon has no Extended MAPI');
+        const result = await binding.sendExtended({
+          ...common,
+          // Extended MAPI sends silently; a logon dialog is allowed only when the caller gave a window to own it.
+          logonUI: options.parentWindow !== undefined,
+          importance: mapiImportance(eff.importance ?? 'normal'),
+          deliveryReport: !!eff.deliveryReceipt,
+          saveToSent: true,
+        });
+        if (result.call === 'LoadLibraryW' || result.call === 'GetProcAddress') throw mapiLoadError(result.call, result.dll, 0);
+        if (result.hresult !== 0) throw extendedMapiError(result.hresult, result.call, 'send', common.password !== undefined);
+        return { unicode: true, savedToSent: result.savedToSent };
+      }
+      const dialog = options.dialog ?? this.settings.dialog;
+      const result = await binding.sendSimple({ ...common, logonUI: dialog, dialog });
       if (result.call === 'LoadLibraryW' || result.call === 'GetProcAddress') throw mapiLoadError(result.call, result.dll, result.win32Error);
       if (result.status !== 0) throw simpleMapiError(result.status, result.call);
-      return { unicode: result.unicode };
+      // Simple MAPI clients keep what they send in their Sent Items.
+      return { unicode: result.unicode, savedToSent: true };
     } finally {
       if (temp) await fs.rm(temp, { recursive: true, force: true });
     }
   }
+}
+
+/** The MAPI profiles of this machine (MAPIAdminProfiles), for an administrator to pick one. */
+export async function listProfiles(native: () => NativeLoad = loadNative): Promise<{ name: string; isDefault: boolean }[]> {
+  const loaded = native();
+  if (!loaded.binding) throw unavailable(loaded.reason);
+  if (!loaded.binding.listProfiles) throw unavailable('this build of the addon has no Extended MAPI');
+  const result = await loaded.binding.listProfiles({ dllPath: process.env.OXYMAIL_MAPI_DLL || undefined });
+  if (result.hresult !== 0) throw extendedMapiError(result.hresult, result.call, 'profiles');
+  return result.profiles;
 }
 
 /**

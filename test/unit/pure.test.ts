@@ -6,7 +6,7 @@ import { capabilities, FEATURES, IMPORTANCE_LEVELS, MailError, MailWarning, simp
 import { checkAddress } from '../../lib/address';
 import { checkCapabilities } from '../../lib/capabilities';
 import { mapiImportance, smtpImportanceHeaders } from '../../lib/importance';
-import { simpleMapiError } from '../../lib/mapi-codes';
+import { extendedMapiCode, extendedMapiError, simpleMapiError } from '../../lib/mapi-codes';
 import { resolveRelay } from '../../lib/transports/managed';
 import { uiParam } from '../../lib/transports/mapi';
 import { poolOptions } from '../../lib/transports/smtp';
@@ -71,6 +71,25 @@ describe('Simple MAPI codes', () => {
     expect(err.message).toBe('send (MAPISendMailW): the mail client failed');
     expect(err.mapiCode).toBe(2);
     expect(err.hint).toMatch(/default mail program[\s\S]*new Outlook[\s\S]*32-bit/);
+  });
+});
+
+describe('Extended MAPI HRESULTs', () => {
+  test('known HRESULTs map to stable names; others to MAPI_HRESULT_0x...', () => {
+    expect(extendedMapiCode(0x80040111)).toBe('MAPI_LOGON_FAILED');
+    expect(extendedMapiCode(0x80040113)).toBe('MAPI_USER_CANCEL');
+    expect(extendedMapiCode(0x80004005)).toBe('MAPI_CALL_FAILED');
+    expect(extendedMapiCode(0x80040607)).toBe('MAPI_NO_RECIPIENTS');
+    expect(extendedMapiCode(-2147221233)).toBe('MAPI_NOT_FOUND'); // a signed HRESULT is the same code
+    expect(extendedMapiCode(0x80041234)).toBe('MAPI_HRESULT_0x80041234');
+  });
+  test('the error names the failing call; CALL_FAILED carries the bitness hint; a refused password says so', () => {
+    const failed = extendedMapiError(0x80004005, 'MAPILogonEx');
+    expect(failed.message).toBe('send (MAPILogonEx): call failed (HRESULT 0x80004005)');
+    expect(failed.mapiCode).toBe(0x80004005);
+    expect(failed.hint).toMatch(/bitness/);
+    expect(extendedMapiError(0x80040111, 'MAPILogonEx', 'send', true).hint).toMatch(/must be NULL/);
+    expect(extendedMapiError(0x80040111, 'MAPILogonEx', 'send', false).hint).toMatch(/mapi profiles/);
   });
 });
 
