@@ -2,6 +2,7 @@
  * SMTP sending against a real smtp-server on loopback: every assertion is on what the server
  * received (envelope, DSN parameters, login, parsed MIME).
  */
+import { AddressInfo, createServer } from 'node:net';
 import { createMailer, MailError, Importance, IMPORTANCE_LEVELS } from '../../lib';
 import { startServer, smtpSettings, TestServer } from '../helpers/server';
 import { tempDir, VCARD, VTODO, writeFixture } from '../helpers/fixtures';
@@ -261,6 +262,20 @@ describe('SMTP: login and TLS', () => {
     expect(result).toMatchObject({ protocol: 'smtp', server: `127.0.0.1:${server.port}`, authenticatedAs: 'alice', tls: 'starttls-when-offered' });
     expect(server.logins).toEqual([{ user: 'alice', ok: true }]);
     expect(server.received).toHaveLength(0);
+  });
+
+  test('a server that never greets: SMTP_TIMEOUT with a hint, after smtp.timeoutMs', async () => {
+    const silent = createServer(() => undefined); // accepts, then says nothing
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const mailer = createMailer(smtpSettings(port, { timeoutMs: 300 }));
+      const err = await expectMailError(mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' }), 'SMTP_TIMEOUT');
+      mailer.close();
+      expect(err.hint).toContain(`127.0.0.1:${port}`);
+    } finally {
+      silent.close();
+    }
   });
 
   test('connection refused: SMTP_CONNECTION with a hint naming host and port', async () => {
