@@ -21,3 +21,5 @@ export { openSettingsStore, defaultStorePath, STORE_VERSION } from './store/stor
 export type { SettingsStore, StoredUser } from './store/store';
 export { listProfiles } from './transports/mapi';
 export { EXTENDED_MAPI_CODES, extendedMapiCode } from './mapi-codes';
+export { runDoctor, formatDoctorReport } from './doctor';
+export type { DoctorOptions, DoctorReport, DoctorLine, Verdict, RecommendationChoice, Probe, DoctorFacts } from './doctor';

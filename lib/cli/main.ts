@@ -14,7 +14,8 @@ import { MailMessage, validateMessage } from '../message';
 import { composeMail } from '../transports/compose';
 import { listProfiles } from '../transports/mapi';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
-import { print, table } from './output';
+import { runDoctor, formatDoctorReport } from '../doctor';
+import { print, progress, table } from './output';
 import { addSettingsCommands, storeFrom } from './settings-commands';
 
 interface SendFlags {
@@ -184,6 +185,25 @@ Examples:
       const profiles = await listProfiles();
       print(opts.json, profiles, profiles.length ? table([['profile', 'default'], ...profiles.map((p) => [p.name, p.isDefault ? 'yes' : ''])]) : 'No MAPI profile: open the mail client once to create one.');
     });
+  cli
+    .command('doctor')
+    .description("check which protocol will work on this machine (session, mail client, SMTP server) and advise")
+    .option('--user <user>', "also check this user's settings from the store")
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  $ oxymail doctor\n  $ oxymail doctor --user alice --json')
+    .action(async (opts: { user?: string; json?: boolean }, cmd: Command) => {
+      const store = storeFrom(cmd);
+      let settings;
+      if (opts.user) {
+        settings = await store.get(opts.user);
+        if (!settings) throw new MailError('SETTINGS_NOT_FOUND', `doctor: no user '${opts.user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+      }
+      progress('Checking this machine...');
+      const report = await runDoctor({ settings, storePath: store.path });
+      if (opts.json) print(true, report, '');
+      else process.stdout.write(formatDoctorReport(report, { color: !!process.stdout.isTTY && !process.env.NO_COLOR }));
+      if (report.failed) process.exitCode = 1;
+    });
   addSettingsCommands(cli);
   return cli;
 }
@@ -192,7 +212,7 @@ Examples:
 export async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;

@@ -2,7 +2,7 @@
  * `oxymail settings ...` and `send --user`, the real binary as a child process, on a private store.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startServer, testCert } from '../helpers/server';
 import { tempDir } from '../helpers/fixtures';
@@ -52,6 +52,18 @@ test('an administrator creates an SMTP user and a MAPI user, lists, tests and se
     expect(sent.stdout).toMatch(/Sent by smtp/);
     expect(server.received[1].parsed.subject).toBe('Relance');
     expect(server.received[1].user).toBe('alice');
+
+    // The doctor's advice for this user on this machine.
+    const doctor = await run(['doctor', '--user', 'alice', '--json'], env);
+    expect(doctor.code).toBe(0);
+    const verdicts = JSON.parse(doctor.stdout);
+    const byId = Object.fromEntries(verdicts.lines.map((l: { id: string; verdict: string }) => [l.id, l.verdict]));
+    expect(byId).toMatchObject({ 'smtp.tcp': 'ok', 'smtp.login': 'ok', 'smtp.dsn': 'ok', store: 'ok' });
+    expect(verdicts.recommendation.choice).toBe('smtp');
+    chmodSync(env.OXYMAIL_SETTINGS, 0o644);
+    const open = await run(['doctor'], env);
+    expect(open.stdout).toMatch(/^WARN\s+Settings store .* is readable by other users \(mode 644\)$/m);
+    expect(open.stdout).toMatch(/^Recommendation: /m);
 
     // The MAPI user cannot be tested on Linux: a clear error, exit 1.
     const mapi = await run(['settings', 'test', 'bob'], env);
@@ -126,6 +138,7 @@ test('an invalid value is refused with its field path (exit 1) and nothing is wr
 test('--help lists every command, and each command has examples', async () => {
   const top = await run(['--help'], {});
   expect(top.code).toBe(0);
-  for (const c of ['send', 'verify', 'capabilities', 'settings']) expect(top.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
-  for (const c of ['send', 'verify', 'capabilities', 'settings']) expect((await run([c, '--help'], {})).stdout).toMatch(/Examples?:/);
+  for (const c of ['send', 'verify', 'capabilities', 'settings', 'doctor', 'mapi']) expect(top.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+  for (const c of ['send', 'verify', 'capabilities', 'settings', 'doctor']) expect((await run([c, '--help'], {})).stdout).toMatch(/Examples?:/);
+  expect((await run(['mapi', 'profiles', '--help'], {})).stdout).toMatch(/Example:/);
 });

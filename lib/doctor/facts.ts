@@ -1,0 +1,226 @@
+/**
+ * Turns a probe's raw readings into the facts the verdicts judge: the session, the default mail
+ * client and its DLLs, the SMTP server as seen from here, the managed relay. All I/O goes through
+ * the probe; nothing here decides what is good or bad. No secret ends up in the facts.
+ */
+import { MailError } from '../errors';
+import type { SettingsInput, UserMailSettings } from '../settings';
+import { ManagedRelay, MANAGED_HINT, resolveRelay } from '../transports/managed';
+import type { SmtpEndpoint } from '../transports/smtp';
+import { PE_HEAD_BYTES, PeHeader, readPeHeader } from './pe';
+import type { ConnectFact, HandshakeFact, LoginFact, LookupFact, Probe } from './probe';
+import { DOCTOR_TIMEOUT_MS } from './smtp-probe';
+
+/** The Windows session the process runs in. */
+export interface SessionFacts {
+  /** SESSIONNAME: `Console` locally, `RDP-Tcp#n` under Remote Desktop, `ICA-TCP#n`/`ICA-CGP#n`/`ICA-SSL#n` under Citrix. */
+  sessionName: string | null;
+  /** CLIENTNAME: in a remote session, the user's own PC. */
+  clientName: string | null;
+  /** Names of Citrix variables present (CITRIX_*, CTX*). */
+  citrixVariables: string[];
+}
+
+/** One of a mail client's MAPI DLL values and what is on disk there. */
+export interface DllFact {
+  value: 'DLLPath' | 'DLLPathEx';
+  /** As registered (REG_EXPAND_SZ variables expanded). */
+  path: string;
+  /** False for a bare name (`mapi32.dll`) that Windows finds in its own folders: not checked. */
+  absolute: boolean;
+  exists: boolean | null;
+  readError?: string;
+  pe?: PeHeader;
+}
+
+/** The default mail client as the registry names it. */
+export interface MailClientFacts {
+  name: string;
+  /** Where the default was found: HKCU overrides HKLM. */
+  hive: 'HKCU' | 'HKLM';
+  /** The hive holding the client's own key (DLLPath...), null when no such key was found. */
+  keyHive: 'HKCU' | 'HKLM' | null;
+  dlls: DllFact[];
+  /** The client's shell\open\command, which names the program (olk.exe for the new Outlook). */
+  openCommand: string | null;
+}
+
+/** MAPI on this machine. */
+export type MapiFacts =
+  | { available: false; reason: string }
+  | { available: true; client: MailClientFacts | null; registryError?: string };
+
+/** The user's SMTP server as seen from here. Later steps are absent when an earlier one failed. */
+export interface SmtpFacts {
+  host: string;
+  port: number;
+  security: string;
+  username: string | null;
+  auth: 'password' | 'oauth2' | 'none';
+  /** For Gmail: whether the password has an app password's shape (16 letters once spaces are removed). */
+  appPasswordShape: boolean | null;
+  dns: LookupFact;
+  tcp?: ConnectFact;
+  handshake?: HandshakeFact;
+  login?: LoginFact;
+}
+
+/** The suite's relay. */
+export type ManagedFacts =
+  | { configured: true; source: 'options' | 'environment'; host: string; port: number; security: string; assignedAddress: string }
+  | { configured: false; problem: string | null; hint: string };
+
+/** Everything the verdicts read. JSON-serialisable. */
+export interface DoctorFacts {
+  platform: string;
+  arch: string;
+  session: SessionFacts;
+  mapi: MapiFacts;
+  smtp: SmtpFacts | null;
+  managed: ManagedFacts;
+}
+
+const MAIL_KEY = 'Software\\Clients\\Mail';
+
+/** An environment variable, case-insensitively as Windows reads them. */
+export function envValue(env: Record<string, string | undefined>, name: string): string | null {
+  if (env[name] !== undefined) return env[name] as string;
+  const key = Object.keys(env).find((k) => k.toUpperCase() === name.toUpperCase());
+  return key !== undefined && env[key] !== undefined ? (env[key] as string) : null;
+}
+
+/**
+ * Citrix sets SESSIONNAME to ICA-...; CITRIX_* and CTX* variables are also seen in its sessions.
+ * ICAROOT is not one of them: it marks the Citrix *client* (Workspace app) installed on a PC.
+ */
+const CITRIX_VARIABLE = /^(CITRIX_|CTX)/i;
+
+/** The session facts, from the environment only. */
+export function sessionFacts(env: Record<string, string | undefined>): SessionFacts {
+  return {
+    sessionName: envValue(env, 'SESSIONNAME'),
+    clientName: envValue(env, 'CLIENTNAME'),
+    citrixVariables: Object.keys(env).filter((k) => CITRIX_VARIABLE.test(k) && env[k] !== undefined).sort(),
+  };
+}
+
+/** %VAR% expansion as Windows does it for REG_EXPAND_SZ; an unknown variable is left as is. */
+export function expandEnv(value: string, env: Record<string, string | undefined>): string {
+  return value.replace(/%([^%]+)%/g, (all, name: string) => envValue(env, name) ?? all);
+}
+
+async function readDll(probe: Probe, value: DllFact['value'], raw: string): Promise<DllFact> {
+  const path = raw.trim().replace(/^"(.*)"$/, '$1');
+  const absolute = /^[a-zA-Z]:[\\/]|^\\\\/.test(path);
+  if (!absolute) return { value, path, absolute, exists: null };
+  const head = await probe.readFileHead(path, PE_HEAD_BYTES);
+  if (!head.exists) return { value, path, absolute, exists: false };
+  if ('error' in head) return { value, path, absolute, exists: true, readError: head.error };
+  return { value, path, absolute, exists: true, pe: readPeHeader(head.head) };
+}
+
+/** The default mail client: HKCU's choice overrides HKLM's, as MAPI32 reads them. */
+async function mapiFacts(probe: Probe): Promise<MapiFacts> {
+  if (probe.platform !== 'win32') return { available: false, reason: `MAPI exists only on Windows (this is ${probe.platform})` };
+  try {
+    let found: { name: string; hive: 'HKCU' | 'HKLM' } | null = null;
+    for (const hive of ['HKCU', 'HKLM'] as const) {
+      const v = await probe.readRegistry(`${hive}\\${MAIL_KEY}`, null);
+      if (v && v.data.trim()) {
+        found = { name: v.data.trim(), hive };
+        break;
+      }
+    }
+    if (!found) return { available: true, client: null };
+    const { name, hive } = found;
+    // A client chosen in HKCU usually keeps its key (and DLLPath) in HKLM, where installers write it.
+    for (const keyHive of hive === 'HKCU' ? (['HKCU', 'HKLM'] as const) : (['HKLM'] as const)) {
+      const key = `${keyHive}\\${MAIL_KEY}\\${name}`;
+      const values = await Promise.all((['DLLPath', 'DLLPathEx'] as const).map(async (v) => [v, await probe.readRegistry(key, v)] as const));
+      const command = await probe.readRegistry(`${key}\\shell\\open\\command`, null);
+      if (!values.some(([, r]) => r) && !command) continue;
+      const dlls: DllFact[] = [];
+      for (const [value, reg] of values) {
+        if (reg) dlls.push(await readDll(probe, value, reg.type === 'REG_EXPAND_SZ' ? expandEnv(reg.data, probe.env) : reg.data));
+      }
+      return { available: true, client: { name, hive, keyHive, dlls, openCommand: command?.data ?? null } };
+    }
+    return { available: true, client: { name, hive, keyHive: null, dlls: [], openCommand: null } };
+  } catch (err) {
+    return { available: true, client: null, registryError: (err as Error).message };
+  }
+}
+
+/** DNS, then TCP, then the EHLO handshake, then (with credentials) the login; each only if the previous worked. */
+async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: SettingsInput): Promise<SmtpFacts | null> {
+  const s = settings.smtp;
+  if (!s?.host) return null;
+  const timeout = s.timeoutMs ?? DOCTOR_TIMEOUT_MS;
+  const gmail = /(^|\.)(gmail|googlemail)\.com$/i.test(s.host);
+  const facts: SmtpFacts = {
+    host: s.host,
+    port: s.port,
+    security: s.security,
+    username: s.username ?? null,
+    auth: s.accessToken !== undefined ? 'oauth2' : s.password !== undefined ? 'password' : 'none',
+    appPasswordShape: gmail && s.password !== undefined ? /^[a-z]{16}$/i.test(s.password.replace(/\s+/g, '')) : null,
+    dns: await probe.lookup(s.host, timeout),
+  };
+  if (!facts.dns.ok) return facts;
+  facts.tcp = await probe.connect(s.host, s.port, timeout);
+  if (!facts.tcp.ok) return facts;
+  const endpoint: SmtpEndpoint = {
+    host: s.host,
+    port: s.port,
+    security: s.security,
+    username: s.username,
+    password: s.password,
+    accessToken: s.accessToken,
+    allowInsecureAuth: s.allowInsecureAuth,
+    tls: s.tls,
+    timeoutMs: timeout,
+  };
+  facts.handshake = await probe.smtpHandshake(endpoint);
+  if (facts.handshake.ok && s.username !== undefined) facts.login = await probe.smtpLogin(raw);
+  return facts;
+}
+
+function managedFacts(given: ManagedRelay | undefined, env: Record<string, string | undefined>): ManagedFacts {
+  try {
+    const relay = resolveRelay(given, env as NodeJS.ProcessEnv);
+    if (!relay) return { configured: false, problem: null, hint: MANAGED_HINT };
+    return {
+      configured: true,
+      source: given ? 'options' : 'environment',
+      host: relay.host,
+      port: relay.port ?? 25,
+      security: relay.security ?? 'auto',
+      assignedAddress: relay.assignedAddress,
+    };
+  } catch (err) {
+    return { configured: false, problem: (err as Error).message, hint: err instanceof MailError && err.hint ? err.hint : MANAGED_HINT };
+  }
+}
+
+/** What gatherFacts needs: validated settings (and the raw input, for the login), the relay. */
+export interface GatherInput {
+  settings?: UserMailSettings;
+  rawSettings?: SettingsInput;
+  managed?: ManagedRelay;
+}
+
+/** Reads every fact through the probe. Never throws: a failed reading is a fact too. */
+export async function gatherFacts(probe: Probe, input: GatherInput = {}): Promise<DoctorFacts> {
+  const [mapi, smtp] = await Promise.all([
+    mapiFacts(probe),
+    input.settings ? smtpFacts(probe, input.settings, input.rawSettings ?? input.settings) : Promise.resolve(null),
+  ]);
+  return {
+    platform: probe.platform,
+    arch: probe.arch,
+    session: sessionFacts(probe.env),
+    mapi,
+    smtp,
+    managed: managedFacts(input.managed, probe.env),
+  };
+}

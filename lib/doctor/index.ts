@@ -1,0 +1,90 @@
+/**
+ * `oxymail doctor`: which protocol will work for this user on this machine, and why. runDoctor
+ * reads the machine through a probe (facts.ts), judges the facts (verdicts.ts), and
+ * formatDoctorReport prints the lines for a person.
+ */
+import { promises as fs } from 'node:fs';
+import { MailError } from '../errors';
+import { maskSecrets, resolveSettings, SettingsInput, UserMailSettings } from '../settings';
+import type { ManagedRelay } from '../transports/managed';
+import { gatherFacts } from './facts';
+import { Probe, systemProbe } from './probe';
+import { DoctorLine, DoctorReport, judge, RecommendationChoice, Verdict } from './verdicts';
+
+export { systemProbe, parseRegQuery } from './probe';
+export type { Probe, RegistryValue, FileHead, LookupFact, ConnectFact, HandshakeFact, LoginFact } from './probe';
+export { gatherFacts } from './facts';
+export type { DoctorFacts, SessionFacts, MapiFacts, MailClientFacts, DllFact, SmtpFacts, ManagedFacts } from './facts';
+export { judge, classifySession, isNewOutlook } from './verdicts';
+export type { DoctorReport, DoctorLine, Verdict, RecommendationChoice, JudgeInput } from './verdicts';
+export { readPeHeader, PE_MACHINES } from './pe';
+export type { PeHeader, PeArch } from './pe';
+
+/** What to examine: the user's settings (optional), the suite's relay, and the probe (tests pass a fake). */
+export interface DoctorOptions {
+  settings?: SettingsInput | UserMailSettings;
+  managed?: ManagedRelay;
+  probe?: Probe;
+  /** The settings store file: on a system without DPAPI its secrets are protected only by its permissions. */
+  storePath?: string;
+}
+
+/** Warns when the settings file (which holds passwords in clear text outside Windows) is readable by others. */
+export async function storePermissionsLine(file: string, platform: string): Promise<DoctorLine | undefined> {
+  if (platform === 'win32') return { id: 'store', verdict: 'info', title: `Settings store ${file}`, detail: 'Secrets are sealed with DPAPI for this Windows user.' };
+  const stat = await fs.stat(file).catch(() => undefined);
+  if (!stat) return undefined;
+  const open = stat.mode & 0o077;
+  return open
+    ? { id: 'store', verdict: 'warn', title: `Settings store ${file} is readable by other users (mode ${(stat.mode & 0o777).toString(8)})`, detail: `It holds passwords: chmod 600 ${file}` }
+    : { id: 'store', verdict: 'ok', title: `Settings store ${file} is private (mode 600)`, detail: '' };
+}
+
+/** Examines this machine (and the user's settings, when given) and returns the verdicts and a recommendation. */
+export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+  const probe = options.probe ?? systemProbe();
+  let settings: UserMailSettings | undefined;
+  let settingsProblems: string[] | undefined;
+  if (options.settings !== undefined) {
+    try {
+      settings = resolveSettings(options.settings).settings;
+    } catch (err) {
+      if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw err;
+      settingsProblems = (err.problems ?? []).map((p) => `${p.path}: ${p.message}`);
+    }
+  }
+  const facts = await gatherFacts(probe, { settings, rawSettings: options.settings as SettingsInput | undefined, managed: options.managed });
+  const report = judge({ facts, settings: settings && maskSecrets(settings), settingsProblems });
+  const store = options.storePath ? await storePermissionsLine(options.storePath, probe.platform) : undefined;
+  if (store) report.lines.push(store);
+  return report;
+}
+
+const TAGS: Record<Verdict, { text: string; color: string }> = {
+  ok: { text: 'ok  ', color: '32' },
+  warn: { text: 'WARN', color: '33' },
+  fail: { text: 'FAIL', color: '31' },
+  info: { text: 'info', color: '36' },
+};
+
+const CHOICES: Record<RecommendationChoice, string> = {
+  smtp: 'SMTP',
+  mapi: 'MAPI',
+  'mapi-or-smtp': 'MAPI or SMTP',
+  managed: 'managed relay',
+};
+
+/** The report as lines for a terminal: a verdict per line, its detail indented, the recommendation last. */
+export function formatDoctorReport(report: DoctorReport, options: { color: boolean }): string {
+  const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const out: string[] = [];
+  for (const line of report.lines) {
+    const tag = TAGS[line.verdict];
+    out.push(`${paint(tag.color, tag.text)}  ${line.title}`);
+    if (line.detail) out.push(`      ${paint('2', line.detail)}`);
+  }
+  out.push('');
+  out.push(`${paint('1', `Recommendation: ${CHOICES[report.recommendation.choice]}`)}`);
+  out.push(`  ${report.recommendation.words}`);
+  return out.join('\n') + '\n';
+}

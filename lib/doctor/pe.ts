@@ -1,0 +1,47 @@
+/**
+ * The PE header of a Windows DLL, read from its first bytes: which CPU it was built for. A process
+ * can only load a DLL of its own architecture, so a 32-bit MAPI provider (the default Office install)
+ * cannot serve a 64-bit Node, and the reverse. Pure: it reads a Buffer, never a file.
+ */
+
+/** The architectures oxymail knows, named as Node's `process.arch` names them. */
+export type PeArch = 'ia32' | 'x64' | 'arm64';
+
+/** IMAGE_FILE_HEADER.Machine values (winnt.h) and the `process.arch` each matches. */
+export const PE_MACHINES: Readonly<Record<number, PeArch>> = {
+  0x014c: 'ia32',
+  0x8664: 'x64',
+  0xaa64: 'arm64',
+};
+
+/** What the header says, or why it could not be read. */
+export type PeHeader =
+  | { ok: true; machine: number; arch: PeArch | null; pe32Plus: boolean | null }
+  | { ok: false; reason: string };
+
+/** The number of bytes to read from a file for readPeHeader (the header sits in the first page). */
+export const PE_HEAD_BYTES = 4096;
+
+/**
+ * Reads MZ -> e_lfanew -> "PE\0\0" -> Machine from the first bytes of a file. `arch` is null for a
+ * machine oxymail does not name (ARM32, Itanium...); `pe32Plus` tells the optional header's format
+ * (PE32+ for 64-bit images) when those bytes are present.
+ */
+export function readPeHeader(head: Buffer): PeHeader {
+  if (head.length < 0x40 || head.readUInt16LE(0) !== 0x5a4d) return { ok: false, reason: 'not a Windows executable (no MZ header)' };
+  const peOffset = head.readUInt32LE(0x3c);
+  if (peOffset + 6 > head.length) return { ok: false, reason: `the PE header (at offset ${peOffset}) is outside the first ${head.length} bytes` };
+  if (head.readUInt32LE(peOffset) !== 0x00004550) return { ok: false, reason: 'not a PE image (no "PE\\0\\0" signature)' };
+  const machine = head.readUInt16LE(peOffset + 4);
+  // The optional header follows the 20-byte file header; its magic is 0x10b (PE32) or 0x20b (PE32+).
+  const magicAt = peOffset + 24;
+  const magic = magicAt + 2 <= head.length ? head.readUInt16LE(magicAt) : null;
+  return { ok: true, machine, arch: PE_MACHINES[machine] ?? null, pe32Plus: magic === 0x20b ? true : magic === 0x10b ? false : null };
+}
+
+/** "x64 (0x8664)", for messages. */
+export function describeMachine(machine: number): string {
+  const hex = `0x${machine.toString(16).padStart(4, '0')}`;
+  const arch = PE_MACHINES[machine];
+  return arch ? `${arch === 'ia32' ? '32-bit x86' : arch === 'x64' ? '64-bit x64' : '64-bit ARM'} (${hex})` : `machine ${hex}`;
+}

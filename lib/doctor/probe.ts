@@ -1,0 +1,167 @@
+/**
+ * The doctor's probe: the only part of `oxymail doctor` that touches the machine. It gathers raw
+ * facts (environment variables, registry values, the first bytes of a file, DNS, a TCP connect, an
+ * SMTP handshake and login) and judges nothing; verdicts.ts does that from the facts, so every
+ * verdict is tested on any OS with a fake probe. Each member is a plain property a test may replace.
+ */
+import { execFile } from 'node:child_process';
+import { promises as dns } from 'node:dns';
+import { open } from 'node:fs/promises';
+import * as net from 'node:net';
+import type { SettingsInput } from '../settings';
+import type { SmtpEndpoint } from '../transports/smtp';
+import { smtpHandshake, smtpLogin } from './smtp-probe';
+
+/** One registry value as `reg query` prints it (`REG_SZ`, `REG_EXPAND_SZ`...). */
+export interface RegistryValue {
+  type: string;
+  data: string;
+}
+
+/** What reading the start of a file gave. */
+export type FileHead = { exists: false } | { exists: true; head: Buffer } | { exists: true; error: string };
+
+/** A DNS lookup: the addresses, or the resolver's error code. */
+export type LookupFact = { ok: true; addresses: string[] } | { ok: false; code: string; message: string };
+
+/** A TCP connect: the address reached, or the socket error code (ECONNREFUSED, ETIMEDOUT...). */
+export type ConnectFact = { ok: true; address: string } | { ok: false; code: string; message: string };
+
+/** What the server said after EHLO (after STARTTLS when it was used), or the mapped failure. */
+export type HandshakeFact =
+  | { ok: true; tls: 'implicit' | 'starttls' | 'none'; tlsProtocol: string | null; extensions: string[]; heloOnly: boolean }
+  | { ok: false; code: string; message: string; hint?: string };
+
+/** The login through createMailer(settings).verify(), or its MailError. */
+export type LoginFact =
+  | { ok: true; authenticatedAs: string | null; tls: string; warnings: { code: string; message: string }[] }
+  | { ok: false; code: string; message: string; hint?: string };
+
+/** The raw facts the doctor reads. A test passes an object of its own, or `{ ...systemProbe(), env }`. */
+export interface Probe {
+  /** `process.platform` of the process whose MAPI would be used. */
+  platform: string;
+  /** `process.arch`: the bitness a MAPI DLL must have to be loaded in this process. */
+  arch: string;
+  env: Record<string, string | undefined>;
+  /** One value (`name` null: the key's default value); null when the key or the value is absent. */
+  readRegistry(key: string, name: string | null): Promise<RegistryValue | null>;
+  /** The first `bytes` bytes of a file, or that it does not exist. */
+  readFileHead(path: string, bytes: number): Promise<FileHead>;
+  lookup(host: string, timeoutMs: number): Promise<LookupFact>;
+  connect(host: string, port: number, timeoutMs: number): Promise<ConnectFact>;
+  smtpHandshake(endpoint: SmtpEndpoint): Promise<HandshakeFact>;
+  smtpLogin(settings: SettingsInput): Promise<LoginFact>;
+}
+
+/**
+ * Reads the value line of `reg query KEY /v NAME` (or `/ve`) output. The value's name column is
+ * localised ("(Default)", "(par défaut)"), so the line is found by its REG_ type column. reg.exe
+ * prints an unset default value as a parenthesised placeholder ("(value not set)", also localised):
+ * a default value wholly in parentheses is taken as unset, no mail client is named that way.
+ */
+export function parseRegQuery(stdout: string, isDefault: boolean): RegistryValue | null {
+  for (const line of stdout.split(/\r?\n/)) {
+    const m = /^\s+(.*?)\s{2,}(REG_[A-Z_]+)(?:\s{2,}(.*?))?\s*$/.exec(line) ?? /^\s+(.*?)\s+(REG_[A-Z_]+)(?:\s+(.*?))?\s*$/.exec(line);
+    if (!m) continue;
+    const data = m[3] ?? '';
+    if (isDefault && /^\(.*\)$/.test(data)) return null;
+    return { type: m[2], data };
+  }
+  return null;
+}
+
+/**
+ * `reg query` through execFile. Run from this process, reg.exe reads the same registry view
+ * (64- or 32-bit, WOW64 redirection included) as the MAPI32 this process would load.
+ */
+function regQuery(key: string, name: string | null): Promise<RegistryValue | null> {
+  const args = ['query', key, ...(name === null ? ['/ve'] : ['/v', name])];
+  return new Promise((resolve, reject) => {
+    execFile('reg', args, { windowsHide: true }, (err, stdout) => {
+      // A non-zero exit is "no such key or value"; a spawn failure (no reg.exe) is a real error.
+      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') reject(new Error(`reg ${args.join(' ')}: ${err.message}`));
+      else if (err) resolve(null);
+      else resolve(parseRegQuery(stdout, name === null));
+    });
+  });
+}
+
+async function readFileHead(path: string, bytes: number): Promise<FileHead> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { exists: false };
+    return { exists: true, error: (err as Error).message };
+  }
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return { exists: true, head: buffer.subarray(0, bytesRead) };
+  } catch (err) {
+    return { exists: true, error: (err as Error).message };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Settles with `fallback` after `ms` unless `promise` settles first; the timer never keeps Node alive. */
+function within<T>(promise: Promise<T>, ms: number, fallback: () => T): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(fallback()), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+async function lookup(host: string, timeoutMs: number): Promise<LookupFact> {
+  try {
+    const found = dns.lookup(host, { all: true }).then((r): LookupFact => ({ ok: true, addresses: r.map((a) => a.address) }));
+    return await within(found, timeoutMs, () => ({ ok: false, code: 'ETIMEDOUT', message: `no answer from the resolver in ${timeoutMs} ms` }));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { ok: false, code: e.code ?? 'EDNS', message: e.message };
+  }
+}
+
+function connect(host: string, port: number, timeoutMs: number): Promise<ConnectFact> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (fact: ConnectFact) => {
+      socket.removeAllListeners();
+      socket.on('error', () => undefined);
+      socket.destroy();
+      resolve(fact);
+    };
+    socket.setTimeout(timeoutMs, () => done({ ok: false, code: 'ETIMEDOUT', message: `no answer in ${timeoutMs} ms (a firewall may drop the packets)` }));
+    socket.once('connect', () => done({ ok: true, address: `${socket.remoteAddress}:${socket.remotePort}` }));
+    socket.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, code: err.code ?? 'ECONNECTION', message: err.message }));
+  });
+}
+
+/** The probe that reads this machine. On anything but Windows, readRegistry reads nothing and says so. */
+export function systemProbe(): Probe {
+  return {
+    platform: process.platform,
+    arch: process.arch,
+    env: process.env,
+    readRegistry: (key, name) =>
+      process.platform === 'win32' ? regQuery(key, name) : Promise.reject(new Error(`no registry on ${process.platform}`)),
+    readFileHead,
+    lookup,
+    connect,
+    smtpHandshake,
+    smtpLogin,
+  };
+}

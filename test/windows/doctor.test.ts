@@ -1,0 +1,142 @@
+/**
+ * `oxymail doctor` with its real probe in Windows node.exe (x64) under Wine: reg.exe reads the
+ * prefix's Software\Clients\Mail, the registered DLL's PE header is read from disk. Cases: the
+ * recording client registered (present, x64 like node.exe), no client at all, and a 32-bit DLL
+ * chosen in HKCU (with a DLLPath that does not exist), removed again afterwards.
+ */
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ADDON, buildNative, CLIENT_DLL, missingBanner, registerClient, runScenario, unregisterClient, wineAvailable, wineEnv, winPath } from './harness';
+import { MACHINE, peBytes } from '../doctor/fixtures';
+
+jest.setTimeout(180_000);
+
+const availability = wineAvailable();
+const LOCAL = { SESSIONNAME: 'Console', CLIENTNAME: null, CITRIX_METAINFO: null };
+const THIRTY_TWO = 'Oxymail Doctor 32-bit Client';
+
+interface Case {
+  name: string;
+  env?: Record<string, string | null>;
+  options?: object;
+}
+
+async function doctor(cases: Case[]) {
+  const { result, run } = await runScenario('doctor', { cases });
+  if (result.error) throw new Error(`scenario failed: ${JSON.stringify(result.error)}\n${run.stderr}`);
+  expect(result).toMatchObject({ platform: 'win32', arch: 'x64' });
+  const byName: Record<string, { report: any; text: string }> = {};
+  for (const o of result.outcomes) byName[o.name] = o;
+  return byName;
+}
+
+const line = (report: any, id: string) => report.lines.find((l: any) => l.id === id);
+
+/** `wine reg ...` in the suite's prefix; resolves with the exit code (1: no such key or value). */
+function wineReg(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile('wine', ['reg', ...args], { env: wineEnv() }, (err) => {
+      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') reject(err);
+      else resolve(err ? Number((err as { code?: number }).code ?? 1) : 0);
+    });
+  });
+}
+
+if (!availability.ok) {
+  describe('oxymail doctor, real probe (Wine)', () => {
+    test('needs wine, mingw-w64 and cmake: run npm run setup:wine', () => {
+      const banner = missingBanner(availability.why ?? 'unknown');
+      console.warn(banner);
+      if (process.env.CI && process.platform !== 'win32') throw new Error(banner);
+    });
+  });
+} else {
+  describe('oxymail doctor, real probe (Wine)', () => {
+    beforeAll(async () => {
+      // Built by the other Windows suites in a full run; build only what is missing when run alone.
+      if (!fs.existsSync(CLIENT_DLL.wide) || !fs.existsSync(ADDON)) await buildNative();
+      await registerClient('wide');
+    }, 300_000);
+
+    afterAll(async () => {
+      // Leave the prefix as the other Windows suites expect it: the recording client registered.
+      await registerClient('wide');
+    });
+
+    test('the recording client registered: found in HKLM, its DLL exists and is x64 like node.exe', async () => {
+      const out = await doctor([
+        { name: 'local', env: LOCAL },
+        { name: 'rds', env: { ...LOCAL, SESSIONNAME: 'RDP-Tcp#2', CLIENTNAME: 'PC-ACCUEIL' } },
+        { name: 'citrix', env: { ...LOCAL, SESSIONNAME: 'ICA-CGP#1' } },
+      ]);
+      const local = out.local.report;
+      expect(line(local, 'session')).toMatchObject({ verdict: 'ok', title: 'Local session (SESSIONNAME=Console)' });
+      expect(line(local, 'mapi.client')).toMatchObject({ verdict: 'ok', title: 'Default mail client: Oxymail Recording Client (HKLM)' });
+      expect(line(local, 'mapi.dllpath')).toEqual({ id: 'mapi.dllpath', verdict: 'ok', title: `DLLPath: ${winPath(CLIENT_DLL.wide)}`, detail: '64-bit x64 (0x8664), the same as this process.' });
+      // register-client.sh may also set DLLPathEx (the same DLL): every DLL line must then be ok too.
+      expect(local.lines.filter((l: any) => l.id.startsWith('mapi.dll')).every((l: any) => l.verdict === 'ok')).toBe(true);
+      expect(local.facts.mapi.client).toMatchObject({ name: 'Oxymail Recording Client', hive: 'HKLM', keyHive: 'HKLM' });
+      expect(local.recommendation.choice).toBe('mapi-or-smtp');
+      expect(local.failed).toBe(false);
+      expect(out.local.text).toMatch(/^ok {4}Default mail client: Oxymail Recording Client \(HKLM\)$/m);
+
+      // Same machine, remote sessions: the product page's advice wins over a working client.
+      expect(line(out.rds.report, 'session')).toMatchObject({ verdict: 'warn', title: 'Remote Desktop session (SESSIONNAME=RDP-Tcp#2)', detail: expect.stringMatching(/The user's PC is PC-ACCUEIL\./) });
+      expect(out.rds.report.recommendation.choice).toBe('smtp');
+      expect(line(out.citrix.report, 'session').title).toBe('Citrix session (SESSIONNAME=ICA-CGP#1)');
+      expect(out.citrix.report.recommendation.choice).toBe('smtp');
+    });
+
+    test('no default mail client: reg.exe finds none in HKCU or HKLM', async () => {
+      await unregisterClient();
+      try {
+        const out = await doctor([{ name: 'none', env: LOCAL, options: { settings: { email: 'zoe@example.fr', customize: true, protocol: 'mapi' } } }]);
+        const r = out.none.report;
+        expect(line(r, 'mapi.client')).toMatchObject({ verdict: 'fail', title: 'No default mail client' });
+        expect(r.facts.mapi).toEqual({ available: true, client: null });
+        expect(r.recommendation).toEqual({ choice: 'smtp', words: 'Use SMTP: MAPI cannot work here (No default mail client).' });
+        expect(r.failed).toBe(true);
+      } finally {
+        await registerClient('wide');
+      }
+    });
+
+    test('a 32-bit DLL chosen in HKCU, with a DLLPath that does not exist: both reported, then removed', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oxymail-doctor-'));
+      const dll32 = path.join(dir, 'legacy32.dll');
+      fs.writeFileSync(dll32, peBytes(MACHINE.i386));
+      const gone = path.join(dir, 'removed.dll');
+      const clientKey = `HKLM\\Software\\Clients\\Mail\\${THIRTY_TWO}`;
+      const userKey = 'HKCU\\Software\\Clients\\Mail';
+      const userKeyExisted = (await wineReg(['query', userKey])) === 0;
+      try {
+        await wineReg(['add', clientKey, '/ve', '/d', THIRTY_TWO, '/f']);
+        await wineReg(['add', clientKey, '/v', 'DLLPath', '/d', winPath(gone), '/f']);
+        await wineReg(['add', clientKey, '/v', 'DLLPathEx', '/d', winPath(dll32), '/f']);
+        await wineReg(['add', userKey, '/ve', '/d', THIRTY_TWO, '/f']);
+        const out = await doctor([{ name: 'mismatch', env: LOCAL }]);
+        const r = out.mismatch.report;
+        // HKCU's choice overrides HKLM's (where the recording client is still the default).
+        expect(line(r, 'mapi.client')).toMatchObject({ verdict: 'ok', title: `Default mail client: ${THIRTY_TWO} (HKCU)` });
+        expect(line(r, 'mapi.dllpath')).toMatchObject({ verdict: 'warn', title: `DLLPath ${winPath(gone)} does not exist` });
+        expect(line(r, 'mapi.dllpathex')).toMatchObject({
+          verdict: 'warn',
+          title: `${THIRTY_TWO}'s DLLPathEx is 32-bit x86 (0x014c), this process is 64-bit (x64)`,
+          detail: expect.stringMatching(/Run a 32-bit \(ia32\) Node\/Electron to match a 32-bit Office, or install 64-bit Office, or use SMTP\./),
+        });
+        expect(r.recommendation.choice).toBe('smtp');
+      } finally {
+        if (userKeyExisted) await wineReg(['delete', userKey, '/ve', '/f']);
+        else await wineReg(['delete', userKey, '/f']);
+        await wineReg(['delete', clientKey, '/f']);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      // Nothing left behind: HKCU names no client again, the 32-bit client's key is gone.
+      expect(await wineReg(['query', clientKey])).not.toBe(0);
+      const after = await doctor([{ name: 'after', env: LOCAL }]);
+      expect(line(after.after.report, 'mapi.client').title).toBe('Default mail client: Oxymail Recording Client (HKLM)');
+    });
+  });
+}

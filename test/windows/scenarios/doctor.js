@@ -1,0 +1,20 @@
+// Runs `oxymail doctor` (dist/doctor) with the REAL probe in Windows node.exe under Wine: reg.exe
+// reads the prefix's registry, the DLLs are read from disk. argv: <addon path, unused> <result .json> <input .json>.
+// Each case sets (or, with null, removes) environment variables first: SESSIONNAME and friends.
+'use strict';
+const path = require('path');
+const { scenario } = require('./common');
+const doctor = require(path.join(__dirname, '..', '..', '..', 'dist', 'doctor'));
+
+scenario(async (_addon, input) => {
+  const outcomes = [];
+  for (const c of input.cases) {
+    for (const [name, value] of Object.entries(c.env || {})) {
+      if (value === null) delete process.env[name];
+      else process.env[name] = String(value);
+    }
+    const report = await doctor.runDoctor(c.options || {});
+    outcomes.push({ name: c.name, report, text: doctor.formatDoctorReport(report, { color: false }) });
+  }
+  return { platform: process.platform, arch: process.arch, outcomes };
+});
