@@ -7,20 +7,10 @@
 import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol } from '../errors';
-import { isLoopback, SmtpSecurity } from '../settings';
+import { isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
 
 /** Where and how to connect: the user's SMTP settings or the managed relay. */
-export interface SmtpEndpoint {
-  host: string;
-  port: number;
-  security: SmtpSecurity;
-  username?: string;
-  password?: string;
-  accessToken?: string;
-  allowInsecureAuth?: boolean;
-  tls?: { ca?: string; servername?: string; rejectUnauthorized?: boolean };
-  timeoutMs?: number;
-}
+export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
 
 /** What nodemailer reports after a send, the parts oxymail reads. */
 export interface SmtpInfo {
