@@ -10,6 +10,8 @@
         ["OS=='win'", {
           "sources": [
             "native/addon.cc",
+            "native/dpapi.cc",
+            "native/extended_mapi.cc",
             "native/mapi_thread.cc",
             "native/simple_mapi.cc",
             "native/strings.cc",
@@ -23,7 +25,7 @@
             "UNICODE",
             "_UNICODE",
           ],
-          "libraries": ["ole32.lib"],
+          "libraries": ["ole32.lib", "crypt32.lib"],
           "msvs_settings": {
             "VCCLCompilerTool": {
               "ExceptionHandling": 1,

@@ -1,6 +1,6 @@
-// A Simple MAPI send request and its result, as plain C++ values.
-// No Node-API types here: addon.cc fills a request from JS, the MAPI thread
-// runs it, and the result travels back as a copy.
+// MAPI requests (Simple, Extended, profile list) and their results, as plain
+// C++ values. No Node-API types here: addon.cc fills a request from JS, the
+// MAPI thread runs it, and the result travels back as a copy.
 #ifndef OXYMAIL_MAPI_REQUEST_H_
 #define OXYMAIL_MAPI_REQUEST_H_
 
@@ -45,6 +45,48 @@ struct SimpleSendResult {
   bool unicode = false;    // MAPISendMailW was used
   uint32_t win32Error = 0; // GetLastError() after LoadLibraryW/GetProcAddress failed
   std::string dll;         // UTF-8 path of the module that was loaded (or asked for)
+};
+
+// Extended MAPI: MAPILogonEx on a cached session, default store, Outbox,
+// SubmitMessage.
+struct ExtendedSendRequest {
+  std::string dllPath;  // empty: "MAPI32.DLL"
+  bool hasProfile = false;  // false: MAPI_USE_DEFAULT
+  bool hasPassword = false; // false: NULL password
+  std::string profile;
+  std::string password;
+  bool logonUI = false;
+  uint64_t uiParam = 0;
+  std::string subject;
+  std::string body;
+  uint32_t importance = 1;  // PR_IMPORTANCE: 0 low, 1 normal, 2 high
+  bool readReceipt = false;
+  bool deliveryReport = false;
+  bool saveToSent = true;   // PR_SENTMAIL_ENTRYID, else PR_DELETE_AFTER_SUBMIT
+  std::vector<MapiRecipient> recipients;
+  std::vector<MapiAttachment> attachments;
+};
+
+struct ExtendedSendResult {
+  uint32_t hresult = 0;      // HRESULT of the failing call, 0 on success
+  std::string call;          // the failing call, or the last one made
+  bool savedToSent = false;  // PR_SENTMAIL_ENTRYID was set
+  std::string dll;
+};
+
+struct ProfileListRequest {
+  std::string dllPath;  // empty: "MAPI32.DLL"
+};
+
+struct MapiProfile {
+  std::string name;
+  bool isDefault = false;
+};
+
+struct ProfileListResult {
+  uint32_t hresult = 0;
+  std::string call;
+  std::vector<MapiProfile> profiles;
 };
 
 }  // namespace oxymail

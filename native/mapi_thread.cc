@@ -10,12 +10,90 @@
 
 namespace oxymail {
 
+// One queued call: Run on the MAPI thread, Result on the main thread.
 struct MapiThread::Job {
+  Napi::Promise::Deferred deferred;
+  explicit Job(Napi::Env env) : deferred(env) {}
+  virtual ~Job() = default;
+  virtual void Run(ExtendedMapi& extended) = 0;
+  virtual Napi::Value Result(Napi::Env env) const = 0;
+};
+
+namespace {
+
+struct SimpleJob : MapiThread::Job {
   SimpleSendRequest request;
   SimpleSendResult result;
-  Napi::Promise::Deferred deferred;
-  Job(Napi::Env env, SimpleSendRequest r) : request(std::move(r)), deferred(env) {}
+  SimpleJob(Napi::Env env, SimpleSendRequest r) : Job(env), request(std::move(r)) {}
+  void Run(ExtendedMapi&) override {
+    try {
+      result = SendSimple(request);
+    } catch (...) {
+      result.status = 5;  // MAPI_E_INSUFFICIENT_MEMORY: bad_alloc is all that can throw
+    }
+  }
+  Napi::Value Result(Napi::Env env) const override {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("status", Napi::Number::New(env, result.status));
+    out.Set("call", Napi::String::New(env, result.call));
+    out.Set("unicode", Napi::Boolean::New(env, result.unicode));
+    out.Set("win32Error", Napi::Number::New(env, result.win32Error));
+    out.Set("dll", Napi::String::New(env, result.dll));
+    return out;
+  }
 };
+
+constexpr uint32_t kOutOfMemory = 0x8007000E;  // E_OUTOFMEMORY
+
+struct ExtendedJob : MapiThread::Job {
+  ExtendedSendRequest request;
+  ExtendedSendResult result;
+  ExtendedJob(Napi::Env env, ExtendedSendRequest r) : Job(env), request(std::move(r)) {}
+  void Run(ExtendedMapi& extended) override {
+    try {
+      result = extended.Send(request);
+    } catch (...) {
+      result.hresult = kOutOfMemory;
+    }
+  }
+  Napi::Value Result(Napi::Env env) const override {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("hresult", Napi::Number::New(env, result.hresult));
+    out.Set("call", Napi::String::New(env, result.call));
+    out.Set("savedToSent", Napi::Boolean::New(env, result.savedToSent));
+    out.Set("dll", Napi::String::New(env, result.dll));
+    return out;
+  }
+};
+
+struct ProfilesJob : MapiThread::Job {
+  ProfileListRequest request;
+  ProfileListResult result;
+  ProfilesJob(Napi::Env env, ProfileListRequest r) : Job(env), request(std::move(r)) {}
+  void Run(ExtendedMapi& extended) override {
+    try {
+      result = extended.ListProfiles(request);
+    } catch (...) {
+      result.hresult = kOutOfMemory;
+    }
+  }
+  Napi::Value Result(Napi::Env env) const override {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("hresult", Napi::Number::New(env, result.hresult));
+    out.Set("call", Napi::String::New(env, result.call));
+    Napi::Array profiles = Napi::Array::New(env, result.profiles.size());
+    for (size_t i = 0; i < result.profiles.size(); ++i) {
+      Napi::Object p = Napi::Object::New(env);
+      p.Set("name", Napi::String::New(env, result.profiles[i].name));
+      p.Set("isDefault", Napi::Boolean::New(env, result.profiles[i].isDefault));
+      profiles.Set(static_cast<uint32_t>(i), p);
+    }
+    out.Set("profiles", profiles);
+    return out;
+  }
+};
+
+}  // namespace
 
 MapiThread* MapiThread::Create(Napi::Env env) {
   auto* self = new MapiThread(env);
@@ -33,6 +111,19 @@ MapiThread::MapiThread(Napi::Env env) {
 }
 
 Napi::Promise MapiThread::Enqueue(Napi::Env env, SimpleSendRequest request) {
+  return Push(env, new SimpleJob(env, std::move(request)));
+}
+
+Napi::Promise MapiThread::Enqueue(Napi::Env env, ExtendedSendRequest request) {
+  return Push(env, new ExtendedJob(env, std::move(request)));
+}
+
+Napi::Promise MapiThread::Enqueue(Napi::Env env, ProfileListRequest request) {
+  return Push(env, new ProfilesJob(env, std::move(request)));
+}
+
+Napi::Promise MapiThread::Push(Napi::Env env, Job* job) {
+  std::unique_ptr<Job> owned(job);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!thread_.joinable()) {
@@ -44,12 +135,11 @@ Napi::Promise MapiThread::Enqueue(Napi::Env env, SimpleSendRequest request) {
       }
     }
   }
-  auto* job = new Job(env, std::move(request));
   Napi::Promise promise = job->deferred.Promise();
   if (pending_++ == 0) tsfn_.Ref(env);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(job);
+    queue_.push_back(owned.release());
   }
   wake_.notify_one();
   return promise;
@@ -59,6 +149,7 @@ void MapiThread::Run() {
   // Mail clients show dialogs and some use COM: give them a single-threaded
   // apartment, as they get on an application's UI thread.
   HRESULT com = CoInitializeEx(nullptr, COINIT_APARTMENTTHREADED);
+  extended_.reset(new ExtendedMapi());
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -67,11 +158,7 @@ void MapiThread::Run() {
     queue_.pop_front();
     busy_ = true;
     lock.unlock();
-    try {
-      job->result = SendSimple(job->request);
-    } catch (...) {
-      job->result.status = 5;  // MAPI_E_INSUFFICIENT_MEMORY: bad_alloc is all that can throw
-    }
+    job->Run(*extended_);
     lock.lock();
     busy_ = false;
     // Checked under the lock that Teardown takes: once stopping_ is set the
@@ -79,6 +166,10 @@ void MapiThread::Run() {
     if (stopping_ || tsfn_.NonBlockingCall(job) != napi_ok) delete job;
   }
   lock.unlock();
+  // Sessions logged off and MAPIUninitialize called here, on the thread that
+  // called MAPIInitialize, before anything is unloaded.
+  extended_->Shutdown();
+  extended_.reset();
   if (SUCCEEDED(com)) CoUninitialize();
 }
 
@@ -87,14 +178,7 @@ void MapiThread::Deliver(Napi::Env env, Napi::Function, MapiThread* self, Job* j
     delete job;
     return;
   }
-  const SimpleSendResult& r = job->result;
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("status", Napi::Number::New(env, r.status));
-  out.Set("call", Napi::String::New(env, r.call));
-  out.Set("unicode", Napi::Boolean::New(env, r.unicode));
-  out.Set("win32Error", Napi::Number::New(env, r.win32Error));
-  out.Set("dll", Napi::String::New(env, r.dll));
-  job->deferred.Resolve(out);
+  job->deferred.Resolve(job->Result(env));
   delete job;
   if (--self->pending_ == 0) self->tsfn_.Unref(env);
 }

@@ -4,6 +4,8 @@
 // runs neither on the event loop nor on libuv's 4 pool threads (an
 // AsyncWorker would hold one for as long as the dialog is open). Sends are
 // queued and run one after the other: mail clients are not reentrant.
+// Extended MAPI jobs run on the same thread, which owns MAPIInitialize, the
+// cached sessions and MAPIUninitialize (ExtendedMapi).
 #ifndef OXYMAIL_MAPI_THREAD_H_
 #define OXYMAIL_MAPI_THREAD_H_
 
@@ -12,8 +14,10 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <memory>
 #include <thread>
 
+#include "extended_mapi.h"
 #include "mapi_request.h"
 
 namespace oxymail {
@@ -26,9 +30,13 @@ class MapiThread {
   // Main thread only. The promise resolves with the result object; it never
   // rejects.
   Napi::Promise Enqueue(Napi::Env env, SimpleSendRequest request);
+  Napi::Promise Enqueue(Napi::Env env, ExtendedSendRequest request);
+  Napi::Promise Enqueue(Napi::Env env, ProfileListRequest request);
+
+  struct Job;
 
  private:
-  struct Job;
+  Napi::Promise Push(Napi::Env env, Job* job);
   static void Deliver(Napi::Env env, Napi::Function, MapiThread* self, Job* job);
   using Tsfn = Napi::TypedThreadSafeFunction<MapiThread, Job, &MapiThread::Deliver>;
 
@@ -43,6 +51,8 @@ class MapiThread {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job*> queue_;
+  // Created, used and shut down on the MAPI thread only.
+  std::unique_ptr<ExtendedMapi> extended_;
   bool stopping_ = false;
   bool busy_ = false;
 };

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Registers the recording mail client as the Wine prefix's default Simple
-# MAPI client: HKLM\Software\Clients\Mail (Default) = client name, and
-# ...\Mail\<name>\DLLPath = Windows path of the DLL. Wine's MAPI32 reads
-# these when it loads, so only processes started afterwards see the change.
+# Registers the recording mail client as the Wine prefix's default mail
+# client: HKLM\Software\Clients\Mail (Default) = client name,
+# ...\Mail\<name>\DLLPath = Windows path of the DLL (Simple MAPI), and for
+# the wide variant DLLPathEx = the same DLL, whose Extended MAPI provider
+# exports Wine's MAPI32 forwards MAPIInitialize, MAPILogonEx... to. Wine's
+# MAPI32 reads these when it loads, so only processes started afterwards see
+# the change.
 #   register-client.sh [wide|ansi]
 set -euo pipefail
 
@@ -24,4 +27,11 @@ WIN_DLL="Z:$(printf '%s' "$DLL" | tr '/' '\\')"
 wine reg add "$KEY" /ve /d "$NAME" /f >/dev/null
 wine reg add "$KEY\\$NAME" /ve /d "$NAME" /f >/dev/null
 wine reg add "$KEY\\$NAME" /v DLLPath /d "$WIN_DLL" /f >/dev/null
-echo "[register] default mail client: $NAME -> $WIN_DLL"
+if [ "$VARIANT" = wide ]; then
+  wine reg add "$KEY\\$NAME" /v DLLPathEx /d "$WIN_DLL" /f >/dev/null
+  echo "[register] default mail client: $NAME -> $WIN_DLL (DLLPath, DLLPathEx)"
+else
+  # The ANSI-only variant stands for an old Simple MAPI-only client.
+  wine reg delete "$KEY\\$NAME" /v DLLPathEx /f >/dev/null 2>&1 || true
+  echo "[register] default mail client: $NAME -> $WIN_DLL (DLLPath only)"
+fi

@@ -29,7 +29,19 @@ export const CLIENT_DLL = {
 export const SCENARIOS = path.join(__dirname, 'scenarios');
 
 /** The recording client's environment variables, cleared from every run's base environment. */
-const CLIENT_ENV = ['OXYMAIL_MAPI_RECORD', 'OXYMAIL_MAPI_RETURN', 'OXYMAIL_MAPI_LOGON_RETURN', 'OXYMAIL_MAPI_SLEEP_MS'];
+const CLIENT_ENV = [
+  'OXYMAIL_MAPI_RECORD',
+  'OXYMAIL_MAPI_RETURN',
+  'OXYMAIL_MAPI_LOGON_RETURN',
+  'OXYMAIL_MAPI_SLEEP_MS',
+  // The Extended MAPI provider's (test/fixtures/mapi-client/extended_provider.c).
+  'OXYMAIL_MAPI_FAIL_AT',
+  'OXYMAIL_MAPI_FAIL_HR',
+  'OXYMAIL_MAPI_PASSWORD',
+  'OXYMAIL_MAPI_NO_DEFAULT_STORE',
+  'OXYMAIL_MAPI_NO_SENT',
+  'OXYMAIL_MAPI_PROFILES',
+];
 
 /** Linux path -> the Windows path Wine maps it to on drive Z:. */
 export function winPath(linuxPath: string): string {
@@ -156,6 +168,32 @@ export async function runUnderWine(
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Splits records at the {"fn":"step","i":n} markers that scenarios/extended.js
+ * writes before each step: element n holds step n's records, without the marker.
+ */
+export function recordsBySteps(records: Array<Record<string, any>>): Array<Array<Record<string, any>>> {
+  const steps: Array<Array<Record<string, any>>> = [];
+  for (const r of records) {
+    if (r.fn === 'step') steps[r.i] = [];
+    else if (steps.length > 0) steps[steps.length - 1].push(r);
+  }
+  return steps;
+}
+
+/** CRC-32 (IEEE, as zlib's), for checking what the fake provider saw streamed. */
+export function crc32(data: Buffer, previous = 0): number {
+  let crc = ~previous >>> 0;
+  for (let i = 0; i < data.length; i++) crc = CRC_TABLE[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
+
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
 
 /** One JSON object per line, as the recording client writes them; [] if the file is missing. */
 export function readRecord(file: string): Array<Record<string, any>> {

@@ -45,4 +45,23 @@ function request(fields) {
   return r;
 }
 
-module.exports = { scenario, request, finish };
+/** A complete sendExtended request, filled like request(). */
+function extendedRequest(fields) {
+  const r = {
+    logonUI: false,
+    uiParam: 0n,
+    subject: '',
+    body: '',
+    importance: 1,
+    readReceipt: false,
+    deliveryReport: false,
+    saveToSent: true,
+    recipients: [],
+    attachments: [],
+    ...fields,
+  };
+  r.uiParam = BigInt(r.uiParam);
+  return r;
+}
+
+module.exports = { scenario, request, extendedRequest, finish };

@@ -3,17 +3,19 @@
 // the MAPI thread's ThreadSafeFunction stays referenced.
 // With input.exitAfterMs, starts one send and calls process.exit() while the
 // mail client is still busy: env teardown must not wait for it or crash.
+// With input.extended, the sends go through sendExtended.
 'use strict';
-const { scenario, request, finish } = require('./common');
+const { scenario, request, extendedRequest, finish } = require('./common');
 
 scenario(async (addon, input) => {
+  const send = input.extended ? (r) => addon.sendExtended(extendedRequest(r)) : (r) => addon.sendSimple(request(r));
   if (input.exitAfterMs !== undefined) {
-    addon.sendSimple(request(input.request));
+    send(input.request);
     await new Promise((resolve) => setTimeout(resolve, input.exitAfterMs));
     finish({ exiting: true });
     process.exit(7);
   }
   const results = [];
-  for (let i = 0; i < input.sends; i++) results.push(await addon.sendSimple(request(input.request)));
+  for (let i = 0; i < input.sends; i++) results.push(await send(input.request));
   return { results };
 });

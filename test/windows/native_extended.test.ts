@@ -1,0 +1,515 @@
+/**
+ * Extended MAPI through the raw addon (sendExtended, listProfiles) under
+ * Wine. Wine's MAPI32 forwards MAPIInitialize, MAPILogonEx... to the fake
+ * provider in the recording client DLL (registered as DLLPathEx), which
+ * records every call: see test/fixtures/mapi-client/extended_provider.c.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  CLIENT_DLL,
+  buildNative,
+  crc32,
+  missingBanner,
+  recordsBySteps,
+  registerClient,
+  runScenario,
+  unregisterClient,
+  wineAvailable,
+  winPath,
+} from './harness';
+
+jest.setTimeout(120_000);
+
+const availability = wineAvailable();
+
+// Property tags as the provider records them.
+const PR = {
+  MESSAGE_CLASS_W: '0x001a001f',
+  SUBJECT_W: '0x0037001f',
+  BODY_W: '0x1000001f',
+  IMPORTANCE: '0x00170003',
+  READ_RECEIPT_REQUESTED: '0x0029000b',
+  ORIGINATOR_DELIVERY_REPORT_REQUESTED: '0x0023000b',
+  SENTMAIL_ENTRYID: '0x0e0a0102',
+  DELETE_AFTER_SUBMIT: '0x0e01000b',
+  RECIPIENT_TYPE: '0x0c150003',
+  DISPLAY_NAME_W: '0x3001001f',
+  EMAIL_ADDRESS_W: '0x3003001f',
+  ADDRTYPE_W: '0x3002001f',
+  ATTACH_METHOD: '0x37050003',
+  RENDERING_POSITION: '0x370b0003',
+  ATTACH_LONG_FILENAME_W: '0x3707001f',
+  ATTACH_DATA_BIN: '0x37010102',
+} as const;
+
+// MAPI_EXTENDED | MAPI_UNICODE | MAPI_NEW_SESSION, plus MAPI_USE_DEFAULT or MAPI_EXPLICIT_PROFILE.
+const LOGON_DEFAULT = 0x80000062;
+const LOGON_PROFILE = 0x80000032;
+const MAPI_LOGON_UI = 0x1;
+const IID_IStream = '{0000000C-0000-0000-C000-000000000046}';
+const IID_IMAPIFolder = '{0002030C-0000-0000-C000-000000000046}';
+const hex = (s: string) => Buffer.from(s).toString('hex');
+
+const recip = (recipClass: number, name: string, address: string) => ({ recipClass, name, address });
+const base = { subject: 's', recipients: [recip(1, 'a', 'a@example.fr')] };
+const submits = (records: Array<Record<string, any>>) => records.filter((r) => r.fn === 'IMessage::SubmitMessage');
+const fns = (records: Array<Record<string, any>>) => records.map((r) => r.fn);
+
+if (!availability.ok) {
+  describe('Windows native suite (Wine): Extended MAPI', () => {
+    test('needs wine, mingw-w64 and cmake: run bash scripts/win/setup.sh', () => {
+      const banner = missingBanner(availability.why ?? 'unknown');
+      console.warn(banner);
+      if (process.env.CI) throw new Error(banner);
+    });
+  });
+} else {
+  describe('Windows native suite (Wine): Extended MAPI', () => {
+    beforeAll(async () => {
+      await buildNative();
+      await registerClient('wide');
+    }, 300_000);
+
+    test('a send: Unicode properties, importance, receipts, Sent Items, recipients and attachments', async () => {
+      const subject = 'Réunion de l’équipe — déjà prévue 🎉';
+      const body = 'Bonjour Zoé,\r\nvoici le récapitulatif 📎.\r\n\tÀ bientôt';
+      const { result, records } = await runScenario('extended', (dir: string) => {
+        fs.writeFileSync(path.join(dir, 'récap 🎉.txt'), 'été\n');
+        fs.writeFileSync(path.join(dir, 'empty.bin'), '');
+        return {
+          steps: [
+            {
+              send: {
+                subject,
+                body,
+                importance: 2,
+                readReceipt: true,
+                deliveryReport: true,
+                saveToSent: true,
+                recipients: [
+                  recip(1, 'Zoé Lefèvre', 'zoe@example.fr'),
+                  recip(1, 'Ève 🎉', 'eve@example.fr'),
+                  recip(2, 'Ça Cc', 'cc@example.fr'),
+                  recip(3, 'bcc@example.fr', 'bcc@example.fr'),
+                ],
+                attachments: [
+                  { path: winPath(path.join(dir, 'récap 🎉.txt')), name: 'Récap été 🎉.txt' },
+                  { path: winPath(path.join(dir, 'empty.bin')), name: 'vide.bin' },
+                ],
+              },
+            },
+            { send: { ...base, importance: 0, saveToSent: false } },
+            { send: { ...base, importance: 1, readReceipt: true } },
+          ],
+        };
+      });
+      expect(result.results).toEqual([
+        { hresult: 0, call: 'IMessage::SubmitMessage', savedToSent: true, dll: expect.stringMatching(/mapi32\.dll$/i) },
+        { hresult: 0, call: 'IMessage::SubmitMessage', savedToSent: false, dll: expect.stringMatching(/mapi32\.dll$/i) },
+        { hresult: 0, call: 'IMessage::SubmitMessage', savedToSent: true, dll: expect.stringMatching(/mapi32\.dll$/i) },
+      ]);
+      const [first, second, third] = submits(records);
+      expect(first.props).toEqual({
+        [PR.MESSAGE_CLASS_W]: 'IPM.Note',
+        [PR.SUBJECT_W]: subject,
+        [PR.BODY_W]: body,
+        [PR.IMPORTANCE]: 2,
+        [PR.READ_RECEIPT_REQUESTED]: true,
+        [PR.ORIGINATOR_DELIVERY_REPORT_REQUESTED]: true,
+        [PR.SENTMAIL_ENTRYID]: hex('OXY-SENT'),
+      });
+      expect(first.recipients).toEqual(
+        [
+          [1, 'Zoé Lefèvre', 'zoe@example.fr'],
+          [1, 'Ève 🎉', 'eve@example.fr'],
+          [2, 'Ça Cc', 'cc@example.fr'],
+          [3, 'bcc@example.fr', 'bcc@example.fr'],
+        ].map(([type, name, address]) => ({
+          [PR.RECIPIENT_TYPE]: type,
+          [PR.DISPLAY_NAME_W]: name,
+          [PR.EMAIL_ADDRESS_W]: address,
+          [PR.ADDRTYPE_W]: 'SMTP',
+        })),
+      );
+      const attachment = (name: string, data: Buffer) => ({
+        props: { [PR.ATTACH_METHOD]: 1, [PR.RENDERING_POSITION]: -1, [PR.ATTACH_LONG_FILENAME_W]: name },
+        bytes: data.length,
+        writes: data.length > 0 ? 1 : 0,
+        maxWrite: data.length,
+        crc32: crc32(data),
+        committed: true,
+      });
+      expect(first.attachments).toEqual([
+        attachment('Récap été 🎉.txt', Buffer.from('été\n')),
+        attachment('vide.bin', Buffer.alloc(0)),
+      ]);
+      // Never both PR_SENTMAIL_ENTRYID and PR_DELETE_AFTER_SUBMIT.
+      expect(second.props).toMatchObject({ [PR.IMPORTANCE]: 0, [PR.DELETE_AFTER_SUBMIT]: true });
+      expect(second.props).not.toHaveProperty(PR.SENTMAIL_ENTRYID);
+      expect(first.props).not.toHaveProperty(PR.DELETE_AFTER_SUBMIT);
+      expect(third.props).toMatchObject({
+        [PR.IMPORTANCE]: 1,
+        [PR.READ_RECEIPT_REQUESTED]: true,
+        [PR.ORIGINATOR_DELIVERY_REPORT_REQUESTED]: false,
+        [PR.SENTMAIL_ENTRYID]: hex('OXY-SENT'),
+      });
+      expect(third.props).not.toHaveProperty(PR.DELETE_AFTER_SUBMIT);
+
+      // The path to the Outbox: default store (the second row), Outbox entry ID, stream on PR_ATTACH_DATA_BIN.
+      const call = (fn: string) => records.find((r) => r.fn === fn)!;
+      expect(call('HrQueryAllRows').columns).toEqual(['0x0fff0102', '0x3400000b']);
+      expect(call('IMAPISession::OpenMsgStore')).toMatchObject({ entryId: hex('OXY-STORE-DEFAULT'), flags: 0x15 });
+      expect(call('IMsgStore::GetProps').tags).toEqual(['0x35e20102', '0x35e40102']);
+      expect(call('IMsgStore::OpenEntry')).toMatchObject({ entryId: hex('OXY-OUTBOX'), iid: IID_IMAPIFolder, flags: 0x11 });
+      expect(call('IMessage::ModifyRecipients').flags).toBe(2); // MODRECIP_ADD
+      expect(call('IAttach::OpenProperty')).toMatchObject({ tag: PR.ATTACH_DATA_BIN, iid: IID_IStream, flags: 3 });
+      // Everything released: after the session at teardown, then at MAPIUninitialize.
+      expect(records.slice(-4)).toEqual([
+        expect.objectContaining({ fn: 'IMAPISession::Logoff' }),
+        expect.objectContaining({ fn: 'liveObjects', count: 0, buffers: 0, after: 'IMAPISession' }),
+        expect.objectContaining({ fn: 'MAPIUninitialize' }),
+        expect.objectContaining({ fn: 'liveObjects', count: 0, buffers: 0, after: 'MAPIUninitialize' }),
+      ]);
+    });
+
+    test('one MAPIInitialize on the MAPI thread; sessions cached per profile, logged off at teardown', async () => {
+      const max = '18446744073709551615';
+      const { result, records } = await runScenario('extended', {
+        steps: [
+          { send: { ...base, profile: 'Profil Été 🎉', password: 'secret', uiParam: max } },
+          { send: { ...base, profile: 'Profil Été 🎉', password: 'secret', uiParam: max } },
+          { send: { ...base } },
+          { send: { ...base, profile: 'Autre', logonUI: true, uiParam: '4660' } },
+          { send: { ...base } },
+          // Another password for a cached profile: logged on again.
+          { send: { ...base, profile: 'Profil Été 🎉', password: 'autre' } },
+        ],
+      });
+      expect(result.results.map((r: any) => r.hresult)).toEqual([0, 0, 0, 0, 0, 0]);
+      const logons = records.filter((r) => r.fn === 'MAPILogonEx');
+      expect(logons.map((r) => [r.profile, r.password, r.flags])).toEqual([
+        ['Profil Été 🎉', 'secret', LOGON_PROFILE],
+        [null, null, LOGON_DEFAULT],
+        ['Autre', null, LOGON_PROFILE + MAPI_LOGON_UI],
+        ['Profil Été 🎉', 'autre', LOGON_PROFILE],
+      ]);
+      expect(logons[0].uiParam).toBe(max);
+      expect(logons[2].uiParam).toBe('4660');
+      expect(records.filter((r) => r.fn === 'IMAPISession::OpenMsgStore')[0].uiParam).toBe(max);
+      // Sends 1-2 share logon 1's session, 3 and 5 share logon 2's.
+      const stores = records.filter((r) => r.fn === 'IMAPISession::GetMsgStoresTable').map((r) => r.session);
+      const s = logons.map((l) => l.session);
+      expect(stores).toEqual([s[0], s[0], s[1], s[2], s[1], s[3]]);
+      expect(records.filter((r) => r.fn === 'MAPIInitialize')).toEqual([
+        expect.objectContaining({ version: 0, flags: 1 }), // MAPI_MULTITHREAD_NOTIFICATIONS
+      ]);
+      // The replaced session at the 6th send, the 3 others at teardown, before MAPIUninitialize.
+      const logoffs = records.filter((r) => r.fn === 'IMAPISession::Logoff').map((r) => r.session);
+      expect(logoffs[0]).toBe(s[0]);
+      expect([...logoffs].sort()).toEqual([...s].sort());
+      expect(fns(records).slice(-2)).toEqual(['MAPIUninitialize', 'liveObjects']);
+      expect(records[records.length - 1]).toMatchObject({ count: 0, buffers: 0 });
+      expect(new Set(records.filter((r) => r.thread).map((r) => r.thread)).size).toBe(1);
+    });
+
+    test('wrong password: 0x80040111 (MAPI_E_LOGON_FAILED) at MAPILogonEx; the right one then works', async () => {
+      const { result, records } = await runScenario(
+        'extended',
+        {
+          steps: [
+            { send: { ...base, profile: 'Outlook', password: 'faux' } },
+            { send: { ...base, profile: 'Outlook' } },
+            { send: { ...base, profile: 'Outlook', password: 'vrai' } },
+          ],
+        },
+        { OXYMAIL_MAPI_PASSWORD: 'vrai' },
+      );
+      expect(result.results.map((r: any) => [r.hresult, r.call, r.savedToSent])).toEqual([
+        [0x80040111, 'MAPILogonEx', false],
+        [0x80040111, 'MAPILogonEx', false],
+        [0, 'IMessage::SubmitMessage', true],
+      ]);
+      expect(records.filter((r) => r.fn === 'MAPILogonEx').map((r) => [r.password, r.session])).toEqual([
+        ['faux', 0],
+        [null, 0],
+        ['vrai', expect.any(Number)],
+      ]);
+      expect(submits(records)).toHaveLength(1);
+    });
+
+    test('no default store, and a store without Sent Items', async () => {
+      const { result, records } = await runScenario('extended', {
+        steps: [
+          { env: { OXYMAIL_MAPI_NO_DEFAULT_STORE: '1' }, send: base },
+          { env: { OXYMAIL_MAPI_NO_DEFAULT_STORE: null, OXYMAIL_MAPI_NO_SENT: '1' }, send: { ...base, saveToSent: true } },
+        ],
+      });
+      // MAPI_E_NOT_FOUND: the store table has no PR_DEFAULT_STORE row.
+      expect(result.results.map((r: any) => [r.hresult, r.call, r.savedToSent])).toEqual([
+        [0x8004010f, 'HrQueryAllRows', false],
+        [0, 'IMessage::SubmitMessage', false],
+      ]);
+      const steps = recordsBySteps(records);
+      expect(fns(steps[0])).not.toContain('IMAPISession::OpenMsgStore');
+      expect(steps[0]).toContainEqual(expect.objectContaining({ fn: 'liveObjects', count: 0, buffers: 0 }));
+      const [submit] = submits(steps[1]);
+      expect(submit.props[PR.DELETE_AFTER_SUBMIT]).toBe(true);
+      expect(submit.props).not.toHaveProperty(PR.SENTMAIL_ENTRYID);
+    });
+
+    test('a failure at each step is reported with its call, and leaks nothing', async () => {
+      // [provider call that fails, the addon's call name]
+      const points: Array<[string, string]> = [
+        ['MAPIInitialize', 'MAPIInitialize'],
+        ['MAPILogonEx', 'MAPILogonEx'],
+        ['IMAPISession::GetMsgStoresTable', 'IMAPISession::GetMsgStoresTable'],
+        ['HrQueryAllRows', 'HrQueryAllRows'],
+        ['IMAPISession::OpenMsgStore', 'IMAPISession::OpenMsgStore'],
+        ['IMsgStore::GetProps', 'IMsgStore::GetProps'],
+        ['IMsgStore::OpenEntry', 'IMsgStore::OpenEntry(Outbox)'],
+        ['IMAPIFolder::CreateMessage', 'IMAPIFolder::CreateMessage'],
+        ['IMessage::SetProps', 'IMessage::SetProps'],
+        ['IMessage::ModifyRecipients', 'IMessage::ModifyRecipients'],
+        ['IMessage::CreateAttach', 'IMessage::CreateAttach'],
+        ['IAttach::SetProps', 'IAttach::SetProps'],
+        ['IAttach::OpenProperty', 'IAttach::OpenProperty'],
+        ['IStream::Write', 'IStream::Write'],
+        ['IStream::Commit', 'IStream::Commit'],
+        ['IAttach::SaveChanges', 'IAttach::SaveChanges'],
+        ['IMessage::SubmitMessage', 'IMessage::SubmitMessage'],
+      ];
+      const hr = (i: number) => 0x80040100 + i;
+      const { result, records } = await runScenario('extended', (dir: string) => {
+        fs.writeFileSync(path.join(dir, 'a.bin'), Buffer.alloc(100_000, 1));
+        const request = {
+          ...base,
+          recipients: [recip(1, 'a', 'a@example.fr'), recip(2, 'b', 'b@example.fr')],
+          attachments: [{ path: winPath(path.join(dir, 'a.bin')), name: 'a.bin' }],
+        };
+        return {
+          steps: [
+            ...points.map(([at], i) => ({
+              env: { OXYMAIL_MAPI_FAIL_AT: at, OXYMAIL_MAPI_FAIL_HR: '0x' + hr(i).toString(16) },
+              send: request,
+            })),
+            { env: { OXYMAIL_MAPI_FAIL_AT: null }, send: { ...request, attachments: [{ path: winPath(path.join(dir, 'absent.bin')), name: 'x' }] } },
+            { send: { ...request, recipients: [] } },
+            { send: request },
+          ],
+        };
+      });
+      const outcomes = result.results.map((r: any) => [r.hresult, r.call]);
+      expect(outcomes).toEqual([
+        ...points.map(([, call], i) => [hr(i), call]),
+        [0x80070002, 'CreateFileW'], // HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)
+        [0x80040607, 'IMessage::SubmitMessage'], // MAPI_E_NO_RECIPIENTS
+        [0, 'IMessage::SubmitMessage'],
+      ]);
+      expect(result.results.map((r: any) => r.savedToSent)).toEqual([...outcomes.slice(0, -1).map(() => false), true]);
+      const steps = recordsBySteps(records);
+      // After logon, a failure drops the session: all it opened is released by then.
+      for (let i = 2; i < points.length + 2; i++) {
+        const live = steps[i].filter((r) => r.fn === 'liveObjects');
+        expect({ step: i, live }).toEqual({ step: i, live: [expect.objectContaining({ count: 0, buffers: 0, after: 'IMAPISession' })] });
+      }
+      // Every send after a failure logs on again (step 0 never got that far).
+      expect(records.filter((r) => r.fn === 'MAPILogonEx')).toHaveLength(steps.length - 1);
+      // A failed MAPIInitialize is retried by the next send; a failed logon opens nothing.
+      expect(records.filter((r) => r.fn === 'MAPIInitialize').map((r) => r.return)).toEqual([hr(0), 0]);
+      expect(steps[1].filter((r) => r.fn === 'MAPILogonEx')).toEqual([expect.objectContaining({ session: 0, return: hr(1) })]);
+      // A missing file is found before any attachment is created.
+      expect(fns(steps[points.length])).not.toContain('IMessage::CreateAttach');
+      // The final send logs on again and succeeds; nothing is left at MAPIUninitialize.
+      expect(submits(steps[steps.length - 1])).toEqual([expect.objectContaining({ return: 0 })]);
+      expect(records[records.length - 1]).toMatchObject({ fn: 'liveObjects', after: 'MAPIUninitialize', count: 0, buffers: 0 });
+    });
+
+    test('a 64 MiB attachment is streamed in 64 KiB writes without being held in memory', async () => {
+      const size = 64 << 20;
+      let checksum = 0;
+      const { result, records } = await runScenario(
+        'extended',
+        (dir: string) => {
+          const file = path.join(dir, 'big.bin');
+          const fd = fs.openSync(file, 'w');
+          const chunk = Buffer.alloc(1 << 20);
+          for (let i = 0; i < size / chunk.length; i++) {
+            for (let j = 0; j < chunk.length; j += 4) chunk.writeUInt32LE((i * 2654435761 + j * 40503) >>> 0, j);
+            checksum = crc32(chunk, checksum);
+            fs.writeSync(fd, chunk);
+          }
+          fs.closeSync(fd);
+          return {
+            steps: [
+              { send: base }, // loads MAPI32 and the provider: not part of the measure
+              { sampleMemory: true, send: { ...base, attachments: [{ path: winPath(file), name: 'big.bin' }] } },
+            ],
+          };
+        },
+        {},
+        90_000,
+      );
+      const sent = result.results[1];
+      expect([sent.hresult, sent.call]).toEqual([0, 'IMessage::SubmitMessage']);
+      expect(submits(records)[1].attachments).toEqual([
+        expect.objectContaining({ bytes: size, writes: size / 65536, maxWrite: 65536, crc32: checksum, committed: true }),
+      ]);
+      // The node.exe process grows by far less than the file (a few 64 KiB buffers at most).
+      const { before, peak, maxRSS } = sent.memory;
+      if (process.env.OXYMAIL_TEST_VERBOSE) console.log('64 MiB attachment, node.exe memory:', sent.memory);
+      expect(peak - before).toBeLessThan(size / 8);
+      expect(maxRSS).toBeLessThan(before + size / 4);
+    });
+
+    test('20 concurrent sends are queued: all recorded, in order, never overlapping, on one session', async () => {
+      const subjects = Array.from({ length: 20 }, (_, i) => `message ${i + 1}`);
+      const { result, records } = await runScenario(
+        'extended',
+        { steps: [{ concurrent: subjects.map((subject) => ({ ...base, subject })) }] },
+        { OXYMAIL_MAPI_SLEEP_MS: '20' },
+      );
+      const { results, settled } = result.results[0];
+      expect(results.map((r: any) => r.hresult)).toEqual(subjects.map(() => 0));
+      expect(settled).toEqual(subjects.map((_, i) => i));
+      const done = submits(records);
+      expect(done.map((r) => r.props[PR.SUBJECT_W])).toEqual(subjects);
+      // Each message's calls, from CreateMessage to SubmitMessage, are contiguous.
+      const created = records.filter((r) => r.fn === 'IMAPIFolder::CreateMessage').map((r) => r.msg);
+      expect(created).toEqual(done.map((r) => r.msg));
+      let open: number | undefined;
+      for (const r of records) {
+        if (r.fn === 'IMAPIFolder::CreateMessage') {
+          expect(open).toBeUndefined();
+          open = r.msg;
+        } else if (r.msg !== undefined) {
+          expect(r.msg).toBe(open);
+          if (r.fn === 'IMessage::SubmitMessage') open = undefined;
+        }
+      }
+      for (let i = 1; i < done.length; i++) expect(done[i].tStart).toBeGreaterThanOrEqual(done[i - 1].t);
+      expect(records.filter((r) => r.fn === 'MAPILogonEx')).toHaveLength(1);
+      expect(new Set(records.filter((r) => r.thread).map((r) => r.thread)).size).toBe(1);
+    });
+
+    test('node exits by itself with cached sessions (MAPIUninitialize at teardown), and process.exit() mid-send does not wait', async () => {
+      const idle = await runScenario('exit', { extended: true, sends: 2, request: base }, {}, 20_000);
+      expect([idle.run.timedOut, idle.run.code]).toEqual([false, 0]);
+      expect(idle.result.results.map((r: any) => r.hresult)).toEqual([0, 0]);
+      expect(fns(idle.records).slice(-4)).toEqual(['IMAPISession::Logoff', 'liveObjects', 'MAPIUninitialize', 'liveObjects']);
+
+      // SubmitMessage sleeps 5 s: the MAPI thread is left behind, MAPI is not uninitialized under it.
+      const busy = await runScenario('exit', { extended: true, exitAfterMs: 300, request: base }, { OXYMAIL_MAPI_SLEEP_MS: '5000' }, 20_000);
+      expect(busy.result).toEqual({ exiting: true });
+      expect([busy.run.timedOut, busy.run.code]).toEqual([false, 7]);
+      expect(busy.run.ms).toBeLessThan(4500);
+      expect(fns(busy.records)).not.toContain('MAPIUninitialize');
+    });
+
+    test('listProfiles: names from the profile table, the default one flagged; failures named', async () => {
+      const { result, records } = await runScenario('extended', {
+        steps: [
+          { env: { OXYMAIL_MAPI_PROFILES: 'Outlook,Profil Été 🎉,Test' }, profiles: {} },
+          { env: { OXYMAIL_MAPI_FAIL_AT: 'MAPIAdminProfiles', OXYMAIL_MAPI_FAIL_HR: '0x80040111' }, profiles: {} },
+          { env: { OXYMAIL_MAPI_FAIL_AT: 'IProfAdmin::GetProfileTable', OXYMAIL_MAPI_FAIL_HR: '0x8004010f' }, profiles: {} },
+          { env: { OXYMAIL_MAPI_FAIL_AT: 'HrQueryAllRows', OXYMAIL_MAPI_FAIL_HR: '0x80004005' }, profiles: {} },
+          { env: { OXYMAIL_MAPI_FAIL_AT: null, OXYMAIL_MAPI_PROFILES: null }, profiles: {} },
+        ],
+      });
+      expect(result.results).toEqual([
+        {
+          hresult: 0,
+          call: 'HrQueryAllRows',
+          profiles: [
+            { name: 'Outlook', isDefault: true },
+            { name: 'Profil Été 🎉', isDefault: false },
+            { name: 'Test', isDefault: false },
+          ],
+        },
+        { hresult: 0x80040111, call: 'MAPIAdminProfiles', profiles: [] },
+        { hresult: 0x8004010f, call: 'IProfAdmin::GetProfileTable', profiles: [] },
+        { hresult: 0x80004005, call: 'HrQueryAllRows', profiles: [] },
+        { hresult: 0, call: 'HrQueryAllRows', profiles: [{ name: 'Outlook', isDefault: true }] },
+      ]);
+      expect(records.filter((r) => r.fn === 'MAPIInitialize')).toHaveLength(1);
+      expect(records.filter((r) => r.fn === 'MAPILogonEx')).toHaveLength(0);
+      expect(records[records.length - 1]).toMatchObject({ fn: 'liveObjects', after: 'MAPIUninitialize', count: 0, buffers: 0 });
+    });
+
+    test('dllPath: the provider loaded directly; LoadLibraryW and GetProcAddress failures as HRESULTs', async () => {
+      const { result, records } = await runScenario('extended', {
+        steps: [
+          { send: { ...base, dllPath: winPath(CLIENT_DLL.wide) } },
+          { profiles: { dllPath: winPath(CLIENT_DLL.wide) } },
+          { send: { ...base, dllPath: 'Z:\\no\\such\\mapi.dll' } },
+          { profiles: { dllPath: 'Z:\\no\\such\\mapi.dll' } },
+          // Loads, but exports no MAPI function; the ANSI client has no Extended MAPI.
+          { send: { ...base, dllPath: 'C:\\windows\\system32\\kernel32.dll' } },
+          { send: { ...base, dllPath: winPath(CLIENT_DLL.ansi) } },
+        ],
+      });
+      expect(result.results).toEqual([
+        { hresult: 0, call: 'IMessage::SubmitMessage', savedToSent: true, dll: winPath(CLIENT_DLL.wide) },
+        { hresult: 0, call: 'HrQueryAllRows', profiles: [{ name: 'Outlook', isDefault: true }] },
+        { hresult: 0x8007007e, call: 'LoadLibraryW', savedToSent: false, dll: 'Z:\\no\\such\\mapi.dll' },
+        { hresult: 0x8007007e, call: 'LoadLibraryW', profiles: [] },
+        { hresult: 0x8007007f, call: 'GetProcAddress', savedToSent: false, dll: expect.stringMatching(/kernel32\.dll$/i) },
+        { hresult: 0x8007007f, call: 'GetProcAddress', savedToSent: false, dll: winPath(CLIENT_DLL.ansi) },
+      ]);
+      expect(submits(records)).toHaveLength(1);
+      expect(records[records.length - 1]).toMatchObject({ fn: 'liveObjects', after: 'MAPIUninitialize', count: 0 });
+    });
+
+    test('argument mistakes throw a TypeError synchronously', async () => {
+      const { result } = await runScenario('types', {
+        fn: 'sendExtended',
+        cases: [
+          { name: 'no object', raw: 'mail' },
+          { name: 'subject missing', remove: ['subject'] },
+          { name: 'importance 3', override: { importance: 3 } },
+          { name: 'importance 1.5', override: { importance: 1.5 } },
+          { name: 'importance as string', override: { importance: '1' } },
+          { name: 'saveToSent missing', remove: ['saveToSent'] },
+          { name: 'deliveryReport not boolean', override: { deliveryReport: 1 } },
+          { name: 'uiParam as number', uiParamNumber: 5 },
+          { name: 'password not string', override: { password: 1 } },
+          { name: 'recipClass 0', override: { recipients: [{ recipClass: 0, name: 'a', address: 'a@b.c' }] } },
+          { name: 'attachment without name', override: { attachments: [{ path: 'C:\\a' }] } },
+          { name: 'NUL in subject', override: { subject: 'a\u0000b' } },
+          { name: 'valid', override: { dllPath: 'Z:\\no\\such.dll' } },
+        ],
+      });
+      const { result: profiles } = await runScenario('types', {
+        fn: 'listProfiles',
+        cases: [
+          { name: 'no object', raw: 1 },
+          { name: 'dllPath not string', override: { dllPath: 7 } },
+          { name: 'valid', override: { dllPath: 'Z:\\no\\such.dll' } },
+        ],
+      });
+      for (const outcomes of [result.outcomes, profiles.outcomes] as any[][]) {
+        for (const o of outcomes.slice(0, -1)) {
+          expect({ name: o.name, threw: o.threw, errorName: o.errorName }).toEqual({ name: o.name, threw: true, errorName: 'TypeError' });
+        }
+        expect(outcomes[outcomes.length - 1]).toEqual({ name: 'valid', threw: false, promise: true });
+      }
+    });
+
+    describe('default mail client registration', () => {
+      afterAll(() => registerClient('wide'));
+
+      test("a client without DLLPathEx: Wine's MAPIInitialize answers 0x80040605 (MAPI_E_NOT_INITIALIZED)", async () => {
+        await registerClient('ansi');
+        const { result, records } = await runScenario('extended', { steps: [{ send: base }, { profiles: {} }] });
+        expect(result.results).toEqual([
+          { hresult: 0x80040605, call: 'MAPIInitialize', savedToSent: false, dll: expect.stringMatching(/mapi32\.dll$/i) },
+          { hresult: 0x80040605, call: 'MAPIInitialize', profiles: [] },
+        ]);
+        expect(records).toEqual([{ fn: 'step', i: 0 }, { fn: 'step', i: 1 }]);
+        await unregisterClient();
+        const none = await runScenario('extended', { steps: [{ send: base }] });
+        expect(none.result.results[0]).toMatchObject({ hresult: 0x80040605, call: 'MAPIInitialize' });
+      });
+    });
+  });
+}
