@@ -14,6 +14,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { parseRegQuery } from './doctor/probe';
 import { MailError } from './errors';
 
 /** The registry key Windows' (and Wine's) MAPI32 reads to find the default mail client. */
@@ -71,14 +72,8 @@ export function recordingClientPath(arch = process.arch): string {
 
 /** Reads the default mail client's name, or null when none is set. */
 export async function defaultMailClient(reg: RegRunner = runReg): Promise<string | null> {
-  try {
-    const out = await reg(['query', MAIL_CLIENTS_KEY, '/ve']);
-    const m = out.match(/REG_SZ\s+(.*\S)\s*$/m);
-    // reg.exe prints "(value not set)" for a key whose default value is absent.
-    return m && m[1] !== '(value not set)' ? m[1] : null;
-  } catch {
-    return null;
-  }
+  const out = await reg(['query', MAIL_CLIENTS_KEY, '/ve']).catch(() => '');
+  return parseRegQuery(out, true)?.data ?? null;
 }
 
 /** A registration, to undo when the test is over. */

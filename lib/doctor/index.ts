@@ -8,7 +8,7 @@ import { MailError } from '../errors';
 import { maskSecrets, resolveSettings, SettingsInput, UserMailSettings } from '../settings';
 import type { ManagedRelay } from '../transports/managed';
 import { gatherFacts } from './facts';
-import { Probe, systemProbe } from './probe';
+import { Probe, ProfilesFact, systemProbe } from './probe';
 import { DoctorLine, DoctorReport, judge, RecommendationChoice, Verdict } from './verdicts';
 
 export { systemProbe, parseRegQuery } from './probe';
@@ -27,6 +27,14 @@ export interface DoctorOptions {
   probe?: Probe;
   /** The settings store file: on a system without DPAPI its secrets are protected only by its permissions. */
   storePath?: string;
+}
+
+/** The MAPI profiles an administrator can put in mapi.profile. */
+export function profilesLine(fact: ProfilesFact): DoctorLine {
+  if (!fact.ok) return { id: 'mapi.profiles', verdict: 'warn', title: `MAPI profiles cannot be listed (${fact.code})`, detail: [fact.message, fact.hint].filter(Boolean).join(' ') };
+  if (!fact.profiles.length) return { id: 'mapi.profiles', verdict: 'warn', title: 'No MAPI profile', detail: 'Open the mail client once to create its profile.' };
+  const names = fact.profiles.map((p) => (p.isDefault ? `${p.name} (default)` : p.name)).join(', ');
+  return { id: 'mapi.profiles', verdict: 'info', title: `MAPI profiles: ${names}`, detail: 'Leave mapi.profile empty for the default one.' };
 }
 
 /** Warns when the settings file (which holds passwords in clear text outside Windows) is readable by others. */
@@ -55,6 +63,10 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   }
   const facts = await gatherFacts(probe, { settings, rawSettings: options.settings as SettingsInput | undefined, managed: options.managed });
   const report = judge({ facts, settings: settings && maskSecrets(settings), settingsProblems });
+  if (probe.mapiProfiles && facts.mapi.available && facts.mapi.client) {
+    const fact = await probe.mapiProfiles();
+    report.lines.push(profilesLine(fact));
+  }
   const store = options.storePath ? await storePermissionsLine(options.storePath, probe.platform) : undefined;
   if (store) report.lines.push(store);
   return report;

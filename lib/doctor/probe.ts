@@ -8,7 +8,9 @@ import { execFile } from 'node:child_process';
 import { promises as dns } from 'node:dns';
 import { open } from 'node:fs/promises';
 import * as net from 'node:net';
+import type { MailError } from '../errors';
 import type { SettingsInput } from '../settings';
+import { listProfiles } from '../transports/mapi';
 import type { SmtpEndpoint } from '../transports/smtp';
 import { smtpHandshake, smtpLogin } from './smtp-probe';
 
@@ -52,7 +54,12 @@ export interface Probe {
   connect(host: string, port: number, timeoutMs: number): Promise<ConnectFact>;
   smtpHandshake(endpoint: SmtpEndpoint): Promise<HandshakeFact>;
   smtpLogin(settings: SettingsInput): Promise<LoginFact>;
+  /** The MAPI profiles (MAPIAdminProfiles through the addon); Windows only. */
+  mapiProfiles?(): Promise<ProfilesFact>;
 }
+
+/** The MAPI profiles, or why they could not be listed. */
+export type ProfilesFact = { ok: true; profiles: { name: string; isDefault: boolean }[] } | { ok: false; code: string; message: string; hint?: string };
 
 /**
  * Reads the value line of `reg query KEY /v NAME` (or `/ve`) output. The value's name column is
@@ -163,5 +170,10 @@ export function systemProbe(): Probe {
     connect,
     smtpHandshake,
     smtpLogin,
+    mapiProfiles: () =>
+      listProfiles().then(
+        (profiles): ProfilesFact => ({ ok: true, profiles }),
+        (err: MailError): ProfilesFact => ({ ok: false, code: err.code ?? 'MAPI_UNAVAILABLE', message: err.message, hint: err.hint }),
+      ),
   };
 }

@@ -8,12 +8,11 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ADDON, buildNative, CLIENT_DLL, missingBanner, registerClient, runScenario, unregisterClient, wineAvailable, wineEnv, winPath } from './harness';
+import { ADDON, buildNative, CLIENT_DLL, registerClient, runScenario, unregisterClient, wineEnv, winPath, wineReady } from './harness';
 import { MACHINE, peBytes } from '../doctor/fixtures';
 
 jest.setTimeout(180_000);
 
-const availability = wineAvailable();
 const LOCAL = { SESSIONNAME: 'Console', CLIENTNAME: null, CITRIX_METAINFO: null };
 const THIRTY_TWO = 'Oxymail Doctor 32-bit Client';
 
@@ -44,15 +43,7 @@ function wineReg(args: string[]): Promise<number> {
   });
 }
 
-if (!availability.ok) {
-  describe('oxymail doctor, real probe (Wine)', () => {
-    test('needs wine, mingw-w64 and cmake: run npm run setup:wine', () => {
-      const banner = missingBanner(availability.why ?? 'unknown');
-      console.warn(banner);
-      if (process.env.CI && process.platform !== 'win32') throw new Error(banner);
-    });
-  });
-} else {
+if (wineReady('oxymail doctor, real probe (Wine)')) {
   describe('oxymail doctor, real probe (Wine)', () => {
     beforeAll(async () => {
       // Built by the other Windows suites in a full run; build only what is missing when run alone.
@@ -78,6 +69,8 @@ if (!availability.ok) {
       // register-client.sh may also set DLLPathEx (the same DLL): every DLL line must then be ok too.
       expect(local.lines.filter((l: any) => l.id.startsWith('mapi.dll')).every((l: any) => l.verdict === 'ok')).toBe(true);
       expect(local.facts.mapi.client).toMatchObject({ name: 'Oxymail Recording Client', hive: 'HKLM', keyHive: 'HKLM' });
+      // The profiles come from MAPIAdminProfiles through the addon (the provider's default: "Outlook").
+      expect(line(local, 'mapi.profiles')).toMatchObject({ verdict: 'info', title: 'MAPI profiles: Outlook (default)' });
       expect(local.recommendation.choice).toBe('mapi-or-smtp');
       expect(local.failed).toBe(false);
       expect(out.local.text).toMatch(/^ok {4}Default mail client: Oxymail Recording Client \(HKLM\)$/m);
@@ -96,6 +89,7 @@ if (!availability.ok) {
         const r = out.none.report;
         expect(line(r, 'mapi.client')).toMatchObject({ verdict: 'fail', title: 'No default mail client' });
         expect(r.facts.mapi).toEqual({ available: true, client: null });
+        expect(line(r, 'mapi.profiles')).toBeUndefined();
         expect(r.recommendation).toEqual({ choice: 'smtp', words: 'Use SMTP: MAPI cannot work here (No default mail client).' });
         expect(r.failed).toBe(true);
       } finally {

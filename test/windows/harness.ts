@@ -260,3 +260,52 @@ export function missingBanner(why: string): string {
   ].join('\n');
 }
 
+
+/**
+ * True when the Windows suite can run here. Otherwise it registers one test, titled `title`, that
+ * prints the banner saying what is missing and how to install it; under CI on Linux that test
+ * fails (CI must install what the suite needs), on a Windows runner it passes: Wine is the Linux
+ * way to run Windows code, a Windows runner tests the prebuilds natively.
+ */
+export function wineReady(title: string): boolean {
+  const availability = wineAvailable();
+  if (availability.ok) return true;
+  describe(title, () => {
+    test('needs wine, mingw-w64 and cmake: run npm run setup:wine', () => {
+      const banner = missingBanner(availability.why ?? 'unknown');
+      console.warn(banner);
+      if (process.env.CI && process.platform !== 'win32') throw new Error(banner);
+    });
+  });
+  return false;
+}
+
+/** One case of the public-API scenario (scenarios/api.js): a mailer, one or more sends. */
+export interface ApiCase {
+  name: string;
+  settings: object;
+  message?: object;
+  messages?: object[];
+  sendOptions?: object;
+  mailerOptions?: object;
+  env?: Record<string, string | null>;
+}
+
+/**
+ * Runs public-API cases in one node.exe (scenarios/api.js); each case gets its own record file and
+ * starts with the recording client's controls cleared.
+ */
+export async function runApiCases(build: (dir: string) => ApiCase[]) {
+  let dir = '';
+  const { result, run } = await runScenario('api', (d: string) => {
+    dir = d;
+    const cleared = Object.fromEntries([...CLIENT_ENV, 'OXYMAIL_MAPI_DLL'].map((name) => [name, null]));
+    const cases = build(d).map((c) => ({ ...c, env: { ...cleared, ...c.env, OXYMAIL_MAPI_RECORD: winPath(path.join(d, `${c.name}.jsonl`)) } }));
+    return { cases };
+  });
+  if (result.error) throw new Error(`scenario failed: ${JSON.stringify(result.error)}\n${run.stderr}`);
+  const byName: Record<string, { sent: any[]; ticks: number; tempCopies: number; leftovers: string[]; peakGrowthKiB: number; records: any[] }> = {};
+  for (const o of result.outcomes) byName[o.name] = { ...o, records: readRecord(path.join(dir, `${o.name}.jsonl`)) };
+  return byName;
+}
+

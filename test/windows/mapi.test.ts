@@ -5,47 +5,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildNative, CLIENT_DLL, missingBanner, readRecord, registerClient, runScenario, unregisterClient, wineAvailable, winPath } from './harness';
+import { ApiCase, buildNative, CLIENT_DLL, registerClient, runApiCases, runScenario, unregisterClient, wineAvailable, winPath, wineReady } from './harness';
 
 jest.setTimeout(180_000);
 
-const availability = wineAvailable();
 const user = (mapi: object = {}, extra: object = {}) => ({ label: 'Zoé', email: 'zoe@example.fr', customize: true, protocol: 'mapi', mapi, ...extra });
 
-interface Case {
-  name: string;
-  settings: object;
-  message?: object;
-  messages?: object[];
-  sendOptions?: object;
-  mailerOptions?: object;
-  env?: Record<string, string | null>;
-}
-
-/** Runs cases in one node.exe; each gets its own record file. */
-async function runCases(build: (dir: string) => Case[]) {
-  let dir = '';
-  const { result, run } = await runScenario('api', (d: string) => {
-    dir = d;
-    const cases = build(d).map((c) => ({ ...c, env: { OXYMAIL_MAPI_RETURN: null, OXYMAIL_MAPI_LOGON_RETURN: null, OXYMAIL_MAPI_SLEEP_MS: null, OXYMAIL_MAPI_DLL: null, ...c.env, OXYMAIL_MAPI_RECORD: winPath(path.join(d, `${c.name}.jsonl`)) } }));
-    return { cases };
-  });
-  if (result.error) throw new Error(`scenario failed: ${JSON.stringify(result.error)}\n${run.stderr}`);
-  const byName: Record<string, { sent: any[]; ticks: number; tempCopies: number; leftovers: string[]; records: any[] }> = {};
-  for (const o of result.outcomes) byName[o.name] = { ...o, records: readRecord(path.join(dir, `${o.name}.jsonl`)) };
-  return byName;
-}
-
-if (!availability.ok) {
-  describe('MAPI through the public API (Wine)', () => {
-    test('needs wine, mingw-w64 and cmake: run npm run setup:wine', () => {
-      const banner = missingBanner(availability.why ?? 'unknown');
-      console.warn(banner);
-      // Wine is the Linux CI's way to run Windows code; a Windows runner tests the prebuilds natively.
-      if (process.env.CI && process.platform !== 'win32') throw new Error(banner);
-    });
-  });
-} else {
+if (wineReady('MAPI through the public API (Wine)')) {
   describe('MAPI through the public API (Wine)', () => {
     beforeAll(async () => {
       await buildNative();
@@ -58,7 +24,7 @@ if (!availability.ok) {
       const vcard = 'BEGIN:VCARD\r\nFN:Zoé\r\nEND:VCARD\r\n';
       const hwnd = Buffer.alloc(8);
       hwnd.writeBigUInt64LE(0x00000000002a0b1cn);
-      const out = await runCases((dir): Case[] => {
+      const out = await runApiCases((dir): ApiCase[] => {
         fs.writeFileSync(path.join(dir, 'relevé août.pdf'), Buffer.alloc(2048, 1));
         const onDisk = winPath(path.join(dir, 'relevé août.pdf'));
         const base = { to: ['Bob <bob@example.com>', { name: 'Élodie', address: 'elodie@example.fr' }], cc: 'carol@example.com', bcc: 'audit@example.com', subject, text: body };
@@ -137,7 +103,7 @@ if (!availability.ok) {
     test('no default mail client registered: a MailError with the no-client hint', async () => {
       await unregisterClient();
       try {
-        const out = await runCases(() => [{ name: 'none', settings: user(), message: { to: 'bob@example.com', text: 'x' } }]);
+        const out = await runApiCases(() => [{ name: 'none', settings: user(), message: { to: 'bob@example.com', text: 'x' } }]);
         expect(out.none.sent[0].error).toMatchObject({ code: 'MAPI_NOT_SUPPORTED', mapiCode: 26, hint: expect.stringMatching(/default mail program/) });
         expect(out.none.records).toEqual([]);
       } finally {
@@ -147,7 +113,7 @@ if (!availability.ok) {
   });
 }
 
-if (availability.ok) {
+if (wineAvailable().ok) {
   describe('oxymail/testing under Wine', () => {
     test('registers the recording client, the app sends, the records are read, the previous state is restored', async () => {
       await unregisterClient();

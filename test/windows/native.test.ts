@@ -8,30 +8,18 @@ import * as path from 'path';
 import {
   CLIENT_DLL,
   buildNative,
-  missingBanner,
   registerClient,
   runScenario,
   unregisterClient,
-  wineAvailable,
   winPath,
+  wineReady,
 } from './harness';
 
 jest.setTimeout(120_000);
 
-const availability = wineAvailable();
-
 const to = (name: string, address: string) => ({ recipClass: 1, name, address });
 
-if (!availability.ok) {
-  describe('Windows native suite (Wine)', () => {
-    test('needs wine, mingw-w64 and cmake: run bash scripts/win/setup.sh', () => {
-      const banner = missingBanner(availability.why ?? 'unknown');
-      // Loud locally, fatal in CI: CI must install what the suite needs.
-      console.warn(banner);
-      if (process.env.CI) throw new Error(banner);
-    });
-  });
-} else {
+if (wineReady('Windows native suite (Wine)')) {
   describe('Windows native suite (Wine): Simple MAPI', () => {
     beforeAll(async () => {
       await buildNative();

@@ -10,18 +10,15 @@ import {
   CLIENT_DLL,
   buildNative,
   crc32,
-  missingBanner,
   recordsBySteps,
   registerClient,
   runScenario,
   unregisterClient,
-  wineAvailable,
   winPath,
+  wineReady,
 } from './harness';
 
 jest.setTimeout(120_000);
-
-const availability = wineAvailable();
 
 // Property tags as the provider records them.
 const PR = {
@@ -56,15 +53,7 @@ const base = { subject: 's', recipients: [recip(1, 'a', 'a@example.fr')] };
 const submits = (records: Array<Record<string, any>>) => records.filter((r) => r.fn === 'IMessage::SubmitMessage');
 const fns = (records: Array<Record<string, any>>) => records.map((r) => r.fn);
 
-if (!availability.ok) {
-  describe('Windows native suite (Wine): Extended MAPI', () => {
-    test('needs wine, mingw-w64 and cmake: run bash scripts/win/setup.sh', () => {
-      const banner = missingBanner(availability.why ?? 'unknown');
-      console.warn(banner);
-      if (process.env.CI) throw new Error(banner);
-    });
-  });
-} else {
+if (wineReady('Windows native suite (Wine): Extended MAPI')) {
   describe('Windows native suite (Wine): Extended MAPI', () => {
     beforeAll(async () => {
       await buildNative();

@@ -3,20 +3,11 @@
  * (CryptProtectData) on disk and opened for the process that asks.
  */
 import * as path from 'path';
-import { missingBanner, runScenario, wineAvailable, winPath } from './harness';
+import { runScenario, winPath, wineReady } from './harness';
 
 jest.setTimeout(120_000);
-const availability = wineAvailable();
 
-if (!availability.ok) {
-  describe('settings store under Windows (Wine)', () => {
-    test('needs wine: run npm run setup:wine', () => {
-      const banner = missingBanner(availability.why ?? 'unknown');
-      console.warn(banner);
-      if (process.env.CI && process.platform !== 'win32') throw new Error(banner);
-    });
-  });
-} else {
+if (wineReady('settings store under Windows (Wine)')) {
   describe('settings store under Windows (Wine)', () => {
     test('secrets are DPAPI-sealed on disk, opened by get(), masked by list(); a bad blob is SECRET_UNREADABLE', async () => {
       const { result, run } = await runScenario('store', (dir: string) => ({

@@ -43,10 +43,13 @@ scenario(async (_addon, input) => {
     }
     const mailer = oxymail.createMailer(c.settings, c.mailerOptions || {});
     const messages = c.messages || [c.message];
+    const rssBefore = process.resourceUsage().maxRSS;
     let ticks = 0;
     const timer = setInterval(() => ticks++, 100);
     const sent = await Promise.all(messages.map((m) => outcome(mailer.send(revive(m), reviveOptions(c.sendOptions)))));
     clearInterval(timer);
+    // Lifetime peak, in KiB: sampling would miss a short spike, maxRSS does not.
+    const peakGrowthKiB = process.resourceUsage().maxRSS - rssBefore;
     mailer.close();
     // Temp copies of in-memory attachments must be gone once send() has settled.
     const record = process.env.OXYMAIL_MAPI_RECORD;
@@ -55,13 +58,13 @@ scenario(async (_addon, input) => {
     if (record && fs.existsSync(record)) {
       for (const line of fs.readFileSync(record, 'utf8').split('\n').filter(Boolean)) {
         for (const a of JSON.parse(line).attachments || []) {
-          if (!a.path.toLowerCase().startsWith(os.tmpdir().toLowerCase())) continue;
+          if (typeof a.path !== 'string' || !a.path.toLowerCase().startsWith(os.tmpdir().toLowerCase())) continue;
           tempCopies++;
           if (fs.existsSync(a.path)) leftovers.push(a.path);
         }
       }
     }
-    outcomes.push({ name: c.name, sent, ticks, tempCopies, leftovers });
+    outcomes.push({ name: c.name, sent, ticks, tempCopies, leftovers, peakGrowthKiB });
   }
   return { outcomes };
 });
