@@ -18,6 +18,9 @@
           ],
           "include_dirs": [
             "<!(node -p \"require('node-addon-api').include_dir\")",
+            # The Outlook MAPI headers (mapix.h...) are not in the Windows SDK: point
+            # OXYMAIL_MAPI_INCLUDE at them (e.g. microsoft/MAPIStubLibrary's include/).
+            "<!(node -p \"process.env.OXYMAIL_MAPI_INCLUDE || 'native'\")",
           ],
           "defines": [
             "NAPI_VERSION=8",
