@@ -3,6 +3,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { smtpHandshake } from '../doctor/smtp-probe';
 import { MailError } from '../errors';
 import { SECRET_PATHS, settingKind, UserMailSettings } from '../settings';
 import { openSettingsStore, SettingsStore, STORE_VERSION } from '../store/store';
@@ -180,6 +181,16 @@ Examples:
         } else {
           lines.push(`${green('ok')} MAPI (${verified.interface}) is available on this machine`);
         }
+        let dsn: boolean | undefined;
+        if (mailer.protocol === 'smtp' && mailer.settings.smtp) {
+          // What the server advertises decides which receipts can work (nodemailer drops DSN silently).
+          const handshake = await smtpHandshake(mailer.settings.smtp);
+          if (handshake.ok) {
+            dsn = handshake.extensions.some((e) => /^DSN\b/i.test(e));
+            lines.push(dsn ? `${green('ok')} the server offers DSN: delivery receipts will work` : `${yellow('--')} the server does not offer DSN: delivery receipts will not work (read receipts still can)`);
+          }
+        }
+        lines.push(`   read receipts: requested with Disposition-Notification-To; the recipient's mail client decides whether to send one`);
         for (const w of verified.warnings) lines.push(`${yellow('warn')} ${w.message}`);
         let sent;
         if (opts.to) {
@@ -190,7 +201,7 @@ Examples:
           lines.push(`   delivery receipt: ${sent.receipts.delivery === 'unsupported-by-server' ? 'the server does not offer DSN: delivery receipts will not work' : sent.receipts.delivery}`);
           for (const w of sent.warnings) lines.push(`${yellow('warn')} ${w.message}`);
         }
-        print(opts.json, { user, verify: verified, sent }, lines.join('\n'));
+        print(opts.json, { user, verify: verified, dsnOffered: dsn, sent }, lines.join('\n'));
       } finally {
         mailer.close();
       }

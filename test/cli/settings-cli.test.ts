@@ -43,6 +43,11 @@ test('an administrator creates an SMTP user and a MAPI user, lists, tests and se
     expect(tested.code).toBe(0);
     const report = JSON.parse(tested.stdout);
     expect(report.verify).toMatchObject({ authenticatedAs: 'alice', tls: 'starttls-when-offered' });
+    expect(report.dsnOffered).toBe(true);
+    const words = await run(['settings', 'test', 'alice'], env);
+    expect(words.stdout).toMatch(/^ok connected to 127\.0\.0\.1:\d+ \(smtp\)$/m);
+    expect(words.stdout).toMatch(/^ok authenticated as alice$/m);
+    expect(words.stdout).toMatch(/^ok the server offers DSN: delivery receipts will work$/m);
     expect(report.sent.receipts).toEqual({ read: 'requested', delivery: 'requested' });
     expect(server.received).toHaveLength(1);
     expect(server.received[0].rcptTo[0].dsn?.notify).toEqual(['SUCCESS', 'FAILURE']);
