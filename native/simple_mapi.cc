@@ -101,62 +101,48 @@ std::string ModulePath(HMODULE module, const std::string& fallback) {
   return WideToUtf8(std::wstring(buffer, n));
 }
 
-// Both flavours keep every string alive in these vectors while MAPI reads
-// the pointers; reserve() up front so no pointer moves.
-ULONG SendWide(SendMailW send, LHANDLE session, const SimpleSendRequest& r, FLAGS flags) {
-  std::vector<std::wstring> text;
-  text.reserve(2 + 2 * r.recipients.size() + 2 * r.attachments.size());
-  auto keep = [&text](const std::string& utf8) {
-    text.push_back(Utf8ToWide(utf8));
-    return &text.back()[0];
-  };
-  std::vector<OxyMapiRecipDescW> recips(r.recipients.size());
-  for (size_t i = 0; i < r.recipients.size(); ++i) {
-    recips[i] = OxyMapiRecipDescW{};
-    recips[i].ulRecipClass = r.recipients[i].recipClass;
-    recips[i].lpszName = keep(r.recipients[i].name);
-    recips[i].lpszAddress = keep("SMTP:" + r.recipients[i].address);
-  }
-  std::vector<OxyMapiFileDescW> files(r.attachments.size());
-  for (size_t i = 0; i < r.attachments.size(); ++i) {
-    files[i] = OxyMapiFileDescW{};
-    files[i].nPosition = kPositionUnspecified;
-    files[i].lpszPathName = keep(r.attachments[i].path);
-    files[i].lpszFileName = keep(r.attachments[i].name);
-  }
-  OxyMapiMessageW message{};
-  message.lpszSubject = keep(r.subject);
-  message.lpszNoteText = keep(r.body);
-  message.flFlags = r.readReceipt ? MAPI_RECEIPT_REQUESTED : 0;
-  message.nRecipCount = static_cast<ULONG>(recips.size());
-  message.lpRecips = recips.empty() ? nullptr : recips.data();
-  message.nFileCount = static_cast<ULONG>(files.size());
-  message.lpFiles = files.empty() ? nullptr : files.data();
-  return send(session, static_cast<ULONG_PTR>(r.uiParam), &message, flags, 0);
-}
+// The wide and ANSI calls differ only in their structs and string type.
+struct Wide {
+  using Message = OxyMapiMessageW;
+  using Recip = OxyMapiRecipDescW;
+  using File = OxyMapiFileDescW;
+  using String = std::wstring;
+  static String Convert(const std::string& utf8) { return Utf8ToWide(utf8); }
+};
 
-ULONG SendAnsi(SendMailA send, LHANDLE session, const SimpleSendRequest& r, FLAGS flags) {
-  std::vector<std::string> text;
+struct Ansi {
+  using Message = MapiMessage;
+  using Recip = MapiRecipDesc;
+  using File = MapiFileDesc;
+  using String = std::string;
+  static String Convert(const std::string& utf8) { return Utf8ToAnsi(utf8); }
+};
+
+// Every string stays alive in `text` while MAPI reads the pointers;
+// reserve() up front so no pointer moves.
+template <typename T, typename SendFn>
+ULONG SendAs(SendFn send, LHANDLE session, const SimpleSendRequest& r, FLAGS flags) {
+  std::vector<typename T::String> text;
   text.reserve(2 + 2 * r.recipients.size() + 2 * r.attachments.size());
   auto keep = [&text](const std::string& utf8) {
-    text.push_back(Utf8ToAnsi(utf8));
+    text.push_back(T::Convert(utf8));
     return &text.back()[0];
   };
-  std::vector<MapiRecipDesc> recips(r.recipients.size());
+  std::vector<typename T::Recip> recips(r.recipients.size());
   for (size_t i = 0; i < r.recipients.size(); ++i) {
-    recips[i] = MapiRecipDesc{};
+    recips[i] = typename T::Recip{};
     recips[i].ulRecipClass = r.recipients[i].recipClass;
     recips[i].lpszName = keep(r.recipients[i].name);
     recips[i].lpszAddress = keep("SMTP:" + r.recipients[i].address);
   }
-  std::vector<MapiFileDesc> files(r.attachments.size());
+  std::vector<typename T::File> files(r.attachments.size());
   for (size_t i = 0; i < r.attachments.size(); ++i) {
-    files[i] = MapiFileDesc{};
+    files[i] = typename T::File{};
     files[i].nPosition = kPositionUnspecified;
     files[i].lpszPathName = keep(r.attachments[i].path);
     files[i].lpszFileName = keep(r.attachments[i].name);
   }
-  MapiMessage message{};
+  typename T::Message message{};
   message.lpszSubject = keep(r.subject);
   message.lpszNoteText = keep(r.body);
   message.flFlags = r.readReceipt ? MAPI_RECEIPT_REQUESTED : 0;
@@ -219,10 +205,10 @@ SimpleSendResult SendSimple(const SimpleSendRequest& r) {
   FLAGS flags = (r.logonUI ? MAPI_LOGON_UI : 0) | (r.dialog ? MAPI_DIALOG : 0);
   if (sendW != nullptr) {
     result.call = "MAPISendMailW";
-    result.status = SendWide(sendW, session, r, flags);
+    result.status = SendAs<Wide>(sendW, session, r, flags);
   } else {
     result.call = "MAPISendMail";
-    result.status = SendAnsi(sendA, session, r, flags);
+    result.status = SendAs<Ansi>(sendA, session, r, flags);
   }
   // A logoff failure changes nothing for the caller: the mail is already
   // sent or not.
