@@ -309,3 +309,9 @@ export async function runApiCases(build: (dir: string) => ApiCase[]) {
   return byName;
 }
 
+
+/** What every Windows suite needs first: the native pieces built, the recording client registered. */
+export async function prepareWine(): Promise<void> {
+  await buildNative();
+  await registerClient('wide');
+}

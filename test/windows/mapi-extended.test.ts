@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiCase, buildNative, crc32, registerClient, ROOT, runApiCases, runUnderWine, winPath, wineReady } from './harness';
+import { ApiCase, crc32, registerClient, ROOT, runApiCases, runUnderWine, winPath, wineReady, prepareWine } from './harness';
 
 jest.setTimeout(180_000);
 
@@ -28,10 +28,7 @@ const BIG = 48 * 1024 * 1024;
 
 if (wineReady('Extended MAPI through the public API (Wine)')) {
   describe('Extended MAPI through the public API (Wine)', () => {
-    beforeAll(async () => {
-      await buildNative();
-      await registerClient('wide');
-    }, 300_000);
+    beforeAll(prepareWine, 300_000);
 
     test('importance, receipts, Sent Items, Unicode, recipients, attachments, errors, a queue of 20, the capability rule', async () => {
       const subject = 'Échéance de la facture n° 12 🎉';

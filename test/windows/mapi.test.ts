@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiCase, buildNative, CLIENT_DLL, registerClient, runApiCases, runScenario, unregisterClient, wineAvailable, winPath, wineReady } from './harness';
+import { ApiCase, CLIENT_DLL, registerClient, runApiCases, runScenario, unregisterClient, wineAvailable, winPath, wineReady, prepareWine } from './harness';
 
 jest.setTimeout(180_000);
 
@@ -13,10 +13,7 @@ const user = (mapi: object = {}, extra: object = {}) => ({ label: 'Zoé', email:
 
 if (wineReady('MAPI through the public API (Wine)')) {
   describe('MAPI through the public API (Wine)', () => {
-    beforeAll(async () => {
-      await buildNative();
-      await registerClient('wide');
-    }, 300_000);
+    beforeAll(prepareWine, 300_000);
 
     test('a full send, every error code, dialog, logon, parent window, ANSI fallback, concurrency', async () => {
       const subject = 'Facture n° 12 — échéance 🎉';

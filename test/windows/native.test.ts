@@ -7,12 +7,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import {
   CLIENT_DLL,
-  buildNative,
   registerClient,
   runScenario,
   unregisterClient,
   winPath,
   wineReady,
+  prepareWine,
 } from './harness';
 
 jest.setTimeout(120_000);
@@ -21,10 +21,7 @@ const to = (name: string, address: string) => ({ recipClass: 1, name, address })
 
 if (wineReady('Windows native suite (Wine)')) {
   describe('Windows native suite (Wine): Simple MAPI', () => {
-    beforeAll(async () => {
-      await buildNative();
-      await registerClient('wide');
-    }, 300_000);
+    beforeAll(prepareWine, 300_000);
 
     test('Unicode subject, body, names and attachments reach MAPISendMailW through MAPI32', async () => {
       const subject = 'Réunion de l’équipe — déjà prévue 🎉';

@@ -8,7 +8,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import {
   CLIENT_DLL,
-  buildNative,
   crc32,
   recordsBySteps,
   registerClient,
@@ -16,6 +15,7 @@ import {
   unregisterClient,
   winPath,
   wineReady,
+  prepareWine,
 } from './harness';
 
 jest.setTimeout(120_000);
@@ -55,10 +55,7 @@ const fns = (records: Array<Record<string, any>>) => records.map((r) => r.fn);
 
 if (wineReady('Windows native suite (Wine): Extended MAPI')) {
   describe('Windows native suite (Wine): Extended MAPI', () => {
-    beforeAll(async () => {
-      await buildNative();
-      await registerClient('wide');
-    }, 300_000);
+    beforeAll(prepareWine, 300_000);
 
     test('a send: Unicode properties, importance, receipts, Sent Items, recipients and attachments', async () => {
       const subject = 'Réunion de l’équipe — déjà prévue 🎉';

@@ -6,7 +6,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { scenario } = require('./common');
+const { scenario, applyEnv } = require('./common');
 const oxymail = require(path.join(__dirname, '..', '..', '..', 'dist'));
 
 function revive(message) {
@@ -37,10 +37,7 @@ function outcome(promise) {
 scenario(async (_addon, input) => {
   const outcomes = [];
   for (const c of input.cases) {
-    for (const [name, value] of Object.entries(c.env || {})) {
-      if (value === null) delete process.env[name];
-      else process.env[name] = String(value);
-    }
+    applyEnv(c.env);
     const mailer = oxymail.createMailer(c.settings, c.mailerOptions || {});
     const messages = c.messages || [c.message];
     const rssBefore = process.resourceUsage().maxRSS;

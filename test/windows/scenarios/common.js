@@ -64,4 +64,15 @@ function extendedRequest(fields) {
   return r;
 }
 
-module.exports = { scenario, request, extendedRequest, finish };
+/**
+ * Sets (or, with null, deletes) environment variables. Node on Windows writes them to the process
+ * environment, where the recording client reads them at each MAPI call.
+ */
+function applyEnv(env = {}) {
+  for (const [name, value] of Object.entries(env)) {
+    if (value === null) delete process.env[name];
+    else process.env[name] = String(value);
+  }
+}
+
+module.exports = { scenario, request, extendedRequest, finish, applyEnv };

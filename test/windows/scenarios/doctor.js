@@ -3,16 +3,13 @@
 // Each case sets (or, with null, removes) environment variables first: SESSIONNAME and friends.
 'use strict';
 const path = require('path');
-const { scenario } = require('./common');
+const { scenario, applyEnv } = require('./common');
 const doctor = require(path.join(__dirname, '..', '..', '..', 'dist', 'doctor'));
 
 scenario(async (_addon, input) => {
   const outcomes = [];
   for (const c of input.cases) {
-    for (const [name, value] of Object.entries(c.env || {})) {
-      if (value === null) delete process.env[name];
-      else process.env[name] = String(value);
-    }
+    applyEnv(c.env);
     const report = await doctor.runDoctor(c.options || {});
     outcomes.push({ name: c.name, report, text: doctor.formatDoctorReport(report, { color: false }) });
   }

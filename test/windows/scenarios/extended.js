@@ -10,7 +10,7 @@
 // test can tell which step each provider call belongs to.
 'use strict';
 const fs = require('fs');
-const { scenario, extendedRequest } = require('./common');
+const { scenario, extendedRequest, applyEnv } = require('./common');
 
 async function sampled(body) {
   const before = process.memoryUsage().rss;
@@ -30,10 +30,7 @@ scenario(async (addon, input) => {
   for (const [i, step] of input.steps.entries()) {
     // The MAPI thread is idle between awaited steps: no line can mix.
     if (process.env.OXYMAIL_MAPI_RECORD) fs.appendFileSync(process.env.OXYMAIL_MAPI_RECORD, JSON.stringify({ fn: 'step', i }) + '\n');
-    for (const [name, value] of Object.entries(step.env || {})) {
-      if (value === null) delete process.env[name];
-      else process.env[name] = String(value);
-    }
+    applyEnv(step.env);
     const run = async () => {
       if (step.send) return addon.sendExtended(extendedRequest(step.send));
       if (step.profiles) return addon.listProfiles(step.profiles);
