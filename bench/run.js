@@ -36,7 +36,10 @@ async function freePort() {
 async function waitForPort(port) {
   for (let i = 0; i < 200; i++) {
     const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
     });
     if (ok) return;
@@ -66,7 +69,13 @@ const message = (i) => ({
 });
 
 async function runOxymail(port) {
-  const mailer = createMailer({ email: 'helene@example.com', label: 'Hélène', customize: true, protocol: 'smtp', smtp: { host: '127.0.0.1', port, security: 'none' } });
+  const mailer = createMailer({
+    email: 'helene@example.com',
+    label: 'Hélène',
+    customize: true,
+    protocol: 'smtp',
+    smtp: { host: '127.0.0.1', port, security: 'none' },
+  });
   const t0 = process.hrtime.bigint();
   await Promise.all(Array.from({ length: N }, (_, i) => mailer.send(message(i))));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -93,13 +102,22 @@ async function throughput(sink) {
   const nm = [];
   for (let r = 0; r < ROUNDS; r++) {
     // Alternate which goes first so drift (caches, the sink's state) hits both alike.
-    if (r % 2 === 0) { ox.push(await runOxymail(sink.port)); nm.push(await runNodemailer(sink.port)); }
-    else { nm.push(await runNodemailer(sink.port)); ox.push(await runOxymail(sink.port)); }
+    if (r % 2 === 0) {
+      ox.push(await runOxymail(sink.port));
+      nm.push(await runNodemailer(sink.port));
+    } else {
+      nm.push(await runNodemailer(sink.port));
+      ox.push(await runOxymail(sink.port));
+    }
   }
   const ratios = ox.map((t, i) => t / nm[i]);
   console.log(`throughput: ${N} messages x ${ROUNDS} rounds, pooled (5 connections), sink: ${sink.name}`);
-  console.log(`  oxymail    median ${median(ox).toFixed(0)} ms  (${(N / median(ox) * 1000).toFixed(0)} msg/s)  runs ${ox.map((t) => t.toFixed(0)).join(' ')}`);
-  console.log(`  nodemailer median ${median(nm).toFixed(0)} ms  (${(N / median(nm) * 1000).toFixed(0)} msg/s)  runs ${nm.map((t) => t.toFixed(0)).join(' ')}`);
+  console.log(
+    `  oxymail    median ${median(ox).toFixed(0)} ms  (${((N / median(ox)) * 1000).toFixed(0)} msg/s)  runs ${ox.map((t) => t.toFixed(0)).join(' ')}`,
+  );
+  console.log(
+    `  nodemailer median ${median(nm).toFixed(0)} ms  (${((N / median(nm)) * 1000).toFixed(0)} msg/s)  runs ${nm.map((t) => t.toFixed(0)).join(' ')}`,
+  );
   console.log(`  oxymail/nodemailer time ratio: ${median(ratios).toFixed(3)} (median of per-round ratios; target <= 1.05)`);
 }
 
@@ -116,8 +134,15 @@ async function bigAttachment(sink) {
   global.gc && global.gc();
   const base = process.memoryUsage().rss;
   let peak = base;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 5);
-  const mailer = createMailer({ email: 'helene@example.com', customize: true, protocol: 'smtp', smtp: { host: '127.0.0.1', port: sink.port, security: 'none' } });
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 5);
+  const mailer = createMailer({
+    email: 'helene@example.com',
+    customize: true,
+    protocol: 'smtp',
+    smtp: { host: '127.0.0.1', port: sink.port, security: 'none' },
+  });
   const t0 = Date.now();
   await mailer.send({ to: 'bob@example.com', subject: 'archive', text: 'ci-joint', attachments: [{ path: file }] });
   const ms = Date.now() - t0;

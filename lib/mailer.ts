@@ -52,7 +52,10 @@ const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 function rejectUnknown(what: string, given: object, known: Set<string>): void {
   const unknown = Object.keys(given).filter((k) => !known.has(k));
   if (unknown.length) {
-    throw new MailError('UNKNOWN_OPTION', `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...known].join(', ')})`);
+    throw new MailError(
+      'UNKNOWN_OPTION',
+      `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...known].join(', ')})`,
+    );
   }
 }
 
@@ -91,7 +94,10 @@ class MailerImpl implements Mailer {
   private managedRelay(): ManagedRelay {
     if (this.relay === undefined) this.relay = resolveRelay(this.options.managed) ?? null;
     if (!this.relay) {
-      throw new MailError('MANAGED_NOT_CONNECTED', 'send (managed): the suite relay is not configured, nothing was sent', { protocol: 'managed', hint: MANAGED_HINT });
+      throw new MailError('MANAGED_NOT_CONNECTED', 'send (managed): the suite relay is not configured, nothing was sent', {
+        protocol: 'managed',
+        hint: MANAGED_HINT,
+      });
     }
     return this.relay;
   }
@@ -171,16 +177,22 @@ class MailerImpl implements Mailer {
     const eff: Effective = {
       importance: importance === 'normal' ? undefined : importance,
       readReceipt: keep('readReceipt', msg.readReceipt ?? d.readReceipt) ?? false,
-      deliveryReceipt: keep('deliveryReceipt', msg.deliveryReceipt ?? (d.deliveryReceipt ? { notify: ['success', 'failure'], ret: 'headers' } : false)) || false,
+      deliveryReceipt:
+        keep('deliveryReceipt', msg.deliveryReceipt ?? (d.deliveryReceipt ? { notify: ['success', 'failure'], ret: 'headers' } : false)) || false,
     };
     if (options.signal?.aborted) throw new MailError('ABORTED', `send (${protocol}): aborted before sending`, { protocol });
-    const receipts: SendResult['receipts'] = { read: eff.readReceipt ? 'requested' : 'not-requested', delivery: eff.deliveryReceipt ? 'requested' : 'not-requested' };
+    const receipts: SendResult['receipts'] = {
+      read: eff.readReceipt ? 'requested' : 'not-requested',
+      delivery: eff.deliveryReceipt ? 'requested' : 'not-requested',
+    };
 
     if (protocol === 'mapi') {
       const mapi = this.transport('mapi') as MapiTransport;
-      if (dropped.has('html') && msg.text === undefined) warnings.push({ code: 'HTML_CONVERTED', message: 'the HTML body was converted to plain text for MAPI' });
+      if (dropped.has('html') && msg.text === undefined)
+        warnings.push({ code: 'HTML_CONVERTED', message: 'the HTML body was converted to plain text for MAPI' });
       const outcome = await mapi.send(msg, eff, { dialog: dropped.has('dialog') ? false : options.dialog, parentWindow: options.parentWindow });
-      if (!outcome.unicode) warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });
+      if (!outcome.unicode)
+        warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });
       const all = [...msg.to, ...msg.cc, ...msg.bcc].map((m) => m.address);
       return { protocol, messageId: null, accepted: all, rejected: [], receipts, warnings, savedToSent: outcome.savedToSent };
     }
@@ -206,7 +218,11 @@ class MailerImpl implements Mailer {
     if (protocol === 'managed') {
       const email = this.requireEmail(protocol);
       const relay = this.managedRelay();
-      return { from: { name: this.settings.label ?? '', address: relay.assignedAddress }, replyTo: { name: this.settings.label ?? '', address: email }, receiptsTo: email };
+      return {
+        from: { name: this.settings.label ?? '', address: relay.assignedAddress },
+        replyTo: { name: this.settings.label ?? '', address: email },
+        receiptsTo: email,
+      };
     }
     const smtp = this.requireSmtp();
     const email = this.settings.email as string;

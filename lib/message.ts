@@ -66,12 +66,23 @@ export interface NormalizedMessage {
   calendar?: { content: string; method: string };
   importance?: Importance;
   readReceipt?: boolean;
-  deliveryReceipt?: Required<Omit<DeliveryReceiptOptions, 'envelopeId'>> & { envelopeId?: string } | false;
+  deliveryReceipt?: (Required<Omit<DeliveryReceiptOptions, 'envelopeId'>> & { envelopeId?: string }) | false;
   bulk: boolean;
 }
 
 const MESSAGE_FIELDS = new Set([
-  'to', 'cc', 'bcc', 'subject', 'text', 'html', 'attachments', 'calendar', 'importance', 'readReceipt', 'deliveryReceipt', 'bulk',
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'text',
+  'html',
+  'attachments',
+  'calendar',
+  'importance',
+  'readReceipt',
+  'deliveryReceipt',
+  'bulk',
 ]);
 const ATTACHMENT_FIELDS = new Set(['path', 'content', 'filename', 'contentType']);
 const NOTIFY = ['success', 'failure', 'delay'];

@@ -57,9 +57,7 @@ export interface UserMailSettings {
 
 /** Any part of the settings, as a user or an application writes them. */
 export type SettingsInput = {
-  [K in keyof UserMailSettings]?: UserMailSettings[K] extends object | undefined
-    ? Partial<NonNullable<UserMailSettings[K]>>
-    : UserMailSettings[K];
+  [K in keyof UserMailSettings]?: UserMailSettings[K] extends object | undefined ? Partial<NonNullable<UserMailSettings[K]>> : UserMailSettings[K];
 };
 
 /** The layer a value came from. */

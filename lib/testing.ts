@@ -50,7 +50,9 @@ export type RegRunner = (args: string[]) => Promise<string>;
 
 const runReg: RegRunner = (args) =>
   new Promise((resolve, reject) => {
-    execFile('reg', args, { windowsHide: true }, (err, stdout, stderr) => (err ? reject(new Error(`reg ${args[0]}: ${stderr || err.message}`)) : resolve(stdout)));
+    execFile('reg', args, { windowsHide: true }, (err, stdout, stderr) =>
+      err ? reject(new Error(`reg ${args[0]}: ${stderr || err.message}`)) : resolve(stdout),
+    );
   });
 
 /** Where the packaged recording client DLL is, for this process's architecture. */

@@ -78,13 +78,17 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
     const dir = f.outbox ?? defaultOutboxDir();
     const eff = { importance: msg.importance === 'normal' ? undefined : msg.importance, readReceipt: !!msg.readReceipt, deliveryReceipt: msg.deliveryReceipt };
     const written = await writeToOutbox(composeMail(msg, { from: { name: '', address: from }, receiptsTo: from }, eff, new Set()), dir);
-    print(f.json, { outbox: written.path, messageId: written.messageId, sent: false }, [
-      `No settings given: nothing was sent. The message was composed and written to the local outbox:`,
-      `  ${written.path}`,
-      `Open it with any mail client to check it. To really send, give the user's settings:`,
-      `  oxymail settings set USER email=... customize=true protocol=smtp smtp.host=...   then   oxymail send --user USER ...`,
-      `  or: oxymail send --settings user.json ...   (see README: "The settings model")`,
-    ].join('\n'));
+    print(
+      f.json,
+      { outbox: written.path, messageId: written.messageId, sent: false },
+      [
+        `No settings given: nothing was sent. The message was composed and written to the local outbox:`,
+        `  ${written.path}`,
+        `Open it with any mail client to check it. To really send, give the user's settings:`,
+        `  oxymail settings set USER email=... customize=true protocol=smtp smtp.host=...   then   oxymail send --user USER ...`,
+        `  or: oxymail send --settings user.json ...   (see README: "The settings model")`,
+      ].join('\n'),
+    );
     return;
   }
   const mailer = f.user ? await storeFrom(cmd).mailerFor(f.user) : createMailer((await readSettings(f.settings as string)) as object);
@@ -107,9 +111,10 @@ async function verify(f: { settings: string; protocol?: SendOptions['protocol'];
   const mailer = createMailer((await readSettings(f.settings)) as object);
   try {
     const r = await mailer.verify({ protocol: f.protocol });
-    const human = 'server' in r
-      ? `OK: ${r.protocol} ${r.server}, TLS ${r.tls}, ${r.authenticatedAs ? `authenticated as ${r.authenticatedAs}` : 'no login'}`
-      : `OK: MAPI (${r.interface}) is available`;
+    const human =
+      'server' in r
+        ? `OK: ${r.protocol} ${r.server}, TLS ${r.tls}, ${r.authenticatedAs ? `authenticated as ${r.authenticatedAs}` : 'no login'}`
+        : `OK: MAPI (${r.interface}) is available`;
     print(f.json, r, [human, ...r.warnings.map((w) => `warning [${w.code}]: ${w.message}`)].join('\n'));
   } finally {
     mailer.close();
@@ -153,12 +158,15 @@ export function program(): Command {
     .option('--outbox <dir>', `outbox folder when no settings are given (default ${defaultOutboxDir()})`)
     .option('--from <address>', 'From address of an outbox message')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ oxymail send --to bob@example.com --subject "Invoice" --text "Hello"
   $ oxymail send --settings alice.json --to bob@example.com --cc carol@example.com \\
       --subject "Facture n° 12" --text-file body.txt --attach facture.pdf --importance high --read-receipt
-  $ oxymail send --user alice --to bob@example.com --subject "Relance" --text "Bonjour" --delivery-receipt`)
+  $ oxymail send --user alice --to bob@example.com --subject "Relance" --text "Bonjour" --delivery-receipt`,
+    )
     .action(send);
   cli
     .command('verify')
@@ -183,11 +191,17 @@ Examples:
     .addHelpText('after', '\nExample:\n  $ oxymail mapi profiles')
     .action(async (opts: { json?: boolean }) => {
       const profiles = await listProfiles();
-      print(opts.json, profiles, profiles.length ? table([['profile', 'default'], ...profiles.map((p) => [p.name, p.isDefault ? 'yes' : ''])]) : 'No MAPI profile: open the mail client once to create one.');
+      print(
+        opts.json,
+        profiles,
+        profiles.length
+          ? table([['profile', 'default'], ...profiles.map((p) => [p.name, p.isDefault ? 'yes' : ''])])
+          : 'No MAPI profile: open the mail client once to create one.',
+      );
     });
   cli
     .command('doctor')
-    .description("check which protocol will work on this machine (session, mail client, SMTP server) and advise")
+    .description('check which protocol will work on this machine (session, mail client, SMTP server) and advise')
     .option('--user <user>', "also check this user's settings from the store")
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExamples:\n  $ oxymail doctor\n  $ oxymail doctor --user alice --json')
@@ -196,7 +210,8 @@ Examples:
       let settings;
       if (opts.user) {
         settings = await store.get(opts.user);
-        if (!settings) throw new MailError('SETTINGS_NOT_FOUND', `doctor: no user '${opts.user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+        if (!settings)
+          throw new MailError('SETTINGS_NOT_FOUND', `doctor: no user '${opts.user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
       }
       progress('Checking this machine...');
       const report = await runDoctor({ settings, storePath: store.path });

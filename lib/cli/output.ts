@@ -21,7 +21,10 @@ export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows
     .map((r, n) => {
-      const line = r.map((cell, i) => (cell ?? '').padEnd(widths[i])).join('  ').trimEnd();
+      const line = r
+        .map((cell, i) => (cell ?? '').padEnd(widths[i]))
+        .join('  ')
+        .trimEnd();
       return n === 0 ? bold(line) : line;
     })
     .join('\n');
@@ -36,5 +39,7 @@ export function progress(message: string): void {
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }

@@ -50,7 +50,7 @@ function withoutSecrets(s: UserMailSettings): UserMailSettings {
 }
 
 function summary(s: UserMailSettings): string[] {
-  const protocol = s.customize ? s.protocol ?? '?' : 'managed';
+  const protocol = s.customize ? (s.protocol ?? '?') : 'managed';
   const where = protocol === 'smtp' ? `${s.smtp?.host}:${s.smtp?.port}` : protocol === 'mapi' ? `profile ${s.mapi?.profile || '(default)'}` : 'suite relay';
   return [s.label ?? '', s.email ?? '', protocol, where];
 }
@@ -66,13 +66,16 @@ export function addSettingsCommands(cli: Command): void {
   const settings = cli
     .command('settings')
     .description("manage users' sending settings (the store: OXYMAIL_SETTINGS, or --store FILE)")
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ oxymail settings set alice label="Alice Martin" email=alice@example.com customize=true protocol=smtp \\
       smtp.host=smtp.example.com smtp.port=587 smtp.username=alice@example.com
   $ printf '%s' "$PASSWORD" | oxymail settings set alice --password-stdin
   $ oxymail settings test alice --to me@example.com
-  $ oxymail settings list --json`);
+  $ oxymail settings list --json`,
+    );
 
   settings
     .command('list')
@@ -80,7 +83,13 @@ Examples:
     .option('--json', 'print as JSON')
     .action(async (opts, cmd) => {
       const users = await storeFrom(cmd).list();
-      print(opts.json, users, users.length ? table([['user', 'label', 'email', 'protocol', 'where'], ...users.map((u) => [u.userId, ...summary(u.settings)])]) : 'No users yet: oxymail settings set USER key=value ...');
+      print(
+        opts.json,
+        users,
+        users.length
+          ? table([['user', 'label', 'email', 'protocol', 'where'], ...users.map((u) => [u.userId, ...summary(u.settings)])])
+          : 'No users yet: oxymail settings set USER key=value ...',
+      );
     });
 
   settings
@@ -96,8 +105,11 @@ Examples:
   settings
     .command('set <user> [assignments...]')
     .description('create or change a user: key=value with dotted keys (smtp.port=587); validated before anything is written')
-    .option('--password-stdin', "read the password from stdin (smtp.password, or mapi.password for a MAPI user)")
-    .addHelpText('after', '\nExamples:\n  $ oxymail settings set bob email=bob@example.com customize=true protocol=mapi mapi.profile=Outlook\n  $ oxymail settings set alice smtp.port=465 smtp.security=tls')
+    .option('--password-stdin', 'read the password from stdin (smtp.password, or mapi.password for a MAPI user)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ oxymail settings set bob email=bob@example.com customize=true protocol=mapi mapi.profile=Outlook\n  $ oxymail settings set alice smtp.port=465 smtp.security=tls',
+    )
     .action(async (user, assignments: string[], opts, cmd) => {
       if (!assignments.length && !opts.passwordStdin) throw usage('nothing to set: give key=value pairs or --password-stdin');
       const store = storeFrom(cmd);
@@ -187,7 +199,11 @@ Examples:
           const handshake = await smtpHandshake(mailer.settings.smtp);
           if (handshake.ok) {
             dsn = handshake.extensions.some((e) => /^DSN\b/i.test(e));
-            lines.push(dsn ? `${green('ok')} the server offers DSN: delivery receipts will work` : `${yellow('--')} the server does not offer DSN: delivery receipts will not work (read receipts still can)`);
+            lines.push(
+              dsn
+                ? `${green('ok')} the server offers DSN: delivery receipts will work`
+                : `${yellow('--')} the server does not offer DSN: delivery receipts will not work (read receipts still can)`,
+            );
           }
         }
         lines.push(`   read receipts: requested with Disposition-Notification-To; the recipient's mail client decides whether to send one`);
@@ -195,10 +211,18 @@ Examples:
         let sent;
         if (opts.to) {
           progress(`Sending a test message to ${opts.to}...`);
-          sent = await mailer.send({ to: opts.to, subject: `oxymail test (${user})`, text: `This is a test message sent with ${user}'s settings.`, readReceipt: true, deliveryReceipt: mailer.protocol !== 'mapi' });
+          sent = await mailer.send({
+            to: opts.to,
+            subject: `oxymail test (${user})`,
+            text: `This is a test message sent with ${user}'s settings.`,
+            readReceipt: true,
+            deliveryReceipt: mailer.protocol !== 'mapi',
+          });
           lines.push(`${green('ok')} test message sent to ${sent.accepted.join(', ')}${sent.messageId ? ` (${sent.messageId})` : ''}`);
           lines.push(`   read receipt: ${sent.receipts.read} (the recipient's mail client decides whether to send it)`);
-          lines.push(`   delivery receipt: ${sent.receipts.delivery === 'unsupported-by-server' ? 'the server does not offer DSN: delivery receipts will not work' : sent.receipts.delivery}`);
+          lines.push(
+            `   delivery receipt: ${sent.receipts.delivery === 'unsupported-by-server' ? 'the server does not offer DSN: delivery receipts will not work' : sent.receipts.delivery}`,
+          );
           for (const w of sent.warnings) lines.push(`${yellow('warn')} ${w.message}`);
         }
         print(opts.json, { user, verify: verified, dsnOffered: dsn, sent }, lines.join('\n'));

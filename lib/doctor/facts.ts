@@ -46,9 +46,7 @@ export interface MailClientFacts {
 }
 
 /** MAPI on this machine. */
-export type MapiFacts =
-  | { available: false; reason: string }
-  | { available: true; client: MailClientFacts | null; registryError?: string };
+export type MapiFacts = { available: false; reason: string } | { available: true; client: MailClientFacts | null; registryError?: string };
 
 /** The user's SMTP server as seen from here. Later steps are absent when an earlier one failed. */
 export interface SmtpFacts {
@@ -100,7 +98,9 @@ export function sessionFacts(env: Record<string, string | undefined>): SessionFa
   return {
     sessionName: envValue(env, 'SESSIONNAME'),
     clientName: envValue(env, 'CLIENTNAME'),
-    citrixVariables: Object.keys(env).filter((k) => CITRIX_VARIABLE.test(k) && env[k] !== undefined).sort(),
+    citrixVariables: Object.keys(env)
+      .filter((k) => CITRIX_VARIABLE.test(k) && env[k] !== undefined)
+      .sort(),
   };
 }
 

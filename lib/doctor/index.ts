@@ -31,20 +31,33 @@ export interface DoctorOptions {
 
 /** The MAPI profiles an administrator can put in mapi.profile. */
 export function profilesLine(fact: ProfilesFact): DoctorLine {
-  if (!fact.ok) return { id: 'mapi.profiles', verdict: 'warn', title: `MAPI profiles cannot be listed (${fact.code})`, detail: [fact.message, fact.hint].filter(Boolean).join(' ') };
-  if (!fact.profiles.length) return { id: 'mapi.profiles', verdict: 'warn', title: 'No MAPI profile', detail: 'Open the mail client once to create its profile.' };
+  if (!fact.ok)
+    return {
+      id: 'mapi.profiles',
+      verdict: 'warn',
+      title: `MAPI profiles cannot be listed (${fact.code})`,
+      detail: [fact.message, fact.hint].filter(Boolean).join(' '),
+    };
+  if (!fact.profiles.length)
+    return { id: 'mapi.profiles', verdict: 'warn', title: 'No MAPI profile', detail: 'Open the mail client once to create its profile.' };
   const names = fact.profiles.map((p) => (p.isDefault ? `${p.name} (default)` : p.name)).join(', ');
   return { id: 'mapi.profiles', verdict: 'info', title: `MAPI profiles: ${names}`, detail: 'Leave mapi.profile empty for the default one.' };
 }
 
 /** Warns when the settings file (which holds passwords in clear text outside Windows) is readable by others. */
 export async function storePermissionsLine(file: string, platform: string): Promise<DoctorLine | undefined> {
-  if (platform === 'win32') return { id: 'store', verdict: 'info', title: `Settings store ${file}`, detail: 'Secrets are sealed with DPAPI for this Windows user.' };
+  if (platform === 'win32')
+    return { id: 'store', verdict: 'info', title: `Settings store ${file}`, detail: 'Secrets are sealed with DPAPI for this Windows user.' };
   const stat = await fs.stat(file).catch(() => undefined);
   if (!stat) return undefined;
   const open = stat.mode & 0o077;
   return open
-    ? { id: 'store', verdict: 'warn', title: `Settings store ${file} is readable by other users (mode ${(stat.mode & 0o777).toString(8)})`, detail: `It holds passwords: chmod 600 ${file}` }
+    ? {
+        id: 'store',
+        verdict: 'warn',
+        title: `Settings store ${file} is readable by other users (mode ${(stat.mode & 0o777).toString(8)})`,
+        detail: `It holds passwords: chmod 600 ${file}`,
+      }
     : { id: 'store', verdict: 'ok', title: `Settings store ${file} is private (mode 600)`, detail: '' };
 }
 

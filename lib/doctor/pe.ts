@@ -15,9 +15,7 @@ export const PE_MACHINES: Readonly<Record<number, PeArch>> = {
 };
 
 /** What the header says, or why it could not be read. */
-export type PeHeader =
-  | { ok: true; machine: number; arch: PeArch | null; pe32Plus: boolean | null }
-  | { ok: false; reason: string };
+export type PeHeader = { ok: true; machine: number; arch: PeArch | null; pe32Plus: boolean | null } | { ok: false; reason: string };
 
 /** The number of bytes to read from a file for readPeHeader (the header sits in the first page). */
 export const PE_HEAD_BYTES = 4096;

@@ -163,8 +163,7 @@ export function systemProbe(): Probe {
     platform: process.platform,
     arch: process.arch,
     env: process.env,
-    readRegistry: (key, name) =>
-      process.platform === 'win32' ? regQuery(key, name) : Promise.reject(new Error(`no registry on ${process.platform}`)),
+    readRegistry: (key, name) => (process.platform === 'win32' ? regQuery(key, name) : Promise.reject(new Error(`no registry on ${process.platform}`))),
     readFileHead,
     lookup,
     connect,

@@ -50,7 +50,13 @@ export async function smtpHandshake(endpoint: SmtpEndpoint): Promise<HandshakeFa
     const lines = state._ehloLines;
     const extensions = lines ?? [...(state._supportedExtensions ?? []), ...(state.allowsAuth ? [`AUTH ${(state._supportedAuth ?? []).join(' ')}`.trim()] : [])];
     const tlsProtocol = state._socket && typeof state._socket.getProtocol === 'function' ? state._socket.getProtocol() : null;
-    return { ok: true, tls: secure ? 'implicit' : state.secure ? 'starttls' : 'none', tlsProtocol, extensions, heloOnly: lines === undefined && !state._supportedExtensions?.length };
+    return {
+      ok: true,
+      tls: secure ? 'implicit' : state.secure ? 'starttls' : 'none',
+      tlsProtocol,
+      extensions,
+      heloOnly: lines === undefined && !state._supportedExtensions?.length,
+    };
   } catch (err) {
     const mapped = mapSmtpError(err, endpoint, 'smtp', 'verify');
     return { ok: false, code: mapped.code, message: mapped.message, hint: mapped.hint };

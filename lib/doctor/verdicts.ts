@@ -58,18 +58,27 @@ function sessionLines(facts: DoctorFacts, session: Session): DoctorLine[] {
   switch (session.kind) {
     case 'rds':
     case 'citrix':
-      return [{
-        id: 'session',
-        verdict: 'warn',
-        title: session.label,
-        detail: `The application runs on a server; the user's mail client is on their own PC, not on this server.${client} Use SMTP (MAPI here would reach the server's mail client, if any).`,
-      }];
+      return [
+        {
+          id: 'session',
+          verdict: 'warn',
+          title: session.label,
+          detail: `The application runs on a server; the user's mail client is on their own PC, not on this server.${client} Use SMTP (MAPI here would reach the server's mail client, if any).`,
+        },
+      ];
     case 'local':
       return [{ id: 'session', verdict: 'ok', title: session.label, detail: 'A single PC or a network: MAPI or SMTP.' }];
     case 'not-windows':
       return [{ id: 'session', verdict: 'info', title: session.label, detail: 'Remote Desktop and Citrix checks apply to Windows.' }];
     default:
-      return [{ id: 'session', verdict: 'info', title: session.label, detail: 'Not a recognised interactive session (a service, a scheduled task, SSH?): cannot tell local from remote.' }];
+      return [
+        {
+          id: 'session',
+          verdict: 'info',
+          title: session.label,
+          detail: 'Not a recognised interactive session (a service, a scheduled task, SSH?): cannot tell local from remote.',
+        },
+      ];
   }
 }
 
@@ -121,18 +130,30 @@ function mapiLines(facts: DoctorFacts, mapiSelected: boolean): DoctorLine[] {
     return [{ id: 'mapi.platform', verdict: mapiSelected ? 'fail' : 'info', title: 'MAPI unavailable', detail: `${m.reason}. Use SMTP on this machine.` }];
   }
   if (m.registryError) {
-    return [{ id: 'mapi.client', verdict: problem, title: 'The registry could not be read', detail: `${m.registryError}. Cannot tell which mail client MAPI would use.` }];
+    return [
+      {
+        id: 'mapi.client',
+        verdict: problem,
+        title: 'The registry could not be read',
+        detail: `${m.registryError}. Cannot tell which mail client MAPI would use.`,
+      },
+    ];
   }
   if (!m.client) {
-    return [{
-      id: 'mapi.client',
-      verdict: problem,
-      title: 'No default mail client',
-      detail: 'Neither HKCU nor HKLM Software\\Clients\\Mail names one, so MAPI has no mail client to talk to (MAPI_NOT_SUPPORTED or MAPI_FAILURE). Install classic Outlook or Thunderbird and make it the default mail program, or use SMTP.',
-    }];
+    return [
+      {
+        id: 'mapi.client',
+        verdict: problem,
+        title: 'No default mail client',
+        detail:
+          'Neither HKCU nor HKLM Software\\Clients\\Mail names one, so MAPI has no mail client to talk to (MAPI_NOT_SUPPORTED or MAPI_FAILURE). Install classic Outlook or Thunderbird and make it the default mail program, or use SMTP.',
+      },
+    ];
   }
   const c = m.client;
-  const lines: DoctorLine[] = [{ id: 'mapi.client', verdict: 'ok', title: `Default mail client: ${c.name} (${c.hive})`, detail: `Read from ${c.hive}\\Software\\Clients\\Mail.` }];
+  const lines: DoctorLine[] = [
+    { id: 'mapi.client', verdict: 'ok', title: `Default mail client: ${c.name} (${c.hive})`, detail: `Read from ${c.hive}\\Software\\Clients\\Mail.` },
+  ];
   if (isNewOutlook(c)) {
     lines.push({
       id: 'mapi.new-outlook',
@@ -159,7 +180,12 @@ const MICROSOFT_365 = /(^|\.)office365\.com$|^smtp-mail\.outlook\.com$/i;
 function tlsPortLine(s: SmtpFacts): DoctorLine {
   const where = `port ${s.port}, security '${s.security}'`;
   if (s.security === 'tls' && s.port !== 465) {
-    return { id: 'smtp.tls-port', verdict: 'warn', title: `Implicit TLS on port ${s.port}`, detail: `Most servers speak STARTTLS on ${s.port} ('wrong version number' if so): use security 'auto' or 'starttls', or port 465 with 'tls'.` };
+    return {
+      id: 'smtp.tls-port',
+      verdict: 'warn',
+      title: `Implicit TLS on port ${s.port}`,
+      detail: `Most servers speak STARTTLS on ${s.port} ('wrong version number' if so): use security 'auto' or 'starttls', or port 465 with 'tls'.`,
+    };
   }
   if (s.security === 'none') {
     const remote = !isLoopback(s.host);
@@ -167,19 +193,32 @@ function tlsPortLine(s: SmtpFacts): DoctorLine {
       id: 'smtp.tls-port',
       verdict: remote ? 'warn' : 'info',
       title: `No encryption (${where})`,
-      detail: remote ? 'Mail (and the password, if any) travel in clear text: use \'auto\' unless the network is trusted.' : 'A loopback server: nothing leaves the machine.',
+      detail: remote
+        ? "Mail (and the password, if any) travel in clear text: use 'auto' unless the network is trusted."
+        : 'A loopback server: nothing leaves the machine.',
     };
   }
-  const mode = s.port === 465 ? 'implicit TLS' : s.security === 'starttls' || (s.auth !== 'none' && !isLoopback(s.host)) ? 'STARTTLS, required' : 'STARTTLS when offered';
+  const mode =
+    s.port === 465 ? 'implicit TLS' : s.security === 'starttls' || (s.auth !== 'none' && !isLoopback(s.host)) ? 'STARTTLS, required' : 'STARTTLS when offered';
   const note = s.port === 25 ? ' Port 25 is often blocked for client machines by providers: 587 is the submission port.' : '';
-  return { id: 'smtp.tls-port', verdict: 'ok', title: `TLS mode matches the port (${where}: ${mode})`, detail: `465 speaks TLS from the first byte; 25 and 587 start plain and upgrade with STARTTLS.${note}` };
+  return {
+    id: 'smtp.tls-port',
+    verdict: 'ok',
+    title: `TLS mode matches the port (${where}: ${mode})`,
+    detail: `465 speaks TLS from the first byte; 25 and 587 start plain and upgrade with STARTTLS.${note}`,
+  };
 }
 
 function smtpLines(s: SmtpFacts, settings: UserMailSettings | undefined): DoctorLine[] {
   const lines: DoctorLine[] = [];
   const at = `${s.host}:${s.port}`;
   if (!s.dns.ok) {
-    lines.push({ id: 'smtp.dns', verdict: 'fail', title: `${s.host} does not resolve (${s.dns.code})`, detail: "Check smtp.host (a typo, or a name only the company network's DNS knows). Later SMTP checks skipped." });
+    lines.push({
+      id: 'smtp.dns',
+      verdict: 'fail',
+      title: `${s.host} does not resolve (${s.dns.code})`,
+      detail: "Check smtp.host (a typo, or a name only the company network's DNS knows). Later SMTP checks skipped.",
+    });
     return lines;
   }
   lines.push({ id: 'smtp.dns', verdict: 'ok', title: `${s.host} resolves`, detail: s.dns.addresses.join(', ') });
@@ -207,20 +246,37 @@ function smtpLines(s: SmtpFacts, settings: UserMailSettings | undefined): Doctor
     id: 'smtp.handshake',
     verdict: clear ? 'warn' : 'ok',
     title: `SMTP handshake: ${tlsTitle}`,
-    detail: clear ? 'The connection is not encrypted: the server offers no STARTTLS, or security is \'none\'.' : `Extensions: ${h.extensions.join(', ') || '(none: HELO only)'}.`,
+    detail: clear
+      ? "The connection is not encrypted: the server offers no STARTTLS, or security is 'none'."
+      : `Extensions: ${h.extensions.join(', ') || '(none: HELO only)'}.`,
   });
   const authLine = h.extensions.find((e) => /^AUTH\b/i.test(e));
   const mechanisms = authLine ? authLine.replace(/^AUTH[\s=]*/i, '').trim() : '';
   if (s.auth !== 'none') {
     lines.push(
       authLine
-        ? { id: 'smtp.auth-offered', verdict: 'ok', title: `AUTH offered${mechanisms ? `: ${mechanisms}` : ''}`, detail: 'The server accepts a login on this connection.' }
-        : { id: 'smtp.auth-offered', verdict: 'fail', title: 'AUTH not offered', detail: `Credentials are set but ${at} offers no login on this connection (some servers offer AUTH only after STARTTLS, or only on 587): sends will fail with SMTP_AUTH.` },
+        ? {
+            id: 'smtp.auth-offered',
+            verdict: 'ok',
+            title: `AUTH offered${mechanisms ? `: ${mechanisms}` : ''}`,
+            detail: 'The server accepts a login on this connection.',
+          }
+        : {
+            id: 'smtp.auth-offered',
+            verdict: 'fail',
+            title: 'AUTH not offered',
+            detail: `Credentials are set but ${at} offers no login on this connection (some servers offer AUTH only after STARTTLS, or only on 587): sends will fail with SMTP_AUTH.`,
+          },
     );
   } else {
     lines.push(
       authLine
-        ? { id: 'smtp.auth-offered', verdict: 'info', title: `AUTH offered${mechanisms ? `: ${mechanisms}` : ''}, no credentials set`, detail: 'Without a login the server may refuse to relay to outside domains: set smtp.username and smtp.password if so.' }
+        ? {
+            id: 'smtp.auth-offered',
+            verdict: 'info',
+            title: `AUTH offered${mechanisms ? `: ${mechanisms}` : ''}, no credentials set`,
+            detail: 'Without a login the server may refuse to relay to outside domains: set smtp.username and smtp.password if so.',
+          }
         : { id: 'smtp.auth-offered', verdict: 'info', title: 'No AUTH offered, no credentials set', detail: 'A relay that trusts this network.' },
     );
   }
@@ -228,8 +284,18 @@ function smtpLines(s: SmtpFacts, settings: UserMailSettings | undefined): Doctor
   const wantsDsn = settings?.defaults.deliveryReceipt === true;
   lines.push(
     dsn
-      ? { id: 'smtp.dsn', verdict: 'ok', title: 'DSN offered: delivery receipts work', detail: 'deliveryReceipt asks the server for a delivery status notification.' }
-      : { id: 'smtp.dsn', verdict: wantsDsn ? 'warn' : 'info', title: 'DSN not offered: no delivery receipts', detail: 'A delivery receipt cannot be requested from this server (oxymail says so with DELIVERY_RECEIPT_UNSUPPORTED); read receipts still work.' },
+      ? {
+          id: 'smtp.dsn',
+          verdict: 'ok',
+          title: 'DSN offered: delivery receipts work',
+          detail: 'deliveryReceipt asks the server for a delivery status notification.',
+        }
+      : {
+          id: 'smtp.dsn',
+          verdict: wantsDsn ? 'warn' : 'info',
+          title: 'DSN not offered: no delivery receipts',
+          detail: 'A delivery receipt cannot be requested from this server (oxymail says so with DELIVERY_RECEIPT_UNSUPPORTED); read receipts still work.',
+        },
   );
   const l = s.login;
   if (l) {
@@ -246,23 +312,37 @@ function providerLines(s: SmtpFacts): DoctorLine[] {
   if (GMAIL.test(s.host)) {
     if (s.auth === 'oauth2') return [{ id: 'smtp.gmail', verdict: 'ok', title: 'Gmail with OAuth2', detail: 'Scope https://mail.google.com/.' }];
     if (s.auth === 'password' && s.appPasswordShape) {
-      return [{ id: 'smtp.gmail', verdict: 'ok', title: 'Gmail: the password has the shape of an app password (16 letters)', detail: 'Gmail refuses the account password for SMTP; an app password works while 2-Step Verification stays on.' }];
+      return [
+        {
+          id: 'smtp.gmail',
+          verdict: 'ok',
+          title: 'Gmail: the password has the shape of an app password (16 letters)',
+          detail: 'Gmail refuses the account password for SMTP; an app password works while 2-Step Verification stays on.',
+        },
+      ];
     }
-    return [{
-      id: 'smtp.gmail',
-      verdict: 'warn',
-      title: 'Gmail needs an app password',
-      detail: 'Gmail refuses the account password for SMTP (535-5.7.8, 534-5.7.9). Turn on 2-Step Verification (Google account > Security), then App passwords > generate one for this PC, and use its 16 letters as smtp.password (spaces are ignored). Use smtp.gmail.com 465 (tls) or 587 (starttls).',
-    }];
+    return [
+      {
+        id: 'smtp.gmail',
+        verdict: 'warn',
+        title: 'Gmail needs an app password',
+        detail:
+          'Gmail refuses the account password for SMTP (535-5.7.8, 534-5.7.9). Turn on 2-Step Verification (Google account > Security), then App passwords > generate one for this PC, and use its 16 letters as smtp.password (spaces are ignored). Use smtp.gmail.com 465 (tls) or 587 (starttls).',
+      },
+    ];
   }
   if (MICROSOFT_365.test(s.host)) {
-    if (s.auth === 'oauth2') return [{ id: 'smtp.microsoft365', verdict: 'ok', title: 'Microsoft 365 with OAuth2', detail: 'Scope https://outlook.office.com/SMTP.Send.' }];
-    return [{
-      id: 'smtp.microsoft365',
-      verdict: 'warn',
-      title: 'Microsoft 365: password login (basic auth) for SMTP is being switched off',
-      detail: "From 2026 many tenants have SMTP AUTH with a password disabled (535 5.7.139, 535 5.7.3, later 550 5.7.30). Use OAuth2 (smtp.accessToken, scope https://outlook.office.com/SMTP.Send) on smtp.office365.com:587, or have the administrator enable SMTP AUTH for this mailbox.",
-    }];
+    if (s.auth === 'oauth2')
+      return [{ id: 'smtp.microsoft365', verdict: 'ok', title: 'Microsoft 365 with OAuth2', detail: 'Scope https://outlook.office.com/SMTP.Send.' }];
+    return [
+      {
+        id: 'smtp.microsoft365',
+        verdict: 'warn',
+        title: 'Microsoft 365: password login (basic auth) for SMTP is being switched off',
+        detail:
+          'From 2026 many tenants have SMTP AUTH with a password disabled (535 5.7.139, 535 5.7.3, later 550 5.7.30). Use OAuth2 (smtp.accessToken, scope https://outlook.office.com/SMTP.Send) on smtp.office365.com:587, or have the administrator enable SMTP AUTH for this mailbox.',
+      },
+    ];
   }
   return [];
 }
@@ -271,7 +351,12 @@ function managedLine(facts: DoctorFacts, managedSelected: boolean): DoctorLine {
   const m = facts.managed;
   if (m.configured) {
     const from = m.source === 'options' ? 'given by the application' : 'OXYMAIL_MANAGED_RELAY';
-    return { id: 'managed', verdict: 'ok', title: `Managed relay configured: ${m.host}:${m.port} (${from})`, detail: `Assigned sender: ${m.assignedAddress}; the user's address goes to Reply-To.` };
+    return {
+      id: 'managed',
+      verdict: 'ok',
+      title: `Managed relay configured: ${m.host}:${m.port} (${from})`,
+      detail: `Assigned sender: ${m.assignedAddress}; the user's address goes to Reply-To.`,
+    };
   }
   if (m.problem) return { id: 'managed', verdict: managedSelected ? 'fail' : 'warn', title: 'Managed relay misconfigured', detail: `${m.problem}. ${m.hint}` };
   return { id: 'managed', verdict: managedSelected ? 'fail' : 'info', title: 'Managed relay not configured', detail: m.hint };
@@ -288,11 +373,21 @@ export function judge(input: JudgeInput): DoctorReport {
   if (input.settingsProblems) {
     lines.push({ id: 'settings', verdict: 'fail', title: "The user's settings are invalid", detail: input.settingsProblems.join('; ') });
   } else if (settings) {
-    lines.push({ id: 'settings', verdict: 'info', title: `User settings: ${selected === 'managed' ? 'managed sending' : selected?.toUpperCase()}`, detail: settings.email ? `Address ${settings.email}.` : 'No e-mail address set.' });
+    lines.push({
+      id: 'settings',
+      verdict: 'info',
+      title: `User settings: ${selected === 'managed' ? 'managed sending' : selected?.toUpperCase()}`,
+      detail: settings.email ? `Address ${settings.email}.` : 'No e-mail address set.',
+    });
   }
   lines.push(...sessionLines(facts, session));
   if (remote && selected === 'mapi') {
-    lines.push({ id: 'settings.protocol', verdict: 'fail', title: `The user's settings use MAPI in a ${session.kind === 'rds' ? 'Remote Desktop' : 'Citrix'} session`, detail: "Switch the user to SMTP: the mail client that MAPI needs is on the user's PC." });
+    lines.push({
+      id: 'settings.protocol',
+      verdict: 'fail',
+      title: `The user's settings use MAPI in a ${session.kind === 'rds' ? 'Remote Desktop' : 'Citrix'} session`,
+      detail: "Switch the user to SMTP: the mail client that MAPI needs is on the user's PC.",
+    });
   }
   const mapi = mapiLines(facts, selected === 'mapi');
   lines.push(...mapi);

@@ -70,7 +70,8 @@ function checkUserId(userId: unknown): string {
   return userId;
 }
 
-const getPath = (o: Record<string, unknown>, p: string) => p.split('.').reduce<unknown>((n, k) => (n && typeof n === 'object' ? (n as Record<string, unknown>)[k] : undefined), o);
+const getPath = (o: Record<string, unknown>, p: string) =>
+  p.split('.').reduce<unknown>((n, k) => (n && typeof n === 'object' ? (n as Record<string, unknown>)[k] : undefined), o);
 function setPath(o: Record<string, unknown>, p: string, value: unknown): void {
   const keys = p.split('.');
   const parent = keys.slice(0, -1).reduce<Record<string, unknown>>((n, k) => n[k] as Record<string, unknown>, o);
@@ -94,18 +95,24 @@ export function openSettingsStore(file?: string, options: { codec?: SecretCodec 
     try {
       doc = JSON.parse(text);
     } catch (err) {
-      return failWithProblems('INVALID_SETTINGS', `settings: ${storePath} is not valid JSON (nothing was overwritten; the previous version is in ${storePath}.bak)`, [
-        { path: '(file)', message: (err as Error).message },
-      ]);
+      return failWithProblems(
+        'INVALID_SETTINGS',
+        `settings: ${storePath} is not valid JSON (nothing was overwritten; the previous version is in ${storePath}.bak)`,
+        [{ path: '(file)', message: (err as Error).message }],
+      );
     }
     if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
       return failWithProblems('INVALID_SETTINGS', `settings: ${storePath} is not a settings file`, [{ path: '(file)', message: 'must be a JSON object' }]);
     }
     let version = typeof doc.version === 'number' ? doc.version : 0;
     if (version > STORE_VERSION) {
-      throw new MailError('INVALID_SETTINGS', `settings: ${storePath} has format version ${version}, written by a newer oxymail (this one reads up to ${STORE_VERSION})`, {
-        hint: 'Upgrade oxymail on this machine.',
-      });
+      throw new MailError(
+        'INVALID_SETTINGS',
+        `settings: ${storePath} has format version ${version}, written by a newer oxymail (this one reads up to ${STORE_VERSION})`,
+        {
+          hint: 'Upgrade oxymail on this machine.',
+        },
+      );
     }
     for (; version < STORE_VERSION; version++) doc = MIGRATIONS[version](doc);
     const users = doc.users as StoreFile['users'];
@@ -231,4 +238,3 @@ export function openSettingsStore(file?: string, options: { codec?: SecretCodec 
     },
   };
 }
-

@@ -35,10 +35,16 @@ export function resolveRelay(given: ManagedRelay | undefined, env: NodeJS.Proces
   try {
     parsed = new URL(url);
   } catch {
-    throw new MailError('MANAGED_NOT_CONNECTED', 'managed: OXYMAIL_MANAGED_RELAY is not a URL (expected smtp://user:password@host:port)', { protocol: 'managed', hint: MANAGED_HINT });
+    throw new MailError('MANAGED_NOT_CONNECTED', 'managed: OXYMAIL_MANAGED_RELAY is not a URL (expected smtp://user:password@host:port)', {
+      protocol: 'managed',
+      hint: MANAGED_HINT,
+    });
   }
   if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') {
-    throw new MailError('MANAGED_NOT_CONNECTED', `managed: OXYMAIL_MANAGED_RELAY must use smtp:// or smtps://, not ${parsed.protocol}//`, { protocol: 'managed', hint: MANAGED_HINT });
+    throw new MailError('MANAGED_NOT_CONNECTED', `managed: OXYMAIL_MANAGED_RELAY must use smtp:// or smtps://, not ${parsed.protocol}//`, {
+      protocol: 'managed',
+      hint: MANAGED_HINT,
+    });
   }
   const secure = parsed.protocol === 'smtps:';
   return checkRelay({
@@ -54,10 +60,14 @@ export function resolveRelay(given: ManagedRelay | undefined, env: NodeJS.Proces
 function checkRelay(relay: ManagedRelay): ManagedRelay {
   const problem = !relay.host ? 'the relay has no host' : checkAddress(relay.assignedAddress ?? '');
   if (problem) {
-    throw new MailError('MANAGED_NOT_CONNECTED', `managed: relay configuration is incomplete: ${problem === 'the relay has no host' ? problem : `assignedAddress: ${problem}`}`, {
-      protocol: 'managed',
-      hint: MANAGED_HINT,
-    });
+    throw new MailError(
+      'MANAGED_NOT_CONNECTED',
+      `managed: relay configuration is incomplete: ${problem === 'the relay has no host' ? problem : `assignedAddress: ${problem}`}`,
+      {
+        protocol: 'managed',
+        hint: MANAGED_HINT,
+      },
+    );
   }
   return relay;
 }

@@ -55,9 +55,7 @@ export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
   if (hasCredentials) {
     // nodemailer skips the login silently when the server does not advertise AUTH.
     options.forceAuth = true;
-    options.auth = e.accessToken !== undefined
-      ? { type: 'OAuth2', user: e.username, accessToken: e.accessToken }
-      : { user: e.username, pass: e.password };
+    options.auth = e.accessToken !== undefined ? { type: 'OAuth2', user: e.username, accessToken: e.accessToken } : { user: e.username, pass: e.password };
   }
   return options;
 }
@@ -72,7 +70,10 @@ export class SmtpTransport {
   readonly name = 'smtp';
   private transporter?: Transporter;
 
-  constructor(private readonly endpoint: SmtpEndpoint, private readonly protocol: Protocol) {}
+  constructor(
+    private readonly endpoint: SmtpEndpoint,
+    private readonly protocol: Protocol,
+  ) {}
 
   private get pool(): Transporter {
     return (this.transporter ??= nodemailer.createTransport(poolOptions(this.endpoint)));
@@ -170,9 +171,10 @@ export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, 
     case 'ETLS':
       return new MailError('SMTP_TLS', `${where}: TLS failed: ${detail}`, { ...base, hint: tlsHint(e, detail) });
     case 'ETIMEDOUT': {
-      const hint = /greeting/i.test(detail) && e.port === 465
-        ? "Port 465 expects TLS from the first byte: use security 'tls' or 'auto'."
-        : `Check that ${e.host}:${e.port} is the right server and that a firewall does not drop the connection.`;
+      const hint =
+        /greeting/i.test(detail) && e.port === 465
+          ? "Port 465 expects TLS from the first byte: use security 'tls' or 'auto'."
+          : `Check that ${e.host}:${e.port} is the right server and that a firewall does not drop the connection.`;
       return new MailError('SMTP_TIMEOUT', `${where}: timed out: ${detail}`, { ...base, hint });
     }
     case 'EENVELOPE':
@@ -190,9 +192,10 @@ export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, 
       if (/wrong version number|certificate|self.signed|TLS|SSL/i.test(detail)) {
         return new MailError('SMTP_TLS', `${where}: TLS failed: ${detail}`, { ...base, hint: tlsHint(e, detail) });
       }
-      const hint = ne.code === 'EDNS' || /ENOTFOUND|EAI_AGAIN/.test(detail)
-        ? `The server name '${e.host}' does not resolve: check smtp.host.`
-        : `Check smtp.host and smtp.port (${e.host}:${e.port}) and that the server accepts connections from this machine.`;
+      const hint =
+        ne.code === 'EDNS' || /ENOTFOUND|EAI_AGAIN/.test(detail)
+          ? `The server name '${e.host}' does not resolve: check smtp.host.`
+          : `Check smtp.host and smtp.port (${e.host}:${e.port}) and that the server accepts connections from this machine.`;
       return new MailError('SMTP_CONNECTION', `${where}: connection failed: ${detail}`, { ...base, hint });
     }
   }

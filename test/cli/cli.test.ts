@@ -22,7 +22,25 @@ test('no settings: the message is composed and written to the outbox as an .eml,
   const dir = tempDir();
   const outbox = path.join(dir, 'outbox');
   const att = writeFixture(dir, 'relevé.csv', 'a;b\n1;2\n');
-  const r = await run(['send', '--to', 'bob@example.com', '--cc', 'zoe@example.com', '--subject', 'Relevé de compte', '--text', 'Bonjour', '--attach', att, '--importance', 'high', '--outbox', outbox, '--from', 'me@example.com']);
+  const r = await run([
+    'send',
+    '--to',
+    'bob@example.com',
+    '--cc',
+    'zoe@example.com',
+    '--subject',
+    'Relevé de compte',
+    '--text',
+    'Bonjour',
+    '--attach',
+    att,
+    '--importance',
+    'high',
+    '--outbox',
+    outbox,
+    '--from',
+    'me@example.com',
+  ]);
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/nothing was sent/);
   const files = readdirSync(outbox);

@@ -23,8 +23,24 @@ test('an administrator creates an SMTP user and a MAPI user, lists, tests and se
   const dir = tempDir();
   const env = { OXYMAIL_SETTINGS: path.join(dir, 'users.json') };
   try {
-    const set = await run(['settings', 'set', 'alice', 'label=Alice Martin', 'email=alice@example.com', 'customize=true', 'protocol=smtp',
-      'smtp.host=127.0.0.1', `smtp.port=${server.port}`, 'smtp.username=alice', `smtp.tls.ca=${testCert().cert}`, '--password-stdin'], env, 'secret\n');
+    const set = await run(
+      [
+        'settings',
+        'set',
+        'alice',
+        'label=Alice Martin',
+        'email=alice@example.com',
+        'customize=true',
+        'protocol=smtp',
+        'smtp.host=127.0.0.1',
+        `smtp.port=${server.port}`,
+        'smtp.username=alice',
+        `smtp.tls.ca=${testCert().cert}`,
+        '--password-stdin',
+      ],
+      env,
+      'secret\n',
+    );
     expect(set.stderr).toBe('');
     expect(set.code).toBe(0);
     expect((await run(['settings', 'set', 'bob', 'email=bob@example.com', 'customize=true', 'protocol=mapi', 'mapi.profile=Outlook'], env)).code).toBe(0);
@@ -84,7 +100,22 @@ test('an administrator creates an SMTP user and a MAPI user, lists, tests and se
 test('show, unset, remove, export without secrets, import keeping the stored secrets', async () => {
   const dir = tempDir();
   const env = { OXYMAIL_SETTINGS: path.join(dir, 'users.json') };
-  await run(['settings', 'set', 'alice', 'email=alice@example.com', 'customize=true', 'protocol=smtp', 'smtp.host=mail.example.com', 'smtp.username=alice', 'smtp.port=587', '--password-stdin'], env, 'pw-4242');
+  await run(
+    [
+      'settings',
+      'set',
+      'alice',
+      'email=alice@example.com',
+      'customize=true',
+      'protocol=smtp',
+      'smtp.host=mail.example.com',
+      'smtp.username=alice',
+      'smtp.port=587',
+      '--password-stdin',
+    ],
+    env,
+    'pw-4242',
+  );
   const shown = JSON.parse((await run(['settings', 'show', 'alice', '--json'], env)).stdout);
   expect(shown.smtp).toEqual({ host: 'mail.example.com', port: 587, security: 'auto', username: 'alice', password: '********' });
 

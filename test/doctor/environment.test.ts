@@ -24,9 +24,16 @@ describe('session', () => {
     ['ICA-TCP#0', 'Citrix session (SESSIONNAME=ICA-TCP#0)'],
   ])('%s: the product page advice, SMTP, even with a working mail client', async (sessionName, title) => {
     const report = await runDoctor({ probe: fakeProbe({ ...thunderbird(), env: { SESSIONNAME: sessionName, CLIENTNAME: 'PC-COMPTA-07' } }) });
-    expect(line(report, 'session')).toEqual({ id: 'session', verdict: 'warn', title, detail: expect.stringMatching(/mail client is on their own PC, not on this server\. The user's PC is PC-COMPTA-07\. Use SMTP/) });
+    expect(line(report, 'session')).toEqual({
+      id: 'session',
+      verdict: 'warn',
+      title,
+      detail: expect.stringMatching(/mail client is on their own PC, not on this server\. The user's PC is PC-COMPTA-07\. Use SMTP/),
+    });
     expect(report.recommendation.choice).toBe('smtp');
-    expect(report.recommendation.words).toMatch(/^Use SMTP: in a (Remote Desktop|Citrix) session the application runs on a server, and the user's mail client is on their own PC/);
+    expect(report.recommendation.words).toMatch(
+      /^Use SMTP: in a (Remote Desktop|Citrix) session the application runs on a server, and the user's mail client is on their own PC/,
+    );
     expect(line(report, 'mapi.dllpath').verdict).toBe('ok');
   });
 
@@ -40,7 +47,11 @@ describe('session', () => {
     const report = await runDoctor({ probe: fakeProbe({ ...thunderbird(), env: { SessionName: 'rdp-tcp#1', ICAROOT: '/opt/Citrix/ICAClient' } }) });
     expect(line(report, 'session').title).toBe('Remote Desktop session (SESSIONNAME=rdp-tcp#1)');
     const local = await runDoctor({ probe: fakeProbe({ ...thunderbird(), env: { SESSIONNAME: 'Console', ICAROOT: 'C:\\Citrix' } }) });
-    expect(line(local, 'session')).toMatchObject({ verdict: 'ok', title: 'Local session (SESSIONNAME=Console)', detail: 'A single PC or a network: MAPI or SMTP.' });
+    expect(line(local, 'session')).toMatchObject({
+      verdict: 'ok',
+      title: 'Local session (SESSIONNAME=Console)',
+      detail: 'A single PC or a network: MAPI or SMTP.',
+    });
     expect(local.recommendation.choice).toBe('mapi-or-smtp');
   });
 
@@ -51,7 +62,10 @@ describe('session', () => {
   });
 
   test('MAPI settings in a remote session are a failure of the settings', async () => {
-    const report = await runDoctor({ settings: { email: 'zoe@example.fr', customize: true, protocol: 'mapi' }, probe: fakeProbe({ ...thunderbird(), env: { SESSIONNAME: 'RDP-Tcp#0' } }) });
+    const report = await runDoctor({
+      settings: { email: 'zoe@example.fr', customize: true, protocol: 'mapi' },
+      probe: fakeProbe({ ...thunderbird(), env: { SESSIONNAME: 'RDP-Tcp#0' } }),
+    });
     expect(line(report, 'settings.protocol')).toMatchObject({ verdict: 'fail', title: "The user's settings use MAPI in a Remote Desktop session" });
     expect(report.failed).toBe(true);
   });
@@ -59,10 +73,20 @@ describe('session', () => {
 
 describe('MAPI', () => {
   test('a registered client whose DLL exists and matches: ok, MAPI or SMTP', async () => {
-    const report = await runDoctor({ probe: fakeProbe({ registry: clientRegistry('Microsoft Outlook', { DLLPath: 'mapi32.dll', DLLPathEx: OUTLOOK_X64 }), files: { [OUTLOOK_X64]: peBytes(MACHINE.x64) } }) });
+    const report = await runDoctor({
+      probe: fakeProbe({
+        registry: clientRegistry('Microsoft Outlook', { DLLPath: 'mapi32.dll', DLLPathEx: OUTLOOK_X64 }),
+        files: { [OUTLOOK_X64]: peBytes(MACHINE.x64) },
+      }),
+    });
     expect(line(report, 'mapi.client')).toMatchObject({ verdict: 'ok', title: 'Default mail client: Microsoft Outlook (HKLM)' });
     expect(line(report, 'mapi.dllpath')).toMatchObject({ verdict: 'info', title: 'DLLPath: mapi32.dll', detail: expect.stringMatching(/not checked/) });
-    expect(line(report, 'mapi.dllpathex')).toEqual({ id: 'mapi.dllpathex', verdict: 'ok', title: `DLLPathEx: ${OUTLOOK_X64}`, detail: '64-bit x64 (0x8664), the same as this process.' });
+    expect(line(report, 'mapi.dllpathex')).toEqual({
+      id: 'mapi.dllpathex',
+      verdict: 'ok',
+      title: `DLLPathEx: ${OUTLOOK_X64}`,
+      detail: '64-bit x64 (0x8664), the same as this process.',
+    });
     expect(report.recommendation).toEqual({ choice: 'mapi-or-smtp', words: expect.stringMatching(/^MAPI or SMTP: MAPI goes through Microsoft Outlook/) });
     expect(report.failed).toBe(false);
   });
@@ -70,7 +94,11 @@ describe('MAPI', () => {
   test('no default mail client in HKCU or HKLM', async () => {
     const probe = fakeProbe();
     const report = await runDoctor({ probe });
-    expect(line(report, 'mapi.client')).toMatchObject({ verdict: 'warn', title: 'No default mail client', detail: expect.stringMatching(/Install classic Outlook or Thunderbird and make it the default mail program, or use SMTP/) });
+    expect(line(report, 'mapi.client')).toMatchObject({
+      verdict: 'warn',
+      title: 'No default mail client',
+      detail: expect.stringMatching(/Install classic Outlook or Thunderbird and make it the default mail program, or use SMTP/),
+    });
     expect(probe.registryReads).toEqual(['HKCU\\Software\\Clients\\Mail:(default)', 'HKLM\\Software\\Clients\\Mail:(default)']);
     expect(report.recommendation).toEqual({ choice: 'smtp', words: 'Use SMTP: MAPI cannot work here (No default mail client).' });
     // The same machine for a user whose settings say MAPI: a failure.
@@ -97,30 +125,52 @@ describe('MAPI', () => {
       id: 'mapi.dllpath',
       verdict: 'warn',
       title: `DLLPath ${TB} does not exist`,
-      detail: 'Mozilla Thunderbird is registered but its MAPI DLL is gone (uninstalled or moved): repair or reinstall Mozilla Thunderbird, or make another mail program the default.',
+      detail:
+        'Mozilla Thunderbird is registered but its MAPI DLL is gone (uninstalled or moved): repair or reinstall Mozilla Thunderbird, or make another mail program the default.',
     });
     expect(report.recommendation.choice).toBe('smtp');
   });
 
   test('REG_EXPAND_SZ paths are expanded with the environment, and quotes removed', async () => {
-    const registry = clientRegistry('Mozilla Thunderbird', { DLLPath: { type: 'REG_EXPAND_SZ', data: '"%ProgramFiles%\\Mozilla Thunderbird\\mozMapi32_InUse.dll"' } });
-    const report = await runDoctor({ probe: fakeProbe({ registry, env: { SESSIONNAME: 'Console', PROGRAMFILES: 'C:\\Program Files' }, files: { [TB]: peBytes(MACHINE.x64) } }) });
+    const registry = clientRegistry('Mozilla Thunderbird', {
+      DLLPath: { type: 'REG_EXPAND_SZ', data: '"%ProgramFiles%\\Mozilla Thunderbird\\mozMapi32_InUse.dll"' },
+    });
+    const report = await runDoctor({
+      probe: fakeProbe({ registry, env: { SESSIONNAME: 'Console', PROGRAMFILES: 'C:\\Program Files' }, files: { [TB]: peBytes(MACHINE.x64) } }),
+    });
     expect(line(report, 'mapi.dllpath')).toMatchObject({ verdict: 'ok', title: `DLLPath: ${TB}` });
   });
 
   test('the classic failure: 32-bit Outlook with 64-bit Node', async () => {
-    const report = await runDoctor({ probe: fakeProbe({ arch: 'x64', registry: clientRegistry('Microsoft Outlook', { DLLPathEx: OUTLOOK_X86 }), files: { [OUTLOOK_X86]: peBytes(MACHINE.i386) } }) });
+    const report = await runDoctor({
+      probe: fakeProbe({
+        arch: 'x64',
+        registry: clientRegistry('Microsoft Outlook', { DLLPathEx: OUTLOOK_X86 }),
+        files: { [OUTLOOK_X86]: peBytes(MACHINE.i386) },
+      }),
+    });
     expect(line(report, 'mapi.dllpathex')).toEqual({
       id: 'mapi.dllpathex',
       verdict: 'warn',
       title: "Microsoft Outlook's DLLPathEx is 32-bit x86 (0x014c), this process is 64-bit (x64)",
-      detail: expect.stringMatching(/cannot load a DLL of another bitness.*Win32 error 193.*Run a 32-bit \(ia32\) Node\/Electron to match a 32-bit Office, or install 64-bit Office, or use SMTP\./),
+      detail: expect.stringMatching(
+        /cannot load a DLL of another bitness.*Win32 error 193.*Run a 32-bit \(ia32\) Node\/Electron to match a 32-bit Office, or install 64-bit Office, or use SMTP\./,
+      ),
     });
-    expect(report.recommendation.words).toBe("Use SMTP: MAPI cannot work here (Microsoft Outlook's DLLPathEx is 32-bit x86 (0x014c), this process is 64-bit (x64)).");
+    expect(report.recommendation.words).toBe(
+      "Use SMTP: MAPI cannot work here (Microsoft Outlook's DLLPathEx is 32-bit x86 (0x014c), this process is 64-bit (x64)).",
+    );
   });
 
   test('the reverse: 64-bit Outlook with 32-bit Node', async () => {
-    const report = await runDoctor({ settings: { email: 'a@example.com', customize: true, protocol: 'mapi' }, probe: fakeProbe({ arch: 'ia32', registry: clientRegistry('Microsoft Outlook', { DLLPathEx: OUTLOOK_X64 }), files: { [OUTLOOK_X64]: peBytes(MACHINE.x64) } }) });
+    const report = await runDoctor({
+      settings: { email: 'a@example.com', customize: true, protocol: 'mapi' },
+      probe: fakeProbe({
+        arch: 'ia32',
+        registry: clientRegistry('Microsoft Outlook', { DLLPathEx: OUTLOOK_X64 }),
+        files: { [OUTLOOK_X64]: peBytes(MACHINE.x64) },
+      }),
+    });
     expect(line(report, 'mapi.dllpathex')).toMatchObject({
       verdict: 'fail',
       title: "Microsoft Outlook's DLLPathEx is 64-bit x64 (0x8664), this process is 32-bit (ia32)",
@@ -130,24 +180,43 @@ describe('MAPI', () => {
   });
 
   test('a registered file that is not a DLL', async () => {
-    const report = await runDoctor({ probe: fakeProbe({ registry: clientRegistry('Broken', { DLLPath: 'C:\\x\\broken.dll' }), files: { 'C:\\x\\broken.dll': Buffer.from('not a dll at all'.padEnd(100)) } }) });
-    expect(line(report, 'mapi.dllpath')).toMatchObject({ verdict: 'warn', title: 'DLLPath C:\\x\\broken.dll is not a usable DLL', detail: 'not a Windows executable (no MZ header)' });
+    const report = await runDoctor({
+      probe: fakeProbe({
+        registry: clientRegistry('Broken', { DLLPath: 'C:\\x\\broken.dll' }),
+        files: { 'C:\\x\\broken.dll': Buffer.from('not a dll at all'.padEnd(100)) },
+      }),
+    });
+    expect(line(report, 'mapi.dllpath')).toMatchObject({
+      verdict: 'warn',
+      title: 'DLLPath C:\\x\\broken.dll is not a usable DLL',
+      detail: 'not a Windows executable (no MZ header)',
+    });
   });
 
   test('the new Outlook (olk.exe) has no MAPI', async () => {
     const registry = {
       'HKLM\\Software\\Clients\\Mail': { '': 'Outlook (new)' },
-      'HKLM\\Software\\Clients\\Mail\\Outlook (new)\\shell\\open\\command': { '': '"C:\\Program Files\\WindowsApps\\Microsoft.OutlookForWindows_1.0_x64__8wekyb3d8bbwe\\olk.exe" %1' },
+      'HKLM\\Software\\Clients\\Mail\\Outlook (new)\\shell\\open\\command': {
+        '': '"C:\\Program Files\\WindowsApps\\Microsoft.OutlookForWindows_1.0_x64__8wekyb3d8bbwe\\olk.exe" %1',
+      },
     };
     const report = await runDoctor({ probe: fakeProbe({ registry }) });
-    expect(line(report, 'mapi.new-outlook')).toMatchObject({ verdict: 'warn', title: 'Outlook (new) is the new Outlook, which has no MAPI', detail: expect.stringMatching(/Switch back to classic Outlook/) });
+    expect(line(report, 'mapi.new-outlook')).toMatchObject({
+      verdict: 'warn',
+      title: 'Outlook (new) is the new Outlook, which has no MAPI',
+      detail: expect.stringMatching(/Switch back to classic Outlook/),
+    });
     expect(line(report, 'mapi.dllpath')).toMatchObject({ verdict: 'warn', title: 'Outlook (new) has no DLLPath or DLLPathEx' });
     expect(report.recommendation).toEqual({ choice: 'smtp', words: 'Use SMTP: MAPI cannot work here (Outlook (new) is the new Outlook, which has no MAPI).' });
   });
 
   test('a default client name with no key at all', async () => {
     const report = await runDoctor({ probe: fakeProbe({ registry: { 'HKLM\\Software\\Clients\\Mail': { '': 'Ghost Mail' } } }) });
-    expect(line(report, 'mapi.dllpath')).toMatchObject({ verdict: 'warn', title: 'Ghost Mail has no DLLPath or DLLPathEx', detail: expect.stringMatching(/^No key Ghost Mail under Software\\Clients\\Mail/) });
+    expect(line(report, 'mapi.dllpath')).toMatchObject({
+      verdict: 'warn',
+      title: 'Ghost Mail has no DLLPath or DLLPathEx',
+      detail: expect.stringMatching(/^No key Ghost Mail under Software\\Clients\\Mail/),
+    });
   });
 
   test('not Windows: MAPI unavailable, and the registry is never read', async () => {
@@ -155,15 +224,35 @@ describe('MAPI', () => {
     const report = await runDoctor({ probe });
     expect(probe.registryReads).toEqual([]);
     expect(line(report, 'session')).toMatchObject({ verdict: 'info', title: 'Not Windows (linux)' });
-    expect(line(report, 'mapi.platform')).toEqual({ id: 'mapi.platform', verdict: 'info', title: 'MAPI unavailable', detail: 'MAPI exists only on Windows (this is linux). Use SMTP on this machine.' });
+    expect(line(report, 'mapi.platform')).toEqual({
+      id: 'mapi.platform',
+      verdict: 'info',
+      title: 'MAPI unavailable',
+      detail: 'MAPI exists only on Windows (this is linux). Use SMTP on this machine.',
+    });
     expect(report.recommendation).toEqual({ choice: 'smtp', words: 'Use SMTP: MAPI exists only on Windows (this is linux).' });
-    const mapiUser = await runDoctor({ settings: { email: 'a@example.com', customize: true, protocol: 'mapi' }, probe: fakeProbe({ platform: 'darwin', env: {} }) });
+    const mapiUser = await runDoctor({
+      settings: { email: 'a@example.com', customize: true, protocol: 'mapi' },
+      probe: fakeProbe({ platform: 'darwin', env: {} }),
+    });
     expect(line(mapiUser, 'mapi.platform').verdict).toBe('fail');
   });
 
   test('a registry that cannot be read', async () => {
-    const report = await runDoctor({ probe: fakeProbe({ overrides: { readRegistry: async () => { throw new Error('reg: spawn reg ENOENT'); } } }) });
-    expect(line(report, 'mapi.client')).toMatchObject({ verdict: 'warn', title: 'The registry could not be read', detail: expect.stringMatching(/^reg: spawn reg ENOENT/) });
+    const report = await runDoctor({
+      probe: fakeProbe({
+        overrides: {
+          readRegistry: async () => {
+            throw new Error('reg: spawn reg ENOENT');
+          },
+        },
+      }),
+    });
+    expect(line(report, 'mapi.client')).toMatchObject({
+      verdict: 'warn',
+      title: 'The registry could not be read',
+      detail: expect.stringMatching(/^reg: spawn reg ENOENT/),
+    });
   });
 });
 
@@ -171,16 +260,31 @@ describe('managed relay', () => {
   const managedUser = { label: 'Zoé', email: 'zoe@example.fr' };
 
   test('configured by the application: the recommendation is to keep managed sending', async () => {
-    const report = await runDoctor({ settings: managedUser, managed: { host: 'relay.suite.example', port: 587, username: 'suite', password: 'relay-secret-1', assignedAddress: 'no-reply@suite.example' }, probe: fakeProbe(thunderbird()) });
-    expect(line(report, 'managed')).toEqual({ id: 'managed', verdict: 'ok', title: 'Managed relay configured: relay.suite.example:587 (given by the application)', detail: "Assigned sender: no-reply@suite.example; the user's address goes to Reply-To." });
+    const report = await runDoctor({
+      settings: managedUser,
+      managed: { host: 'relay.suite.example', port: 587, username: 'suite', password: 'relay-secret-1', assignedAddress: 'no-reply@suite.example' },
+      probe: fakeProbe(thunderbird()),
+    });
+    expect(line(report, 'managed')).toEqual({
+      id: 'managed',
+      verdict: 'ok',
+      title: 'Managed relay configured: relay.suite.example:587 (given by the application)',
+      detail: "Assigned sender: no-reply@suite.example; the user's address goes to Reply-To.",
+    });
     expect(line(report, 'settings')).toMatchObject({ verdict: 'info', title: 'User settings: managed sending' });
     expect(report.recommendation.choice).toBe('managed');
-    expect(report.recommendation.words).toMatch(/^Keep managed sending: the suite's relay is configured\. If the user customises their settings: MAPI or SMTP: MAPI goes through Mozilla Thunderbird/);
+    expect(report.recommendation.words).toMatch(
+      /^Keep managed sending: the suite's relay is configured\. If the user customises their settings: MAPI or SMTP: MAPI goes through Mozilla Thunderbird/,
+    );
     expect(JSON.stringify(report)).not.toContain('relay-secret-1');
   });
 
   test('configured from OXYMAIL_MANAGED_RELAY / OXYMAIL_MANAGED_FROM in the environment', async () => {
-    const env = { SESSIONNAME: 'Console', OXYMAIL_MANAGED_RELAY: 'smtps://suite:pw-in-url@relay.suite.example', OXYMAIL_MANAGED_FROM: 'no-reply@suite.example' };
+    const env = {
+      SESSIONNAME: 'Console',
+      OXYMAIL_MANAGED_RELAY: 'smtps://suite:pw-in-url@relay.suite.example',
+      OXYMAIL_MANAGED_FROM: 'no-reply@suite.example',
+    };
     const report = await runDoctor({ settings: managedUser, probe: fakeProbe({ env }) });
     expect(line(report, 'managed')).toMatchObject({ verdict: 'ok', title: 'Managed relay configured: relay.suite.example:465 (OXYMAIL_MANAGED_RELAY)' });
     expect(JSON.stringify(report)).not.toContain('pw-in-url');
@@ -188,7 +292,11 @@ describe('managed relay', () => {
 
   test('not configured: a failure for a managed user, a fact for the others', async () => {
     const report = await runDoctor({ settings: managedUser, probe: fakeProbe(thunderbird()) });
-    expect(line(report, 'managed')).toMatchObject({ verdict: 'fail', title: 'Managed relay not configured', detail: expect.stringMatching(/OXYMAIL_MANAGED_RELAY.*turn on 'customize'/) });
+    expect(line(report, 'managed')).toMatchObject({
+      verdict: 'fail',
+      title: 'Managed relay not configured',
+      detail: expect.stringMatching(/OXYMAIL_MANAGED_RELAY.*turn on 'customize'/),
+    });
     expect(report.recommendation.choice).toBe('mapi-or-smtp');
     const machineOnly = await runDoctor({ probe: fakeProbe(thunderbird()) });
     expect(line(machineOnly, 'managed').verdict).toBe('info');
@@ -197,14 +305,22 @@ describe('managed relay', () => {
   test('misconfigured: the relay URL has no assigned sender', async () => {
     const env = { SESSIONNAME: 'Console', OXYMAIL_MANAGED_RELAY: 'smtp://relay.suite.example:2525' };
     const report = await runDoctor({ settings: managedUser, probe: fakeProbe({ env }) });
-    expect(line(report, 'managed')).toMatchObject({ verdict: 'fail', title: 'Managed relay misconfigured', detail: expect.stringMatching(/^managed: relay configuration is incomplete: assignedAddress/) });
+    expect(line(report, 'managed')).toMatchObject({
+      verdict: 'fail',
+      title: 'Managed relay misconfigured',
+      detail: expect.stringMatching(/^managed: relay configuration is incomplete: assignedAddress/),
+    });
   });
 });
 
 describe('settings and output', () => {
   test('invalid settings are one failing line with every problem; the machine checks still run', async () => {
     const report = await runDoctor({ settings: { customize: true, protocol: 'smtp', smtp: { port: 70000 } }, probe: fakeProbe(thunderbird()) });
-    expect(line(report, 'settings')).toMatchObject({ verdict: 'fail', title: "The user's settings are invalid", detail: expect.stringContaining('smtp.port: must be an integer from 1 to 65535') });
+    expect(line(report, 'settings')).toMatchObject({
+      verdict: 'fail',
+      title: "The user's settings are invalid",
+      detail: expect.stringContaining('smtp.port: must be an integer from 1 to 65535'),
+    });
     expect(line(report, 'mapi.dllpath').verdict).toBe('ok');
   });
 
@@ -228,11 +344,25 @@ describe('settings and output', () => {
 
 describe('parseRegQuery (reg.exe output)', () => {
   test('a named value, a default value, an unset default, localised names', () => {
-    expect(parseRegQuery('\r\nHKEY_LOCAL_MACHINE\\Software\\Clients\\Mail\\Microsoft Outlook\r\n    DLLPathEx    REG_SZ    C:\\Program Files\\Microsoft Office\\root\\Office16\\OLMAPI32.DLL\r\n\r\n', false)).toEqual({ type: 'REG_SZ', data: OUTLOOK_X64 });
-    expect(parseRegQuery('\r\nHKEY_LOCAL_MACHINE\\Software\\Clients\\Mail\r\n    (Default)    REG_SZ    Microsoft Outlook\r\n', true)).toEqual({ type: 'REG_SZ', data: 'Microsoft Outlook' });
-    expect(parseRegQuery('\r\nHKEY_CURRENT_USER\\Software\\Clients\\Mail\r\n    (par défaut)    REG_SZ    Mozilla Thunderbird\r\n', true)).toEqual({ type: 'REG_SZ', data: 'Mozilla Thunderbird' });
+    expect(
+      parseRegQuery(
+        '\r\nHKEY_LOCAL_MACHINE\\Software\\Clients\\Mail\\Microsoft Outlook\r\n    DLLPathEx    REG_SZ    C:\\Program Files\\Microsoft Office\\root\\Office16\\OLMAPI32.DLL\r\n\r\n',
+        false,
+      ),
+    ).toEqual({ type: 'REG_SZ', data: OUTLOOK_X64 });
+    expect(parseRegQuery('\r\nHKEY_LOCAL_MACHINE\\Software\\Clients\\Mail\r\n    (Default)    REG_SZ    Microsoft Outlook\r\n', true)).toEqual({
+      type: 'REG_SZ',
+      data: 'Microsoft Outlook',
+    });
+    expect(parseRegQuery('\r\nHKEY_CURRENT_USER\\Software\\Clients\\Mail\r\n    (par défaut)    REG_SZ    Mozilla Thunderbird\r\n', true)).toEqual({
+      type: 'REG_SZ',
+      data: 'Mozilla Thunderbird',
+    });
     expect(parseRegQuery('\r\nHKEY_CURRENT_USER\\Software\\Clients\\Mail\r\n    (Default)    REG_SZ    (value not set)\r\n', true)).toBeNull();
-    expect(parseRegQuery('\nHKEY_LOCAL_MACHINE\\x\n    DLLPath    REG_EXPAND_SZ    %ProgramFiles%\\a.dll\n', false)).toEqual({ type: 'REG_EXPAND_SZ', data: '%ProgramFiles%\\a.dll' });
+    expect(parseRegQuery('\nHKEY_LOCAL_MACHINE\\x\n    DLLPath    REG_EXPAND_SZ    %ProgramFiles%\\a.dll\n', false)).toEqual({
+      type: 'REG_EXPAND_SZ',
+      data: '%ProgramFiles%\\a.dll',
+    });
     expect(parseRegQuery('', true)).toBeNull();
   });
 });

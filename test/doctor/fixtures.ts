@@ -30,14 +30,16 @@ export function peBytes(machine: number, options: { peOffset?: number; size?: nu
 export type RegistryFixture = Record<string, Record<string, string | RegistryValue>>;
 
 /** A fake probe: Windows x64 in a console session by default, nothing registered, no network. */
-export function fakeProbe(options: {
-  platform?: string;
-  arch?: string;
-  env?: Record<string, string>;
-  registry?: RegistryFixture;
-  files?: Record<string, Buffer>;
-  overrides?: Partial<Probe>;
-} = {}): Probe & { registryReads: string[] } {
+export function fakeProbe(
+  options: {
+    platform?: string;
+    arch?: string;
+    env?: Record<string, string>;
+    registry?: RegistryFixture;
+    files?: Record<string, Buffer>;
+    overrides?: Partial<Probe>;
+  } = {},
+): Probe & { registryReads: string[] } {
   const registry = options.registry ?? {};
   const files = options.files ?? {};
   const registryReads: string[] = [];

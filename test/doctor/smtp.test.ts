@@ -64,7 +64,11 @@ describe('SMTP against smtp-server on loopback', () => {
     server = await startServer();
     const password = 'Wr0ng-P4ssw0rd!';
     const report = await runDoctor({ settings: smtpSettings(server.port, { username: 'alice', password }), probe: realProbe() });
-    expect(line(report, 'smtp.login')).toMatchObject({ verdict: 'fail', title: 'Login failed (SMTP_AUTH)', detail: expect.stringMatching(/535.*Check smtp\.username and smtp\.password/) });
+    expect(line(report, 'smtp.login')).toMatchObject({
+      verdict: 'fail',
+      title: 'Login failed (SMTP_AUTH)',
+      detail: expect.stringMatching(/535.*Check smtp\.username and smtp\.password/),
+    });
     expect(report.failed).toBe(true);
     expect(report.recommendation.words).toMatch(/Fix the SMTP failures above first\.$/);
     expectNoSecret(report, password);
@@ -74,7 +78,11 @@ describe('SMTP against smtp-server on loopback', () => {
     server = await startServer({ disabledCommands: ['AUTH'], hideDSN: true });
     const settings = smtpSettings(server.port, { username: 'alice', password: 'secret' }, { defaults: { deliveryReceipt: true } });
     const report = await runDoctor({ settings, probe: realProbe() });
-    expect(line(report, 'smtp.auth-offered')).toMatchObject({ verdict: 'fail', title: 'AUTH not offered', detail: expect.stringMatching(/sends will fail with SMTP_AUTH/) });
+    expect(line(report, 'smtp.auth-offered')).toMatchObject({
+      verdict: 'fail',
+      title: 'AUTH not offered',
+      detail: expect.stringMatching(/sends will fail with SMTP_AUTH/),
+    });
     expect(line(report, 'smtp.dsn')).toMatchObject({ verdict: 'warn', title: 'DSN not offered: no delivery receipts' });
     expect(line(report, 'smtp.login')).toMatchObject({ verdict: 'fail', title: 'Login failed (SMTP_AUTH)' });
     expect(server.logins).toEqual([]);
@@ -93,7 +101,11 @@ describe('SMTP against smtp-server on loopback', () => {
     server = await startServer();
     const report = await runDoctor({ settings: smtpSettings(server.port, { security: 'tls', timeoutMs: 5000 }), probe: realProbe() });
     expect(line(report, 'smtp.tls-port')).toMatchObject({ verdict: 'warn', title: `Implicit TLS on port ${server.port}` });
-    expect(line(report, 'smtp.handshake')).toMatchObject({ verdict: 'fail', title: 'SMTP handshake failed (SMTP_TLS)', detail: expect.stringMatching(/speaks plain SMTP with STARTTLS, not implicit TLS/) });
+    expect(line(report, 'smtp.handshake')).toMatchObject({
+      verdict: 'fail',
+      title: 'SMTP handshake failed (SMTP_TLS)',
+      detail: expect.stringMatching(/speaks plain SMTP with STARTTLS, not implicit TLS/),
+    });
   });
 
   test("implicit TLS from the first byte: the handshake says so (and 'tls' off port 465 is still flagged)", async () => {
@@ -117,7 +129,10 @@ describe('SMTP against smtp-server on loopback', () => {
   test('DNS failure: a name under .invalid never resolves; nothing further is tried', async () => {
     const report = await runDoctor({ settings: smtpSettings(587, { host: 'smtp.doctor-test.invalid' }), probe: realProbe() });
     expect(ids(report)).toEqual(['smtp.dns']);
-    expect(line(report, 'smtp.dns')).toMatchObject({ verdict: 'fail', title: expect.stringMatching(/^smtp\.doctor-test\.invalid does not resolve \((ENOTFOUND|EAI_AGAIN)\)$/) });
+    expect(line(report, 'smtp.dns')).toMatchObject({
+      verdict: 'fail',
+      title: expect.stringMatching(/^smtp\.doctor-test\.invalid does not resolve \((ENOTFOUND|EAI_AGAIN)\)$/),
+    });
     expect(report.recommendation.words).toMatch(/Fix the SMTP failures above first\.$/);
   });
 
@@ -125,7 +140,11 @@ describe('SMTP against smtp-server on loopback', () => {
     const port = await freePort();
     const report = await runDoctor({ settings: smtpSettings(port), probe: realProbe() });
     expect(ids(report)).toEqual(['smtp.dns', 'smtp.tcp']);
-    expect(line(report, 'smtp.tcp')).toMatchObject({ verdict: 'fail', title: `Cannot connect to 127.0.0.1:${port} (ECONNREFUSED)`, detail: expect.stringMatching(/^Nothing listens on port \d+ there: check smtp\.port/) });
+    expect(line(report, 'smtp.tcp')).toMatchObject({
+      verdict: 'fail',
+      title: `Cannot connect to 127.0.0.1:${port} (ECONNREFUSED)`,
+      detail: expect.stringMatching(/^Nothing listens on port \d+ there: check smtp\.port/),
+    });
   });
 });
 
@@ -138,7 +157,12 @@ describe('provider advice (fake network: resolves, then refused)', () => {
       connect: async () => ({ ok: false, code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }),
     },
   });
-  const user = (host: string, smtp: object) => ({ email: 'alice@example.com', customize: true, protocol: 'smtp' as const, smtp: { host, port: 587, username: 'alice@example.com', ...smtp } });
+  const user = (host: string, smtp: object) => ({
+    email: 'alice@example.com',
+    customize: true,
+    protocol: 'smtp' as const,
+    smtp: { host, port: 587, username: 'alice@example.com', ...smtp },
+  });
 
   test.each([
     ['account password', { password: 'G00gle-account-pw' }, 'warn', 'Gmail needs an app password'],
@@ -155,7 +179,11 @@ describe('provider advice (fake network: resolves, then refused)', () => {
 
   test('Microsoft 365 with a password: OAuth2 advice; with a token: ok', async () => {
     const basic = await runDoctor({ settings: user('smtp.office365.com', { password: 'Hunter2!hunter2' }), probe: network });
-    expect(line(basic, 'smtp.microsoft365')).toMatchObject({ verdict: 'warn', title: 'Microsoft 365: password login (basic auth) for SMTP is being switched off', detail: expect.stringMatching(/5\.7\.139.*OAuth2 \(smtp\.accessToken, scope https:\/\/outlook\.office\.com\/SMTP\.Send\) on smtp\.office365\.com:587/) });
+    expect(line(basic, 'smtp.microsoft365')).toMatchObject({
+      verdict: 'warn',
+      title: 'Microsoft 365: password login (basic auth) for SMTP is being switched off',
+      detail: expect.stringMatching(/5\.7\.139.*OAuth2 \(smtp\.accessToken, scope https:\/\/outlook\.office\.com\/SMTP\.Send\) on smtp\.office365\.com:587/),
+    });
     expectNoSecret(basic, 'Hunter2!hunter2');
     const oauth = await runDoctor({ settings: user('smtp.office365.com', { accessToken: 'eyJ0.token' }), probe: network });
     expect(line(oauth, 'smtp.microsoft365')).toMatchObject({ verdict: 'ok', title: 'Microsoft 365 with OAuth2' });
@@ -171,9 +199,16 @@ describe('provider advice (fake network: resolves, then refused)', () => {
         smtpHandshake: async () => ({ ok: false, code: 'SMTP_CONNECTION', message: 'verify (SMTP mail.example.com:25): connection failed: socket closed' }),
       },
     });
-    const report = await runDoctor({ settings: { email: 'a@example.com', customize: true, protocol: 'smtp', smtp: { host: 'mail.example.com', port: 25, username: 'a', password: 'x1' } }, probe: reached });
+    const report = await runDoctor({
+      settings: { email: 'a@example.com', customize: true, protocol: 'smtp', smtp: { host: 'mail.example.com', port: 25, username: 'a', password: 'x1' } },
+      probe: reached,
+    });
     expect(report.lines.map((l) => l.id).filter((id) => id === 'smtp.gmail' || id === 'smtp.microsoft365')).toEqual([]);
-    expect(line(report, 'smtp.tls-port')).toMatchObject({ verdict: 'ok', title: "TLS mode matches the port (port 25, security 'auto': STARTTLS, required)", detail: expect.stringMatching(/Port 25 is often blocked .* 587 is the submission port\./) });
+    expect(line(report, 'smtp.tls-port')).toMatchObject({
+      verdict: 'ok',
+      title: "TLS mode matches the port (port 25, security 'auto': STARTTLS, required)",
+      detail: expect.stringMatching(/Port 25 is often blocked .* 587 is the submission port\./),
+    });
     expect(line(report, 'smtp.handshake')).toMatchObject({ verdict: 'fail', title: 'SMTP handshake failed (SMTP_CONNECTION)' });
     expect(ids(report)).toEqual(['smtp.dns', 'smtp.tcp', 'smtp.tls-port', 'smtp.handshake']);
   });

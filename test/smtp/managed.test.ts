@@ -15,11 +15,21 @@ afterEach(async () => {
 
 const user = { label: 'Alice Martin', email: 'alice@client.example' };
 const relay = (port: number) => ({
-  host: '127.0.0.1', port, username: 'alice', password: 'secret', assignedAddress: 'u-4711@relay.oxygene.example', tls: { ca: testCert().cert },
+  host: '127.0.0.1',
+  port,
+  username: 'alice',
+  password: 'secret',
+  assignedAddress: 'u-4711@relay.oxygene.example',
+  tls: { ca: testCert().cert },
 });
 
 async function rejection(p: Promise<unknown>): Promise<MailError> {
-  return p.then(() => { throw new Error('expected a MailError'); }, (e: MailError) => e);
+  return p.then(
+    () => {
+      throw new Error('expected a MailError');
+    },
+    (e: MailError) => e,
+  );
 }
 
 describe('managed relay', () => {
@@ -37,7 +47,10 @@ describe('managed relay', () => {
   });
 
   test("the user's own SMTP sender name and reply address do not change managed mail", async () => {
-    const mailer = createMailer({ ...user, smtp: { host: 'smtp.example.com', senderName: 'Someone Else', replyTo: 'other@example.com' } }, { managed: relay(server.port) });
+    const mailer = createMailer(
+      { ...user, smtp: { host: 'smtp.example.com', senderName: 'Someone Else', replyTo: 'other@example.com' } },
+      { managed: relay(server.port) },
+    );
     await mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' });
     mailer.close();
     const m = server.received[0].parsed;
@@ -109,7 +122,7 @@ describe('protocol switch, overrides and the capability rule', () => {
     expect(got.raw.toString()).toMatch(/^X-Priority: 2 \(High\)\r$/m);
   });
 
-  test("an explicit option SMTP cannot honour fails with UNSUPPORTED_OPTION and nothing is sent", async () => {
+  test('an explicit option SMTP cannot honour fails with UNSUPPORTED_OPTION and nothing is sent', async () => {
     const mailer = createMailer(smtpSettings(server.port));
     const err = await rejection(mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' }, { dialog: true }));
     mailer.close();

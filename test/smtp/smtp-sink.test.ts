@@ -24,7 +24,10 @@ async function freePort(): Promise<number> {
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
     });
     if (ok) return;
@@ -33,18 +36,28 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`smtp-sink did not start on port ${port}`);
 }
 
-interface Sink { port: number; dir: string; proc: ChildProcess; dumps(): string[] }
+interface Sink {
+  port: number;
+  dir: string;
+  proc: ChildProcess;
+  dumps(): string[];
+}
 
 async function startSink(flags: string[] = []): Promise<Sink> {
   const port = await freePort();
   const dir = tempDir('oxymail-sink-');
-  const proc = spawn(SINK, ['-u', process.getuid?.() === 0 ? 'root' : String(process.env.USER), ...flags, '-d', `${dir}/%M.`, `127.0.0.1:${port}`, '16'], { stdio: 'ignore' });
+  const proc = spawn(SINK, ['-u', process.getuid?.() === 0 ? 'root' : String(process.env.USER), ...flags, '-d', `${dir}/%M.`, `127.0.0.1:${port}`, '16'], {
+    stdio: 'ignore',
+  });
   await waitForPort(port);
   return { port, dir, proc, dumps: () => readdirSync(dir).map((f) => readFileSync(path.join(dir, f), 'latin1')) };
 }
 
 const settings = (port: number, smtp: object = {}) => ({
-  label: 'Hélène Durand', email: 'helene@example.com', customize: true, protocol: 'smtp' as const,
+  label: 'Hélène Durand',
+  email: 'helene@example.com',
+  customize: true,
+  protocol: 'smtp' as const,
   smtp: { host: '127.0.0.1', port, security: 'none' as const, ...smtp },
 });
 
@@ -57,8 +70,12 @@ if (requireTool('Postfix smtp-sink', SINK, 'apt-get install -y postfix')) {
       sink = await startSink();
       const mailer = createMailer(settings(sink.port));
       const result = await mailer.send({
-        to: ['bob@example.com', 'zoe@example.com'], cc: 'carol@example.com', subject: 'Échéance de la facture n° 12',
-        text: 'Bonjour Zoé', importance: 'very-low', deliveryReceipt: { notify: ['failure'], ret: 'full', envelopeId: 'ENV-42' },
+        to: ['bob@example.com', 'zoe@example.com'],
+        cc: 'carol@example.com',
+        subject: 'Échéance de la facture n° 12',
+        text: 'Bonjour Zoé',
+        importance: 'very-low',
+        deliveryReceipt: { notify: ['failure'], ret: 'full', envelopeId: 'ENV-42' },
       });
       mailer.close();
       const [dump] = sink.dumps();

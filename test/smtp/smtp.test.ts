@@ -31,7 +31,9 @@ describe('SMTP: what the server receives', () => {
   test('sender name, reply address, recipients, French text, HTML with a text alternative, attachments, vCard and vCalendar', async () => {
     const dir = tempDir();
     const pdf = writeFixture(dir, 'facture-n°12-été.pdf', Buffer.from('%PDF-1.4 fake but exact bytes'));
-    const mailer = createMailer(smtpSettings(server.port, { username: 'alice', password: 'secret', senderName: 'Alice Martin (Compta)', replyTo: 'compta@example.com' }));
+    const mailer = createMailer(
+      smtpSettings(server.port, { username: 'alice', password: 'secret', senderName: 'Alice Martin (Compta)', replyTo: 'compta@example.com' }),
+    );
     const result = await mailer.send({
       to: ['Bob <bob@example.com>', { name: 'Zoé Dupont', address: 'zoe@example.com' }],
       cc: 'carol@example.com',
@@ -39,10 +41,7 @@ describe('SMTP: what the server receives', () => {
       subject: 'Facture n° 12 – échéance dépassée 🙂',
       text: 'Bonjour,\nVeuillez trouver la facture ci-jointe.\nCordialement, Hélène',
       html: '<p>Bonjour,</p><p>Veuillez trouver la <b>facture</b> ci-jointe.</p>',
-      attachments: [
-        { path: pdf },
-        { content: Buffer.from(VCARD, 'utf8'), filename: 'zoé.vcf' },
-      ],
+      attachments: [{ path: pdf }, { content: Buffer.from(VCARD, 'utf8'), filename: 'zoé.vcf' }],
       calendar: { content: VTODO, method: 'request' },
     });
     mailer.close();
@@ -140,7 +139,9 @@ describe('SMTP: what the server receives', () => {
   test('delivery receipt with chosen notify, ret and envelope id', async () => {
     const mailer = createMailer(smtpSettings(server.port));
     await mailer.send({
-      to: 'bob@example.com', subject: 'dsn', text: 'x',
+      to: 'bob@example.com',
+      subject: 'dsn',
+      text: 'x',
       deliveryReceipt: { notify: ['failure', 'delay'], ret: 'full', envelopeId: 'INV-2026-0012' },
     });
     mailer.close();
@@ -187,7 +188,10 @@ describe('SMTP: login and TLS', () => {
   test('a Gmail-like 535 BadCredentials reply gives the app-password hint', async () => {
     await server.close();
     server = await startServer({
-      authError: { responseCode: 535, message: '5.7.8 Username and Password not accepted. For more information, go to https://support.google.com/mail/?p=BadCredentials' },
+      authError: {
+        responseCode: 535,
+        message: '5.7.8 Username and Password not accepted. For more information, go to https://support.google.com/mail/?p=BadCredentials',
+      },
     });
     const mailer = createMailer(smtpSettings(server.port, { username: 'alice', password: 'secret' }));
     const err = await expectMailError(mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' }), 'SMTP_AUTH');

@@ -10,7 +10,13 @@ import { defaultStorePath } from '../../lib/store/store';
 import { tempDir } from '../helpers/fixtures';
 
 const ROOT = path.join(__dirname, '..', '..');
-const alice = { label: 'Alice', email: 'alice@example.com', customize: true, protocol: 'smtp', smtp: { host: 'smtp.example.com', port: 587, username: 'alice', password: 'S3cret-pw' } };
+const alice = {
+  label: 'Alice',
+  email: 'alice@example.com',
+  customize: true,
+  protocol: 'smtp',
+  smtp: { host: 'smtp.example.com', port: 587, username: 'alice', password: 'S3cret-pw' },
+};
 const bob = { label: 'Bob', email: 'bob@example.com' };
 
 function storeFile(): string {
@@ -18,7 +24,12 @@ function storeFile(): string {
 }
 
 async function code(p: Promise<unknown>): Promise<MailError> {
-  return p.then(() => { throw new Error('expected a MailError'); }, (e) => e);
+  return p.then(
+    () => {
+      throw new Error('expected a MailError');
+    },
+    (e) => e,
+  );
 }
 
 test('default location: OXYMAIL_SETTINGS, then APPDATA on Windows, XDG_CONFIG_HOME elsewhere', () => {
@@ -114,11 +125,14 @@ test('a writer killed mid-write (after its temp file, before the rename) leaves 
   await store.set('bob', bob);
   const before = readFileSync(file, 'utf8');
   // The child stops inside its write, just before the rename, and says so; then it is killed.
-  const proc = child(`
+  const proc = child(
+    `
     const fs = require('fs');
     fs.promises.rename = () => { process.stdout.write('renaming\\n'); return new Promise(() => {}); };
     openSettingsStore(process.env.FILE).set('carol', { email: 'carol@example.com' });
-  `, { FILE: file });
+  `,
+    { FILE: file },
+  );
   await new Promise<void>((resolve, reject) => {
     proc.stdout.on('data', (d) => String(d).includes('renaming') && resolve());
     proc.on('exit', (c) => reject(new Error(`child exited early (${c})`)));
@@ -136,12 +150,16 @@ test('a writer killed mid-write (after its temp file, before the rename) leaves 
 test('two processes writing at once lose no update', async () => {
   const file = storeFile();
   await openSettingsStore(file).set('seed', bob);
-  const writer = (prefix: string) => child(`
+  const writer = (prefix: string) =>
+    child(
+      `
     (async () => {
       const store = openSettingsStore(process.env.FILE);
       for (let i = 0; i < 15; i++) await store.set('${prefix}' + i, { email: '${prefix}' + i + '@example.com' });
     })().catch((e) => { console.error(e); process.exit(1); });
-  `, { FILE: file });
+  `,
+      { FILE: file },
+    );
   const procs = [writer('a'), writer('b')];
   const codes = await Promise.all(procs.map((p) => new Promise((r) => p.on('exit', r))));
   expect(codes).toEqual([0, 0]);

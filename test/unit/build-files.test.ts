@@ -11,7 +11,9 @@ const read = (f: string) => readFileSync(path.join(ROOT, f), 'utf8');
 
 function gyp() {
   // gyp files are Python literals: drop comments and trailing commas to read them as JSON.
-  const text = read('binding.gyp').replace(/#.*$/gm, '').replace(/,(\s*[\]}])/g, '$1');
+  const text = read('binding.gyp')
+    .replace(/#.*$/gm, '')
+    .replace(/,(\s*[\]}])/g, '$1');
   const target = JSON.parse(text).targets.find((t: { target_name: string }) => t.target_name === 'oxymail');
   const win = target.conditions.find((c: [string, object]) => c[0].includes("OS=='win'"))[1];
   return { sources: [...win.sources].sort(), defines: [...win.defines].sort() };
@@ -31,7 +33,11 @@ test('binding.gyp and CMakeLists.txt list the same sources and defines', () => {
 });
 
 test('NAPI_VERSION is stated once per build file and mirrored in package.json binary.napi_versions', () => {
-  const version = Number(gyp().defines.find((d: string) => d.startsWith('NAPI_VERSION='))?.split('=')[1]);
+  const version = Number(
+    gyp()
+      .defines.find((d: string) => d.startsWith('NAPI_VERSION='))
+      ?.split('=')[1],
+  );
   expect(version).toBeGreaterThanOrEqual(8);
   expect(JSON.parse(read('package.json')).binary.napi_versions).toEqual([version]);
   for (const dir of ['native']) {

@@ -94,7 +94,7 @@ describe('Extended MAPI HRESULTs', () => {
 });
 
 describe('addresses', () => {
-  test.each(['bob@example.com', 'o\'brien+tag@sub.example.co.uk', 'zoé@exemple.fr', 'a@[127.0.0.1]'])('%s is valid', (a) => {
+  test.each(['bob@example.com', "o'brien+tag@sub.example.co.uk", 'zoé@exemple.fr', 'a@[127.0.0.1]'])('%s is valid', (a) => {
     expect(checkAddress(a)).toBeUndefined();
   });
   test.each(['bob', 'bob@', '@example.com', 'bob@example', 'bo b@example.com', 'bob@exa_mple.com', 'a..b@example.com'])('%s is invalid', (a) => {
@@ -117,13 +117,20 @@ describe('parent window (ulUIParam)', () => {
 describe('managed relay from the environment', () => {
   test('smtp:// and smtps:// URLs with credentials', () => {
     expect(resolveRelay(undefined, { OXYMAIL_MANAGED_RELAY: 'smtps://u%40x:p%2Fw@relay.example.com', OXYMAIL_MANAGED_FROM: 'a@relay.example.com' })).toEqual({
-      host: 'relay.example.com', port: 465, security: 'tls', username: 'u@x', password: 'p/w', assignedAddress: 'a@relay.example.com',
+      host: 'relay.example.com',
+      port: 465,
+      security: 'tls',
+      username: 'u@x',
+      password: 'p/w',
+      assignedAddress: 'a@relay.example.com',
     });
     expect(resolveRelay(undefined, { OXYMAIL_MANAGED_RELAY: 'smtp://relay.example.com:2525', OXYMAIL_MANAGED_FROM: 'a@relay.example.com' })?.port).toBe(2525);
     expect(resolveRelay(undefined, {})).toBeUndefined();
   });
   test('a relay without an assigned address is not connected', () => {
-    expect(() => resolveRelay(undefined, { OXYMAIL_MANAGED_RELAY: 'smtp://relay.example.com' })).toThrow(expect.objectContaining({ code: 'MANAGED_NOT_CONNECTED' }));
+    expect(() => resolveRelay(undefined, { OXYMAIL_MANAGED_RELAY: 'smtp://relay.example.com' })).toThrow(
+      expect.objectContaining({ code: 'MANAGED_NOT_CONNECTED' }),
+    );
   });
 });
 
@@ -135,6 +142,10 @@ describe('nodemailer options from settings', () => {
   test('465 auto is implicit TLS; none ignores STARTTLS; OAuth2 token', () => {
     expect(poolOptions({ host: 'h', port: 465, security: 'auto' })).toMatchObject({ secure: true, requireTLS: false });
     expect(poolOptions({ host: 'h', port: 25, security: 'none' })).toMatchObject({ secure: false, ignoreTLS: true });
-    expect(poolOptions({ host: 'h', port: 587, security: 'starttls', username: 'a', accessToken: 't' }).auth).toEqual({ type: 'OAuth2', user: 'a', accessToken: 't' });
+    expect(poolOptions({ host: 'h', port: 587, security: 'starttls', username: 'a', accessToken: 't' }).auth).toEqual({
+      type: 'OAuth2',
+      user: 'a',
+      accessToken: 't',
+    });
   });
 });

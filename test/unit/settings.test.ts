@@ -47,10 +47,7 @@ describe('validateSettings', () => {
     expect(() => validateSettings({ smtp: { port: 0 } })).toThrow(/smtp\.port: must be an integer from 1 to 65535/);
   });
 
-  test.each([
-    ['starttls'],
-    ['none'],
-  ])("port 465 with security '%s' is a contradiction, with a hint", (security) => {
+  test.each([['starttls'], ['none']])("port 465 with security '%s' is a contradiction, with a hint", (security) => {
     const problems = problemsOf({ smtp: { host: 'mail.example.com', port: 465, security } });
     expect(problems).toEqual([expect.objectContaining({ path: 'smtp.security', hint: expect.stringMatching(/465/) })]);
   });
@@ -86,7 +83,11 @@ describe('validateSettings', () => {
 
   test('customize without protocol, and SMTP without host or email, are refused', () => {
     expect(problemsOf({ customize: true })[0].path).toBe('protocol');
-    expect(problemsOf({ customize: true, protocol: 'smtp' }).map((p) => p.path).sort()).toEqual(['email', 'smtp.host']);
+    expect(
+      problemsOf({ customize: true, protocol: 'smtp' })
+        .map((p) => p.path)
+        .sort(),
+    ).toEqual(['email', 'smtp.host']);
   });
 
   test('CR/LF in a header-bound setting is refused', () => {
@@ -106,7 +107,10 @@ describe('validateSettings', () => {
     );
     expect(s.smtp?.password).toBe('abcdefghijklmnop');
     expect(warnings).toEqual([]);
-    validateSettings({ smtp: { host: 'smtp.gmail.com', port: 587, username: 'a@gmail.com', password: 'myGooglePassword1' } }, { onWarning: (w) => warnings.push(w) });
+    validateSettings(
+      { smtp: { host: 'smtp.gmail.com', port: 587, username: 'a@gmail.com', password: 'myGooglePassword1' } },
+      { onWarning: (w) => warnings.push(w) },
+    );
     expect(warnings).toEqual([expect.objectContaining({ code: 'GMAIL_APP_PASSWORD', message: expect.stringMatching(/App passwords/) })]);
   });
 

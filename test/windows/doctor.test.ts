@@ -65,7 +65,12 @@ if (wineReady('oxymail doctor, real probe (Wine)')) {
       const local = out.local.report;
       expect(line(local, 'session')).toMatchObject({ verdict: 'ok', title: 'Local session (SESSIONNAME=Console)' });
       expect(line(local, 'mapi.client')).toMatchObject({ verdict: 'ok', title: 'Default mail client: Oxymail Recording Client (HKLM)' });
-      expect(line(local, 'mapi.dllpath')).toEqual({ id: 'mapi.dllpath', verdict: 'ok', title: `DLLPath: ${winPath(CLIENT_DLL.wide)}`, detail: '64-bit x64 (0x8664), the same as this process.' });
+      expect(line(local, 'mapi.dllpath')).toEqual({
+        id: 'mapi.dllpath',
+        verdict: 'ok',
+        title: `DLLPath: ${winPath(CLIENT_DLL.wide)}`,
+        detail: '64-bit x64 (0x8664), the same as this process.',
+      });
       // register-client.sh may also set DLLPathEx (the same DLL): every DLL line must then be ok too.
       expect(local.lines.filter((l: any) => l.id.startsWith('mapi.dll')).every((l: any) => l.verdict === 'ok')).toBe(true);
       expect(local.facts.mapi.client).toMatchObject({ name: 'Oxymail Recording Client', hive: 'HKLM', keyHive: 'HKLM' });
@@ -76,7 +81,11 @@ if (wineReady('oxymail doctor, real probe (Wine)')) {
       expect(out.local.text).toMatch(/^ok {4}Default mail client: Oxymail Recording Client \(HKLM\)$/m);
 
       // Same machine, remote sessions: the product page's advice wins over a working client.
-      expect(line(out.rds.report, 'session')).toMatchObject({ verdict: 'warn', title: 'Remote Desktop session (SESSIONNAME=RDP-Tcp#2)', detail: expect.stringMatching(/The user's PC is PC-ACCUEIL\./) });
+      expect(line(out.rds.report, 'session')).toMatchObject({
+        verdict: 'warn',
+        title: 'Remote Desktop session (SESSIONNAME=RDP-Tcp#2)',
+        detail: expect.stringMatching(/The user's PC is PC-ACCUEIL\./),
+      });
       expect(out.rds.report.recommendation.choice).toBe('smtp');
       expect(line(out.citrix.report, 'session').title).toBe('Citrix session (SESSIONNAME=ICA-CGP#1)');
       expect(out.citrix.report.recommendation.choice).toBe('smtp');

@@ -50,9 +50,7 @@ export function winPath(linuxPath: string): string {
 }
 
 function onPath(command: string): boolean {
-  return (process.env.PATH || '')
-    .split(path.delimiter)
-    .some((dir) => dir !== '' && fs.existsSync(path.join(dir, command)));
+  return (process.env.PATH || '').split(path.delimiter).some((dir) => dir !== '' && fs.existsSync(path.join(dir, command)));
 }
 
 /** Whether the tools and files the Windows suite needs are here; `why` lists what is missing. */
@@ -128,12 +126,7 @@ export interface WineRun {
  * converted: pass winPath() values. stdout/stderr go to files, because
  * node.exe under Wine fails with EBADF when they are pipes.
  */
-export async function runUnderWine(
-  scriptPath: string,
-  args: string[] = [],
-  env: Record<string, string> = {},
-  timeoutMs = 60_000,
-): Promise<WineRun> {
+export async function runUnderWine(scriptPath: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<WineRun> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oxymail-wine-'));
   const outFile = path.join(dir, 'stdout.txt');
   const errFile = path.join(dir, 'stderr.txt');
@@ -241,9 +234,7 @@ export async function runScenario<T = any>(
   );
   const result = fs.existsSync(resultFile) ? JSON.parse(fs.readFileSync(resultFile, 'utf8')) : undefined;
   if (result === undefined) {
-    throw new Error(
-      `scenario ${name} wrote no result (exit ${run.code}${run.timedOut ? ', timed out' : ''})\n${run.stderr}`,
-    );
+    throw new Error(`scenario ${name} wrote no result (exit ${run.code}${run.timedOut ? ', timed out' : ''})\n${run.stderr}`);
   }
   return { run, result, records: readRecord(recordFile), dir };
 }
@@ -260,7 +251,6 @@ export function missingBanner(why: string): string {
     line,
   ].join('\n');
 }
-
 
 /**
  * True when the Windows suite can run here. Otherwise it registers one test, titled `title`, that
@@ -309,7 +299,6 @@ export async function runApiCases(build: (dir: string) => ApiCase[]) {
   for (const o of result.outcomes) byName[o.name] = { ...o, records: readRecord(path.join(dir, `${o.name}.jsonl`)) };
   return byName;
 }
-
 
 /** What every Windows suite needs first: the native pieces built, the recording client registered. */
 export async function prepareWine(): Promise<void> {

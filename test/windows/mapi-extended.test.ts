@@ -22,7 +22,13 @@ const PR = {
   ATTACH_LONG_FILENAME_W: '0x3707001f',
 } as const;
 
-const user = (mapi: object = {}, extra: object = {}) => ({ email: 'zoe@example.fr', customize: true, protocol: 'mapi', mapi: { interface: 'extended', ...mapi }, ...extra });
+const user = (mapi: object = {}, extra: object = {}) => ({
+  email: 'zoe@example.fr',
+  customize: true,
+  protocol: 'mapi',
+  mapi: { interface: 'extended', ...mapi },
+  ...extra,
+});
 const submits = (records: Array<Record<string, any>>) => records.filter((r) => r.fn === 'IMessage::SubmitMessage');
 const BIG = 48 * 1024 * 1024;
 
@@ -51,14 +57,29 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
             name: 'full',
             settings: user({ profile: 'Comptabilité' }),
             message: {
-              to: ['Bob <bob@example.com>', { name: 'Élodie 🎉', address: 'elodie@example.fr' }], cc: 'carol@example.com', bcc: 'audit@example.com',
-              subject, text: 'Bonjour,\nci-joint.', readReceipt: true, deliveryReceipt: true,
+              to: ['Bob <bob@example.com>', { name: 'Élodie 🎉', address: 'elodie@example.fr' }],
+              cc: 'carol@example.com',
+              bcc: 'audit@example.com',
+              subject,
+              text: 'Bonjour,\nci-joint.',
+              readReceipt: true,
+              deliveryReceipt: true,
               attachments: [{ path: winPath(bigFile) }, { contentBase64: Buffer.from('BEGIN:VCARD\r\nEND:VCARD\r\n').toString('base64'), filename: 'zoé.vcf' }],
             },
           },
-          { name: 'wrongPassword', settings: user({ profile: 'Outlook', password: 'wrong' }), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_PASSWORD: 'right' } },
+          {
+            name: 'wrongPassword',
+            settings: user({ profile: 'Outlook', password: 'wrong' }),
+            message: { to: 'bob@example.com', text: 'x' },
+            env: { OXYMAIL_MAPI_PASSWORD: 'right' },
+          },
           { name: 'noStore', settings: user({ profile: 'Other' }), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_NO_DEFAULT_STORE: '1' } },
-          { name: 'submitFails', settings: user({ profile: 'Third' }), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_FAIL_AT: 'IMessage::SubmitMessage', OXYMAIL_MAPI_FAIL_HR: '0x80004005' } },
+          {
+            name: 'submitFails',
+            settings: user({ profile: 'Third' }),
+            message: { to: 'bob@example.com', text: 'x' },
+            env: { OXYMAIL_MAPI_FAIL_AT: 'IMessage::SubmitMessage', OXYMAIL_MAPI_FAIL_HR: '0x80004005' },
+          },
           { name: 'queue', settings: user(), messages: Array.from({ length: 20 }, (_, i) => ({ to: `c${i}@example.com`, subject: `n${i}`, text: String(i) })) },
           { name: 'html', settings: user(), message: { to: 'bob@example.com', html: '<b>x</b>' } },
           { name: 'dialog', settings: user(), message: { to: 'bob@example.com', text: 'x' }, sendOptions: { dialog: true } },
@@ -72,7 +93,12 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
       expect(out.levels.sent.every((s: any) => s.result?.savedToSent === true)).toBe(true);
 
       const [full] = submits(out.full.records);
-      expect(out.full.sent[0].result).toMatchObject({ protocol: 'mapi', savedToSent: true, receipts: { read: 'requested', delivery: 'requested' }, warnings: [] });
+      expect(out.full.sent[0].result).toMatchObject({
+        protocol: 'mapi',
+        savedToSent: true,
+        receipts: { read: 'requested', delivery: 'requested' },
+        warnings: [],
+      });
       expect(full.props).toMatchObject({
         [PR.SUBJECT_W]: subject,
         [PR.BODY_W]: 'Bonjour,\nci-joint.',
@@ -95,9 +121,18 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
       // The 48 MiB file went through in 64 KiB chunks: node.exe's lifetime peak grew by far less than the file.
       expect(out.full.peakGrowthKiB).toBeLessThan(BIG / 1024 / 4);
 
-      expect(out.wrongPassword.sent[0].error).toMatchObject({ code: 'MAPI_LOGON_FAILED', mapiCode: 0x80040111, message: expect.stringMatching(/^send \(MAPILogonEx\)/), hint: expect.stringMatching(/must be NULL/) });
+      expect(out.wrongPassword.sent[0].error).toMatchObject({
+        code: 'MAPI_LOGON_FAILED',
+        mapiCode: 0x80040111,
+        message: expect.stringMatching(/^send \(MAPILogonEx\)/),
+        hint: expect.stringMatching(/must be NULL/),
+      });
       expect(out.noStore.sent[0].error).toMatchObject({ code: 'MAPI_NOT_FOUND', hint: expect.stringMatching(/message store/) });
-      expect(out.submitFails.sent[0].error).toMatchObject({ code: 'MAPI_CALL_FAILED', message: 'send (IMessage::SubmitMessage): call failed (HRESULT 0x80004005)', hint: expect.stringMatching(/bitness/) });
+      expect(out.submitFails.sent[0].error).toMatchObject({
+        code: 'MAPI_CALL_FAILED',
+        message: 'send (IMessage::SubmitMessage): call failed (HRESULT 0x80004005)',
+        hint: expect.stringMatching(/bitness/),
+      });
       // (Leaks after a failure at every step are counted by the provider in native_extended.test.ts.)
 
       // 20 concurrent callers: all sent, one after the other, in the order they called.
@@ -109,7 +144,9 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
       expect(out.html.sent[0].error).toMatchObject({ code: 'UNSUPPORTED_OPTION', message: expect.stringMatching(/'html'.*'mapi-extended'/) });
       expect(out.dialog.sent[0].error).toMatchObject({ code: 'UNSUPPORTED_OPTION', message: expect.stringMatching(/'dialog'/) });
       expect(submits(out.html.records)).toEqual([]);
-      expect(out.dialogDefault.sent[0].result.warnings).toEqual([expect.objectContaining({ code: 'OPTION_DROPPED', message: expect.stringMatching(/'dialog'/) })]);
+      expect(out.dialogDefault.sent[0].result.warnings).toEqual([
+        expect.objectContaining({ code: 'OPTION_DROPPED', message: expect.stringMatching(/'dialog'/) }),
+      ]);
       expect(submits(out.dialogDefault.records)).toHaveLength(1);
     });
 

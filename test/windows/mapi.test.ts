@@ -24,27 +24,80 @@ if (wineReady('MAPI through the public API (Wine)')) {
       const out = await runApiCases((dir): ApiCase[] => {
         fs.writeFileSync(path.join(dir, 'relevé août.pdf'), Buffer.alloc(2048, 1));
         const onDisk = winPath(path.join(dir, 'relevé août.pdf'));
-        const base = { to: ['Bob <bob@example.com>', { name: 'Élodie', address: 'elodie@example.fr' }], cc: 'carol@example.com', bcc: 'audit@example.com', subject, text: body };
+        const base = {
+          to: ['Bob <bob@example.com>', { name: 'Élodie', address: 'elodie@example.fr' }],
+          cc: 'carol@example.com',
+          bcc: 'audit@example.com',
+          subject,
+          text: body,
+        };
         return [
-          { name: 'full', settings: user(), message: { ...base, readReceipt: true, attachments: [{ path: onDisk }, { contentBase64: Buffer.from(vcard).toString('base64'), filename: 'zoé 🎉.vcf' }] } },
-          { name: 'dialog', settings: user({ dialog: true }), message: { to: 'bob@example.com', subject: 's', text: 'x' }, sendOptions: { parentWindowBytes: [...hwnd] } },
-          { name: 'logon', settings: user({ profile: 'Comptabilité', password: 'mot-de-passe' }), message: { to: 'bob@example.com', subject: 's', text: 'x' }, sendOptions: { parentWindow: '305419896' } },
+          {
+            name: 'full',
+            settings: user(),
+            message: {
+              ...base,
+              readReceipt: true,
+              attachments: [{ path: onDisk }, { contentBase64: Buffer.from(vcard).toString('base64'), filename: 'zoé 🎉.vcf' }],
+            },
+          },
+          {
+            name: 'dialog',
+            settings: user({ dialog: true }),
+            message: { to: 'bob@example.com', subject: 's', text: 'x' },
+            sendOptions: { parentWindowBytes: [...hwnd] },
+          },
+          {
+            name: 'logon',
+            settings: user({ profile: 'Comptabilité', password: 'mot-de-passe' }),
+            message: { to: 'bob@example.com', subject: 's', text: 'x' },
+            sendOptions: { parentWindow: '305419896' },
+          },
           { name: 'abort', settings: user(), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_RETURN: '1' } },
-          { name: 'loginFailure', settings: user({ profile: 'Outlook', password: 'wrong' }), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_LOGON_RETURN: '3' } },
+          {
+            name: 'loginFailure',
+            settings: user({ profile: 'Outlook', password: 'wrong' }),
+            message: { to: 'bob@example.com', text: 'x' },
+            env: { OXYMAIL_MAPI_LOGON_RETURN: '3' },
+          },
           { name: 'unknownRecipient', settings: user(), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_RETURN: '14' } },
           { name: 'attachmentNotFound', settings: user(), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_RETURN: '11' } },
           { name: 'unknownCode', settings: user(), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_RETURN: '99' } },
-          { name: 'ansi', settings: user(), message: { to: 'bob@example.com', subject: 'Été', text: 'x' }, env: { OXYMAIL_MAPI_DLL: winPath(CLIENT_DLL.ansi) } },
+          {
+            name: 'ansi',
+            settings: user(),
+            message: { to: 'bob@example.com', subject: 'Été', text: 'x' },
+            env: { OXYMAIL_MAPI_DLL: winPath(CLIENT_DLL.ansi) },
+          },
           { name: 'noDll', settings: user(), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_DLL: 'C:\\nowhere\\nomapi.dll' } },
-          { name: 'warnHtml', settings: user({}, { defaults: { deliveryReceipt: true, importance: 'high' } }), mailerOptions: { unsupported: 'warn' }, message: { to: 'bob@example.com', subject: 'h', html: '<p>Bonjour <b>Zoé</b></p>' } },
+          {
+            name: 'warnHtml',
+            settings: user({}, { defaults: { deliveryReceipt: true, importance: 'high' } }),
+            mailerOptions: { unsupported: 'warn' },
+            message: { to: 'bob@example.com', subject: 'h', html: '<p>Bonjour <b>Zoé</b></p>' },
+          },
           { name: 'strictHtml', settings: user(), message: { to: 'bob@example.com', subject: 'h', html: '<p>x</p>' } },
-          { name: 'slowPair', settings: user(), messages: [{ to: 'a@example.com', subject: 'one', text: '1' }, { to: 'b@example.com', subject: 'two', text: '2' }], env: { OXYMAIL_MAPI_SLEEP_MS: '1000' } },
+          {
+            name: 'slowPair',
+            settings: user(),
+            messages: [
+              { to: 'a@example.com', subject: 'one', text: '1' },
+              { to: 'b@example.com', subject: 'two', text: '2' },
+            ],
+            env: { OXYMAIL_MAPI_SLEEP_MS: '1000' },
+          },
         ];
       });
 
       // A full send: Unicode, classes, SMTP: addresses, display names, attachments from a path and from a Buffer.
       const full = out.full;
-      expect(full.sent[0].result).toMatchObject({ protocol: 'mapi', messageId: null, savedToSent: true, receipts: { read: 'requested', delivery: 'not-requested' }, warnings: [] });
+      expect(full.sent[0].result).toMatchObject({
+        protocol: 'mapi',
+        messageId: null,
+        savedToSent: true,
+        receipts: { read: 'requested', delivery: 'not-requested' },
+        warnings: [],
+      });
       expect(full.sent[0].result.accepted).toEqual(['bob@example.com', 'elodie@example.fr', 'carol@example.com', 'audit@example.com']);
       const r = full.records[0];
       expect(r).toMatchObject({ fn: 'MAPISendMailW', subject, body, flags: 0, uiParam: '0' });
@@ -55,7 +108,10 @@ if (wineReady('MAPI through the public API (Wine)')) {
         { class: 2, name: 'carol@example.com', address: 'SMTP:carol@example.com' },
         { class: 3, name: 'audit@example.com', address: 'SMTP:audit@example.com' },
       ]);
-      expect(r.attachments.map((a: any) => [a.name, a.size, a.position])).toEqual([['relevé août.pdf', 2048, -1], ['zoé 🎉.vcf', Buffer.byteLength(vcard), -1]]);
+      expect(r.attachments.map((a: any) => [a.name, a.size, a.position])).toEqual([
+        ['relevé août.pdf', 2048, -1],
+        ['zoé 🎉.vcf', Buffer.byteLength(vcard), -1],
+      ]);
       expect(full.tempCopies).toBe(1);
       expect(full.leftovers).toEqual([]);
 
@@ -70,7 +126,12 @@ if (wineReady('MAPI through the public API (Wine)')) {
 
       // Every mapped code is a MailError with the MAPI number, naming the call.
       expect(out.abort.sent[0].error).toMatchObject({ code: 'MAPI_USER_ABORT', mapiCode: 1, message: 'send (MAPISendMailW): the user cancelled' });
-      expect(out.loginFailure.sent[0].error).toMatchObject({ code: 'MAPI_LOGIN_FAILURE', mapiCode: 3, message: expect.stringMatching(/^send \(MAPILogon\)/), hint: expect.stringMatching(/mapi\.profile/) });
+      expect(out.loginFailure.sent[0].error).toMatchObject({
+        code: 'MAPI_LOGIN_FAILURE',
+        mapiCode: 3,
+        message: expect.stringMatching(/^send \(MAPILogon\)/),
+        hint: expect.stringMatching(/mapi\.profile/),
+      });
       expect(out.loginFailure.records.map((x) => x.fn)).toEqual(['MAPILogon']);
       expect(out.unknownRecipient.sent[0].error).toMatchObject({ code: 'MAPI_UNKNOWN_RECIPIENT', mapiCode: 14 });
       expect(out.attachmentNotFound.sent[0].error).toMatchObject({ code: 'MAPI_ATTACHMENT_NOT_FOUND', mapiCode: 11 });
@@ -79,7 +140,11 @@ if (wineReady('MAPI through the public API (Wine)')) {
       // A client without MAPISendMailW, loaded directly: ANSI, with a warning.
       expect(out.ansi.records[0]).toMatchObject({ fn: 'MAPISendMail', subject: 'Été', unicode: false });
       expect(out.ansi.sent[0].result.warnings.map((w: any) => w.code)).toEqual(['MAPI_ANSI']);
-      expect(out.noDll.sent[0].error).toMatchObject({ code: 'MAPI_UNAVAILABLE', message: expect.stringMatching(/^send \(LoadLibraryW\): cannot load .*nomapi\.dll \(Win32 error 126\)/), hint: expect.stringMatching(/not found/) });
+      expect(out.noDll.sent[0].error).toMatchObject({
+        code: 'MAPI_UNAVAILABLE',
+        message: expect.stringMatching(/^send \(LoadLibraryW\): cannot load .*nomapi\.dll \(Win32 error 126\)/),
+        hint: expect.stringMatching(/not found/),
+      });
 
       // The capability rule: under 'warn' HTML becomes text and settings defaults are dropped, with warnings.
       const warn = out.warnHtml.sent[0].result;

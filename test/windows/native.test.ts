@@ -5,15 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import {
-  CLIENT_DLL,
-  registerClient,
-  runScenario,
-  unregisterClient,
-  winPath,
-  wineReady,
-  prepareWine,
-} from './harness';
+import { CLIENT_DLL, registerClient, runScenario, unregisterClient, winPath, wineReady, prepareWine } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -52,9 +44,7 @@ if (wineReady('Windows native suite (Wine)')) {
           ],
         };
       });
-      expect(result.results).toEqual([
-        { status: 0, call: 'MAPISendMailW', unicode: true, win32Error: 0, dll: expect.stringMatching(/mapi32\.dll$/i) },
-      ]);
+      expect(result.results).toEqual([{ status: 0, call: 'MAPISendMailW', unicode: true, win32Error: 0, dll: expect.stringMatching(/mapi32\.dll$/i) }]);
       expect(records).toHaveLength(1);
       const r = records[0];
       expect(r).toMatchObject({
@@ -114,9 +104,15 @@ if (wineReady('Windows native suite (Wine)')) {
         [0, 'MAPISendMailW'],
       ]);
       expect(records.map((r) => r.fn)).toEqual([
-        'MAPILogon', 'MAPISendMailW', 'MAPILogoff',
-        'MAPILogon', 'MAPISendMailW', 'MAPILogoff',
-        'MAPILogon', 'MAPISendMailW', 'MAPILogoff',
+        'MAPILogon',
+        'MAPISendMailW',
+        'MAPILogoff',
+        'MAPILogon',
+        'MAPISendMailW',
+        'MAPILogoff',
+        'MAPILogon',
+        'MAPISendMailW',
+        'MAPILogoff',
       ]);
       const [l1, s1, o1, l2, s2, o2, l3] = records;
       expect(l1).toMatchObject({ uiParam: max, profile: 'Profil Été', password: 'mot de passe', flags: 2 });
@@ -151,8 +147,13 @@ if (wineReady('Windows native suite (Wine)')) {
       ]);
       // A failed logon sends nothing and logs nothing off.
       expect(records.map((r) => r.fn)).toEqual([
-        'MAPISendMailW', 'MAPISendMailW', 'MAPISendMailW', 'MAPISendMailW', 'MAPISendMailW',
-        'MAPILogon', 'MAPISendMailW',
+        'MAPISendMailW',
+        'MAPISendMailW',
+        'MAPISendMailW',
+        'MAPISendMailW',
+        'MAPISendMailW',
+        'MAPILogon',
+        'MAPISendMailW',
       ]);
     });
 
@@ -282,12 +283,7 @@ if (wineReady('Windows native suite (Wine)')) {
 
     test('process.exit() during a send does not wait for the mail client', async () => {
       const request = { subject: 's', recipients: [to('a', 'a@example.fr')] };
-      const { run, result } = await runScenario(
-        'exit',
-        { exitAfterMs: 300, request },
-        { OXYMAIL_MAPI_SLEEP_MS: '5000' },
-        20_000,
-      );
+      const { run, result } = await runScenario('exit', { exitAfterMs: 300, request }, { OXYMAIL_MAPI_SLEEP_MS: '5000' }, 20_000);
       expect(result).toEqual({ exiting: true });
       expect(run.timedOut).toBe(false);
       expect(run.code).toBe(7);

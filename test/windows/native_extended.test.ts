@@ -6,17 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import {
-  CLIENT_DLL,
-  crc32,
-  recordsBySteps,
-  registerClient,
-  runScenario,
-  unregisterClient,
-  winPath,
-  wineReady,
-  prepareWine,
-} from './harness';
+import { CLIENT_DLL, crc32, recordsBySteps, registerClient, runScenario, unregisterClient, winPath, wineReady, prepareWine } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -126,10 +116,7 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
         crc32: crc32(data),
         committed: true,
       });
-      expect(first.attachments).toEqual([
-        attachment('Récap été 🎉.txt', Buffer.from('été\n')),
-        attachment('vide.bin', Buffer.alloc(0)),
-      ]);
+      expect(first.attachments).toEqual([attachment('Récap été 🎉.txt', Buffer.from('été\n')), attachment('vide.bin', Buffer.alloc(0))]);
       // Never both PR_SENTMAIL_ENTRYID and PR_DELETE_AFTER_SUBMIT.
       expect(second.props).toMatchObject({ [PR.IMPORTANCE]: 0, [PR.DELETE_AFTER_SUBMIT]: true });
       expect(second.props).not.toHaveProperty(PR.SENTMAIL_ENTRYID);
@@ -491,7 +478,10 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
           { hresult: 0x80040605, call: 'MAPIInitialize', savedToSent: false, dll: expect.stringMatching(/mapi32\.dll$/i) },
           { hresult: 0x80040605, call: 'MAPIInitialize', profiles: [] },
         ]);
-        expect(records).toEqual([{ fn: 'step', i: 0 }, { fn: 'step', i: 1 }]);
+        expect(records).toEqual([
+          { fn: 'step', i: 0 },
+          { fn: 'step', i: 1 },
+        ]);
         await unregisterClient();
         const none = await runScenario('extended', { steps: [{ send: base }] });
         expect(none.result.results[0]).toMatchObject({ hresult: 0x80040605, call: 'MAPIInitialize' });

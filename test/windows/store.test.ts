@@ -26,7 +26,11 @@ if (wineReady('settings store under Windows (Wine)')) {
       expect(result.password).toBe('Sm7p-Päss-éà');
       expect(result.mapiPassword).toBe('mapi-secret-42');
       expect(JSON.stringify(result.listed)).not.toMatch(/Sm7p|mapi-secret/);
-      expect(result.broken).toMatchObject({ code: 'SECRET_UNREADABLE', message: expect.stringMatching(/users\.alice\.smtp\.password/), hint: expect.stringMatching(/Windows user/) });
+      expect(result.broken).toMatchObject({
+        code: 'SECRET_UNREADABLE',
+        message: expect.stringMatching(/users\.alice\.smtp\.password/),
+        hint: expect.stringMatching(/Windows user/),
+      });
     });
   });
 }

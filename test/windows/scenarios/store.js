@@ -8,7 +8,9 @@ const { openSettingsStore } = require(path.join(__dirname, '..', '..', '..', 'di
 scenario(async (_addon, input) => {
   const store = openSettingsStore(input.file);
   await store.set('alice', {
-    email: 'alice@example.com', customize: true, protocol: 'smtp',
+    email: 'alice@example.com',
+    customize: true,
+    protocol: 'smtp',
     smtp: { host: 'smtp.example.com', port: 587, username: 'alice', password: input.password },
     mapi: { profile: 'Outlook', password: input.mapiPassword },
   });
@@ -19,6 +21,9 @@ scenario(async (_addon, input) => {
   const doc = JSON.parse(disk);
   doc.users.alice.smtp.password.dpapi = Buffer.from('not a dpapi blob').toString('base64');
   fs.writeFileSync(input.file, JSON.stringify(doc));
-  const broken = await store.get('alice').then(() => null, (e) => ({ code: e.code, message: e.message, hint: e.hint }));
+  const broken = await store.get('alice').then(
+    () => null,
+    (e) => ({ code: e.code, message: e.message, hint: e.hint }),
+  );
   return { kind: store.secrets, disk, password: got.smtp.password, mapiPassword: got.mapi.password, listed, broken };
 });
