@@ -6,6 +6,7 @@
 import { failWithProblems, MailWarning, Problem } from './errors';
 import { Importance, IMPORTANCE_LEVELS } from './importance';
 import { checkAddress, hasLineBreak } from './address';
+import { parse as parseJsonc, printParseErrorCode, ParseError } from 'jsonc-parser';
 
 /** How the SMTP connection is secured. */
 export type SmtpSecurity = 'auto' | 'starttls' | 'tls' | 'none';
@@ -297,4 +298,24 @@ export function maskSecrets(settings: UserMailSettings): UserMailSettings {
   const flat = flatten(settings, '', new Map());
   for (const path of SECRET_PATHS) if (flat.has(path)) flat.set(path, MASK);
   return unflatten(flat) as unknown as UserMailSettings;
+}
+
+/**
+ * JSON.parse for files that may hold secrets. Node's own message quotes the text around the fault
+ * (a password, when the fault is an unquoted one), so on failure the error names only the line,
+ * the column and the kind of fault, located by jsonc-parser in strict JSON mode.
+ */
+export function parseSettingsJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    const errors: ParseError[] = [];
+    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    const first = errors[0];
+    const offset = first?.offset ?? text.length;
+    const before = text.slice(0, offset).split('\n');
+    const where = `line ${before.length}, column ${before[before.length - 1].length + 1}`;
+    const kind = first ? printParseErrorCode(first.error) : 'InvalidJson';
+    return failWithProblems('INVALID_SETTINGS', `settings: ${what} is not valid JSON`, [{ path: '(file)', message: `${kind} at ${where}` }]);
+  }
 }

@@ -12,6 +12,7 @@ import { IMPORTANCE_LEVELS } from '../importance';
 import { createMailer, SendOptions } from '../mailer';
 import { MailMessage, validateMessage } from '../message';
 import { composeMail } from '../transports/compose';
+import { parseSettingsJson } from '../settings';
 import { listProfiles } from '../transports/mapi';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
 import { runDoctor, formatDoctorReport } from '../doctor';
@@ -48,11 +49,7 @@ async function readSettings(file: string): Promise<unknown> {
   } catch (err) {
     throw new MailError('INVALID_SETTINGS', `settings: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new MailError('INVALID_SETTINGS', `settings: ${file} is not valid JSON: ${(err as Error).message}`);
-  }
+  return parseSettingsJson(text, file);
 }
 
 async function buildMessage(f: SendFlags): Promise<MailMessage> {

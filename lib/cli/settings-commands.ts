@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { smtpHandshake } from '../doctor/smtp-probe';
 import { MailError } from '../errors';
-import { SECRET_PATHS, settingKind, UserMailSettings } from '../settings';
+import { parseSettingsJson, SECRET_PATHS, settingKind, UserMailSettings } from '../settings';
 import { openSettingsStore, SettingsStore, STORE_VERSION } from '../store/store';
 import { green, print, progress, readStdin, table, yellow } from './output';
 
@@ -155,12 +155,13 @@ Examples:
     .command('import <file>')
     .description('add or replace the users of an export file; every user is validated before anything is written')
     .action(async (file, _opts, cmd) => {
-      let doc: { users?: Record<string, Record<string, unknown>> };
+      let text: string;
       try {
-        doc = JSON.parse(await fs.readFile(file, 'utf8'));
+        text = await fs.readFile(file, 'utf8');
       } catch (err) {
-        throw new MailError('INVALID_SETTINGS', `settings: cannot read ${file}: ${(err as Error).message}`);
+        throw new MailError('INVALID_SETTINGS', `settings: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
       }
+      const doc = parseSettingsJson(text, file) as { users?: Record<string, Record<string, unknown>> };
       if (!doc.users || typeof doc.users !== 'object') throw new MailError('INVALID_SETTINGS', `settings: ${file} has no "users" object`);
       const store = storeFrom(cmd);
       for (const [user, s] of Object.entries(doc.users)) {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { failWithProblems, MailError, Problem } from '../errors';
 import { createMailer, Mailer, MailerOptions } from '../mailer';
-import { maskSecrets, SECRET_PATHS, UserMailSettings, validateSettings } from '../settings';
+import { maskSecrets, parseSettingsJson, SECRET_PATHS, UserMailSettings, validateSettings } from '../settings';
 import { withLock } from './lock';
 import { defaultCodec, SecretCodec } from './secrets';
 
@@ -91,16 +91,7 @@ export function openSettingsStore(file?: string, options: { codec?: SecretCodec 
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: STORE_VERSION, users: {} };
       throw err;
     }
-    let doc: Record<string, unknown>;
-    try {
-      doc = JSON.parse(text);
-    } catch (err) {
-      return failWithProblems(
-        'INVALID_SETTINGS',
-        `settings: ${storePath} is not valid JSON (nothing was overwritten; the previous version is in ${storePath}.bak)`,
-        [{ path: '(file)', message: (err as Error).message }],
-      );
-    }
+    let doc = parseSettingsJson(text, `${storePath} (nothing was overwritten; the previous version is in ${storePath}.bak)`) as Record<string, unknown>;
     if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
       return failWithProblems('INVALID_SETTINGS', `settings: ${storePath} is not a settings file`, [{ path: '(file)', message: 'must be a JSON object' }]);
     }

@@ -95,6 +95,20 @@ test('verify with a wrong password: exit 1, SMTP_AUTH, and the password is never
   }
 });
 
+test('a malformed settings file: exit 1, the line and column, and no text from the file (a password) is echoed', async () => {
+  const file = path.join(tempDir(), 'broken.json');
+  writeFileSync(file, '{\n  "customize": true,\n  "smtp": { "password": TopSecret99 }\n}');
+  for (const args of [
+    ['send', '--settings', file, '--to', 'bob@example.com', '--subject', 's', '--text', 'x'],
+    ['verify', '--settings', file],
+  ]) {
+    const r = await run(args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/INVALID_SETTINGS[\s\S]*line 3, column 25/);
+    expect(r.stdout + r.stderr).not.toMatch(/TopSecret/);
+  }
+});
+
 test.each([
   [['send', '--subject', 's', '--text', 'x'], /required option '--to/],
   [['send', '--to', 'bob@example.com', '--subject', 's', '--text', 'x', '--text-file', 'f'], /either --text or --text-file/],
