@@ -52,9 +52,14 @@ export function parseAddressField(path: string, value: unknown, problems: Proble
         codes.add('INVALID_MESSAGE');
         return;
       }
-      for (const parsed of addressparser(item, { flatten: true })) {
-        pushMailbox(at, parsed.name, parsed.address, out, problems, codes);
+      const parsed = addressparser(item, { flatten: true });
+      const ambiguous = checkAmbiguous(item, parsed);
+      if (ambiguous) {
+        problems.push({ path: at, message: ambiguous });
+        codes.add('INVALID_ADDRESS');
+        return;
       }
+      for (const mailbox of parsed) pushMailbox(at, mailbox.name, mailbox.address, out, problems, codes);
     } else if (item && typeof item === 'object' && typeof (item as Mailbox).address === 'string') {
       const { name = '', address } = item as Mailbox;
       if (typeof name !== 'string' || hasLineBreak(name) || hasLineBreak(address)) {
@@ -69,6 +74,23 @@ export function parseAddressField(path: string, value: unknown, problems: Proble
     }
   });
   return out;
+}
+
+/**
+ * The parser is lenient: it folds stray words into the display name, so `a@x.com b@y.com` would
+ * become one mailbox named "b@y.com" and a recipient would be lost without a word. These shapes
+ * are refused instead: an unquoted name holding an '@', text after a closing '>', and a bare name
+ * in front of an address that has no angle brackets.
+ */
+function checkAmbiguous(raw: string, parsed: { name: string; address: string }[]): string | undefined {
+  const unquoted = raw.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  const fix = 'separate addresses with commas and write a display name as Name <address>';
+  if (/>\s*[^\s,;(]/.test(unquoted)) return `'${raw}': text after '>'; ${fix}`;
+  for (const { name } of parsed) {
+    if (name.includes('@') && !raw.includes(`"${name}"`)) return `'${raw}' reads as several addresses without commas; ${fix}`;
+  }
+  if (!unquoted.includes('<') && !unquoted.includes('(') && parsed.some((m) => m.name)) return `'${raw}': a name without <address>; ${fix}`;
+  return undefined;
 }
 
 function pushMailbox(path: string, name: string, address: string, out: Mailbox[], problems: Problem[], codes: Set<string>): void {

@@ -111,7 +111,7 @@ export function capabilities(protocol: ProtocolKey): Record<Feature, Capability>
 export function capabilities(protocol?: ProtocolKey) {
   if (protocol === undefined) return structuredClone(MATRIX);
   if (!(protocol in MATRIX)) {
-    throw new TypeError(`capabilities: unknown protocol '${String(protocol)}' (expected ${Object.keys(MATRIX).join(', ')})`);
+    throw new MailError('INVALID_OPTION', `capabilities: unknown protocol '${String(protocol)}' (expected ${Object.keys(MATRIX).join(', ')})`);
   }
   return structuredClone(MATRIX[protocol]);
 }

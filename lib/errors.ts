@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   NO_RECIPIENTS: 'the message has no recipient',
   ATTACHMENT_NOT_FOUND: 'an attachment file does not exist or cannot be read',
   UNKNOWN_OPTION: 'an option name is not known',
+  INVALID_OPTION: 'an option has a value it cannot take',
   UNSUPPORTED_OPTION: 'the chosen protocol cannot honour an option set explicitly',
   ABORTED: 'the send was aborted by its AbortSignal',
   MANAGED_NOT_CONNECTED: 'managed sending is selected but no relay is configured',

@@ -6,7 +6,8 @@ import { Feature, checkCapabilities, Origin, ProtocolKey, UnsupportedPolicy } fr
 import { MailError, MailWarning, Protocol } from './errors';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult } from './result';
-import { EffectiveSettings, resolveSettings, SettingsInput, UserMailSettings } from './settings';
+import { inspect } from 'node:util';
+import { EffectiveSettings, maskSecrets, resolveSettings, SettingsInput, UserMailSettings } from './settings';
 import { composeMail, Effective, Identity } from './transports/compose';
 import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './transports/managed';
 import { MapiSendOptions, MapiTransport } from './transports/mapi';
@@ -63,7 +64,7 @@ function rejectUnknown(what: string, given: object, known: Set<string>): void {
 export function createMailer(settings: SettingsInput | UserMailSettings, options: MailerOptions = {}): Mailer {
   rejectUnknown('createMailer', options, MAILER_OPTIONS);
   if (options.unsupported !== undefined && options.unsupported !== 'error' && options.unsupported !== 'warn') {
-    throw new TypeError("createMailer: options.unsupported must be 'error' or 'warn'");
+    throw new MailError('INVALID_OPTION', "createMailer: options.unsupported must be 'error' or 'warn'");
   }
   const resolved = resolveSettings(settings, options.overrides);
   return new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options);
@@ -87,7 +88,7 @@ class MailerImpl implements Mailer {
 
   private chooseProtocol(requested: Protocol | undefined): Protocol {
     if (requested === undefined) return this.protocol;
-    if (!PROTOCOLS.includes(requested)) throw new TypeError(`send: protocol must be one of ${PROTOCOLS.join(', ')}`);
+    if (!PROTOCOLS.includes(requested)) throw new MailError('INVALID_OPTION', `send: protocol must be one of ${PROTOCOLS.join(', ')}`);
     return requested;
   }
 
@@ -250,5 +251,14 @@ class MailerImpl implements Mailer {
   close(): void {
     for (const t of this.transports.values()) if (t instanceof SmtpTransport) t.close();
     this.transports.clear();
+  }
+
+  /** What console.log, util.inspect and JSON.stringify show: never a password, token or the relay's credentials. */
+  toJSON(): object {
+    return { protocol: this.protocol, settings: maskSecrets(this.settings) };
+  }
+
+  [inspect.custom](): string {
+    return `Mailer ${inspect(this.toJSON(), { depth: 4 })}`;
   }
 }

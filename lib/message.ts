@@ -99,7 +99,7 @@ const CODE_ORDER = ['INVALID_MESSAGE', 'UNKNOWN_OPTION', 'INVALID_ADDRESS', 'ATT
  */
 export async function validateMessage(input: MailMessage): Promise<NormalizedMessage> {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
-    throw new TypeError('send: the message must be an object');
+    throw new MailError('INVALID_MESSAGE', 'send: the message must be an object');
   }
   const problems: Problem[] = [];
   const codes = new Set<string>();
@@ -228,6 +228,9 @@ async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise
       problem('INVALID_MESSAGE', `${at}.filename`, 'is required for in-memory content');
     }
     const filename = a.filename ?? path.basename(filePath ?? '');
+    if (a.filename === undefined && hasLineBreak(filename)) {
+      problem('INVALID_MESSAGE', `${at}.path`, 'the file name (used as the attachment name) contains CR or LF: give a filename');
+    }
     const contentType = a.contentType ?? CONTENT_TYPES[path.extname(filename).toLowerCase()];
     out.push({ path: filePath, content: a.content, filename, contentType });
   }

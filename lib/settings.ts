@@ -279,12 +279,16 @@ export function resolveSettings(user: unknown, overrides?: unknown, options: Val
     flat.set(path, field.default);
     source.set(path, 'default');
   }
-  const fail = () => failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', problems);
-  if (problems.length) fail();
+  // The combination rules run on the fields that passed, so one error lists every problem; a
+  // field already reported is not reported again as missing.
+  const reported = new Set(problems.map((p) => p.path));
+  for (const path of reported) flat.delete(path);
   const settings = unflatten(flat) as unknown as UserMailSettings;
   const warnings: MailWarning[] = [];
-  checkCombination(settings, problems, warnings);
-  if (problems.length) fail();
+  const combination: Problem[] = [];
+  checkCombination(settings, combination, warnings);
+  problems.push(...combination.filter((p) => !reported.has(p.path)));
+  if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', problems);
   warnings.forEach((w) => options.onWarning?.(w));
   const effective: EffectiveSettings = {};
   for (const [path, value] of flatten(settings, '', new Map())) {

@@ -2,9 +2,8 @@
  * The managed relay: the suite's own SMTP account. The user gets an assigned sender address,
  * their own address goes to Reply-To, and bulk (CRM) sending is refused.
  */
-import { checkAddress } from '../address';
-import { MailError } from '../errors';
-import type { SmtpSecurity } from '../settings';
+import { MailError, Problem } from '../errors';
+import { SmtpSecurity, validateSettings } from '../settings';
 import type { SmtpEndpoint } from './smtp';
 
 /** The relay the host application gives (or OXYMAIL_MANAGED_RELAY / OXYMAIL_MANAGED_FROM). */
@@ -57,19 +56,47 @@ export function resolveRelay(given: ManagedRelay | undefined, env: NodeJS.Proces
   });
 }
 
+const RELAY_FIELDS = ['host', 'port', 'security', 'username', 'password', 'accessToken', 'allowInsecureAuth', 'tls', 'timeoutMs', 'assignedAddress'];
+
+/**
+ * The relay goes through the same rules as a user's SMTP settings (types, port/TLS contradictions,
+ * no password in clear text to a remote host), and a misspelt field is an error rather than a
+ * relay that silently sends without logging in.
+ */
 function checkRelay(relay: ManagedRelay): ManagedRelay {
-  const problem = !relay.host ? 'the relay has no host' : checkAddress(relay.assignedAddress ?? '');
-  if (problem) {
+  const problems: Problem[] = Object.keys(relay)
+    .filter((key) => !RELAY_FIELDS.includes(key))
+    .map((key) => ({ path: key, message: `unknown relay field (known: ${RELAY_FIELDS.join(', ')})` }));
+  const { assignedAddress, ...smtp } = relay;
+  if (!relay.host) problems.push({ path: 'host', message: 'the relay has no host' });
+  if (!assignedAddress) problems.push({ path: 'assignedAddress', message: 'the relay assigns no sender address' });
+  let checked: SmtpEndpoint | undefined;
+  try {
+    checked = validateSettings({ customize: true, protocol: 'smtp', email: assignedAddress || undefined, smtp: pick(smtp, RELAY_FIELDS) }).smtp;
+  } catch (err) {
+    if (!(err instanceof MailError) || !err.problems) throw err;
+    for (const p of err.problems) {
+      const path = p.path === 'email' ? 'assignedAddress' : p.path.replace(/^smtp\./, '');
+      if (!problems.some((q) => q.path === path)) problems.push({ ...p, path });
+    }
+  }
+  if (problems.length || !checked) {
+    const hints = problems.filter((p) => p.hint).map((p) => p.hint);
     throw new MailError(
       'MANAGED_NOT_CONNECTED',
-      `managed: relay configuration is incomplete: ${problem === 'the relay has no host' ? problem : `assignedAddress: ${problem}`}`,
+      `managed: the relay configuration is invalid:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
       {
         protocol: 'managed',
-        hint: MANAGED_HINT,
+        hint: [...hints, MANAGED_HINT].join(' '),
+        problems,
       },
     );
   }
-  return relay;
+  return { ...checked, assignedAddress };
+}
+
+function pick(o: object, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => keys.includes(k)));
 }
 
 /** The SMTP endpoint of a relay, with the same defaults as user SMTP settings. */

@@ -308,7 +308,7 @@ describe('managed relay', () => {
     expect(line(report, 'managed')).toMatchObject({
       verdict: 'fail',
       title: 'Managed relay misconfigured',
-      detail: expect.stringMatching(/^managed: relay configuration is incomplete: assignedAddress/),
+      detail: expect.stringMatching(/^managed: the relay configuration is invalid:\n  - assignedAddress: /),
     });
   });
 });

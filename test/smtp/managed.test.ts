@@ -2,6 +2,7 @@
  * Managed sending, the protocol switch at send time, application overrides and the capability
  * rule, end to end against a real smtp-server on loopback.
  */
+import { inspect } from 'node:util';
 import { createMailer, MailError } from '../../lib';
 import { startServer, smtpSettings, testCert, TestServer } from '../helpers/server';
 
@@ -96,6 +97,22 @@ describe('managed relay', () => {
 });
 
 describe('protocol switch, overrides and the capability rule', () => {
+  test.each([
+    ['a password in clear text to a remote relay', { security: 'none', host: 'relay.suite.example' }, 'security', /clear text/],
+    ['a misspelt credential field', { user: 'alice', pass: 'secret' }, 'user', /unknown relay field/],
+    ['port 465 with STARTTLS', { port: 465, security: 'starttls' }, 'security', /465/],
+    ['an invalid assigned address', { assignedAddress: 'u-4711\r\nBcc: x@example.com' }, 'assignedAddress', /CR or LF/],
+  ])('a relay with %s is refused before connecting, naming the field', async (_what, change, path, message) => {
+    const mailer = createMailer(user, { managed: { ...relay(server.port), ...change } as never });
+    const err = await rejection(mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' }));
+    mailer.close();
+    expect(err.code).toBe('MANAGED_NOT_CONNECTED');
+    expect(err.problems).toContainEqual(expect.objectContaining({ path, message: expect.stringMatching(message) }));
+    expect(err.message).not.toContain('secret');
+    expect(server.received).toHaveLength(0);
+    expect(server.logins).toHaveLength(0);
+  });
+
   test('MAPI user with SMTP parameters kept: sendOptions.protocol switches this send to SMTP', async () => {
     const settings = { ...smtpSettings(server.port), protocol: 'mapi' as const, mapi: { profile: 'Outlook' } };
     const mailer = createMailer(settings);
@@ -120,6 +137,15 @@ describe('protocol switch, overrides and the capability rule', () => {
     const got = server.received[0];
     expect(got.parsed.from?.value[0].name).toBe('Gestion Commerciale');
     expect(got.raw.toString()).toMatch(/^X-Priority: 2 \(High\)\r$/m);
+  });
+
+  test('printing or serialising a mailer shows neither the password nor the relay credentials', () => {
+    const mailer = createMailer(smtpSettings(server.port, { username: 'alice', password: 'S3cret-pw' }), { managed: relay(server.port) });
+    const shown = [inspect(mailer, { depth: 10 }), JSON.stringify(mailer)].join('\n');
+    expect(shown).toMatch(/protocol.*smtp/);
+    expect(shown).toContain('********');
+    expect(shown).not.toMatch(/S3cret-pw|secret/);
+    mailer.close();
   });
 
   test('an explicit option SMTP cannot honour fails with UNSUPPORTED_OPTION and nothing is sent', async () => {

@@ -201,13 +201,20 @@ describe('SMTP: login and TLS', () => {
     expect(err.hint).toMatch(/2-Step Verification/);
   });
 
-  test('a Microsoft 365 5.7.139 reply says basic auth is disabled and points to OAuth2', async () => {
+  test.each([
+    [534, '5.7.9 Application-specific password required. Learn more at https://support.google.com/mail/?p=InvalidSecondFactor', /app password/],
+    [535, '5.7.139 Authentication unsuccessful, basic authentication is disabled.', /Microsoft 365.*OAuth2/],
+    [535, '5.7.3 Authentication unsuccessful', /Microsoft 365.*OAuth2/],
+    [535, '5.7.8 Authentication credentials invalid', /Check smtp\.username and smtp\.password/],
+  ])('verify: a %d %s reply gives SMTP_AUTH with the matching hint', async (responseCode, message, hint) => {
     await server.close();
-    server = await startServer({ authError: { responseCode: 535, message: '5.7.139 Authentication unsuccessful, basic authentication is disabled.' } });
+    server = await startServer({ authError: { responseCode, message } });
     const mailer = createMailer(smtpSettings(server.port, { username: 'alice', password: 'secret' }));
     const err = await expectMailError(mailer.verify(), 'SMTP_AUTH');
     mailer.close();
-    expect(err.hint).toMatch(/OAuth2/);
+    expect(err.responseCode).toBe(responseCode);
+    expect(err.hint).toMatch(hint);
+    expect(err.message).not.toContain('secret');
   });
 
   test("security 'starttls' is refused when the server does not offer STARTTLS", async () => {
@@ -322,7 +329,24 @@ describe('SMTP: refusals and bad input', () => {
     ['a LF in a display name', { to: { name: 'Bob\nBcc: victim@example.com', address: 'bob@example.com' }, subject: 's', text: 'x' }, 'INVALID_MESSAGE'],
     ['a CR/LF in an address string', { to: 'bob@example.com\r\nBcc: victim@example.com', subject: 's', text: 'x' }, 'INVALID_MESSAGE'],
     ['a CR/LF in an attachment name', { to: 'bob@example.com', subject: 's', attachments: [{ content: 'x', filename: 'a\r\nX-Evil: 1' }] }, 'INVALID_MESSAGE'],
+    [
+      'a CR/LF in the calendar method',
+      { to: 'bob@example.com', calendar: { content: VTODO, method: 'REQUEST\r\nBcc: victim@example.com' } },
+      'INVALID_MESSAGE',
+    ],
+    [
+      'a CR/LF in a content type',
+      { to: 'bob@example.com', attachments: [{ content: 'x', filename: 'a.txt', contentType: 'text/plain\r\nX-Evil: 1' }] },
+      'INVALID_MESSAGE',
+    ],
+    [
+      'a CR/LF in the name of an attached file',
+      { to: 'bob@example.com', attachments: [{ path: writeFixture(tempDir(), 'a\r\nX-Evil: 1.txt', 'x') }] },
+      'INVALID_MESSAGE',
+    ],
     ['an invalid address', { to: 'bob@@example', subject: 's', text: 'x' }, 'INVALID_ADDRESS'],
+    ['two addresses without a comma', { to: 'bob@example.com carol@example.com', subject: 's', text: 'x' }, 'INVALID_ADDRESS'],
+    ['text after an address', { to: '"Bob" <bob@example.com> carol', subject: 's', text: 'x' }, 'INVALID_ADDRESS'],
     ['a missing attachment file', { to: 'bob@example.com', subject: 's', attachments: [{ path: '/nonexistent/facture.pdf' }] }, 'ATTACHMENT_NOT_FOUND'],
     ['no recipient', { subject: 's', text: 'x' }, 'NO_RECIPIENTS'],
     ['an unknown field', { to: 'bob@example.com', subject: 's', priority: 'high' }, 'UNKNOWN_OPTION'],

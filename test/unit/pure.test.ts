@@ -31,7 +31,7 @@ describe('capability matrix', () => {
     const col = capabilities('smtp');
     col.html.supported = false;
     expect(capabilities('smtp').html.supported).toBe(true);
-    expect(() => capabilities('fax' as never)).toThrow(TypeError);
+    expect(() => capabilities('fax' as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
   });
 
   test('explicit: error, or drop with a warning under warn; settings default: always drop with a warning', () => {

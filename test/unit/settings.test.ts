@@ -43,6 +43,16 @@ describe('validateSettings', () => {
     expect(problems.find((p) => p.path === 'smtp.colour')?.message).toMatch(/unknown setting/);
   });
 
+  test('type problems and missing or contradicting fields are listed together', () => {
+    const problems = problemsOf({ customize: true, smtp: { port: 'x', security: 'none', username: 'u' } });
+    expect(problems.map((p) => p.path).sort()).toEqual(['protocol', 'smtp.password', 'smtp.port'].sort());
+    expect(
+      problemsOf({ customize: true, protocol: 'smtp', email: 'bad', smtp: { port: 465, security: 'starttls' } })
+        .map((p) => p.path)
+        .sort(),
+    ).toEqual(['email', 'smtp.host', 'smtp.security'].sort());
+  });
+
   test('the error message names each field', () => {
     expect(() => validateSettings({ smtp: { port: 0 } })).toThrow(/smtp\.port: must be an integer from 1 to 65535/);
   });
