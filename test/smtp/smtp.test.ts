@@ -365,6 +365,28 @@ describe('SMTP: refusals and bad input', () => {
     expect(server.received).toHaveLength(0);
   });
 
+  test('aborting during the SMTP dialogue fails with ABORTED and the message is not delivered', async () => {
+    await server.close();
+    let sawRcpt!: () => void;
+    const rcpt = new Promise<void>((resolve) => (sawRcpt = resolve));
+    let answer = () => {};
+    server = await startServer({
+      onRcptTo(_address, _session, cb) {
+        answer = cb; // a slow server: the abort lands while it has not answered RCPT TO yet
+        sawRcpt();
+      },
+    });
+    const mailer = createMailer(smtpSettings(server.port));
+    const controller = new AbortController();
+    const sending = mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' }, { signal: controller.signal });
+    await rcpt;
+    controller.abort();
+    await expectMailError(sending, 'ABORTED');
+    mailer.close();
+    answer();
+    expect(server.received).toHaveLength(0);
+  });
+
   test('an aborted signal sends nothing', async () => {
     const mailer = createMailer(smtpSettings(server.port));
     await expectMailError(mailer.send({ to: 'bob@example.com', text: 'x' }, { signal: AbortSignal.abort() }), 'ABORTED');
