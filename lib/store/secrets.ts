@@ -15,11 +15,30 @@ export interface SealedSecret {
 export interface SecretCodec {
   kind: 'dpapi' | 'file-permissions';
   seal(plain: string): Promise<string | SealedSecret>;
-  open(stored: unknown, where: string): Promise<string>;
+  /**
+   * The secret in clear, or SECRET_UNREADABLE. `stored` has passed storedSecretProblem();
+   * `where` names it (`users.alice.smtp.password`) and `fix` says how to set it again.
+   */
+  open(stored: string | SealedSecret, where: string, fix: string): Promise<string>;
 }
 
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** True for `{ "dpapi": "<base64>" }` and nothing else. */
 export function isSealed(value: unknown): value is SealedSecret {
-  return !!value && typeof value === 'object' && typeof (value as SealedSecret).dpapi === 'string';
+  return (
+    !!value &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === 1 &&
+    typeof (value as SealedSecret).dpapi === 'string' &&
+    BASE64.test((value as SealedSecret).dpapi)
+  );
+}
+
+/** Why a value found in the file where a secret goes is not one (a string or a sealed secret), or undefined. */
+export function storedSecretProblem(value: unknown): string | undefined {
+  return typeof value === 'string' || isSealed(value) ? undefined : 'must be a string, or { "dpapi": "<base64>" } as oxymail writes it on Windows';
 }
 
 /** The codec for this machine: DPAPI on Windows, file permissions elsewhere. */
@@ -28,10 +47,10 @@ export function defaultCodec(platform = process.platform): SecretCodec {
     return {
       kind: 'file-permissions',
       seal: async (plain) => plain,
-      open: async (stored, where) => {
+      open: async (stored, where, fix) => {
         if (typeof stored === 'string') return stored;
         throw new MailError('SECRET_UNREADABLE', `settings: ${where} is encrypted with Windows DPAPI and cannot be read on ${platform}`, {
-          hint: 'Set the password again on this machine (oxymail settings set USER --password-stdin).',
+          hint: `It was written on Windows and opens only there, for the Windows user who wrote it. ${fix}`,
         });
       },
     };
@@ -48,16 +67,15 @@ export function defaultCodec(platform = process.platform): SecretCodec {
   return {
     kind: 'dpapi',
     seal: async (plain) => ({ dpapi: (await native().protectData(Buffer.from(plain, 'utf8'))).toString('base64') }),
-    open: async (stored, where) => {
+    open: async (stored, where, fix) => {
       if (typeof stored === 'string') return stored; // written by hand: sealed at the next write
-      if (!isSealed(stored)) throw new MailError('INVALID_SETTINGS', `settings: ${where} must be a string`);
       try {
         return (await native().unprotectData(Buffer.from(stored.dpapi, 'base64'))).toString('utf8');
       } catch (err) {
         if (err instanceof MailError) throw err;
         throw new MailError('SECRET_UNREADABLE', `settings: ${where} cannot be decrypted (CryptUnprotectData): ${(err as Error).message}`, {
           cause: err,
-          hint: 'DPAPI secrets open only for the Windows user who wrote them, on the same machine: set the password again.',
+          hint: `DPAPI secrets open only for the Windows user who wrote them, on the same machine. ${fix}`,
         });
       }
     },

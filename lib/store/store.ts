@@ -2,6 +2,10 @@
  * The settings store: every user's UserMailSettings in one JSON file, as user management keeps
  * them. Every write is validated, locked against other processes, atomic (temp file + rename, so
  * a crash mid-write leaves the previous file whole) and keeps the previous version as `.bak`.
+ *
+ * Secrets are decrypted only by get() (and mailerFor()): listing, validating, or rewriting a user
+ * whose secret is carried over never opens it, so one secret that cannot be opened here (a DPAPI
+ * blob from another Windows user) never makes the rest of the store unusable.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -9,17 +13,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { failWithProblems, MailError, Problem } from '../errors';
 import { createMailer, Mailer, MailerOptions } from '../mailer';
-import { maskSecrets, parseSettingsJson, SECRET_PATHS, UserMailSettings, validateSettings } from '../settings';
-import { withLock } from './lock';
-import { defaultCodec, SecretCodec } from './secrets';
+import { MASK, maskSecrets, parseSettingsJson, SECRET_PATHS, UserMailSettings, validateSettings } from '../settings';
+import { alive, withLock } from './lock';
+import { defaultCodec, SealedSecret, SecretCodec, storedSecretProblem } from './secrets';
 
 /** The format version this oxymail writes. */
 export const STORE_VERSION = 1;
 
-/** The file as it is on disk (secrets sealed). */
+type Raw = Record<string, unknown>;
+
+/** The file as it is on disk (secrets sealed); users in a Map, so no user id can reach a prototype. */
 interface StoreFile {
   version: number;
-  users: Record<string, Record<string, unknown>>;
+  users: Map<string, Raw>;
 }
 
 /**
@@ -27,9 +33,16 @@ interface StoreFile {
  * with no envelope; every later change of the format adds a step here, and files are upgraded
  * when next written.
  */
-const MIGRATIONS: Record<number, (doc: Record<string, unknown>) => Record<string, unknown>> = {
-  0: (doc) => ({ version: 1, users: doc }),
-};
+const MIGRATIONS = new Map<number, (doc: Raw) => Raw>([
+  [
+    0,
+    (doc) => {
+      const users = { ...doc };
+      delete users.version;
+      return { version: 1, users };
+    },
+  ],
+]);
 
 /** One stored user in a listing, secrets masked. */
 export interface StoredUser {
@@ -37,23 +50,72 @@ export interface StoredUser {
   settings: UserMailSettings;
 }
 
+/** What get() does with secrets: open them (the default), or leave them masked without opening them. */
+export interface GetOptions {
+  secrets?: 'open' | 'mask';
+}
+
+/** A user's settings with every secret that opens here, and the errors of those that do not (left masked). */
+export interface ReadableSettings {
+  settings: UserMailSettings;
+  /** Each secret that cannot be opened here: its dotted path (`smtp.password`) and its SECRET_UNREADABLE error. */
+  unreadable: { path: string; error: MailError }[];
+}
+
+/**
+ * Receives the user's current settings with secrets masked (undefined for a new user) and returns
+ * the new settings. A secret left as the mask (`********`) keeps the stored one, a string
+ * replaces it, a missing one is removed.
+ */
+export type UpdateFn = (current: UserMailSettings | undefined) => unknown;
+
 /** The store's operations. */
 export interface SettingsStore {
   readonly path: string;
   /** How secrets are protected on disk here. */
   readonly secrets: SecretCodec['kind'];
-  /** Every user, secrets masked. */
+  /** Every user, secrets masked (never decrypted). */
   list(): Promise<StoredUser[]>;
-  /** One user's settings with secrets decrypted (for this process only), or undefined. */
-  get(userId: string): Promise<UserMailSettings | undefined>;
-  /** Validates and stores a user's settings; returns them normalised. */
+  /**
+   * One user's settings, or undefined. Secrets are decrypted for this process only (SECRET_UNREADABLE
+   * when one cannot be opened here), or masked with `{ secrets: 'mask' }`.
+   */
+  get(userId: string, options?: GetOptions): Promise<UserMailSettings | undefined>;
+  /** Like get(), but a secret that cannot be opened here is masked and its error returned instead of thrown. */
+  getReadable(userId: string): Promise<ReadableSettings | undefined>;
+  /**
+   * Validates and stores a user's settings; returns them normalised. A secret given as the mask
+   * keeps the stored one (so listed settings can be written back without losing passwords).
+   */
   set(userId: string, settings: unknown): Promise<UserMailSettings>;
+  /**
+   * Reads the user, applies `change` and writes the result, all under the lock: a concurrent
+   * writer never loses an update. Nothing is written when nothing changed. Returns the saved
+   * settings, secrets masked.
+   */
+  update(userId: string, change: UpdateFn): Promise<UserMailSettings>;
+  /**
+   * Like update() for several users in one locked write: `change` receives every user (secrets
+   * masked) and returns the users to add or replace. All are validated before anything is written.
+   */
+  updateMany(
+    change: (users: Record<string, UserMailSettings>) => Record<string, unknown> | Promise<Record<string, unknown>>,
+  ): Promise<Record<string, UserMailSettings>>;
   /** Validates every user first (all problems listed), then stores them in one write. */
   setMany(users: Record<string, unknown>): Promise<Record<string, UserMailSettings>>;
   /** Removes a user; false when there was none. */
   remove(userId: string): Promise<boolean>;
   /** A mailer with the user's stored settings. */
   mailerFor(userId: string, options?: MailerOptions): Promise<Mailer>;
+}
+
+/** Options of openSettingsStore. */
+export interface StoreOptions {
+  codec?: SecretCodec;
+  /** How long a write waits for another process's lock (default 10 s). */
+  lockTimeoutMs?: number;
+  /** Called when a write has to wait for another process's lock (for a progress message). */
+  onLockWait?: (holder: string) => void;
 }
 
 /** `%APPDATA%\oxymail\users.json`, `$XDG_CONFIG_HOME/oxymail/users.json`, or OXYMAIL_SETTINGS. */
@@ -63,23 +125,62 @@ export function defaultStorePath(env: NodeJS.ProcessEnv = process.env, platform 
   return path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'oxymail', 'users.json');
 }
 
-function checkUserId(userId: unknown): string {
-  if (typeof userId !== 'string' || !/^[^\x00-\x1f\x7f]{1,128}$/.test(userId)) {
-    throw new TypeError('settings: a user id is 1 to 128 printable characters');
-  }
-  return userId;
+/** Names every plain object inherits (`__proto__`, `constructor`, `toString`...): refused as user ids. */
+const RESERVED_IDS = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/** Why `userId` cannot be a user id, or undefined when it can. */
+export function userIdProblem(userId: unknown): string | undefined {
+  if (typeof userId !== 'string' || !/^[^\x00-\x1f\x7f]{1,128}$/.test(userId)) return 'a user id is 1 to 128 printable characters';
+  if (RESERVED_IDS.has(userId)) return `'${userId}' is reserved (a name every JavaScript object has): choose another user id`;
+  return undefined;
 }
 
-const getPath = (o: Record<string, unknown>, p: string) =>
-  p.split('.').reduce<unknown>((n, k) => (n && typeof n === 'object' ? (n as Record<string, unknown>)[k] : undefined), o);
-function setPath(o: Record<string, unknown>, p: string, value: unknown): void {
-  const keys = p.split('.');
-  const parent = keys.slice(0, -1).reduce<Record<string, unknown>>((n, k) => n[k] as Record<string, unknown>, o);
-  parent[keys[keys.length - 1]] = value;
+function checkUserId(userId: unknown): string {
+  const problem = userIdProblem(userId);
+  if (problem) throw new TypeError(`settings: ${problem}`);
+  return userId as string;
 }
+
+/** JSON text with keys sorted: two users are the same on disk when this is (key order and object realms aside). */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, value) => (isObject(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1))) : value));
+}
+const same = (a: unknown, b: unknown) => a !== undefined && b !== undefined && canonical(a) === canonical(b);
+
+const isObject = (v: unknown): v is Raw => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** The value at a dotted path, own properties only. */
+function getPath(o: unknown, p: string): unknown {
+  let node = o;
+  for (const k of p.split('.')) {
+    if (!isObject(node) || !Object.hasOwn(node, k)) return undefined;
+    node = node[k];
+  }
+  return node;
+}
+
+/** Sets a dotted path whose parents exist (a secret's section is there when the secret is). */
+function setPath(o: Raw, p: string, value: unknown): void {
+  const keys = p.split('.');
+  const parent = keys.slice(0, -1).reduce<Raw>((n, k) => n[k] as Raw, o);
+  Object.defineProperty(parent, keys[keys.length - 1], { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** A user id as a shell word, for the commands a hint suggests. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The hint's fix for an unreadable secret: set it again, from stdin. */
+function setAgain(userId: string, secretPath: string): string {
+  return `Set it again: printf '%s' "$SECRET" | oxymail settings set ${shellWord(userId)} --secret-stdin ${secretPath}`;
+}
+
+const invalidSettings = (file: string, problems: Problem[]): never =>
+  failWithProblems('INVALID_SETTINGS', `settings: ${file} holds invalid settings (nothing was overwritten; the previous version is in ${file}.bak)`, problems);
 
 /** Opens (without reading yet) the store at `file` (default: defaultStorePath()). */
-export function openSettingsStore(file?: string, options: { codec?: SecretCodec } = {}): SettingsStore {
+export function openSettingsStore(file?: string, options: StoreOptions = {}): SettingsStore {
   const storePath = path.resolve(file ?? defaultStorePath());
   const codec = options.codec ?? defaultCodec();
 
@@ -88,60 +189,130 @@ export function openSettingsStore(file?: string, options: { codec?: SecretCodec 
     try {
       text = await fs.readFile(storePath, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: STORE_VERSION, users: {} };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: STORE_VERSION, users: new Map() };
       throw err;
     }
-    let doc = parseSettingsJson(text, `${storePath} (nothing was overwritten; the previous version is in ${storePath}.bak)`) as Record<string, unknown>;
-    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
-      return failWithProblems('INVALID_SETTINGS', `settings: ${storePath} is not a settings file`, [{ path: '(file)', message: 'must be a JSON object' }]);
+    let doc = parseSettingsJson(text, `${storePath} (nothing was overwritten; the previous version is in ${storePath}.bak)`) as Raw;
+    if (!isObject(doc)) return invalidSettings(storePath, [{ path: '(file)', message: 'must be a JSON object' }]);
+    let version = 0;
+    if (Object.hasOwn(doc, 'version')) {
+      const v = doc.version;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+        return invalidSettings(storePath, [{ path: 'version', message: `must be an integer from 0 to ${STORE_VERSION}` }]);
+      }
+      if (v > STORE_VERSION) {
+        throw new MailError(
+          'INVALID_SETTINGS',
+          `settings: ${storePath} has format version ${v}, written by a newer oxymail (this one reads up to ${STORE_VERSION})`,
+          { hint: 'Upgrade oxymail on this machine.', problems: [{ path: 'version', message: `must be at most ${STORE_VERSION}` }] },
+        );
+      }
+      version = v;
     }
-    let version = typeof doc.version === 'number' ? doc.version : 0;
-    if (version > STORE_VERSION) {
-      throw new MailError(
-        'INVALID_SETTINGS',
-        `settings: ${storePath} has format version ${version}, written by a newer oxymail (this one reads up to ${STORE_VERSION})`,
-        {
-          hint: 'Upgrade oxymail on this machine.',
-        },
-      );
-    }
-    for (; version < STORE_VERSION; version++) doc = MIGRATIONS[version](doc);
-    const users = doc.users as StoreFile['users'];
-    if (!users || typeof users !== 'object' || Array.isArray(users)) {
-      return failWithProblems('INVALID_SETTINGS', `settings: ${storePath} is not a settings file`, [{ path: 'users', message: 'must be an object' }]);
-    }
-    return { version: STORE_VERSION, users };
+    for (; version < STORE_VERSION; version++) doc = (MIGRATIONS.get(version) as (d: Raw) => Raw)(doc);
+    if (!isObject(doc.users)) return invalidSettings(storePath, [{ path: 'users', message: 'must be an object' }]);
+    return { version: STORE_VERSION, users: new Map(Object.entries(doc.users) as [string, Raw][]) };
   }
 
-  /** Opens the sealed secrets and validates one user's stored settings. */
-  async function decode(userId: string, raw: Record<string, unknown>): Promise<UserMailSettings> {
+  /** Validates one stored user without opening a secret: each secret's shape is checked, then masked. */
+  function view(userId: string, raw: unknown): UserMailSettings {
+    const at = (p: string) => `users.${userId}.${p}`;
+    if (!isObject(raw)) return invalidSettings(storePath, [{ path: `users.${userId}`, message: 'must be an object' }]);
     const copy = structuredClone(raw);
+    const problems: Problem[] = [];
     for (const p of SECRET_PATHS) {
       const value = getPath(copy, p);
-      if (value !== undefined) setPath(copy, p, await codec.open(value, `users.${userId}.${p}`));
+      if (value === undefined) continue;
+      const problem = storedSecretProblem(value);
+      if (problem) problems.push({ path: at(p), message: problem });
+      setPath(copy, p, MASK);
     }
+    let settings: UserMailSettings;
     try {
-      return validateSettings(copy);
+      settings = validateSettings(copy);
     } catch (err) {
-      const problems = ((err as MailError).problems ?? []).map((pr: Problem) => ({ ...pr, path: `users.${userId}.${pr.path}` }));
-      return failWithProblems('INVALID_SETTINGS', `settings: ${storePath} holds invalid settings (nothing was overwritten)`, problems);
+      if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw err;
+      return invalidSettings(storePath, [...problems, ...(err.problems ?? []).map((pr) => ({ ...pr, path: at(pr.path) }))]);
     }
+    if (problems.length) invalidSettings(storePath, problems);
+    return settings;
   }
 
-  async function encode(settings: UserMailSettings): Promise<Record<string, unknown>> {
-    const copy = structuredClone(settings) as unknown as Record<string, unknown>;
+  /** Validates one stored user and opens its secrets; `collect` masks the unreadable ones instead of throwing. */
+  async function open(userId: string, raw: unknown, collect: boolean): Promise<ReadableSettings> {
+    view(userId, raw); // the shape of every secret and the other fields, before opening anything
+    const copy = structuredClone(raw as Raw);
+    const unreadable: ReadableSettings['unreadable'] = [];
     for (const p of SECRET_PATHS) {
-      const value = getPath(copy, p);
-      if (typeof value === 'string') setPath(copy, p, await codec.seal(value));
+      const stored = getPath(copy, p) as string | SealedSecret | undefined;
+      if (stored === undefined) continue;
+      try {
+        setPath(copy, p, await codec.open(stored, `users.${userId}.${p}`, setAgain(userId, p)));
+      } catch (err) {
+        if (!collect || !(err instanceof MailError) || err.code !== 'SECRET_UNREADABLE') throw err;
+        unreadable.push({ path: p, error: err });
+        setPath(copy, p, MASK);
+      }
     }
-    return copy;
+    return { settings: validateSettings(copy), unreadable };
+  }
+
+  /**
+   * Validates a user's new settings and gives what goes on disk: new secrets sealed, a secret left
+   * as the mask carried over from `previous` as stored (never opened), a hand-written clear one sealed.
+   */
+  async function encode(userId: string, next: unknown, previous: Raw | undefined, at: (p: string) => string): Promise<{ raw: Raw; saved: UserMailSettings }> {
+    const problems: Problem[] = [];
+    const kept = new Map<string, unknown>();
+    for (const p of SECRET_PATHS) {
+      if (getPath(next, p) !== MASK) continue;
+      const stored = getPath(previous, p);
+      if (stored === undefined)
+        problems.push({ path: at(p), message: `is the mask ${MASK}, and ${userId} has no stored secret to keep: give the secret itself` });
+      else kept.set(p, stored);
+    }
+    let valid: UserMailSettings;
+    try {
+      valid = validateSettings(next);
+    } catch (err) {
+      if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw err;
+      return failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', [
+        ...problems,
+        ...(err.problems ?? []).map((pr) => ({ ...pr, path: at(pr.path) })),
+      ]);
+    }
+    if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', problems);
+    const raw = structuredClone(valid) as unknown as Raw;
+    for (const p of SECRET_PATHS) {
+      const value = getPath(raw, p);
+      if (value === undefined) continue;
+      const stored = kept.has(p) ? kept.get(p) : value;
+      setPath(raw, p, typeof stored === 'string' ? await codec.seal(stored) : stored);
+    }
+    return { raw, saved: valid };
+  }
+
+  /** Removes temp files left by writers of this store that crashed (on Linux they hold passwords in clear). */
+  async function removeStaleTemp(): Promise<void> {
+    const dir = path.dirname(storePath);
+    const base = path.basename(storePath).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const pattern = new RegExp(`^${base}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+    for (const name of await fs.readdir(dir)) {
+      const m = pattern.exec(name);
+      if (!m) continue;
+      const file = path.join(dir, name);
+      const stat = await fs.stat(file).catch(() => undefined);
+      // Another writer holds its temp file only while holding the lock, which is ours now: a live
+      // pid here is a reused one, unless the file is fresh (kept, to be safe).
+      if (stat && (!alive(Number(m[1])) || Date.now() - stat.mtimeMs > 10 * 60_000)) await fs.rm(file, { force: true });
+    }
   }
 
   async function write(doc: StoreFile): Promise<void> {
     const tmp = `${storePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const handle = await fs.open(tmp, 'wx', 0o600);
     try {
-      await handle.writeFile(`${JSON.stringify(doc, null, 2)}\n`);
+      await handle.writeFile(`${JSON.stringify({ version: doc.version, users: Object.fromEntries(doc.users) }, null, 2)}\n`);
       // On disk before the rename: after a power cut the new name never points at empty data.
       await handle.sync();
     } finally {
@@ -159,15 +330,53 @@ export function openSettingsStore(file?: string, options: { codec?: SecretCodec 
   }
 
   /** Read, change, write under the lock: a concurrent writer never loses an update. */
-  async function update<T>(change: (doc: StoreFile) => Promise<T>): Promise<T> {
+  async function transact<T>(change: (users: Map<string, Raw>) => Promise<{ result: T; changed: boolean }>): Promise<T> {
     await fs.mkdir(path.dirname(storePath), { recursive: true, mode: 0o700 });
-    return withLock(storePath, async () => {
-      const doc = await read();
-      // Every user must still be valid: a write never buries a broken file under a new one.
-      for (const [id, raw] of Object.entries(doc.users)) await decode(id, raw);
-      const result = await change(doc);
-      await write(doc);
-      return result;
+    return withLock(
+      storePath,
+      async () => {
+        await removeStaleTemp();
+        const doc = await read();
+        // Every user must still be valid: a write never buries a broken file under a new one.
+        for (const [id, raw] of doc.users) view(id, raw);
+        const { result, changed } = await change(doc.users);
+        if (changed) await write(doc);
+        return result;
+      },
+      { timeoutMs: options.lockTimeoutMs, onWait: options.onLockWait },
+    );
+  }
+
+  async function updateMany(change: (users: Record<string, UserMailSettings>) => unknown): Promise<Record<string, UserMailSettings>> {
+    return transact(async (users) => {
+      const current: Record<string, UserMailSettings> = Object.create(null);
+      for (const [id, raw] of users) current[id] = view(id, raw);
+      const next = await change(current);
+      if (!isObject(next)) throw new TypeError('settings: updateMany: the change must return an object of users');
+      const problems: Problem[] = [];
+      const encoded = new Map<string, { raw: Raw; saved: UserMailSettings }>();
+      for (const [id, settings] of Object.entries(next)) {
+        const idProblem = userIdProblem(id);
+        if (idProblem) {
+          problems.push({ path: `users.${id}`, message: idProblem });
+          continue;
+        }
+        try {
+          encoded.set(id, await encode(id, settings, users.get(id), (p) => `users.${id}.${p}`));
+        } catch (err) {
+          if (!(err instanceof MailError) || !err.problems) throw err;
+          problems.push(...err.problems);
+        }
+      }
+      if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: nothing was written', problems);
+      let changed = false;
+      const saved: Record<string, UserMailSettings> = Object.create(null);
+      for (const [id, { raw, saved: s }] of encoded) {
+        if (!same(raw, users.get(id))) changed = true;
+        users.set(id, raw);
+        saved[id] = maskSecrets(s);
+      }
+      return { result: saved, changed };
     });
   }
 
@@ -177,52 +386,55 @@ export function openSettingsStore(file?: string, options: { codec?: SecretCodec 
     async list() {
       const doc = await read();
       const out: StoredUser[] = [];
-      for (const [userId, raw] of Object.entries(doc.users)) out.push({ userId, settings: maskSecrets(await decode(userId, raw)) });
-      return out.sort((a, b) => a.userId.localeCompare(b.userId));
+      for (const [userId, raw] of doc.users) out.push({ userId, settings: view(userId, raw) });
+      return out.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
     },
-    async get(userId) {
-      const raw = (await read()).users[checkUserId(userId)];
-      return raw === undefined ? undefined : decode(userId, raw);
+    async get(userId, getOptions = {}) {
+      const raw = (await read()).users.get(checkUserId(userId));
+      if (raw === undefined) return undefined;
+      return getOptions.secrets === 'mask' ? view(userId, raw) : (await open(userId, raw, false)).settings;
+    },
+    async getReadable(userId) {
+      const raw = (await read()).users.get(checkUserId(userId));
+      return raw === undefined ? undefined : open(userId, raw, true);
     },
     async set(userId, settings) {
       checkUserId(userId);
-      const valid = validateSettings(settings);
-      await update(async (doc) => {
-        doc.users[userId] = await encode(valid);
+      return transact(async (users) => {
+        const { raw, saved } = await encode(userId, settings, users.get(userId), (p) => p);
+        const changed = !same(raw, users.get(userId));
+        users.set(userId, raw);
+        return { result: saved, changed };
       });
-      return valid;
     },
-    async setMany(users) {
-      const valid: Record<string, UserMailSettings> = {};
-      const problems: Problem[] = [];
-      for (const [userId, settings] of Object.entries(users)) {
-        checkUserId(userId);
-        try {
-          valid[userId] = validateSettings(settings);
-        } catch (err) {
-          if (!(err instanceof MailError) || !err.problems) throw err;
-          problems.push(...err.problems.map((pr) => ({ ...pr, path: `users.${userId}.${pr.path}` })));
-        }
-      }
-      if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: nothing was imported', problems);
-      await update(async (doc) => {
-        for (const [userId, settings] of Object.entries(valid)) doc.users[userId] = await encode(settings);
+    async update(userId, change) {
+      checkUserId(userId);
+      return transact(async (users) => {
+        const previous = users.get(userId);
+        const next = await change(previous === undefined ? undefined : view(userId, previous));
+        const { raw, saved } = await encode(userId, next, previous, (p) => p);
+        const changed = !same(raw, previous);
+        users.set(userId, raw);
+        return { result: maskSecrets(saved), changed };
       });
-      return valid;
+    },
+    updateMany,
+    async setMany(users) {
+      if (!isObject(users)) throw new TypeError('settings: setMany takes an object of users');
+      return updateMany(() => users);
     },
     async remove(userId) {
       checkUserId(userId);
-      return update(async (doc) => {
-        if (!(userId in doc.users)) return false;
-        delete doc.users[userId];
-        return true;
+      return transact(async (users) => {
+        const found = users.delete(userId);
+        return { result: found, changed: found };
       });
     },
     async mailerFor(userId, mailerOptions) {
       const settings = await this.get(userId);
       if (!settings) {
         throw new MailError('SETTINGS_NOT_FOUND', `settings: no settings for user '${userId}' in ${storePath}`, {
-          hint: `Create them with: oxymail settings set ${userId} email=... customize=true protocol=smtp smtp.host=...`,
+          hint: `Create them with: oxymail settings set ${shellWord(userId)} email=... customize=true protocol=smtp smtp.host=...`,
         });
       }
       return createMailer(settings, mailerOptions);

@@ -2,8 +2,8 @@
  * The settings store on disk: round trips, validation, .bak, corrupt files, a writer killed
  * mid-write, two processes writing at once, secrets on disk.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { MailError, openSettingsStore, STORE_VERSION } from '../../lib';
 import { defaultStorePath } from '../../lib/store/store';
@@ -175,4 +175,264 @@ test('mailerFor gives a mailer with the stored settings, or SETTINGS_NOT_FOUND',
   expect(mailer.protocol).toBe('smtp');
   expect(mailer.settings.smtp?.password).toBe('S3cret-pw');
   expect((await code(store.mailerFor('nobody'))).code).toBe('SETTINGS_NOT_FOUND');
+});
+
+/** A pid that no process has: a child that has exited. */
+function deadPid(): number {
+  const proc = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(proc.stdout);
+}
+
+function exited(proc: ReturnType<typeof child>): Promise<{ code: number | null; stderr: string }> {
+  let stderr = '';
+  proc.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => proc.on('exit', (code) => resolve({ code, stderr })));
+}
+
+describe('update(): read, change and write under the lock', () => {
+  test('the change sees the current settings with secrets masked; a masked secret is kept as stored, a new one replaces it', async () => {
+    const file = storeFile();
+    const store = openSettingsStore(file);
+    await store.set('alice', alice);
+    let seen: unknown;
+    const saved = await store.update('alice', (current) => {
+      seen = structuredClone(current);
+      return { ...current, label: 'Alice M.' };
+    });
+    expect(seen).toMatchObject({ label: 'Alice', smtp: { password: '********' } });
+    expect(saved).toMatchObject({ label: 'Alice M.', smtp: { password: '********' } });
+    expect((await store.get('alice'))?.smtp?.password).toBe('S3cret-pw');
+    await store.update('alice', (current) => ({ ...current, smtp: { ...current?.smtp, password: 'n3w-pw' } }));
+    expect((await store.get('alice'))?.smtp?.password).toBe('n3w-pw');
+    // set() keeps a masked secret too: listed settings written back lose no password.
+    await store.set('alice', (await store.list())[0].settings);
+    expect((await store.get('alice'))?.smtp?.password).toBe('n3w-pw');
+    // The mask where nothing is stored is refused, with its path.
+    const err = await code(store.set('bob', { ...bob, customize: true, protocol: 'mapi', mapi: { password: '********' } }));
+    expect(err.problems?.map((p) => p.path)).toEqual(['mapi.password']);
+  });
+
+  test('a change that changes nothing writes nothing (the file and its .bak stay as they are)', async () => {
+    const file = storeFile();
+    const store = openSettingsStore(file);
+    await store.set('bob', bob);
+    await store.set('bob', { ...bob, label: 'Robert' });
+    const [disk, bak] = [readFileSync(file, 'utf8'), readFileSync(`${file}.bak`, 'utf8')];
+    const mtime = statSync(file).mtimeMs;
+    await store.update('bob', (current) => current);
+    expect(readFileSync(file, 'utf8')).toBe(disk);
+    expect(readFileSync(`${file}.bak`, 'utf8')).toBe(bak);
+    expect(statSync(file).mtimeMs).toBe(mtime);
+  });
+
+  test('two processes updating different fields of the SAME user lose no update', async () => {
+    const file = storeFile();
+    await openSettingsStore(file).set('dave', { email: 'dave@example.com', label: '0' });
+    const writer = (field: 'label' | 'importance') =>
+      child(
+        `
+    (async () => {
+      const store = openSettingsStore(process.env.FILE);
+      for (let i = 0; i < 20; i++) {
+        await store.update('dave', (s) =>
+          '${field}' === 'label'
+            ? { ...s, label: String(Number(s.label) + 1) }
+            : { ...s, defaults: { ...s.defaults, importance: s.defaults.importance === 'high' ? 'low' : 'high' }, email: 'd' + i + '@example.com' },
+        );
+      }
+    })().catch((e) => { console.error(e); process.exit(1); });
+  `,
+        { FILE: file },
+      );
+    const results = await Promise.all([exited(writer('label')), exited(writer('importance'))]);
+    expect(results).toEqual([
+      { code: 0, stderr: '' },
+      { code: 0, stderr: '' },
+    ]);
+    const dave = await openSettingsStore(file).get('dave');
+    expect(dave).toMatchObject({ label: '20', email: 'd19@example.com', defaults: { importance: 'low' } });
+  });
+});
+
+describe('a secret that cannot be opened here (a DPAPI blob on Linux)', () => {
+  function withBlob(): { file: string; store: ReturnType<typeof openSettingsStore> } {
+    const file = storeFile();
+    const users = {
+      a: { ...alice, smtp: { ...alice.smtp, password: { dpapi: 'AAAA' } } },
+      bob: { ...bob, customize: false },
+    };
+    require('node:fs').mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ version: 1, users }), { mode: 0o600 });
+    return { file, store: openSettingsStore(file) };
+  }
+
+  test('list, remove of another user, and replacing that secret work without opening it; the stored blob is carried as is', async () => {
+    const { file, store } = withBlob();
+    const listed = await store.list();
+    expect(listed.map((u) => [u.userId, u.settings.smtp?.password])).toEqual([
+      ['a', '********'],
+      ['bob', undefined],
+    ]);
+    expect(await store.remove('bob')).toBe(true);
+    expect(JSON.parse(readFileSync(file, 'utf8')).users.a.smtp.password).toEqual({ dpapi: 'AAAA' });
+    await store.update('a', (s) => ({ ...s, label: 'A' }));
+    expect(JSON.parse(readFileSync(file, 'utf8')).users.a.smtp.password).toEqual({ dpapi: 'AAAA' });
+    expect((await store.get('a', { secrets: 'mask' }))?.label).toBe('A');
+    await store.update('a', (s) => ({ ...s, smtp: { ...s?.smtp, password: 'fresh' } }));
+    expect((await store.get('a'))?.smtp?.password).toBe('fresh');
+  });
+
+  test('get() and mailerFor() of that user fail with SECRET_UNREADABLE, its path and how to set it again; getReadable() masks it', async () => {
+    const { store } = withBlob();
+    for (const err of [await code(store.get('a')), await code(store.mailerFor('a'))]) {
+      expect(err.code).toBe('SECRET_UNREADABLE');
+      expect(err.message).toMatch(/users\.a\.smtp\.password/);
+      expect(err.hint).toMatch(/oxymail settings set a --secret-stdin smtp\.password/);
+    }
+    const readable = await store.getReadable('a');
+    expect(readable?.settings.smtp?.password).toBe('********');
+    expect(readable?.unreadable.map((u) => [u.path, u.error.code])).toEqual([['smtp.password', 'SECRET_UNREADABLE']]);
+  });
+});
+
+test.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])('the user id %s is refused (TypeError) and nothing is stored', async (id) => {
+  const file = storeFile();
+  const store = openSettingsStore(file);
+  await store.set('bob', bob);
+  const before = readFileSync(file, 'utf8');
+  await expect(store.set(id, bob)).rejects.toThrow(TypeError);
+  await expect(store.update(id, () => bob)).rejects.toThrow(/reserved/);
+  await expect(store.remove(id)).rejects.toThrow(TypeError);
+  await expect(store.get(id)).rejects.toThrow(TypeError);
+  expect(readFileSync(file, 'utf8')).toBe(before);
+  // In an import (setMany), the id is a problem with its path, and nothing is written.
+  const err = await code(store.setMany(JSON.parse(`{ "carol": { "email": "carol@example.com" }, "${id}": { "email": "x@example.com" } }`)));
+  expect(err.code).toBe('INVALID_SETTINGS');
+  expect(err.problems?.map((p) => p.path)).toEqual([`users.${id}`]);
+  expect(readFileSync(file, 'utf8')).toBe(before);
+  // A hand-edited file holding such a user is read without touching a prototype.
+  writeFileSync(file, `{ "version": 1, "users": { "${id}": { "email": "x@example.com" }, "bob": { "email": "bob@example.com" } } }`);
+  expect((await store.list()).map((u) => u.userId).sort()).toEqual([id, 'bob'].sort());
+  expect(await store.get('bob')).toMatchObject({ email: 'bob@example.com' });
+  expect(({} as Record<string, unknown>).email).toBeUndefined();
+});
+
+test.each([
+  ['0.5', 'version', /must be an integer from 0 to 1/],
+  ['-1', 'version', /must be an integer from 0 to 1/],
+  ['"1"', 'version', /must be an integer from 0 to 1/],
+  ['null', 'version', /must be an integer from 0 to 1/],
+])('"version": %s is INVALID_SETTINGS at %s, and nothing is overwritten', async (version, at, message) => {
+  const file = storeFile();
+  const store = openSettingsStore(file);
+  await store.set('bob', bob);
+  const text = `{ "version": ${version}, "users": { "bob": { "email": "bob@example.com" } } }`;
+  writeFileSync(file, text);
+  for (const op of [() => store.list(), () => store.get('bob'), () => store.set('alice', alice), () => store.remove('bob')]) {
+    const err = await code(op());
+    expect(err).toBeInstanceOf(MailError);
+    expect(err.code).toBe('INVALID_SETTINGS');
+    expect(err.problems).toEqual([{ path: at, message: expect.stringMatching(message) }]);
+  }
+  expect(readFileSync(file, 'utf8')).toBe(text);
+});
+
+test.each([
+  ['12345', /must be a string, or \{ "dpapi": "<base64>" \}/],
+  ['{ "dpapi": 5 }', /must be a string, or/],
+  ['{ "dpapi": "not base64!" }', /must be a string, or/],
+  ['["x"]', /must be a string, or/],
+])('a stored secret %s is INVALID_SETTINGS at its path (not "encrypted with DPAPI")', async (value, message) => {
+  const file = storeFile();
+  const store = openSettingsStore(file);
+  await store.set('bob', bob);
+  writeFileSync(
+    file,
+    `{ "version": 1, "users": { "a": { "email": "a@example.com", "customize": true, "protocol": "smtp", "smtp": { "host": "h.example.com", "username": "a", "password": ${value} } } } }`,
+  );
+  for (const op of [() => store.list(), () => store.get('a'), () => store.getReadable('a'), () => store.set('bob', bob)]) {
+    const err = await code(op());
+    expect(err.code).toBe('INVALID_SETTINGS');
+    expect(err.problems).toEqual([{ path: 'users.a.smtp.password', message: expect.stringMatching(message) }]);
+  }
+});
+
+describe('the lock', () => {
+  test('an empty lock file (a writer died before writing its pid) older than 2 s is taken over at once', async () => {
+    const file = storeFile();
+    const store = openSettingsStore(file, { lockTimeoutMs: 1000 });
+    await store.set('bob', bob);
+    writeFileSync(`${file}.lock`, '');
+    const old = new Date(Date.now() - 5000);
+    utimesSync(`${file}.lock`, old, old);
+    const started = Date.now();
+    await store.set('alice', alice);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+    expect((await store.list()).map((u) => u.userId)).toEqual(['alice', 'bob']);
+  });
+
+  test('a fresh empty lock is waited for (its writer is starting), and says so; a live holder times out with SETTINGS_LOCKED', async () => {
+    const file = storeFile();
+    const waits: string[] = [];
+    const store = openSettingsStore(file, { lockTimeoutMs: 8000, onLockWait: (h) => waits.push(h) });
+    await store.set('bob', bob);
+    writeFileSync(`${file}.lock`, '');
+    const started = Date.now();
+    await store.set('alice', alice);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(waits).toEqual(['a process that has not written its pid yet']);
+
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+    try {
+      writeFileSync(`${file}.lock`, String(holder.pid));
+      const err = await code(openSettingsStore(file, { lockTimeoutMs: 300 }).set('carol', { email: 'carol@example.com' }));
+      expect(err.code).toBe('SETTINGS_LOCKED');
+      expect(err.message).toContain(`locked by process ${holder.pid}`);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  test('writers racing for one stale lock: exactly one takes it over at a time, no update is lost', async () => {
+    const file = storeFile();
+    await openSettingsStore(file).set('dave', { email: 'dave@example.com', label: '0' });
+    writeFileSync(`${file}.lock`, String(deadPid()));
+    const writer = () =>
+      child(
+        `
+    (async () => {
+      const store = openSettingsStore(process.env.FILE);
+      for (let i = 0; i < 10; i++) await store.update('dave', (s) => ({ ...s, label: String(Number(s.label) + 1) }));
+    })().catch((e) => { console.error(e); process.exit(1); });
+  `,
+        { FILE: file },
+      );
+    const results = await Promise.all([1, 2, 3, 4].map(() => exited(writer())));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0]);
+    expect((await openSettingsStore(file).get('dave'))?.label).toBe('40');
+    expect(readdirSync(path.dirname(file)).filter((f) => f.includes('.lock'))).toEqual([]);
+  });
+
+  test("a crashed writer's temp file (it holds the secrets) is removed by the next write; a live writer's is left alone", async () => {
+    const file = storeFile();
+    const store = openSettingsStore(file);
+    await store.set('alice', alice);
+    const dir = path.dirname(file);
+    const stale = `${file}.${deadPid()}.0badc0de.tmp`;
+    writeFileSync(stale, readFileSync(file));
+    const live = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+    try {
+      const fresh = `${file}.${live.pid}.00c0ffee.tmp`;
+      writeFileSync(fresh, '{}');
+      const other = path.join(dir, 'other.json.1.deadbeef.tmp');
+      writeFileSync(other, '{}');
+      await store.set('bob', bob);
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(fresh)).toBe(true);
+      expect(existsSync(other)).toBe(true); // another store's
+    } finally {
+      live.kill();
+    }
+  });
 });
