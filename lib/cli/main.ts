@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
+import { checkAddress } from '../address';
 import { capabilities, FEATURES, ProtocolKey } from '../capabilities';
 import { MailError } from '../errors';
 import { IMPORTANCE_LEVELS } from '../importance';
@@ -15,9 +16,9 @@ import { composeMail } from '../transports/compose';
 import { parseSettingsJson } from '../settings';
 import { listProfiles } from '../transports/mapi';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
-import { runDoctor, formatDoctorReport } from '../doctor';
-import { print, progress, table } from './output';
-import { addSettingsCommands, storeFrom } from './settings-commands';
+import { DoctorOptions, formatDoctorReport, runDoctor } from '../doctor';
+import { errorJson, print, progress, table, usage, writeErrorText } from './output';
+import { addSettingsCommands, checkUser, examples, storeFrom } from './settings-commands';
 
 interface SendFlags {
   to?: string[];
@@ -52,8 +53,21 @@ async function readSettings(file: string): Promise<unknown> {
   return parseSettingsJson(text, file);
 }
 
+/**
+ * The From of an outbox message when --from is not given: user@hostname, when that is a valid
+ * address (a host name may hold an underscore, a user name a space), else a placeholder in the
+ * reserved .invalid domain.
+ */
+export function defaultOutboxFrom(user: string, host: string): string {
+  for (const candidate of [`${user}@${host}`, `${user}@localhost.invalid`]) if (!checkAddress(candidate)) return candidate;
+  return 'oxymail@localhost.invalid';
+}
+
 async function buildMessage(f: SendFlags): Promise<MailMessage> {
-  if (f.text !== undefined && f.textFile !== undefined) throw new CommanderError(2, 'oxymail.usage', 'use either --text or --text-file, not both');
+  if (f.text !== undefined && f.textFile !== undefined) throw usage('use either --text or --text-file, not both');
+  if (f.text === undefined && f.textFile === undefined && f.htmlFile === undefined) {
+    throw usage('the message needs a body: --text TEXT, --text-file FILE or --html-file FILE');
+  }
   const message: MailMessage = { to: f.to, cc: f.cc, bcc: f.bcc, subject: f.subject };
   if (f.text !== undefined) message.text = f.text;
   if (f.textFile !== undefined) message.text = await fs.readFile(f.textFile, 'utf8');
@@ -67,11 +81,13 @@ async function buildMessage(f: SendFlags): Promise<MailMessage> {
 
 async function send(f: SendFlags, cmd: Command): Promise<void> {
   const message = await buildMessage(f);
-  if (f.settings && f.user) throw new CommanderError(2, 'oxymail.usage', 'use either --settings FILE or --user USER, not both');
+  if (f.settings && f.user) throw usage('use either --settings FILE or --user USER, not both');
   if (!f.settings && !f.user) {
-    if (f.protocol) throw new CommanderError(2, 'oxymail.usage', `--protocol ${f.protocol} needs the user's settings (--user USER or --settings FILE)`);
+    if (f.protocol) throw usage(`--protocol ${f.protocol} needs the user's settings (--user USER or --settings FILE)`);
     const msg = await validateMessage(message);
-    const from = f.from ?? `${os.userInfo().username}@${os.hostname()}`;
+    const from = f.from ?? defaultOutboxFrom(os.userInfo().username, os.hostname());
+    const fromProblem = checkAddress(from);
+    if (fromProblem) throw new MailError('INVALID_ADDRESS', `send (outbox): --from: ${fromProblem}; nothing was written`);
     const dir = f.outbox ?? defaultOutboxDir();
     const eff = { importance: msg.importance === 'normal' ? undefined : msg.importance, readReceipt: !!msg.readReceipt, deliveryReceipt: msg.deliveryReceipt };
     const written = await writeToOutbox(composeMail(msg, { from: { name: '', address: from }, receiptsTo: from }, eff, new Set()), dir);
@@ -88,7 +104,8 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
     );
     return;
   }
-  const mailer = f.user ? await storeFrom(cmd).mailerFor(f.user) : createMailer((await readSettings(f.settings as string)) as object);
+  if (f.from !== undefined) throw usage('--from is for outbox messages only: with settings, the sender is the user (email, smtp.senderName)');
+  const mailer = f.user ? await storeFrom(cmd).mailerFor(checkUser(f.user)) : createMailer((await readSettings(f.settings as string)) as object);
   try {
     const result = await mailer.send(message, { protocol: f.protocol, dialog: f.dialog });
     const lines = [
@@ -133,7 +150,15 @@ export function program(): Command {
     .description('Send e-mail on behalf of a user: managed relay, SMTP, or the Windows mail client (MAPI)')
     .option('--store <file>', 'the settings store (default: OXYMAIL_SETTINGS, or the per-user config folder)')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      examples(
+        'oxymail send --to bob@example.com --subject "Invoice" --text "Hello"',
+        'oxymail settings set alice email=alice@example.com customize=true protocol=smtp smtp.host=smtp.example.com',
+        'oxymail doctor --user alice',
+      ) + '\n\nEvery command takes --json for scripts. Exit codes: 0 ok, 1 failure, 2 usage error.',
+    );
   cli
     .command('send')
     .description("send a message with the user's settings; with no --settings, write it to the local outbox")
@@ -157,12 +182,12 @@ export function program(): Command {
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      `
-Examples:
-  $ oxymail send --to bob@example.com --subject "Invoice" --text "Hello"
-  $ oxymail send --settings alice.json --to bob@example.com --cc carol@example.com \\
-      --subject "Facture n° 12" --text-file body.txt --attach facture.pdf --importance high --read-receipt
-  $ oxymail send --user alice --to bob@example.com --subject "Relance" --text "Bonjour" --delivery-receipt`,
+      examples(
+        'oxymail send --to bob@example.com --subject "Invoice" --text "Hello"',
+        `oxymail send --settings alice.json --to bob@example.com --cc carol@example.com \\
+      --subject "Facture n° 12" --text-file body.txt --attach facture.pdf --importance high --read-receipt`,
+        'oxymail send --user alice --to bob@example.com --subject "Relance" --text "Bonjour" --delivery-receipt',
+      ) + '\n\nThe body is required: --text, --text-file and/or --html-file.',
     )
     .action(send);
   cli
@@ -171,21 +196,21 @@ Examples:
     .requiredOption('--settings <file>', "the user's settings (JSON)")
     .addOption(new Option('--protocol <protocol>', 'protocol to check').choices(['managed', 'smtp', 'mapi']))
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  $ oxymail verify --settings alice.json')
+    .addHelpText('after', examples('oxymail verify --settings alice.json', 'oxymail verify --settings alice.json --protocol smtp --json'))
     .action(verify);
   cli
     .command('capabilities')
     .description('show which option each protocol supports')
     .addOption(new Option('--protocol <protocol>', 'one column').choices(['managed', 'smtp', 'mapi-simple', 'mapi-extended']))
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  $ oxymail capabilities\n  $ oxymail capabilities --protocol smtp --json')
+    .addHelpText('after', examples('oxymail capabilities', 'oxymail capabilities --protocol smtp --json'))
     .action(showCapabilities);
-  const mapi = cli.command('mapi').description('the Windows mail client (MAPI)');
+  const mapi = cli.command('mapi').description('the Windows mail client (MAPI)').addHelpText('after', examples('oxymail mapi profiles'));
   mapi
     .command('profiles')
     .description('list the MAPI profiles of this Windows user (to fill mapi.profile)')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExample:\n  $ oxymail mapi profiles')
+    .addHelpText('after', examples('oxymail mapi profiles', 'oxymail mapi profiles --json'))
     .action(async (opts: { json?: boolean }) => {
       const profiles = await listProfiles();
       print(
@@ -201,17 +226,26 @@ Examples:
     .description('check which protocol will work on this machine (session, mail client, SMTP server) and advise')
     .option('--user <user>', "also check this user's settings from the store")
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  $ oxymail doctor\n  $ oxymail doctor --user alice --json')
+    .addHelpText('after', examples('oxymail doctor', 'oxymail doctor --user alice --json'))
     .action(async (opts: { user?: string; json?: boolean }, cmd: Command) => {
       const store = storeFrom(cmd);
-      let settings;
+      const options: DoctorOptions = { storePath: store.path };
       if (opts.user) {
-        settings = await store.get(opts.user);
-        if (!settings)
-          throw new MailError('SETTINGS_NOT_FOUND', `doctor: no user '${opts.user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+        try {
+          const found = await store.getReadable(checkUser(opts.user));
+          if (!found) {
+            throw new MailError('SETTINGS_NOT_FOUND', `doctor: no user '${opts.user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+          }
+          // A secret that cannot be opened here is a FAIL line; the machine is still checked.
+          options.settings = found.settings;
+          options.unreadableSecrets = found.unreadable;
+        } catch (err) {
+          if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw err;
+          options.settingsError = err;
+        }
       }
       progress('Checking this machine...');
-      const report = await runDoctor({ settings, storePath: store.path });
+      const report = await runDoctor(options);
       if (opts.json) print(true, report, '');
       else process.stdout.write(formatDoctorReport(report, { color: !!process.stdout.isTTY && !process.env.NO_COLOR }));
       if (report.failed) process.exitCode = 1;
@@ -220,22 +254,32 @@ Examples:
   return cli;
 }
 
-/** Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage error). */
+/** True when --json was given (before a `--`): errors are then also printed as JSON on stdout. */
+function wantsJson(argv: string[]): boolean {
+  const args = argv.slice(2);
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).includes('--json');
+}
+
+/**
+ * Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage error). An error goes to
+ * stderr as text; with --json it is also printed on stdout as `{ "error": { code, message, hint } }`.
+ */
 export async function main(argv: string[]): Promise<number> {
+  const json = wantsJson(argv);
   try {
     await program().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
+      // Commander has printed its own errors already; ours (oxymail.usage) are printed here.
       if (err.code === 'oxymail.usage') process.stderr.write(`error: ${err.message}\n`);
+      if (json) print(true, errorJson(err), '');
       return 2;
     }
-    if (err instanceof MailError) {
-      process.stderr.write(`error [${err.code}]: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
-      return 1;
-    }
-    process.stderr.write(`error: ${(err as Error).message}\n`);
+    writeErrorText(err);
+    if (json) print(true, errorJson(err), '');
     return 1;
   }
 }

@@ -2,19 +2,52 @@
  * `oxymail settings ...`: the administrator's view of the settings store.
  */
 import { promises as fs } from 'node:fs';
-import { Command, CommanderError } from 'commander';
-import { smtpHandshake } from '../doctor/smtp-probe';
+import { Command } from 'commander';
 import { MailError } from '../errors';
-import { parseSettingsJson, SECRET_PATHS, settingKind, UserMailSettings } from '../settings';
-import { openSettingsStore, SettingsStore, STORE_VERSION } from '../store/store';
-import { green, print, progress, readStdin, table, yellow } from './output';
+import { MASK, parseSettingsJson, SECRET_PATHS, settingKind, UserMailSettings, validateSettings } from '../settings';
+import { openSettingsStore, SettingsStore, STORE_VERSION, userIdProblem } from '../store/store';
+import { green, print, progress, readSecret, table, usage, yellow } from './output';
+import { testUser } from './test-command';
 
 /** The store named by the global --store option (else OXYMAIL_SETTINGS or the default path). */
 export function storeFrom(cmd: Command): SettingsStore {
-  return openSettingsStore(cmd.optsWithGlobals().store);
+  return openSettingsStore(cmd.optsWithGlobals().store, {
+    onLockWait: (holder) => progress(`Waiting for ${holder}, which is writing the settings...`),
+  });
 }
 
-const usage = (message: string) => new CommanderError(2, 'oxymail.usage', message);
+/** A user id from the command line, or a usage error. */
+export function checkUser(user: string): string {
+  const problem = userIdProblem(user);
+  if (problem) throw usage(problem);
+  return user;
+}
+
+type Node = Record<string, unknown>;
+const isObject = (v: unknown): v is Node => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * What a dotted key names: one setting ('leaf'), a group of settings ('section': smtp, smtp.tls)
+ * or nothing. Names every object inherits (constructor, __proto__) are nothing, whatever the
+ * schema lookup says; a group is told from an unknown name by the validator itself.
+ */
+export function keyKind(key: string): 'leaf' | 'section' | undefined {
+  const parts = key.split('.');
+  if (parts.some((k) => !/^[A-Za-z][A-Za-z0-9]*$/.test(k) || k in Object.prototype)) return undefined;
+  if (settingKind(key)) return 'leaf';
+  const probe: Node = {};
+  parts.reduce<Node>((n, k, i) => (n[k] = i === parts.length - 1 ? null : {}) as Node, probe);
+  try {
+    validateSettings(probe);
+  } catch (err) {
+    if (err instanceof MailError && err.problems?.some((p) => p.path === key && p.message === 'must be an object')) return 'section';
+  }
+  return undefined;
+}
+
+function unknownKey(key: string): never {
+  throw usage(`unknown setting '${key}' (the keys are listed in the README, "The settings model"; example: smtp.port=587)`);
+}
 
 /** `smtp.port=587` -> ['smtp.port', 587], typed by the settings schema. */
 function parseAssignment(text: string): [string, unknown] {
@@ -22,29 +55,44 @@ function parseAssignment(text: string): [string, unknown] {
   if (eq < 1) throw usage(`'${text}' is not key=value (example: smtp.port=587)`);
   const key = text.slice(0, eq);
   const raw = text.slice(eq + 1);
-  if (SECRET_PATHS.includes(key)) throw usage(`${key} cannot be given on the command line (it would stay in the shell history): use --password-stdin`);
-  const kind = settingKind(key);
-  if (kind === 'boolean' && (raw === 'true' || raw === 'false')) return [key, raw === 'true'];
-  if (kind === 'number' && /^\d+$/.test(raw)) return [key, Number(raw)];
+  const kind = keyKind(key);
+  if (kind === 'section') throw usage(`'${key}' is a group of settings: set one of its keys (example: smtp.port=587)`);
+  if (!kind) unknownKey(key);
+  if (SECRET_PATHS.includes(key)) {
+    throw usage(`${key} cannot be given on the command line (it would stay in the shell history): use --secret-stdin ${key} and give it on stdin`);
+  }
+  const type = settingKind(key);
+  if (type === 'boolean' && (raw === 'true' || raw === 'false')) return [key, raw === 'true'];
+  if (type === 'number' && /^\d+$/.test(raw)) return [key, Number(raw)];
   return [key, raw];
 }
 
-function setPath(o: Record<string, unknown>, key: string, value: unknown): void {
+function getPath(o: unknown, key: string): unknown {
+  let node = o;
+  for (const k of key.split('.')) {
+    if (!isObject(node) || !Object.hasOwn(node, k)) return undefined;
+    node = node[k];
+  }
+  return node;
+}
+
+/** Sets (or, with undefined, deletes) a dotted key; keys are checked by keyKind first. */
+function setPath(o: Node, key: string, value: unknown): void {
   const keys = key.split('.');
   let node = o;
   for (const k of keys.slice(0, -1)) {
-    if (!node[k] || typeof node[k] !== 'object') {
+    if (!isObject(node[k])) {
       if (value === undefined) return;
       node[k] = {};
     }
-    node = node[k] as Record<string, unknown>;
+    node = node[k] as Node;
   }
   if (value === undefined) delete node[keys[keys.length - 1]];
   else node[keys[keys.length - 1]] = value;
 }
 
 function withoutSecrets(s: UserMailSettings): UserMailSettings {
-  const copy = structuredClone(s) as unknown as Record<string, unknown>;
+  const copy = structuredClone(s) as unknown as Node;
   for (const p of SECRET_PATHS) setPath(copy, p, undefined);
   return copy as unknown as UserMailSettings;
 }
@@ -55,10 +103,27 @@ function summary(s: UserMailSettings): string[] {
   return [s.label ?? '', s.email ?? '', protocol, where];
 }
 
-async function required(store: SettingsStore, user: string): Promise<UserMailSettings> {
-  const s = await store.get(user);
-  if (!s) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
-  return s;
+/** Every setting as a `key  value` row, secrets masked (they are already), long texts shortened. */
+function settingRows(s: UserMailSettings): string[][] {
+  const rows: string[][] = [];
+  const walk = (node: unknown, prefix: string) => {
+    if (isObject(node)) {
+      for (const [k, v] of Object.entries(node)) walk(v, prefix ? `${prefix}.${k}` : k);
+      return;
+    }
+    const text = String(node);
+    const lines = text.split(/\r?\n/).filter(Boolean);
+    rows.push([prefix, lines.length > 1 ? `${lines[0]} ... (${lines.length} lines)` : text]);
+  };
+  walk(s, '');
+  return rows;
+}
+
+const SECRET_CHOICES = SECRET_PATHS.join(', ');
+
+/** The examples block of a command's help. */
+export function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
 }
 
 /** Adds `settings` and its sub-commands to the program. */
@@ -68,19 +133,20 @@ export function addSettingsCommands(cli: Command): void {
     .description("manage users' sending settings (the store: OXYMAIL_SETTINGS, or --store FILE)")
     .addHelpText(
       'after',
-      `
-Examples:
-  $ oxymail settings set alice label="Alice Martin" email=alice@example.com customize=true protocol=smtp \\
-      smtp.host=smtp.example.com smtp.port=587 smtp.username=alice@example.com
-  $ printf '%s' "$PASSWORD" | oxymail settings set alice --password-stdin
-  $ oxymail settings test alice --to me@example.com
-  $ oxymail settings list --json`,
+      examples(
+        `oxymail settings set alice label="Alice Martin" email=alice@example.com customize=true protocol=smtp \\
+      smtp.host=smtp.example.com smtp.port=587 smtp.username=alice@example.com`,
+        `printf '%s' "$PASSWORD" | oxymail settings set alice --password-stdin`,
+        'oxymail settings test alice --to me@example.com',
+        'oxymail settings list --json',
+      ),
     );
 
   settings
     .command('list')
     .description('list the users (secrets masked)')
     .option('--json', 'print as JSON')
+    .addHelpText('after', examples('oxymail settings list', 'oxymail settings list --json'))
     .action(async (opts, cmd) => {
       const users = await storeFrom(cmd).list();
       print(
@@ -94,86 +160,147 @@ Examples:
 
   settings
     .command('show <user>')
-    .description("show one user's settings (secrets masked)")
+    .description("show one user's settings, one per line (secrets masked)")
     .option('--json', 'print as JSON')
+    .addHelpText('after', examples('oxymail settings show alice', 'oxymail settings show alice --json'))
     .action(async (user, opts, cmd) => {
-      const listed = (await storeFrom(cmd).list()).find((u) => u.userId === user);
-      if (!listed) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}'`, { hint: 'oxymail settings list shows the users.' });
-      print(opts.json, listed.settings, JSON.stringify(listed.settings, null, 2));
+      const store = storeFrom(cmd);
+      const s = await store.get(checkUser(user), { secrets: 'mask' });
+      if (!s) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+      print(opts.json, s, table([['setting', 'value'], ...settingRows(s)]));
     });
 
   settings
     .command('set <user> [assignments...]')
     .description('create or change a user: key=value with dotted keys (smtp.port=587); validated before anything is written')
     .option('--password-stdin', 'read the password from stdin (smtp.password, or mapi.password for a MAPI user)')
+    .option('--secret-stdin <key>', `read this secret from stdin (${SECRET_CHOICES})`)
+    .option('--json', 'print the saved settings as JSON (secrets masked)')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ oxymail settings set bob email=bob@example.com customize=true protocol=mapi mapi.profile=Outlook\n  $ oxymail settings set alice smtp.port=465 smtp.security=tls',
+      examples(
+        'oxymail settings set bob email=bob@example.com customize=true protocol=mapi mapi.profile=Outlook',
+        'oxymail settings set alice smtp.port=465 smtp.security=tls',
+        `printf '%s' "$PASSWORD" | oxymail settings set alice --password-stdin`,
+        `printf '%s' "$TOKEN" | oxymail settings set alice smtp.username=alice@contoso.com --secret-stdin smtp.accessToken`,
+      ) + '\n\nOn a terminal, --password-stdin and --secret-stdin prompt for the secret without echoing it.',
     )
     .action(async (user, assignments: string[], opts, cmd) => {
-      if (!assignments.length && !opts.passwordStdin) throw usage('nothing to set: give key=value pairs or --password-stdin');
-      const store = storeFrom(cmd);
-      const next = structuredClone((await store.get(user)) ?? {}) as Record<string, unknown>;
-      for (const a of assignments) setPath(next, ...parseAssignment(a));
-      if (opts.passwordStdin) {
-        const key = next.protocol === 'mapi' ? 'mapi.password' : 'smtp.password';
-        setPath(next, key, await readStdin());
+      checkUser(user);
+      if (opts.passwordStdin && opts.secretStdin) throw usage('use either --password-stdin or --secret-stdin KEY, not both (both read stdin)');
+      if (opts.secretStdin !== undefined && !SECRET_PATHS.includes(opts.secretStdin)) {
+        throw usage(`--secret-stdin takes one of ${SECRET_CHOICES} (not '${opts.secretStdin}')`);
       }
-      const saved = await store.set(user, next);
-      print(false, null, `${green('saved')} ${user}: ${summary(saved).filter(Boolean).join(', ')} (${store.path})`);
+      const changes = assignments.map(parseAssignment);
+      const readsSecret = opts.passwordStdin || opts.secretStdin !== undefined;
+      if (!changes.length && !readsSecret) throw usage('nothing to set: give key=value pairs, --password-stdin or --secret-stdin KEY');
+      // Read before taking the lock: a person typing at a prompt must not block other writers.
+      let secret: string | undefined;
+      if (readsSecret) {
+        secret = await readSecret(`${opts.secretStdin ?? 'Password'} for ${user}: `);
+        if (!secret) throw usage('stdin gave an empty secret: nothing was written');
+      }
+      const store = storeFrom(cmd);
+      const saved = await store.update(user, (current) => {
+        const next = (current ?? {}) as Node;
+        for (const [key, value] of changes) setPath(next, key, value);
+        if (secret !== undefined) {
+          const key = opts.secretStdin ?? (next.protocol === 'mapi' ? 'mapi.password' : 'smtp.password');
+          setPath(next, key, secret);
+        }
+        return next;
+      });
+      print(opts.json, { user, settings: saved, store: store.path }, `${green('saved')} ${user}: ${summary(saved).filter(Boolean).join(', ')} (${store.path})`);
     });
 
   settings
-    .command('unset <user> <key>')
-    .description('remove one setting (its default applies again)')
-    .action(async (user, key, _opts, cmd) => {
+    .command('unset <user> <keys...>')
+    .description('remove settings (their defaults apply again); a key may be a group (smtp)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples('oxymail settings unset alice smtp.port', 'oxymail settings unset alice smtp.tls.ca smtp.tls.servername'))
+    .action(async (user, keys: string[], opts, cmd) => {
+      checkUser(user);
+      for (const key of keys) if (!keyKind(key)) unknownKey(key);
       const store = storeFrom(cmd);
-      const next = structuredClone(await required(store, user)) as unknown as Record<string, unknown>;
-      setPath(next, key, undefined);
-      await store.set(user, next);
-      print(false, null, `${green('unset')} ${user}: ${key}`);
+      const notSet: string[] = [];
+      await store.update(user, (current) => {
+        if (!current)
+          throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+        const next = current as unknown as Node;
+        for (const key of keys) {
+          if (getPath(next, key) === undefined) notSet.push(key);
+          else setPath(next, key, undefined);
+        }
+        return next;
+      });
+      const unset = keys.filter((k) => !notSet.includes(k));
+      print(
+        opts.json,
+        { user, unset, notSet },
+        [
+          ...(unset.length ? [`${green('unset')} ${user}: ${unset.join(', ')}`] : []),
+          ...notSet.map((k) => `${yellow('note')}: ${k} was not set for ${user} (nothing to remove)`),
+        ].join('\n'),
+      );
     });
 
   settings
     .command('remove <user>')
     .description('remove a user')
-    .action(async (user, _opts, cmd) => {
-      if (!(await storeFrom(cmd).remove(user))) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}'`);
-      print(false, null, `${green('removed')} ${user}`);
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples('oxymail settings remove bob'))
+    .action(async (user, opts, cmd) => {
+      const store = storeFrom(cmd);
+      if (!(await store.remove(checkUser(user)))) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}' in ${store.path}`);
+      print(opts.json, { user, removed: true }, `${green('removed')} ${user}`);
     });
 
   settings
     .command('export <user>')
     .description('print a user as an importable JSON file (secrets left out)')
+    .option('--json', 'the output is JSON in any case')
+    .addHelpText('after', examples('oxymail settings export alice > alice.json'))
     .action(async (user, _opts, cmd) => {
-      const s = await required(storeFrom(cmd), user);
+      const store = storeFrom(cmd);
+      const s = await store.get(checkUser(user), { secrets: 'mask' });
+      if (!s) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
       print(true, { version: STORE_VERSION, users: { [user]: withoutSecrets(s) } }, '');
-      process.stderr.write(`${yellow('note')}: passwords are not exported; an import keeps the ones already stored.\n`);
+      process.stderr.write(`${yellow('note')}: secrets are not exported; an import keeps the ones already stored.\n`);
     });
 
   settings
     .command('import <file>')
     .description('add or replace the users of an export file; every user is validated before anything is written')
-    .action(async (file, _opts, cmd) => {
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples('oxymail settings import alice.json'))
+    .action(async (file, opts, cmd) => {
       let text: string;
       try {
         text = await fs.readFile(file, 'utf8');
       } catch (err) {
         throw new MailError('INVALID_SETTINGS', `settings: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
       }
-      const doc = parseSettingsJson(text, file) as { users?: Record<string, Record<string, unknown>> };
-      if (!doc.users || typeof doc.users !== 'object') throw new MailError('INVALID_SETTINGS', `settings: ${file} has no "users" object`);
-      const store = storeFrom(cmd);
-      for (const [user, s] of Object.entries(doc.users)) {
-        const existing = (await store.get(user).catch(() => undefined)) as unknown as Record<string, unknown> | undefined;
-        for (const p of SECRET_PATHS) {
-          const kept = p.split('.').reduce<unknown>((n, k) => (n as Record<string, unknown> | undefined)?.[k], existing);
-          const given = p.split('.').reduce<unknown>((n, k) => (n as Record<string, unknown> | undefined)?.[k], s);
-          if (kept !== undefined && given === undefined) setPath(s, p, kept);
-        }
+      const doc = parseSettingsJson(text, file) as Node;
+      if (!isObject(doc) || !isObject(doc.users)) throw new MailError('INVALID_SETTINGS', `settings: ${file} has no "users" object`);
+      if (Object.hasOwn(doc, 'version') && !(Number.isInteger(doc.version) && (doc.version as number) >= 1 && (doc.version as number) <= STORE_VERSION)) {
+        throw new MailError(
+          'INVALID_SETTINGS',
+          `settings: ${file} has format version ${JSON.stringify(doc.version)}; this oxymail imports 1 to ${STORE_VERSION}`,
+        );
       }
-      const saved = await store.setMany(doc.users);
-      print(false, null, `${green('imported')} ${Object.keys(saved).join(', ')}`);
+      const incoming = doc.users;
+      const saved = await storeFrom(cmd).updateMany((current) => {
+        // A secret an export left out keeps the stored one (the mask means "keep"), in one locked write.
+        for (const [user, s] of Object.entries(incoming)) {
+          if (!isObject(s) || !Object.hasOwn(current, user)) continue;
+          for (const p of SECRET_PATHS) {
+            const section = p.slice(0, p.lastIndexOf('.'));
+            if (getPath(current[user], p) !== undefined && getPath(s, p) === undefined && isObject(getPath(s, section))) setPath(s, p, MASK);
+          }
+        }
+        return incoming;
+      });
+      print(opts.json, { imported: Object.keys(saved) }, `${green('imported')} ${Object.keys(saved).join(', ')}`);
     });
 
   settings
@@ -181,54 +308,6 @@ Examples:
     .description("check a user's settings for real: connect, TLS, login (sends nothing), then optionally send a test message")
     .option('--to <address>', 'also send a test message to this address')
     .option('--json', 'print as JSON')
-    .action(async (user, opts, cmd) => {
-      const mailer = await storeFrom(cmd).mailerFor(user);
-      try {
-        progress(`Checking ${user} (${mailer.protocol})...`);
-        const verified = await mailer.verify();
-        const lines: string[] = [];
-        if ('server' in verified) {
-          lines.push(`${green('ok')} connected to ${verified.server} (${verified.protocol})`);
-          lines.push(`${green('ok')} TLS: ${verified.tls}`);
-          lines.push(verified.authenticatedAs ? `${green('ok')} authenticated as ${verified.authenticatedAs}` : `${yellow('--')} no login configured`);
-        } else {
-          lines.push(`${green('ok')} MAPI (${verified.interface}) is available on this machine`);
-        }
-        let dsn: boolean | undefined;
-        if (mailer.protocol === 'smtp' && mailer.settings.smtp) {
-          // What the server advertises decides which receipts can work (nodemailer drops DSN silently).
-          const handshake = await smtpHandshake(mailer.settings.smtp);
-          if (handshake.ok) {
-            dsn = handshake.extensions.some((e) => /^DSN\b/i.test(e));
-            lines.push(
-              dsn
-                ? `${green('ok')} the server offers DSN: delivery receipts will work`
-                : `${yellow('--')} the server does not offer DSN: delivery receipts will not work (read receipts still can)`,
-            );
-          }
-        }
-        lines.push(`   read receipts: requested with Disposition-Notification-To; the recipient's mail client decides whether to send one`);
-        for (const w of verified.warnings) lines.push(`${yellow('warn')} ${w.message}`);
-        let sent;
-        if (opts.to) {
-          progress(`Sending a test message to ${opts.to}...`);
-          sent = await mailer.send({
-            to: opts.to,
-            subject: `oxymail test (${user})`,
-            text: `This is a test message sent with ${user}'s settings.`,
-            readReceipt: true,
-            deliveryReceipt: mailer.protocol !== 'mapi',
-          });
-          lines.push(`${green('ok')} test message sent to ${sent.accepted.join(', ')}${sent.messageId ? ` (${sent.messageId})` : ''}`);
-          lines.push(`   read receipt: ${sent.receipts.read} (the recipient's mail client decides whether to send it)`);
-          lines.push(
-            `   delivery receipt: ${sent.receipts.delivery === 'unsupported-by-server' ? 'the server does not offer DSN: delivery receipts will not work' : sent.receipts.delivery}`,
-          );
-          for (const w of sent.warnings) lines.push(`${yellow('warn')} ${w.message}`);
-        }
-        print(opts.json, { user, verify: verified, dsnOffered: dsn, sent }, lines.join('\n'));
-      } finally {
-        mailer.close();
-      }
-    });
+    .addHelpText('after', examples('oxymail settings test alice', 'oxymail settings test alice --to me@example.com --json'))
+    .action(async (user, opts, cmd) => testUser(storeFrom(cmd), checkUser(user), opts));
 }

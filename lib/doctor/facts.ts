@@ -61,6 +61,8 @@ export interface SmtpFacts {
   tcp?: ConnectFact;
   handshake?: HandshakeFact;
   login?: LoginFact;
+  /** Why the login was not tried although credentials are set (a secret that cannot be opened here). */
+  loginSkipped?: string;
 }
 
 /** The suite's relay. */
@@ -152,11 +154,12 @@ async function mapiFacts(probe: Probe): Promise<MapiFacts> {
 }
 
 /** DNS, then TCP, then the EHLO handshake, then (with credentials) the login; each only if the previous worked. */
-async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: SettingsInput): Promise<SmtpFacts | null> {
+async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: SettingsInput, unreadable: string[]): Promise<SmtpFacts | null> {
   const s = settings.smtp;
   if (!s?.host) return null;
   const timeout = s.timeoutMs ?? DOCTOR_TIMEOUT_MS;
-  const gmail = /(^|\.)(gmail|googlemail)\.com$/i.test(s.host);
+  const gmail = /(^|\.)(gmail|googlemail)\.com$/i.test(s.host) && !unreadable.includes('smtp.password');
+  const unreadableSmtp = unreadable.filter((p) => p.startsWith('smtp.'));
   const facts: SmtpFacts = {
     host: s.host,
     port: s.port,
@@ -181,7 +184,10 @@ async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: Settings
     timeoutMs: timeout,
   };
   facts.handshake = await probe.smtpHandshake(endpoint);
-  if (facts.handshake.ok && s.username !== undefined) facts.login = await probe.smtpLogin(raw);
+  if (facts.handshake.ok && s.username !== undefined) {
+    if (unreadableSmtp.length) facts.loginSkipped = `${unreadableSmtp.join(' and ')} cannot be read on this machine`;
+    else facts.login = await probe.smtpLogin(raw);
+  }
   return facts;
 }
 
@@ -207,13 +213,15 @@ export interface GatherInput {
   settings?: UserMailSettings;
   rawSettings?: SettingsInput;
   managed?: ManagedRelay;
+  /** Dotted paths of secrets that could not be opened here (masked in `settings`): no login with them. */
+  unreadableSecrets?: string[];
 }
 
 /** Reads every fact through the probe. Never throws: a failed reading is a fact too. */
 export async function gatherFacts(probe: Probe, input: GatherInput = {}): Promise<DoctorFacts> {
   const [mapi, smtp] = await Promise.all([
     mapiFacts(probe),
-    input.settings ? smtpFacts(probe, input.settings, input.rawSettings ?? input.settings) : Promise.resolve(null),
+    input.settings ? smtpFacts(probe, input.settings, input.rawSettings ?? input.settings, input.unreadableSecrets ?? []) : Promise.resolve(null),
   ]);
   return {
     platform: probe.platform,

@@ -27,6 +27,13 @@ export interface DoctorOptions {
   probe?: Probe;
   /** The settings store file: on a system without DPAPI its secrets are protected only by its permissions. */
   storePath?: string;
+  /**
+   * Secrets of `settings` that could not be opened here (the store's getReadable()): each is a
+   * FAIL line, the secret is left masked in `settings`, and the login that needs it is not tried.
+   */
+  unreadableSecrets?: { path: string; error: MailError }[];
+  /** Why the user's settings could not be read at all (an invalid store): a FAIL line; the machine is still checked. */
+  settingsError?: MailError;
 }
 
 /** The MAPI profiles an administrator can put in mapi.profile. */
@@ -66,7 +73,10 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const probe = options.probe ?? systemProbe();
   let settings: UserMailSettings | undefined;
   let settingsProblems: string[] | undefined;
-  if (options.settings !== undefined) {
+  if (options.settingsError) {
+    const e = options.settingsError;
+    settingsProblems = e.problems?.length ? e.problems.map((p) => `${p.path}: ${p.message}`) : [e.message];
+  } else if (options.settings !== undefined) {
     try {
       settings = resolveSettings(options.settings).settings;
     } catch (err) {
@@ -74,8 +84,19 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       settingsProblems = (err.problems ?? []).map((p) => `${p.path}: ${p.message}`);
     }
   }
-  const facts = await gatherFacts(probe, { settings, rawSettings: options.settings as SettingsInput | undefined, managed: options.managed });
-  const report = judge({ facts, settings: settings && maskSecrets(settings), settingsProblems });
+  const unreadable = options.unreadableSecrets ?? [];
+  const facts = await gatherFacts(probe, {
+    settings,
+    rawSettings: options.settings as SettingsInput | undefined,
+    managed: options.managed,
+    unreadableSecrets: unreadable.map((u) => u.path),
+  });
+  const report = judge({
+    facts,
+    settings: settings && maskSecrets(settings),
+    settingsProblems,
+    unreadableSecrets: unreadable.map((u) => ({ path: u.path, code: u.error.code, message: u.error.message, hint: u.error.hint })),
+  });
   if (probe.mapiProfiles && facts.mapi.available && facts.mapi.client) {
     const fact = await probe.mapiProfiles();
     report.lines.push(profilesLine(fact));

@@ -36,6 +36,8 @@ export interface JudgeInput {
   settings?: UserMailSettings;
   /** The problems that made the user's settings invalid, one per line. */
   settingsProblems?: string[];
+  /** Stored secrets that cannot be opened on this machine (SECRET_UNREADABLE): one FAIL line each. */
+  unreadableSecrets?: { path: string; code: string; message: string; hint?: string }[];
 }
 
 type Session = { kind: 'rds' | 'citrix'; label: string } | { kind: 'local' | 'unknown' | 'not-windows'; label: string };
@@ -299,11 +301,15 @@ function smtpLines(s: SmtpFacts, settings: UserMailSettings | undefined): Doctor
   );
   const l = s.login;
   if (l) {
+    // What the handshake negotiated, not the configured mode: the login's connection is set up the same way.
+    const over = h.tls === 'none' ? 'The login went over an unencrypted connection.' : `Over ${tlsTitle}.`;
     lines.push(
       l.ok
-        ? { id: 'smtp.login', verdict: 'ok', title: `Logged in as ${l.authenticatedAs ?? s.username}`, detail: `TLS: ${l.tls}.` }
+        ? { id: 'smtp.login', verdict: 'ok', title: `Logged in as ${l.authenticatedAs ?? s.username}`, detail: over }
         : { id: 'smtp.login', verdict: 'fail', title: `Login failed (${l.code})`, detail: [l.message, l.hint].filter(Boolean).join(' ') },
     );
+  } else if (s.loginSkipped) {
+    lines.push({ id: 'smtp.login', verdict: 'info', title: 'Login not tried', detail: `${s.loginSkipped} (see above).` });
   }
   return lines;
 }
@@ -378,6 +384,14 @@ export function judge(input: JudgeInput): DoctorReport {
       verdict: 'info',
       title: `User settings: ${selected === 'managed' ? 'managed sending' : selected?.toUpperCase()}`,
       detail: settings.email ? `Address ${settings.email}.` : 'No e-mail address set.',
+    });
+  }
+  for (const u of input.unreadableSecrets ?? []) {
+    lines.push({
+      id: 'settings.secret',
+      verdict: 'fail',
+      title: `${u.path} cannot be read on this machine (${u.code})`,
+      detail: [u.message, u.hint].filter(Boolean).join(' '),
     });
   }
   lines.push(...sessionLines(facts, session));

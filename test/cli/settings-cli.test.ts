@@ -1,8 +1,8 @@
 /**
  * `oxymail settings ...` and `send --user`, the real binary as a child process, on a private store.
  */
-import { execFile } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startServer, testCert } from '../helpers/server';
 import { tempDir } from '../helpers/fixtures';
@@ -150,16 +150,32 @@ test('show, unset, remove, export without secrets, import keeping the stored sec
 });
 
 test.each([
-  [['settings', 'set', 'alice', 'smtp.password=hunter2'], /--password-stdin/],
+  [['settings', 'set', 'alice', 'smtp.password=hunter2'], /use --secret-stdin smtp\.password/],
+  [['settings', 'set', 'alice', 'smtp.accessToken=ya29.hunter2'], /use --secret-stdin smtp\.accessToken/],
+  [['settings', 'set', 'alice', '--secret-stdin', 'smtp.host'], /--secret-stdin takes one of smtp\.password, smtp\.accessToken, mapi\.password/],
+  [['settings', 'set', 'alice', '--secret-stdin', 'smtp.password', '--password-stdin'], /not both/],
+  [['settings', 'set', 'alice', 'smtp.prot=25'], /unknown setting 'smtp\.prot'/],
+  [['settings', 'set', 'alice', 'smtp=x'], /'smtp' is a group of settings/],
+  [['settings', 'set', 'alice', '__proto__.polluted=1'], /unknown setting '__proto__\.polluted'/],
+  [['settings', 'set', 'alice', 'constructor.prototype.x=1'], /unknown setting/],
+  [['settings', 'set', '__proto__', 'email=x@example.com'], /'__proto__' is reserved/],
+  [['settings', 'set', 'constructor', 'email=x@example.com'], /'constructor' is reserved/],
+  [['settings', 'remove', 'hasOwnProperty'], /'hasOwnProperty' is reserved/],
+  [['settings', 'show', 'toString'], /'toString' is reserved/],
+  [['settings', 'unset', 'alice', 'smtp.prot'], /unknown setting 'smtp\.prot'/],
   [['settings', 'set', 'alice', 'no-equals-sign'], /key=value/],
   [['settings', 'set', 'alice'], /nothing to set/],
   [['settings', 'show'], /missing required argument/],
-  [['send', '--user', 'a', '--settings', 'f', '--to', 'b@example.com', '--subject', 's'], /either --settings FILE or --user USER/],
+  [['send', '--user', 'a', '--settings', 'f', '--to', 'b@example.com', '--subject', 's', '--text', 'x'], /either --settings FILE or --user USER/],
+  [['send', '--user', '__proto__', '--to', 'b@example.com', '--subject', 's', '--text', 'x'], /reserved/],
 ])('usage error %j exits 2', async (args, message) => {
-  const r = await run(args, { OXYMAIL_SETTINGS: path.join(tempDir(), 'users.json') });
+  const store = path.join(tempDir(), 'users.json');
+  const r = await run(args, { OXYMAIL_SETTINGS: store });
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(message);
   expect(r.stderr).not.toContain('hunter2');
+  expect(existsSync(store)).toBe(false); // nothing written
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 });
 
 test('an invalid value is refused with its field path (exit 1) and nothing is written', async () => {
@@ -171,10 +187,373 @@ test('an invalid value is refused with its field path (exit 1) and nothing is wr
   expect(JSON.parse((await run(['settings', 'list', '--json'], env)).stdout)).toEqual([]);
 });
 
-test('--help lists every command, and each command has examples', async () => {
+test('--help lists every command; every command and sub-command has examples', async () => {
   const top = await run(['--help'], {});
   expect(top.code).toBe(0);
   for (const c of ['send', 'verify', 'capabilities', 'settings', 'doctor', 'mapi']) expect(top.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
-  for (const c of ['send', 'verify', 'capabilities', 'settings', 'doctor']) expect((await run([c, '--help'], {})).stdout).toMatch(/Examples?:/);
-  expect((await run(['mapi', 'profiles', '--help'], {})).stdout).toMatch(/Example:/);
+  /** The sub-commands a help text lists (commander's own `help` aside). */
+  const commandsOf = (help: string) =>
+    (help.split(/^Commands:$/m)[1] ?? '')
+      .split(/\n\n/)[0]
+      .split('\n')
+      .map((l) => /^  (\S+)/.exec(l)?.[1])
+      .filter((c): c is string => !!c && c !== 'help');
+  const seen: string[] = [];
+  const walk = async (path: string[], help: string): Promise<void> => {
+    expect({ command: path.join(' '), examples: /^Examples:\n  \$ oxymail /m.test(help) }).toEqual({ command: path.join(' '), examples: true });
+    seen.push(path.join(' '));
+    for (const sub of commandsOf(help)) {
+      const r = await run([...path, sub, '--help'], {});
+      expect(r.code).toBe(0);
+      await walk([...path, sub], r.stdout);
+    }
+  };
+  await walk([], top.stdout);
+  expect(seen.sort()).toEqual(
+    [
+      '',
+      'capabilities',
+      'doctor',
+      'mapi',
+      'mapi profiles',
+      'send',
+      'settings',
+      'settings export',
+      'settings import',
+      'settings list',
+      'settings remove',
+      'settings set',
+      'settings show',
+      'settings test',
+      'settings unset',
+      'verify',
+    ].sort(),
+  );
+});
+
+/** A fresh private store for one test. */
+function storeEnv(): { OXYMAIL_SETTINGS: string } {
+  return { OXYMAIL_SETTINGS: path.join(tempDir(), 'users.json') };
+}
+
+test('two admins running `settings set` on the SAME user at once lose no change', async () => {
+  const env = storeEnv();
+  expect((await run(['settings', 'set', 'dave', 'email=dave@example.com', 'label=start'], env)).code).toBe(0);
+  const admin = async (args: (i: number) => string[]) => {
+    for (let i = 0; i < 12; i++) {
+      const r = await run(['settings', 'set', 'dave', ...args(i)], env);
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+  };
+  await Promise.all([admin((i) => [`label=L${i}`]), admin((i) => [`defaults.importance=${i % 2 ? 'high' : 'low'}`, `email=d${i}@example.com`])]);
+  const dave = JSON.parse((await run(['settings', 'show', 'dave', '--json'], env)).stdout);
+  expect(dave).toMatchObject({ label: 'L11', email: 'd11@example.com', defaults: { importance: 'high' } });
+});
+
+describe('a stored secret that cannot be opened here ({ "dpapi": ... } on Linux)', () => {
+  function blobStore() {
+    const env = storeEnv();
+    mkdirSync(path.dirname(env.OXYMAIL_SETTINGS), { recursive: true });
+    const users = {
+      a: {
+        email: 'a@example.com',
+        customize: true,
+        protocol: 'smtp',
+        smtp: { host: '127.0.0.1', port: 1, username: 'a', password: { dpapi: 'AAAA' } },
+      },
+      bob: { email: 'bob@example.com' },
+    };
+    writeFileSync(env.OXYMAIL_SETTINGS, JSON.stringify({ version: 1, users }), { mode: 0o600 });
+    return env;
+  }
+
+  test('list, show, remove and doctor still work; get-based commands fail clearly; setting the secret again (the hint) repairs it', async () => {
+    const env = blobStore();
+    const list = await run(['settings', 'list', '--json'], env);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)[0].settings.smtp.password).toBe('********');
+    expect(JSON.parse((await run(['settings', 'show', 'a', '--json'], env)).stdout).smtp.password).toBe('********');
+    expect((await run(['settings', 'remove', 'bob'], env)).code).toBe(0);
+
+    const tested = await run(['settings', 'test', 'a'], env);
+    expect(tested.code).toBe(1);
+    expect(tested.stderr).toMatch(/error \[SECRET_UNREADABLE\]: settings: users\.a\.smtp\.password is encrypted with Windows DPAPI/);
+    expect(tested.stderr).toMatch(/hint: .*oxymail settings set a --secret-stdin smtp\.password/);
+    const send = await run(['send', '--user', 'a', '--to', 'b@example.com', '--subject', 's', '--text', 'x', '--json'], env);
+    expect(send.code).toBe(1);
+    expect(JSON.parse(send.stdout).error).toMatchObject({ code: 'SECRET_UNREADABLE', hint: expect.stringMatching(/--secret-stdin smtp\.password/) });
+
+    // The doctor reports it as a FAIL line and goes on checking the machine (the login is not tried).
+    const doctor = await run(['doctor', '--user', 'a', '--json'], env);
+    expect(doctor.code).toBe(1);
+    const report = JSON.parse(doctor.stdout);
+    const byId = Object.fromEntries(report.lines.map((l: { id: string }) => [l.id, l]));
+    expect(byId['settings.secret']).toMatchObject({ verdict: 'fail', title: 'smtp.password cannot be read on this machine (SECRET_UNREADABLE)' });
+    expect(byId['mapi.platform']).toBeDefined();
+    expect(byId['smtp.dns']).toMatchObject({ verdict: 'ok' });
+    expect(byId['smtp.login']).toBeUndefined(); // port 1: nothing listens, the SMTP checks stop at TCP
+    expect(report.recommendation.choice).toBe('smtp');
+
+    const fixed = await run(['settings', 'set', 'a', '--password-stdin'], env, 'n3w-pw\n');
+    expect(fixed.stderr).toBe('');
+    expect(fixed.code).toBe(0);
+    expect(JSON.parse(readFileSync(env.OXYMAIL_SETTINGS, 'utf8')).users.a.smtp.password).toBe('n3w-pw');
+  });
+});
+
+test('--secret-stdin sets an OAuth token (any secret) from stdin: stored, masked everywhere, never on the command line', async () => {
+  const env = storeEnv();
+  const token = 'ya29.A0ARrdaM-token-42';
+  const set = await run(
+    [
+      'settings',
+      'set',
+      'alice',
+      'email=alice@contoso.com',
+      'customize=true',
+      'protocol=smtp',
+      'smtp.host=smtp.office365.com',
+      'smtp.port=587',
+      'smtp.username=alice@contoso.com',
+      '--secret-stdin',
+      'smtp.accessToken',
+      '--json',
+    ],
+    env,
+    `${token}\n`,
+  );
+  expect(set.code).toBe(0);
+  expect(JSON.parse(set.stdout)).toMatchObject({ user: 'alice', settings: { smtp: { accessToken: '********' } } });
+  expect(JSON.parse(readFileSync(env.OXYMAIL_SETTINGS, 'utf8')).users.alice.smtp.accessToken).toBe(token);
+  expect(statSync(env.OXYMAIL_SETTINGS).mode & 0o077).toBe(0);
+  const outputs = [
+    set,
+    await run(['settings', 'show', 'alice'], env),
+    await run(['settings', 'list', '--json'], env),
+    await run(['settings', 'export', 'alice'], env),
+  ];
+  for (const o of outputs) expect(o.stdout + o.stderr).not.toContain(token);
+  expect(outputs[1].stdout).toMatch(/^smtp\.accessToken\s+\*{8}$/m);
+  // A MAPI password the same way.
+  expect(
+    (await run(['settings', 'set', 'bob', 'email=bob@example.com', 'customize=true', 'protocol=mapi', '--secret-stdin', 'mapi.password'], env, 'mapi-pw')).code,
+  ).toBe(0);
+  expect(JSON.parse(readFileSync(env.OXYMAIL_SETTINGS, 'utf8')).users.bob.mapi.password).toBe('mapi-pw');
+  // An empty stdin is refused: nothing is written.
+  const empty = await run(['settings', 'set', 'bob', '--secret-stdin', 'mapi.password'], env, '');
+  expect(empty.code).toBe(2);
+  expect(JSON.parse(readFileSync(env.OXYMAIL_SETTINGS, 'utf8')).users.bob.mapi.password).toBe('mapi-pw');
+});
+
+test('--json on every command; with --json an error is a JSON object on stdout (exit code unchanged)', async () => {
+  const env = storeEnv();
+  const json = async (args: string[], stdin?: string) => {
+    const r = await run([...args, '--json'], env, stdin);
+    return { code: r.code, out: JSON.parse(r.stdout), stderr: r.stderr };
+  };
+  expect(await json(['settings', 'set', 'carol', 'email=carol@example.com'])).toMatchObject({
+    code: 0,
+    out: { user: 'carol', settings: { email: 'carol@example.com' } },
+  });
+  expect(await json(['settings', 'unset', 'carol', 'label', 'email'])).toMatchObject({ code: 0, out: { user: 'carol', unset: ['email'], notSet: ['label'] } });
+  const file = path.join(tempDir(), 'import.json');
+  writeFileSync(file, JSON.stringify({ version: 1, users: { dan: { email: 'dan@example.com' } } }));
+  expect(await json(['settings', 'import', file])).toMatchObject({ code: 0, out: { imported: ['dan'] } });
+  expect(await json(['settings', 'export', 'dan'])).toMatchObject({ code: 0, out: { users: { dan: { email: 'dan@example.com' } } } });
+  expect(await json(['settings', 'remove', 'dan'])).toMatchObject({ code: 0, out: { user: 'dan', removed: true } });
+
+  // Failures: the error object, with its code and hint; the text stays on stderr for people.
+  const missing = await json(['send', '--user', 'nobody', '--to', 'b@example.com', '--subject', 's', '--text', 'x']);
+  expect(missing).toMatchObject({
+    code: 1,
+    out: { error: { code: 'SETTINGS_NOT_FOUND', message: expect.stringMatching(/nobody/), hint: expect.any(String) } },
+  });
+  expect(missing.stderr).toMatch(/error \[SETTINGS_NOT_FOUND\]/);
+  expect(await json(['settings', 'remove', 'dan'])).toMatchObject({ code: 1, out: { error: { code: 'SETTINGS_NOT_FOUND' } } });
+  const invalid = await json(['settings', 'set', 'carol', 'smtp.port=0']);
+  expect(invalid).toMatchObject({ code: 1, out: { error: { code: 'INVALID_SETTINGS', problems: [{ path: 'smtp.port' }] } } });
+  expect(await json(['settings', 'set', 'carol', 'smtp.prot=1'])).toMatchObject({
+    code: 2,
+    out: { error: { code: 'USAGE', message: expect.stringMatching(/unknown setting/) } },
+  });
+  expect(await json(['settings', 'list', '--bogus'])).toMatchObject({
+    code: 2,
+    out: { error: { code: 'USAGE', message: expect.stringMatching(/unknown option/) } },
+  });
+
+  // A MAPI user cannot be tested on Linux: one JSON document with what is known and the error.
+  expect((await run(['settings', 'set', 'bob', 'email=bob@example.com', 'customize=true', 'protocol=mapi'], env)).code).toBe(0);
+  const mapi = await json(['settings', 'test', 'bob']);
+  expect(mapi).toMatchObject({
+    code: 1,
+    out: { user: 'bob', protocol: 'mapi-simple', verify: null, receipts: { read: 'supported', delivery: 'unsupported' }, error: { code: 'MAPI_UNAVAILABLE' } },
+  });
+});
+
+test('unset: a key that is not a setting is a usage error and nothing is written; a setting that is not set changes nothing', async () => {
+  const env = storeEnv();
+  await run(['settings', 'set', 'alice', 'email=alice@example.com', 'label=A'], env);
+  await run(['settings', 'set', 'alice', 'label=Alice'], env);
+  const snapshot = () => [
+    readFileSync(env.OXYMAIL_SETTINGS, 'utf8'),
+    readFileSync(`${env.OXYMAIL_SETTINGS}.bak`, 'utf8'),
+    statSync(env.OXYMAIL_SETTINGS).mtimeMs,
+  ];
+  const before = snapshot();
+  const typo = await run(['settings', 'unset', 'alice', 'smtp.prot'], env);
+  expect(typo.code).toBe(2);
+  expect(typo.stderr).toMatch(/unknown setting 'smtp\.prot'/);
+  const notSet = await run(['settings', 'unset', 'alice', 'smtp.tls.ca'], env);
+  expect(notSet.code).toBe(0);
+  expect(notSet.stdout).toMatch(/smtp\.tls\.ca was not set for alice \(nothing to remove\)/);
+  expect(snapshot()).toEqual(before);
+  const gone = await run(['settings', 'unset', 'nobody', 'label'], env);
+  expect(gone.code).toBe(1);
+  expect(gone.stderr).toMatch(/SETTINGS_NOT_FOUND/);
+  expect(snapshot()).toEqual(before);
+  // A group of settings can be unset as a whole.
+  await run(['settings', 'set', 'alice', 'smtp.host=mail.example.com', 'smtp.port=587'], env);
+  expect((await run(['settings', 'unset', 'alice', 'smtp'], env)).code).toBe(0);
+  expect(JSON.parse((await run(['settings', 'show', 'alice', '--json'], env)).stdout).smtp).toBeUndefined();
+});
+
+describe('settings test against smtp-server: what the handshake negotiated, receipts in plain words', () => {
+  async function user(port: number, smtp: string[] = []) {
+    const env = storeEnv();
+    const r = await run(
+      [
+        'settings',
+        'set',
+        'alice',
+        'email=alice@example.com',
+        'customize=true',
+        'protocol=smtp',
+        'smtp.host=127.0.0.1',
+        `smtp.port=${port}`,
+        `smtp.tls.ca=${testCert().cert}`,
+        ...smtp,
+      ],
+      env,
+    );
+    expect(r.stderr).toBe('');
+    return env;
+  }
+
+  test('STARTTLS: the TLS version negotiated', async () => {
+    const server = await startServer();
+    try {
+      const env = await user(server.port);
+      const r = await run(['settings', 'test', 'alice'], env);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^ok TLS: TLSv1\.[23] \(STARTTLS\)$/m);
+      expect(r.stdout).toMatch(/^-- read receipts: asked with a Disposition-Notification-To header; the recipient's mail client decides whether to send one$/m);
+      const json = JSON.parse((await run(['settings', 'test', 'alice', '--json'], env)).stdout);
+      expect(json.tls).toEqual({ negotiated: 'starttls', protocol: expect.stringMatching(/^TLSv1\.[23]$/) });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a server without STARTTLS and without DSN: "no TLS" as a warning, the missing DSN said once', async () => {
+    const server = await startServer({ disabledCommands: ['STARTTLS'], hideDSN: true });
+    try {
+      const env = await user(server.port);
+      const r = await run(['settings', 'test', 'alice', '--to', 'me@example.com'], env);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^warn no TLS: the connection to 127\.0\.0\.1:\d+ is not encrypted/m);
+      expect(r.stdout).not.toMatch(/ok TLS/);
+      expect(r.stdout.match(/DSN/g)).toHaveLength(1);
+      expect(r.stdout).toMatch(/^warn the server does not offer DSN: delivery receipts will not work/m);
+      expect(r.stdout).toMatch(/^ok test message sent to me@example\.com/m);
+      expect(server.received).toHaveLength(1);
+      expect(server.received[0].rcptTo[0].dsn?.notify).toBeUndefined();
+      expect(server.received[0].parsed.headers.get('disposition-notification-to')).toBeDefined();
+      const json = JSON.parse((await run(['settings', 'test', 'alice', '--json'], env)).stdout);
+      expect(json).toMatchObject({ tls: { negotiated: 'none', protocol: null }, dsnOffered: false, receipts: { delivery: 'server-has-no-dsn' } });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('MAPI users: receipts from the capability matrix (Simple: no delivery receipt; Extended: yes), printed although MAPI is unavailable here', async () => {
+    const env = storeEnv();
+    await run(['settings', 'set', 'bob', 'email=bob@example.com', 'customize=true', 'protocol=mapi'], env);
+    await run(['settings', 'set', 'eve', 'email=eve@example.com', 'customize=true', 'protocol=mapi', 'mapi.interface=extended'], env);
+    const simple = await run(['settings', 'test', 'bob'], env);
+    expect(simple.code).toBe(1);
+    expect(simple.stdout).toMatch(/^FAIL mapi-simple: MAPI_UNAVAILABLE/m);
+    expect(simple.stdout).toMatch(/^-- read receipts: asked through the mail client \(MAPI\)/m);
+    expect(simple.stdout).not.toMatch(/Disposition-Notification-To/);
+    expect(simple.stdout).toMatch(/^-- delivery receipts: not supported by mapi-simple; mapi\.interface=extended supports them$/m);
+    expect(simple.stderr).toMatch(/error \[MAPI_UNAVAILABLE\]/);
+    const extended = await run(['settings', 'test', 'eve'], env);
+    expect(extended.code).toBe(1);
+    expect(extended.stdout).toMatch(/^ok delivery receipts: asked through Extended MAPI; the mail server sends the report$/m);
+  });
+});
+
+test('settings show prints a readable table (one setting per line, secrets masked, long texts shortened)', async () => {
+  const env = storeEnv();
+  await run(
+    [
+      'settings',
+      'set',
+      'alice',
+      'label=Alice Martin',
+      'email=alice@example.com',
+      'customize=true',
+      'protocol=smtp',
+      'smtp.host=mail.example.com',
+      'smtp.username=alice',
+      `smtp.tls.ca=${testCert().cert}`,
+      '--password-stdin',
+    ],
+    env,
+    'pw-9876',
+  );
+  const r = await run(['settings', 'show', 'alice'], env);
+  expect(r.code).toBe(0);
+  expect(r.stdout).not.toMatch(/^\{/);
+  expect(r.stdout).toMatch(/^setting\s+value$/m);
+  expect(r.stdout).toMatch(/^label\s+Alice Martin$/m);
+  expect(r.stdout).toMatch(/^smtp\.port\s+25$/m);
+  expect(r.stdout).toMatch(/^smtp\.password\s+\*{8}$/m);
+  expect(r.stdout).toMatch(/^smtp\.tls\.ca\s+-----BEGIN CERTIFICATE----- \.\.\. \(\d+ lines\)$/m);
+  expect(r.stdout).not.toContain('pw-9876');
+});
+
+test('--password-stdin on a terminal prompts on stderr and does not echo the password', async () => {
+  const env = storeEnv();
+  const cmd = [
+    process.execPath,
+    BIN,
+    'settings',
+    'set',
+    'zoe',
+    'email=zoe@example.com',
+    'customize=true',
+    'protocol=smtp',
+    'smtp.host=h.example.com',
+    'smtp.username=zoe',
+    '--password-stdin',
+  ]
+    .map((a) => `'${a}'`)
+    .join(' ');
+  // util-linux `script` runs the command on a pseudo-terminal; what it prints is what a person would see.
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, ...env } });
+  let screen = '';
+  const prompted = new Promise<void>((resolve) =>
+    child.stdout.on('data', (d) => {
+      screen += d;
+      if (screen.includes('Password for zoe: ')) resolve();
+    }),
+  );
+  await prompted;
+  child.stdin.write('tty-Secret-77\r');
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  child.stdin.end();
+  expect(code).toBe(0);
+  expect(screen).toMatch(/saved.* zoe/);
+  expect(screen).not.toContain('tty-Secret-77');
+  expect(JSON.parse(readFileSync(env.OXYMAIL_SETTINGS, 'utf8')).users.zoe.smtp.password).toBe('tty-Secret-77');
 });

@@ -1,0 +1,147 @@
+/**
+ * `oxymail settings test USER`: verify() with the user's stored settings, then (with --to) a test
+ * message, told in plain words: which server, what TLS the handshake really negotiated (not what
+ * the settings ask for), who logged in, and which receipts this protocol and this server allow.
+ */
+import { capabilities, ProtocolKey } from '../capabilities';
+import { smtpHandshake } from '../doctor/smtp-probe';
+import type { HandshakeFact } from '../doctor/probe';
+import { MailError } from '../errors';
+import type { Mailer, VerifyResult } from '../mailer';
+import type { SendResult } from '../result';
+import { relayEndpoint, resolveRelay } from '../transports/managed';
+import type { SmtpEndpoint } from '../transports/smtp';
+import type { SettingsStore } from '../store/store';
+import { errorJson, green, print, progress, red, writeErrorText, yellow } from './output';
+
+const OK = () => green('ok');
+const WARN = () => yellow('warn');
+const FAIL = () => red('FAIL');
+const NOTE = () => yellow('--');
+
+/** How a delivery receipt would fare: works, the server lacks DSN, the protocol lacks it, or not known (no handshake). */
+type DeliveryOutlook = 'works' | 'server-has-no-dsn' | 'unsupported' | 'unknown';
+
+/** The endpoint a send by this mailer talks to (the user's server, or the suite's relay). */
+function endpointOf(mailer: Mailer): SmtpEndpoint | undefined {
+  if (mailer.protocol === 'smtp') return mailer.settings.smtp;
+  if (mailer.protocol === 'managed') {
+    const relay = resolveRelay(undefined);
+    return relay ? relayEndpoint(relay) : undefined;
+  }
+  return undefined;
+}
+
+function protocolKey(mailer: Mailer): ProtocolKey {
+  return mailer.protocol === 'mapi' ? `mapi-${mailer.settings.mapi?.interface ?? 'simple'}` : mailer.protocol;
+}
+
+/** The TLS line: what the handshake negotiated. */
+function tlsLine(h: HandshakeFact, server: string): string {
+  if (!h.ok) return `${WARN()} TLS not checked: the handshake failed (${h.code})`;
+  if (h.tls === 'none') return `${WARN()} no TLS: the connection to ${server} is not encrypted (the server offers no STARTTLS, or security is 'none')`;
+  return `${OK()} TLS: ${h.tlsProtocol ?? 'negotiated'} (${h.tls === 'implicit' ? 'implicit TLS' : 'STARTTLS'})`;
+}
+
+/** The receipt lines for this protocol, from the capability matrix (and, for SMTP, the server's DSN). */
+function receiptLines(key: ProtocolKey, delivery: DeliveryOutlook): string[] {
+  const caps = capabilities(key);
+  const mapi = key.startsWith('mapi');
+  const read = caps.readReceipt.supported
+    ? `${NOTE()} read receipts: ${mapi ? 'asked through the mail client (MAPI)' : 'asked with a Disposition-Notification-To header'}; the recipient's mail client decides whether to send one`
+    : `${NOTE()} read receipts: not supported by ${key}`;
+  const deliveryWords: Record<DeliveryOutlook, string> = {
+    works:
+      key === 'smtp'
+        ? `${OK()} the server offers DSN: delivery receipts will work`
+        : key === 'managed'
+          ? `${OK()} delivery receipts: asked from the suite's relay (DSN)`
+          : `${OK()} delivery receipts: asked through Extended MAPI; the mail server sends the report`,
+    'server-has-no-dsn': `${WARN()} the server does not offer DSN: delivery receipts will not work (read receipts still can)`,
+    unsupported: `${NOTE()} delivery receipts: not supported by ${key}${caps.deliveryReceipt.note ? ` (${caps.deliveryReceipt.note})` : ''}${key === 'mapi-simple' ? '; mapi.interface=extended supports them' : ''}`,
+    unknown: `${NOTE()} delivery receipts: unknown (the server could not be asked whether it offers DSN)`,
+  };
+  return [read, deliveryWords[delivery]];
+}
+
+/** Runs the test and prints it; a failure is printed in the report, then raised (exit 1). */
+export async function testUser(store: SettingsStore, user: string, opts: { to?: string; json?: boolean }): Promise<void> {
+  const mailer = await store.mailerFor(user);
+  const key = protocolKey(mailer);
+  const lines: string[] = [];
+  const report: {
+    user: string;
+    protocol: ProtocolKey;
+    verify: VerifyResult | null;
+    tls?: { negotiated: 'implicit' | 'starttls' | 'none'; protocol: string | null } | null;
+    dsnOffered?: boolean;
+    receipts: { read: 'supported' | 'unsupported'; delivery: DeliveryOutlook };
+    sent?: SendResult;
+    error?: ReturnType<typeof errorJson>['error'];
+  } = { user, protocol: key, verify: null, receipts: { read: 'unsupported', delivery: 'unsupported' } };
+  let failure: unknown;
+  try {
+    progress(`Checking ${user} (${key})...`);
+    let delivery: DeliveryOutlook = capabilities(key).deliveryReceipt.supported ? 'works' : 'unsupported';
+    try {
+      report.verify = await mailer.verify();
+    } catch (err) {
+      failure = err;
+      lines.push(`${FAIL()} ${key}: ${(err as MailError).code ?? 'error'} (the error and its hint follow on stderr)`);
+    }
+    const verified = report.verify;
+    if (verified && 'server' in verified) {
+      lines.push(`${OK()} connected to ${verified.server} (${verified.protocol})`);
+      const endpoint = endpointOf(mailer);
+      const h = endpoint ? await smtpHandshake(endpoint) : undefined;
+      if (h) {
+        lines.push(tlsLine(h, verified.server));
+        report.tls = h.ok ? { negotiated: h.tls, protocol: h.tlsProtocol } : null;
+      }
+      lines.push(verified.authenticatedAs ? `${OK()} authenticated as ${verified.authenticatedAs}` : `${NOTE()} no login configured`);
+      if (key === 'smtp') {
+        // What the server advertises decides whether delivery receipts can work (nodemailer drops DSN silently).
+        if (h?.ok) report.dsnOffered = h.extensions.some((e) => /^DSN\b/i.test(e));
+        delivery = report.dsnOffered === undefined ? 'unknown' : report.dsnOffered ? 'works' : 'server-has-no-dsn';
+      }
+    } else if (verified) {
+      lines.push(`${OK()} MAPI (${verified.interface}) is available on this machine`);
+    }
+    if (verified) for (const w of verified.warnings) lines.push(`${WARN()} ${w.message}`);
+    lines.push(...receiptLines(key, delivery));
+    report.receipts = { read: capabilities(key).readReceipt.supported ? 'supported' : 'unsupported', delivery };
+    if (opts.to && !failure) {
+      progress(`Sending a test message to ${opts.to}...`);
+      try {
+        // Only the receipts that can work are asked for: what cannot was said once above.
+        const sent = await mailer.send({
+          to: opts.to,
+          subject: `oxymail test (${user})`,
+          text: `This is a test message sent with ${user}'s settings.`,
+          readReceipt: report.receipts.read === 'supported',
+          deliveryReceipt: delivery === 'works',
+        });
+        report.sent = sent;
+        lines.push(`${OK()} test message sent to ${sent.accepted.join(', ')}${sent.messageId ? ` (${sent.messageId})` : ''}`);
+        if (sent.rejected.length) lines.push(`${WARN()} refused: ${sent.rejected.join(', ')}`);
+        lines.push(`   read receipt: ${sent.receipts.read}; delivery receipt: ${sent.receipts.delivery}`);
+        for (const w of sent.warnings) lines.push(`${WARN()} ${w.message}`);
+      } catch (err) {
+        failure = err;
+        lines.push(`${FAIL()} test message not sent: ${(err as MailError).code ?? 'error'} (the error and its hint follow on stderr)`);
+      }
+    }
+  } finally {
+    mailer.close();
+  }
+  if (failure === undefined) return print(opts.json, report, lines.join('\n'));
+  if (opts.json) {
+    // One JSON document: the report with its error; the exit code still says it failed.
+    print(true, { ...report, ...errorJson(failure) }, '');
+    writeErrorText(failure);
+    process.exitCode = 1;
+    return;
+  }
+  print(false, null, lines.join('\n'));
+  throw failure;
+}
