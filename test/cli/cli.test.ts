@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { startServer, smtpSettings } from '../helpers/server';
 import { tempDir, writeFixture } from '../helpers/fixtures';
+import { defaultOutboxFrom } from '../../lib/cli/main';
 
 const BIN = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
@@ -136,4 +137,109 @@ test('capabilities --json is the matrix', async () => {
   expect(m.smtp.deliveryReceipt.supported).toBe(true);
   const one = await run(['capabilities', '--protocol', 'managed']);
   expect(one.stdout).toMatch(/^bulk\s+no\s*$/m);
+});
+
+test('--from is checked like any address: CR/LF or an invalid address exits 1 with INVALID_ADDRESS and nothing is written', async () => {
+  for (const from of ['me@x.example\r\nBcc: evil@x.example', 'me@x.example\nBcc: evil@x.example', 'not an address']) {
+    const outbox = path.join(tempDir(), 'o');
+    const r = await run(['send', '--to', 'bob@example.com', '--subject', 's', '--text', 'x', '--outbox', outbox, '--from', from, '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error \[INVALID_ADDRESS\]: send \(outbox\): --from: /);
+    expect(JSON.parse(r.stdout).error.code).toBe('INVALID_ADDRESS');
+    expect(() => readdirSync(outbox)).toThrow();
+  }
+  // With settings, the sender is the user's: --from is refused rather than ignored.
+  const r = await run(['send', '--settings', 'x.json', '--to', 'bob@example.com', '--subject', 's', '--text', 'x', '--from', 'me@example.com']);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/--from is for outbox messages only/);
+});
+
+test('the default outbox From is user@hostname when valid, else a placeholder in .invalid', () => {
+  expect(defaultOutboxFrom('alice', 'pc-12.corp.example')).toBe('alice@pc-12.corp.example');
+  expect(defaultOutboxFrom('alice', 'PC_12')).toBe('alice@localhost.invalid');
+  expect(defaultOutboxFrom('alice', 'pc\r\nBcc: x')).toBe('alice@localhost.invalid');
+  expect(defaultOutboxFrom('Alice Martin', 'pc-12.corp.example')).toBe('oxymail@localhost.invalid');
+  expect(defaultOutboxFrom('alice', 'localhost')).toBe('alice@localhost.invalid');
+});
+
+test('send without a body is a usage error (exit 2); --text, --text-file or --html-file is enough', async () => {
+  const r = await run(['send', '--to', 'bob@example.com', '--subject', 's', '--outbox', path.join(tempDir(), 'o')]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/the message needs a body: --text TEXT, --text-file FILE or --html-file FILE/);
+  const dir = tempDir();
+  const html = writeFixture(dir, 'b.html', '<p>Bonjour</p>');
+  const ok = await run(['send', '--to', 'bob@example.com', '--subject', 's', '--html-file', html, '--outbox', path.join(dir, 'o'), '--json']);
+  expect(ok.code).toBe(0);
+  expect(JSON.parse(ok.stdout).sent).toBe(false);
+});
+
+test('every send flag reaches the SMTP server: Bcc in the envelope only, DSN, text and HTML files, attachment, importance, read receipt, --protocol', async () => {
+  const server = await startServer();
+  try {
+    const dir = tempDir();
+    const file = path.join(dir, 'alice.json');
+    // The user's settings choose MAPI; --protocol smtp switches this one send to their SMTP server.
+    writeFileSync(
+      file,
+      JSON.stringify(smtpSettings(server.port, { username: 'alice', password: 'secret' }, { protocol: 'mapi', mapi: { profile: 'Outlook' } })),
+    );
+    const text = writeFixture(dir, 'body.txt', 'Bonjour,\nla facture est jointe.\n');
+    const html = writeFixture(dir, 'body.html', '<p>Bonjour,</p><p>la facture est <b>jointe</b>.</p>');
+    const att = writeFixture(dir, 'facture.pdf', '%PDF-1.4 facture');
+    const r = await run([
+      'send',
+      '--settings',
+      file,
+      '--protocol',
+      'smtp',
+      '--to',
+      'bob@example.com',
+      '--cc',
+      'carol@example.com',
+      '--bcc',
+      'dave@example.com',
+      '--bcc',
+      'erin@example.com',
+      '--subject',
+      'Facture n° 12',
+      '--text-file',
+      text,
+      '--html-file',
+      html,
+      '--attach',
+      att,
+      '--importance',
+      'high',
+      '--read-receipt',
+      '--delivery-receipt',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      protocol: 'smtp',
+      accepted: ['bob@example.com', 'carol@example.com', 'dave@example.com', 'erin@example.com'],
+      receipts: { read: 'requested', delivery: 'requested' },
+    });
+    expect(server.received).toHaveLength(1);
+    const got = server.received[0];
+    expect(got.user).toBe('alice');
+    expect(got.mailFrom).toBe('alice@example.com');
+    expect(got.rcptTo.map((t) => t.address)).toEqual(['bob@example.com', 'carol@example.com', 'dave@example.com', 'erin@example.com']);
+    for (const rcpt of got.rcptTo) expect(rcpt.dsn?.notify).toEqual(['SUCCESS', 'FAILURE']);
+    const m = got.parsed;
+    expect(m.subject).toBe('Facture n° 12');
+    expect(m.text).toBe('Bonjour,\nla facture est jointe.\n');
+    expect(m.html).toBe('<p>Bonjour,</p><p>la facture est <b>jointe</b>.</p>');
+    expect(m.cc && !Array.isArray(m.cc) ? m.cc.value.map((a) => a.address) : undefined).toEqual(['carol@example.com']);
+    expect(m.bcc).toBeUndefined();
+    expect(got.raw.toString()).not.toMatch(/dave@example\.com|erin@example\.com/);
+    expect(m.attachments.map((a) => [a.filename, a.content.toString()])).toEqual([['facture.pdf', '%PDF-1.4 facture']]);
+    const raw = got.raw.toString();
+    expect(raw).toMatch(/^Importance: high\r$/m);
+    expect(raw).toMatch(/^X-Priority: 2 \(High\)\r$/m);
+    expect(raw).toMatch(/^Disposition-Notification-To: <alice@example\.com>\r$/m);
+  } finally {
+    await server.close();
+  }
 });

@@ -5,6 +5,7 @@
 import { AddressInfo, createServer } from 'node:net';
 import { DoctorReport, formatDoctorReport, Probe, runDoctor, systemProbe } from '../../lib/doctor';
 import { SMTPServer } from 'smtp-server';
+import { MailError } from '../../lib/errors';
 import { smtpSettings, startServer, testCert, TestServer } from '../helpers/server';
 import { fakeProbe } from './fixtures';
 
@@ -53,7 +54,7 @@ describe('SMTP against smtp-server on loopback', () => {
     expect(line(report, 'smtp.handshake').title).toMatch(/^SMTP handshake: STARTTLS, TLSv1\.[23]$/);
     expect(line(report, 'smtp.auth-offered').title).toBe('AUTH offered: LOGIN PLAIN');
     expect(line(report, 'smtp.dsn').title).toBe('DSN offered: delivery receipts work');
-    expect(line(report, 'smtp.login').title).toBe('Logged in as alice');
+    expect(line(report, 'smtp.login')).toMatchObject({ title: 'Logged in as alice', detail: expect.stringMatching(/^Over STARTTLS, TLSv1\.[23]\.$/) });
     expect(server.logins).toEqual([{ user: 'alice', ok: true }]);
     expect(server.received).toEqual([]);
     expect(report.failed).toBe(false);
@@ -86,6 +87,50 @@ describe('SMTP against smtp-server on loopback', () => {
     expect(line(report, 'smtp.dsn')).toMatchObject({ verdict: 'warn', title: 'DSN not offered: no delivery receipts' });
     expect(line(report, 'smtp.login')).toMatchObject({ verdict: 'fail', title: 'Login failed (SMTP_AUTH)' });
     expect(server.logins).toEqual([]);
+  });
+
+  test('a server without STARTTLS: the handshake and the login both say "not encrypted", never the configured mode', async () => {
+    server = await startServer({ disabledCommands: ['STARTTLS'], allowInsecureAuth: true });
+    const report = await runDoctor({ settings: smtpSettings(server.port, { username: 'alice', password: 'secret' }), probe: realProbe() });
+    expect(line(report, 'smtp.handshake').title).toBe('SMTP handshake: no TLS');
+    expect(line(report, 'smtp.login')).toMatchObject({ verdict: 'ok', detail: 'The login went over an unencrypted connection.' });
+    const text = formatDoctorReport(report, { color: false });
+    expect(text).not.toMatch(/starttls-when-offered|TLS: starttls/i);
+  });
+
+  test('a password that cannot be read here: a FAIL line, the login is not tried, the other SMTP checks run', async () => {
+    server = await startServer();
+    const error = new MailError('SECRET_UNREADABLE', 'settings: users.alice.smtp.password is encrypted with Windows DPAPI and cannot be read on linux', {
+      hint: 'Set it again.',
+    });
+    const report = await runDoctor({
+      settings: smtpSettings(server.port, { username: 'alice', password: '********' }),
+      unreadableSecrets: [{ path: 'smtp.password', error }],
+      probe: realProbe(),
+    });
+    expect(line(report, 'settings.secret')).toMatchObject({
+      verdict: 'fail',
+      title: 'smtp.password cannot be read on this machine (SECRET_UNREADABLE)',
+      detail: expect.stringMatching(/DPAPI.*Set it again\.$/),
+    });
+    expect(line(report, 'smtp.handshake').verdict).toBe('ok');
+    expect(line(report, 'smtp.login')).toMatchObject({
+      verdict: 'info',
+      title: 'Login not tried',
+      detail: 'smtp.password cannot be read on this machine (see above).',
+    });
+    expect(server.logins).toEqual([]);
+    expect(report.failed).toBe(true);
+  });
+
+  test('an unreadable store: one failing settings line, and the machine is still checked', async () => {
+    const error = new MailError('INVALID_SETTINGS', 'settings: users.json holds invalid settings', {
+      problems: [{ path: 'version', message: 'must be an integer from 0 to 1' }],
+    });
+    const report = await runDoctor({ settingsError: error, probe: realProbe() });
+    expect(line(report, 'settings')).toMatchObject({ verdict: 'fail', detail: 'version: must be an integer from 0 to 1' });
+    expect(line(report, 'mapi.platform').verdict).toBe('info');
+    expect(report.recommendation.choice).toBe('smtp');
   });
 
   test('without credentials: AUTH offered is a fact, no login is tried, DSN missing is only a fact', async () => {
