@@ -192,6 +192,7 @@ class MailerImpl implements Mailer {
       if (dropped.has('html') && msg.text === undefined)
         warnings.push({ code: 'HTML_CONVERTED', message: 'the HTML body was converted to plain text for MAPI' });
       const outcome = await mapi.send(msg, eff, { dialog: dropped.has('dialog') ? false : options.dialog, parentWindow: options.parentWindow });
+      warnings.push(...outcome.warnings);
       if (!outcome.unicode)
         warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });
       const all = [...msg.to, ...msg.cc, ...msg.bcc].map((m) => m.address);

@@ -47,6 +47,8 @@ const NO_CLIENT_HINT =
   '(Windows Settings > Apps > Default apps > Email). The new Outlook (olk.exe) has no MAPI: switch back to classic Outlook or use SMTP. ' +
   'A 32-bit Outlook cannot serve a 64-bit process (and the reverse): use a Node/Electron build of the same bitness, or SMTP.';
 
+const hex = (hr: number) => `0x${(hr >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+
 const HINTS: Record<string, string> = {
   LOGIN_FAILURE: 'Check mapi.profile and mapi.password, or leave the profile empty to use the default one.',
   FAILURE: NO_CLIENT_HINT,
@@ -80,12 +82,87 @@ const WIN32_HINTS: Record<number, string> = {
     'use a Node/Electron build of the same bitness as Office, or SMTP.',
 };
 
-/** The MailError when the MAPI DLL itself cannot be used (LoadLibraryW / GetProcAddress failed). */
-export function mapiLoadError(call: string, dll: string, win32Error: number): MailError {
-  const what = call === 'LoadLibraryW' ? `cannot load ${dll}` : `${dll} exports no MAPISendMail`;
-  return new MailError('MAPI_UNAVAILABLE', `send (${call}): ${what} (Win32 error ${win32Error})`, {
+const NO_EXTENDED_HINT =
+  "This DLL has no Extended MAPI: only classic Outlook (and clients with an Extended MAPI provider) has it. Use mapi.interface 'simple' " +
+  'with other mail clients, make classic Outlook the default mail client, or check OXYMAIL_MAPI_DLL.';
+
+/** Which MAPI a native call used: Simple (MAPISendMail) or Extended (MAPILogonEx, profiles). */
+export type MapiInterface = 'simple' | 'extended';
+
+/** What the addon reports when it could not use the MAPI DLL at all. */
+export interface MapiLoadFailure {
+  call: string;
+  dll: string;
+  /** GetLastError(), as Simple MAPI reports it. */
+  win32Error?: number;
+  /** HRESULT_FROM_WIN32(GetLastError()), as Extended MAPI reports it. */
+  hresult?: number;
+}
+
+/** True when a native result stopped at loading the MAPI DLL (LoadLibraryW or GetProcAddress). */
+export function isLoadFailure(call: string): boolean {
+  return call === 'LoadLibraryW' || call === 'GetProcAddress';
+}
+
+/** The Win32 error inside an HRESULT_FROM_WIN32 value (facility 7, failure bit set), else undefined. */
+export function win32FromHresult(hresult: number): number | undefined {
+  const hr = hresult >>> 0;
+  return hr >>> 31 === 1 && ((hr >>> 16) & 0x1fff) === 7 ? hr & 0xffff : undefined;
+}
+
+const MISSING_EXPORTS: Record<string, string> = {
+  'simple:send': 'MAPISendMailW or MAPISendMail, MAPILogon, MAPILogoff',
+  'extended:send': 'MAPIInitialize, MAPILogonEx, MAPIAllocateBuffer, HrQueryAllRows',
+  'extended:profiles': 'MAPIInitialize, MAPIAdminProfiles, HrQueryAllRows',
+};
+
+/**
+ * The MailError when the MAPI DLL itself cannot be used (LoadLibraryW / GetProcAddress failed), for
+ * Simple and Extended MAPI, sends and profile lists alike: MAPI_UNAVAILABLE, naming the operation,
+ * the call and the Win32 error, with the hint for that error (not found, other bitness).
+ */
+export function mapiLoadError(failure: MapiLoadFailure, iface: MapiInterface, op = 'send'): MailError {
+  const win32 = failure.win32Error || (failure.hresult !== undefined ? win32FromHresult(failure.hresult) : undefined);
+  const code = win32 !== undefined ? `Win32 error ${win32}` : `HRESULT ${hex(failure.hresult ?? 0)}`;
+  const lacks = MISSING_EXPORTS[`${iface}:${op}`] ?? MISSING_EXPORTS[`${iface}:send`];
+  const what =
+    failure.call === 'LoadLibraryW'
+      ? `cannot load ${failure.dll}`
+      : `${failure.dll} does not export ${iface === 'simple' ? 'Simple' : 'Extended'} MAPI (${lacks})`;
+  const fallbackHint = failure.call === 'GetProcAddress' && iface === 'extended' ? NO_EXTENDED_HINT : NO_CLIENT_HINT;
+  return new MailError('MAPI_UNAVAILABLE', `${op} (${failure.call}): ${what} (${code})`, {
     protocol: 'mapi',
-    hint: WIN32_HINTS[win32Error] ?? NO_CLIENT_HINT,
+    hint: (win32 !== undefined ? WIN32_HINTS[win32] : undefined) ?? fallbackHint,
+  });
+}
+
+/**
+ * A request field the addon could not put in the Windows ANSI code page unchanged (for the ANSI
+ * MAPISendMail, and for MAPILogon, which has no wide form): `attachments[0].path`,
+ * `recipients[1].address`, `profile` or `password`. Nothing was sent.
+ */
+export function ansiError(field: string, request: { profile?: string; recipients: { address: string }[]; attachments: { path: string }[] }): MailError {
+  const at = /^(attachments|recipients)\[(\d+)\]\.(path|address)$/.exec(field);
+  const value = at ? (at[1] === 'attachments' ? request.attachments[Number(at[2])]?.path : request.recipients[Number(at[2])]?.address) : undefined;
+  const unicodeless = 'The mail client has no Unicode MAPI (MAPISendMailW), so this goes through the Windows code page, which cannot hold it unchanged: ';
+  const [call, what, hint] =
+    field === 'profile' || field === 'password'
+      ? [
+          'MAPILogon',
+          field === 'profile' ? `the profile name "${request.profile ?? ''}"` : 'the password',
+          "Simple MAPI's MAPILogon takes the profile and password in the Windows code page: rename the profile, use mapi.interface 'extended' (Unicode), or leave mapi.profile and mapi.password empty to use the default session.",
+        ]
+      : at?.[1] === 'attachments'
+        ? [
+            'MAPISendMail',
+            `the attachment path "${value ?? field}"`,
+            unicodeless +
+              'rename the file (and its folder) with characters of that code page, attach it as in-memory content (its temp copy gets a safe name), use a mail client with Unicode MAPI, or SMTP.',
+          ]
+        : ['MAPISendMail', `the address "${value ?? field}"`, unicodeless + 'use SMTP for this message, or a mail client with Unicode MAPI.'];
+  return new MailError('MAPI_ANSI_UNREPRESENTABLE', `send (${call}): ${what} has characters the Windows ANSI code page cannot hold: nothing was sent`, {
+    protocol: 'mapi',
+    hint,
   });
 }
 
@@ -139,8 +216,6 @@ const EXTENDED_HINTS: Record<string, (password: boolean) => string> = {
   USER_CANCEL: () => 'The user cancelled the logon dialog.',
   FILE_NOT_FOUND: () => 'An attachment file disappeared before it could be read.',
 };
-
-const hex = (hr: number) => `0x${(hr >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
 
 /** The oxymail code for an Extended MAPI HRESULT (MAPI_HRESULT_0x... when it is not in the table). */
 export function extendedMapiCode(hresult: number): ErrorCode {

@@ -18,13 +18,22 @@ export interface NativeSimpleRequest {
   attachments: { path: string; name: string }[];
 }
 
-/** What the addon reports: the MAPI code of the call that ended the send (0: sent). */
+/**
+ * What the addon reports: the MAPI code of the call that ended the send (0: sent). When
+ * MAPISendMailW refuses with MAPI_E_NOT_SUPPORTED or MAPI_E_UNICODE_NOT_SUPPORTED the addon retries
+ * with MAPISendMail: `call` and `unicode` then describe that second call.
+ */
 export interface NativeSimpleResult {
   status: number;
   call: string;
   unicode: boolean;
   win32Error: number;
   dll: string;
+  /**
+   * With call 'WideCharToMultiByte': the request field the ANSI code page cannot hold unchanged
+   * ('attachments[0].path', 'recipients[1].address', 'profile', 'password'); nothing was sent.
+   */
+  unrepresentable: string;
 }
 
 /** One Extended MAPI send (see native/mapi_request.h). */
@@ -56,6 +65,7 @@ export interface NativeExtendedResult {
 export interface NativeProfiles {
   hresult: number;
   call: string;
+  dll: string;
   profiles: { name: string; isDefault: boolean }[];
 }
 

@@ -19,6 +19,8 @@ import { MailError } from './errors';
 
 /** The registry key Windows' (and Wine's) MAPI32 reads to find the default mail client. */
 export const MAIL_CLIENTS_KEY = 'HKLM\\Software\\Clients\\Mail';
+/** A user's own choice of default mail client: when set, Windows' MAPI32 takes it over HKLM's. */
+export const USER_MAIL_CLIENTS_KEY = 'HKCU\\Software\\Clients\\Mail';
 /** The name the recording client is registered under. */
 export const RECORDING_CLIENT_NAME = 'Oxymail Recording Client';
 
@@ -26,6 +28,8 @@ export const RECORDING_CLIENT_NAME = 'Oxymail Recording Client';
 export const RECORDING_ENV = {
   record: 'OXYMAIL_MAPI_RECORD',
   returnCode: 'OXYMAIL_MAPI_RETURN',
+  /** Code returned by MAPISendMailW only: a client whose Unicode entry point fails. */
+  returnCodeW: 'OXYMAIL_MAPI_RETURN_W',
   logonReturnCode: 'OXYMAIL_MAPI_LOGON_RETURN',
   sleepMs: 'OXYMAIL_MAPI_SLEEP_MS',
 } as const;
@@ -55,7 +59,10 @@ const runReg: RegRunner = (args) =>
     );
   });
 
-/** Where the packaged recording client DLL is, for this process's architecture. */
+/**
+ * Where the packaged recording client DLL is, for this process's architecture. It is built for x64
+ * only (by npm run build:win, with mingw-w64): other architectures get MAPI_UNAVAILABLE.
+ */
 export function recordingClientPath(arch = process.arch): string {
   const root = path.join(__dirname, '..');
   const candidates = [path.join(root, 'prebuilds', `win32-${arch}`, 'oxymail_recording_client.dll')];
@@ -63,15 +70,18 @@ export function recordingClientPath(arch = process.arch): string {
   if (!found) {
     throw new MailError('MAPI_UNAVAILABLE', `testing: the recording mail client is not in this package (looked at ${candidates.join(', ')})`, {
       protocol: 'mapi',
-      hint: 'Build it with npm run build:win (Linux, mingw-w64) or use a package that ships prebuilds.',
+      hint:
+        arch === 'x64'
+          ? 'Build it with npm run build:win (Linux, mingw-w64) or use a package that ships prebuilds.'
+          : `The recording client is built for x64 only: run the smoke test with an x64 Node (this one is ${arch}).`,
     });
   }
   return found;
 }
 
-/** Reads the default mail client's name, or null when none is set. */
-export async function defaultMailClient(reg: RegRunner = runReg): Promise<string | null> {
-  const out = await reg(['query', MAIL_CLIENTS_KEY, '/ve']).catch(() => '');
+/** Reads the default mail client's name in HKLM (or the user's own choice in HKCU), or null when none is set. */
+export async function defaultMailClient(reg: RegRunner = runReg, hive: 'HKLM' | 'HKCU' = 'HKLM'): Promise<string | null> {
+  const out = await reg(['query', hive === 'HKLM' ? MAIL_CLIENTS_KEY : USER_MAIL_CLIENTS_KEY, '/ve']).catch(() => '');
   return parseRegQuery(out, true)?.data ?? null;
 }
 
@@ -79,15 +89,19 @@ export async function defaultMailClient(reg: RegRunner = runReg): Promise<string
 export interface Registration {
   name: string;
   dll: string;
-  /** The default mail client before, restored by unregister(). */
+  /** The default mail client before (HKLM), restored by unregister(). */
   previous: string | null;
+  /** The user's own default before (HKCU), or null; restored by unregister(), key included. */
+  previousUser: string | null;
   unregister(): Promise<void>;
 }
 
 /**
  * Registers the recording client as the default mail client (Simple MAPI `DLLPath`, Extended MAPI
- * `DLLPathEx`). Writing HKLM needs an elevated process (CI runners are); only MAPI sessions
- * opened afterwards see the change.
+ * `DLLPathEx`) in HKLM, and as the current user's choice in HKCU too: a user's HKCU default would
+ * otherwise win over HKLM's and silently keep the real client. Writing HKLM needs an elevated
+ * process (CI runners are); only MAPI sessions opened afterwards see the change. unregister()
+ * restores both exactly as they were (an HKCU key that did not exist is removed again).
  */
 export async function registerRecordingClient(options: { dll?: string; reg?: RegRunner } = {}): Promise<Registration> {
   if (process.platform !== 'win32' && !options.reg) {
@@ -96,27 +110,42 @@ export async function registerRecordingClient(options: { dll?: string; reg?: Reg
   const reg = options.reg ?? runReg;
   const dll = options.dll ?? recordingClientPath();
   const previous = await defaultMailClient(reg);
+  const userKeyExisted = await reg(['query', USER_MAIL_CLIENTS_KEY]).then(
+    () => true,
+    () => false,
+  );
+  const previousUser = userKeyExisted ? await defaultMailClient(reg, 'HKCU') : null;
   const key = `${MAIL_CLIENTS_KEY}\\${RECORDING_CLIENT_NAME}`;
   await reg(['add', key, '/ve', '/d', RECORDING_CLIENT_NAME, '/f']);
   await reg(['add', key, '/v', 'DLLPath', '/d', dll, '/f']);
   await reg(['add', key, '/v', 'DLLPathEx', '/d', dll, '/f']);
   await reg(['add', MAIL_CLIENTS_KEY, '/ve', '/d', RECORDING_CLIENT_NAME, '/f']);
+  await reg(['add', USER_MAIL_CLIENTS_KEY, '/ve', '/d', RECORDING_CLIENT_NAME, '/f']);
+  const ignore = () => undefined;
   return {
     name: RECORDING_CLIENT_NAME,
     dll,
     previous,
+    previousUser,
     async unregister() {
+      if (!userKeyExisted) await reg(['delete', USER_MAIL_CLIENTS_KEY, '/f']).catch(ignore);
+      else if (previousUser !== null && previousUser !== RECORDING_CLIENT_NAME) await reg(['add', USER_MAIL_CLIENTS_KEY, '/ve', '/d', previousUser, '/f']);
+      else await reg(['delete', USER_MAIL_CLIENTS_KEY, '/ve', '/f']).catch(ignore);
       if (previous && previous !== RECORDING_CLIENT_NAME) await reg(['add', MAIL_CLIENTS_KEY, '/ve', '/d', previous, '/f']);
-      else await reg(['delete', MAIL_CLIENTS_KEY, '/ve', '/f']).catch(() => undefined);
-      await reg(['delete', key, '/f']).catch(() => undefined);
+      else await reg(['delete', MAIL_CLIENTS_KEY, '/ve', '/f']).catch(ignore);
+      await reg(['delete', key, '/f']).catch(ignore);
     },
   };
 }
 
 /** The environment that tells the client where to record and what to answer. */
-export function recordingEnv(recordFile: string, control: { returnCode?: number; logonReturnCode?: number; sleepMs?: number } = {}): Record<string, string> {
+export function recordingEnv(
+  recordFile: string,
+  control: { returnCode?: number; returnCodeW?: number; logonReturnCode?: number; sleepMs?: number } = {},
+): Record<string, string> {
   const env: Record<string, string> = { [RECORDING_ENV.record]: recordFile };
   if (control.returnCode !== undefined) env[RECORDING_ENV.returnCode] = String(control.returnCode);
+  if (control.returnCodeW !== undefined) env[RECORDING_ENV.returnCodeW] = String(control.returnCodeW);
   if (control.logonReturnCode !== undefined) env[RECORDING_ENV.logonReturnCode] = String(control.logonReturnCode);
   if (control.sleepMs !== undefined) env[RECORDING_ENV.sleepMs] = String(control.sleepMs);
   return env;

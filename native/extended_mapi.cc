@@ -506,8 +506,7 @@ ExtendedSendResult ExtendedMapi::Send(const ExtendedSendRequest& r) {
 
 ProfileListResult ExtendedMapi::ListProfiles(const ProfileListRequest& r) {
   ProfileListResult result;
-  std::string dll;
-  Provider* p = Get(r.dllPath, &dll, &result.hresult, &result.call);
+  Provider* p = Get(r.dllPath, &result.dll, &result.hresult, &result.call);
   if (p == nullptr) return result;
   if (p->adminProfiles == nullptr) {
     result.hresult = static_cast<uint32_t>(kProcNotFound);

@@ -41,10 +41,16 @@ struct SimpleSendRequest {
 
 struct SimpleSendResult {
   uint32_t status = 0;     // MAPI code of the failing call, 0 on success
-  std::string call;        // LoadLibraryW, GetProcAddress, MAPILogon, MAPISendMailW, MAPISendMail
-  bool unicode = false;    // MAPISendMailW was used
+  // LoadLibraryW, GetProcAddress, WideCharToMultiByte, MAPILogon,
+  // MAPISendMailW, MAPISendMail (after MAPISendMailW when W refused)
+  std::string call;
+  bool unicode = false;    // the last send call was MAPISendMailW
   uint32_t win32Error = 0; // GetLastError() after LoadLibraryW/GetProcAddress failed
   std::string dll;         // UTF-8 path of the module that was loaded (or asked for)
+  // With call "WideCharToMultiByte": the request field the ANSI code page
+  // cannot hold exactly ("attachments[0].path", "recipients[1].address",
+  // "profile", "password"); nothing was sent.
+  std::string unrepresentable;
 };
 
 // Extended MAPI: MAPILogonEx on a cached session, default store, Outbox,
@@ -86,6 +92,7 @@ struct MapiProfile {
 struct ProfileListResult {
   uint32_t hresult = 0;
   std::string call;
+  std::string dll;  // as in ExtendedSendResult
   std::vector<MapiProfile> profiles;
 };
 

@@ -21,77 +21,88 @@ struct MapiThread::Job {
 
 namespace {
 
-struct SimpleJob : MapiThread::Job {
-  SimpleSendRequest request;
-  SimpleSendResult result;
-  SimpleJob(Napi::Env env, SimpleSendRequest r) : Job(env), request(std::move(r)) {}
-  void Run(ExtendedMapi&) override {
-    try {
-      result = SendSimple(request);
-    } catch (...) {
-      result.status = 5;  // MAPI_E_INSUFFICIENT_MEMORY: bad_alloc is all that can throw
-    }
-  }
-  Napi::Value Result(Napi::Env env) const override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("status", Napi::Number::New(env, result.status));
-    out.Set("call", Napi::String::New(env, result.call));
-    out.Set("unicode", Napi::Boolean::New(env, result.unicode));
-    out.Set("win32Error", Napi::Number::New(env, result.win32Error));
-    out.Set("dll", Napi::String::New(env, result.dll));
-    return out;
-  }
-};
+Napi::Value ToJs(Napi::Env env, const SimpleSendResult& result) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("status", Napi::Number::New(env, result.status));
+  out.Set("call", Napi::String::New(env, result.call));
+  out.Set("unicode", Napi::Boolean::New(env, result.unicode));
+  out.Set("win32Error", Napi::Number::New(env, result.win32Error));
+  out.Set("dll", Napi::String::New(env, result.dll));
+  out.Set("unrepresentable", Napi::String::New(env, result.unrepresentable));
+  return out;
+}
 
+Napi::Value ToJs(Napi::Env env, const ExtendedSendResult& result) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("hresult", Napi::Number::New(env, result.hresult));
+  out.Set("call", Napi::String::New(env, result.call));
+  out.Set("savedToSent", Napi::Boolean::New(env, result.savedToSent));
+  out.Set("dll", Napi::String::New(env, result.dll));
+  return out;
+}
+
+Napi::Value ToJs(Napi::Env env, const ProfileListResult& result) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("hresult", Napi::Number::New(env, result.hresult));
+  out.Set("call", Napi::String::New(env, result.call));
+  out.Set("dll", Napi::String::New(env, result.dll));
+  Napi::Array profiles = Napi::Array::New(env, result.profiles.size());
+  for (size_t i = 0; i < result.profiles.size(); ++i) {
+    Napi::Object p = Napi::Object::New(env);
+    p.Set("name", Napi::String::New(env, result.profiles[i].name));
+    p.Set("isDefault", Napi::Boolean::New(env, result.profiles[i].isDefault));
+    profiles.Set(static_cast<uint32_t>(i), p);
+  }
+  out.Set("profiles", profiles);
+  return out;
+}
+
+// std::bad_alloc is all the MAPI code can throw. The call name fits the
+// small-string buffer, so reporting it allocates nothing.
+constexpr char kThreadCall[] = "MAPI thread";
 constexpr uint32_t kOutOfMemory = 0x8007000E;  // E_OUTOFMEMORY
 
-struct ExtendedJob : MapiThread::Job {
-  ExtendedSendRequest request;
-  ExtendedSendResult result;
-  ExtendedJob(Napi::Env env, ExtendedSendRequest r) : Job(env), request(std::move(r)) {}
+void OutOfMemory(SimpleSendResult& result) {
+  result.status = 5;  // MAPI_E_INSUFFICIENT_MEMORY
+  result.call = kThreadCall;
+}
+
+void OutOfMemory(ExtendedSendResult& result) {
+  result.hresult = kOutOfMemory;
+  result.call = kThreadCall;
+}
+
+void OutOfMemory(ProfileListResult& result) {
+  result.hresult = kOutOfMemory;
+  result.call = kThreadCall;
+}
+
+// One kind of request: `Work` runs it on the MAPI thread, ToJs reports it.
+template <typename Request, typename Out, Out (*Work)(ExtendedMapi&, const Request&)>
+struct TypedJob : MapiThread::Job {
+  Request request;
+  Out out;
+  TypedJob(Napi::Env env, Request r) : Job(env), request(std::move(r)) {}
   void Run(ExtendedMapi& extended) override {
     try {
-      result = extended.Send(request);
+      out = Work(extended, request);
     } catch (...) {
-      result.hresult = kOutOfMemory;
+      out = Out();
+      OutOfMemory(out);
     }
   }
-  Napi::Value Result(Napi::Env env) const override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("hresult", Napi::Number::New(env, result.hresult));
-    out.Set("call", Napi::String::New(env, result.call));
-    out.Set("savedToSent", Napi::Boolean::New(env, result.savedToSent));
-    out.Set("dll", Napi::String::New(env, result.dll));
-    return out;
-  }
+  Napi::Value Result(Napi::Env env) const override { return ToJs(env, out); }
 };
 
-struct ProfilesJob : MapiThread::Job {
-  ProfileListRequest request;
-  ProfileListResult result;
-  ProfilesJob(Napi::Env env, ProfileListRequest r) : Job(env), request(std::move(r)) {}
-  void Run(ExtendedMapi& extended) override {
-    try {
-      result = extended.ListProfiles(request);
-    } catch (...) {
-      result.hresult = kOutOfMemory;
-    }
-  }
-  Napi::Value Result(Napi::Env env) const override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("hresult", Napi::Number::New(env, result.hresult));
-    out.Set("call", Napi::String::New(env, result.call));
-    Napi::Array profiles = Napi::Array::New(env, result.profiles.size());
-    for (size_t i = 0; i < result.profiles.size(); ++i) {
-      Napi::Object p = Napi::Object::New(env);
-      p.Set("name", Napi::String::New(env, result.profiles[i].name));
-      p.Set("isDefault", Napi::Boolean::New(env, result.profiles[i].isDefault));
-      profiles.Set(static_cast<uint32_t>(i), p);
-    }
-    out.Set("profiles", profiles);
-    return out;
-  }
-};
+SimpleSendResult RunSimple(ExtendedMapi&, const SimpleSendRequest& r) { return SendSimple(r); }
+ExtendedSendResult RunExtended(ExtendedMapi& e, const ExtendedSendRequest& r) { return e.Send(r); }
+ProfileListResult RunProfiles(ExtendedMapi& e, const ProfileListRequest& r) {
+  return e.ListProfiles(r);
+}
+
+using SimpleJob = TypedJob<SimpleSendRequest, SimpleSendResult, RunSimple>;
+using ExtendedJob = TypedJob<ExtendedSendRequest, ExtendedSendResult, RunExtended>;
+using ProfilesJob = TypedJob<ProfileListRequest, ProfileListResult, RunProfiles>;
 
 }  // namespace
 

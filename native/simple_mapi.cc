@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <map>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "strings.h"
 
@@ -75,6 +77,7 @@ F Proc(HMODULE module, const char* name) {
 
 // Not in every mapi.h.
 constexpr ULONG kPositionUnspecified = static_cast<ULONG>(-1);
+constexpr ULONG kUnicodeNotSupported = 27;  // MAPI_E_UNICODE_NOT_SUPPORTED
 
 // A mail client DLL stays loaded for the life of the process: Wine's and
 // Windows' MAPI32 bind the provider on load, and Outlook's MAPI does not
@@ -101,13 +104,22 @@ std::string ModulePath(HMODULE module, const std::string& fallback) {
   return WideToUtf8(std::wstring(buffer, n));
 }
 
+// How exact a string must stay in the ANSI code page: text may lose a
+// character ('?'), a display file name gets '_' (a valid file-name
+// character), but a path, an address or a logon name must not change:
+// "Ｃ：＼" best-fitted to "C:\" would attach another file.
+enum class Text { kLossy, kFileName, kExact };
+
 // The wide and ANSI calls differ only in their structs and string type.
 struct Wide {
   using Message = OxyMapiMessageW;
   using Recip = OxyMapiRecipDescW;
   using File = OxyMapiFileDescW;
   using String = std::wstring;
-  static String Convert(const std::string& utf8) { return Utf8ToWide(utf8); }
+  static bool Convert(const std::string& utf8, Text, String* out) {
+    *out = Utf8ToWide(utf8);
+    return true;
+  }
 };
 
 struct Ansi {
@@ -115,42 +127,59 @@ struct Ansi {
   using Recip = MapiRecipDesc;
   using File = MapiFileDesc;
   using String = std::string;
-  static String Convert(const std::string& utf8) { return Utf8ToAnsi(utf8); }
+  static bool Convert(const std::string& utf8, Text text, String* out) {
+    return Utf8ToAnsi(utf8, out, text == Text::kFileName ? '_' : '?') || text != Text::kExact;
+  }
 };
 
+// Builds the message and calls `send`; result gets the call's status. When an
+// exact string cannot be converted, nothing is sent: result.call is
+// "WideCharToMultiByte" and result.unrepresentable names the field.
 // Every string stays alive in `text` while MAPI reads the pointers;
 // reserve() up front so no pointer moves.
 template <typename T, typename SendFn>
-ULONG SendAs(SendFn send, LHANDLE session, const SimpleSendRequest& r, FLAGS flags) {
+void SendAs(SendFn send, const char* call, LHANDLE session, const SimpleSendRequest& r,
+            FLAGS flags, SimpleSendResult& result) {
   std::vector<typename T::String> text;
   text.reserve(2 + 2 * r.recipients.size() + 2 * r.attachments.size());
-  auto keep = [&text](const std::string& utf8) {
-    text.push_back(T::Convert(utf8));
+  std::string failed;
+  auto keep = [&text, &failed](const std::string& utf8, Text kind, const std::string& field) {
+    text.emplace_back();
+    if (!T::Convert(utf8, kind, &text.back()) && failed.empty()) failed = field;
     return &text.back()[0];
   };
   std::vector<typename T::Recip> recips(r.recipients.size());
   for (size_t i = 0; i < r.recipients.size(); ++i) {
+    const std::string at = "recipients[" + std::to_string(i) + "]";
     recips[i] = typename T::Recip{};
     recips[i].ulRecipClass = r.recipients[i].recipClass;
-    recips[i].lpszName = keep(r.recipients[i].name);
-    recips[i].lpszAddress = keep("SMTP:" + r.recipients[i].address);
+    recips[i].lpszName = keep(r.recipients[i].name, Text::kLossy, at + ".name");
+    recips[i].lpszAddress = keep("SMTP:" + r.recipients[i].address, Text::kExact, at + ".address");
   }
   std::vector<typename T::File> files(r.attachments.size());
   for (size_t i = 0; i < r.attachments.size(); ++i) {
+    const std::string at = "attachments[" + std::to_string(i) + "]";
     files[i] = typename T::File{};
     files[i].nPosition = kPositionUnspecified;
-    files[i].lpszPathName = keep(r.attachments[i].path);
-    files[i].lpszFileName = keep(r.attachments[i].name);
+    files[i].lpszPathName = keep(r.attachments[i].path, Text::kExact, at + ".path");
+    files[i].lpszFileName = keep(r.attachments[i].name, Text::kFileName, at + ".name");
   }
   typename T::Message message{};
-  message.lpszSubject = keep(r.subject);
-  message.lpszNoteText = keep(r.body);
+  message.lpszSubject = keep(r.subject, Text::kLossy, "subject");
+  message.lpszNoteText = keep(r.body, Text::kLossy, "body");
+  if (!failed.empty()) {
+    result.call = "WideCharToMultiByte";
+    result.status = MAPI_E_FAILURE;
+    result.unrepresentable = failed;
+    return;
+  }
   message.flFlags = r.readReceipt ? MAPI_RECEIPT_REQUESTED : 0;
   message.nRecipCount = static_cast<ULONG>(recips.size());
   message.lpRecips = recips.empty() ? nullptr : recips.data();
   message.nFileCount = static_cast<ULONG>(files.size());
   message.lpFiles = files.empty() ? nullptr : files.data();
-  return send(session, static_cast<ULONG_PTR>(r.uiParam), &message, flags, 0);
+  result.call = call;
+  result.status = send(session, static_cast<ULONG_PTR>(r.uiParam), &message, flags, 0);
 }
 
 }  // namespace
@@ -176,10 +205,8 @@ SimpleSendResult SendSimple(const SimpleSendRequest& r) {
     result.call = "GetProcAddress";
     return result;
   };
-  // W is preferred; a client that lacks it (pre-Windows 8 MAPI32, older
-  // clients loaded directly) gets the lossy ANSI call.
   auto sendW = Proc<SendMailW>(module, "MAPISendMailW");
-  auto sendA = sendW ? nullptr : Proc<SendMailA>(module, "MAPISendMail");
+  auto sendA = Proc<SendMailA>(module, "MAPISendMail");
   if (sendW == nullptr && sendA == nullptr) return missing();
   result.unicode = sendW != nullptr;
 
@@ -189,9 +216,18 @@ SimpleSendResult SendSimple(const SimpleSendRequest& r) {
     auto logon = Proc<Logon>(module, "MAPILogon");
     logoff = Proc<Logoff>(module, "MAPILogoff");
     if (logon == nullptr || logoff == nullptr) return missing();
-    // Simple MAPI has no MAPILogonW: profile names go through the code page.
-    std::string profile = Utf8ToAnsi(r.profile);
-    std::string password = Utf8ToAnsi(r.password);
+    // Simple MAPI has no MAPILogonW: profile names go through the code page,
+    // and must arrive unchanged (a best-fit name is another profile).
+    std::string profile, password;
+    const char* lossy = !Utf8ToAnsi(r.profile, &profile) ? "profile"
+                        : !Utf8ToAnsi(r.password, &password) ? "password"
+                                                             : nullptr;
+    if (lossy != nullptr) {
+      result.status = MAPI_E_FAILURE;
+      result.call = "WideCharToMultiByte";
+      result.unrepresentable = lossy;
+      return result;
+    }
     FLAGS flags = MAPI_NEW_SESSION | (r.logonUI ? MAPI_LOGON_UI : 0);
     ULONG status = logon(static_cast<ULONG_PTR>(r.uiParam), r.hasProfile ? &profile[0] : nullptr,
                          r.hasPassword ? &password[0] : nullptr, flags, 0, &session);
@@ -204,11 +240,15 @@ SimpleSendResult SendSimple(const SimpleSendRequest& r) {
 
   FLAGS flags = (r.logonUI ? MAPI_LOGON_UI : 0) | (r.dialog ? MAPI_DIALOG : 0);
   if (sendW != nullptr) {
-    result.call = "MAPISendMailW";
-    result.status = SendAs<Wide>(sendW, session, r, flags);
-  } else {
-    result.call = "MAPISendMail";
-    result.status = SendAs<Ansi>(sendA, session, r, flags);
+    SendAs<Wide>(sendW, "MAPISendMailW", session, r, flags, result);
+  }
+  // W is preferred. The lossy ANSI call is for a client that lacks it
+  // (pre-Windows 8 MAPI32, older clients loaded directly) or exports it and
+  // refuses it (some clients' W is a stub answering "not supported").
+  if (sendA != nullptr && (sendW == nullptr || result.status == MAPI_E_NOT_SUPPORTED ||
+                           result.status == kUnicodeNotSupported)) {
+    result.unicode = false;
+    SendAs<Ansi>(sendA, "MAPISendMail", session, r, flags, result);
   }
   // A logoff failure changes nothing for the caller: the mail is already
   // sent or not.

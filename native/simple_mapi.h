@@ -1,4 +1,5 @@
-// Simple MAPI: MAPILogon, MAPISendMailW (or MAPISendMail when W is missing),
+// Simple MAPI: MAPILogon, MAPISendMailW (or MAPISendMail when W is missing
+// or refuses with MAPI_E_NOT_SUPPORTED / MAPI_E_UNICODE_NOT_SUPPORTED),
 // MAPILogoff, on a DLL loaded at run time. Windows only.
 #ifndef OXYMAIL_SIMPLE_MAPI_H_
 #define OXYMAIL_SIMPLE_MAPI_H_

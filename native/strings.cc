@@ -22,15 +22,26 @@ std::string WideToUtf8(const std::wstring& wide) {
   return utf8;
 }
 
-std::string Utf8ToAnsi(const std::string& utf8) {
+bool Utf8ToAnsi(const std::string& utf8, std::string* ansi, char fallback) {
+  ansi->clear();
   std::wstring wide = Utf8ToWide(utf8);
-  if (wide.empty()) return std::string();
-  int n = WideCharToMultiByte(CP_ACP, 0, wide.data(), static_cast<int>(wide.size()), nullptr, 0,
-                              nullptr, nullptr);
-  std::string ansi(static_cast<size_t>(n), '\0');
-  WideCharToMultiByte(CP_ACP, 0, wide.data(), static_cast<int>(wide.size()), &ansi[0], n, nullptr,
-                      nullptr);
-  return ansi;
+  if (wide.empty()) return true;
+  const int size = static_cast<int>(wide.size());
+  // With "Use Unicode UTF-8 for worldwide language support" the ANSI code
+  // page is UTF-8: lossless, and it rejects both the flag and the default
+  // character.
+  if (GetACP() == CP_UTF8) {
+    *ansi = WideToUtf8(wide);
+    return true;
+  }
+  const char defaultChar[2] = {fallback, '\0'};
+  BOOL usedDefault = FALSE;
+  int n = WideCharToMultiByte(CP_ACP, WC_NO_BEST_FIT_CHARS, wide.data(), size, nullptr, 0,
+                              defaultChar, &usedDefault);
+  ansi->assign(static_cast<size_t>(n), '\0');
+  WideCharToMultiByte(CP_ACP, WC_NO_BEST_FIT_CHARS, wide.data(), size, &(*ansi)[0], n, defaultChar,
+                      &usedDefault);
+  return !usedDefault;
 }
 
 }  // namespace oxymail

@@ -9,9 +9,14 @@ namespace oxymail {
 
 std::wstring Utf8ToWide(const std::string& utf8);
 std::string WideToUtf8(const std::wstring& wide);
-// Characters outside the active code page become '?': this is why ANSI
-// MAPISendMail is only a fallback.
-std::string Utf8ToAnsi(const std::string& utf8);
+
+// To the active ANSI code page, without Windows' best-fit mapping (which
+// turns a fullwidth \ into a real one, or "∞" into "8": a path or profile
+// name could then name something else). A character the code page lacks
+// becomes `fallback` and the function returns false, so a caller can refuse
+// strings that must stay exact (paths, addresses, profile names). This
+// lossiness is why ANSI MAPISendMail is only a fallback.
+bool Utf8ToAnsi(const std::string& utf8, std::string* ansi, char fallback = '?');
 
 }  // namespace oxymail
 

@@ -8,11 +8,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { MailError } from '../errors';
+import { failWithProblems, MailError, MailWarning } from '../errors';
 import { mapiImportance } from '../importance';
-import { extendedMapiError, mapiLoadError, simpleMapiError } from '../mapi-codes';
+import { ansiError, extendedMapiError, isLoadFailure, mapiLoadError, simpleMapiError } from '../mapi-codes';
 import { NormalizedAttachment, NormalizedMessage } from '../message';
-import { loadNative, NativeBinding, NativeLoad, NativeSimpleRequest } from '../native';
+import { loadNative, NativeBinding, NativeLoad } from '../native';
 import type { MapiSettings } from '../settings';
 import { Effective, htmlToText } from './compose';
 
@@ -41,82 +41,187 @@ export interface MapiOutcome {
   /** false when an ANSI-only client got the message (MAPISendMail). */
   unicode: boolean;
   savedToSent: boolean;
+  /** Problems that did not stop the send (TEMP_CLEANUP_FAILED). */
+  warnings: MailWarning[];
 }
 
-const unavailable = (reason: string) =>
-  new MailError('MAPI_UNAVAILABLE', `send (MAPI): unavailable: ${reason}`, {
+/** MAPI profile names have at most 64 characters (MAPILogon, MAPILogonEx). */
+export const MAX_PROFILE_LENGTH = 64;
+
+const unavailable = (op: string, reason: string) =>
+  new MailError('MAPI_UNAVAILABLE', `${op} (MAPI): unavailable: ${reason}`, {
     protocol: 'mapi',
     hint: "Use SMTP (customize: true, protocol: 'smtp') on this machine, or run on Windows with a MAPI mail client.",
   });
 
-/** Sends through Simple or Extended MAPI. `native` is a seam: tests may give another loader. */
+function checkProfile(profile: string | undefined): void {
+  if (profile && profile.length > MAX_PROFILE_LENGTH) {
+    failWithProblems('INVALID_SETTINGS', 'send (MAPI): invalid settings', [
+      {
+        path: 'mapi.profile',
+        message: `is ${profile.length} characters long: MAPI profile names have at most ${MAX_PROFILE_LENGTH}`,
+        hint: 'oxymail mapi profiles lists the profiles of this machine; leave mapi.profile empty to use the default one.',
+      },
+    ]);
+  }
+}
+
+const RETRIED = new Set(['EBUSY', 'EPERM', 'EACCES', 'ENOTEMPTY', 'EMFILE', 'ENFILE']);
+
+/**
+ * Removes the temp folder. A mail client may still hold a copy open for a moment (EBUSY or EPERM on
+ * Windows): tried 5 more times over 1.5 s, never longer. (fs.rm's own maxRetries applies at every
+ * level of the tree, so a file held open would keep the send waiting for tens of seconds.)
+ */
+export async function removeTempDir(dir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fs.rm(dir, { recursive: true, force: true });
+    } catch (err) {
+      if (attempt > 5 || !RETRIED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
+/** Sends through Simple or Extended MAPI. `native` and `removeTemp` are seams: tests may replace them. */
 export class MapiTransport {
   readonly name = 'mapi';
   native: () => NativeLoad = loadNative;
+  removeTemp: (dir: string) => Promise<void> = removeTempDir;
 
   constructor(private readonly settings: MapiSettings) {}
 
-  private binding(): NativeBinding {
+  private binding(op: string): NativeBinding {
     const loaded = this.native();
-    if (!loaded.binding) throw unavailable(loaded.reason);
+    if (!loaded.binding) throw unavailable(op, loaded.reason);
     return loaded.binding;
   }
 
-  /** Sends; resolves once the mail client has taken the message. */
+  /**
+   * Sends; resolves once the mail client has taken the message. In-memory attachments are copied to
+   * a private temp folder, removed afterwards whatever happens: a failed removal is a warning of the
+   * result, never the outcome of a send that went through.
+   */
   async send(msg: NormalizedMessage, eff: Effective, options: MapiSendOptions): Promise<MapiOutcome> {
-    const binding = this.binding();
+    checkProfile(this.settings.profile);
+    const binding = this.binding('send');
+    const warnings: MailWarning[] = [];
     const temp = msg.attachments.some((a) => a.path === undefined) ? await fs.mkdtemp(path.join(os.tmpdir(), 'oxymail-')) : undefined;
     try {
-      const common = {
-        dllPath: process.env.OXYMAIL_MAPI_DLL || undefined,
-        // An empty profile or password means "none": no logon is made with it.
-        profile: this.settings.profile || undefined,
-        password: this.settings.password || undefined,
-        uiParam: uiParam(options.parentWindow),
-        subject: msg.subject,
-        body: msg.text ?? (msg.html !== undefined ? htmlToText(msg.html) : ''),
-        readReceipt: eff.readReceipt,
-        recipients: [
-          ...msg.to.map((m) => ({ recipClass: 1 as const, name: m.name || m.address, address: m.address })),
-          ...msg.cc.map((m) => ({ recipClass: 2 as const, name: m.name || m.address, address: m.address })),
-          ...msg.bcc.map((m) => ({ recipClass: 3 as const, name: m.name || m.address, address: m.address })),
-        ],
-        attachments: await Promise.all(msg.attachments.map((a, i) => attachmentFile(a, i, temp))),
-      };
-      if (this.settings.interface === 'extended') {
-        if (!binding.sendExtended) throw unavailable('this build of the addon has no Extended MAPI');
-        const result = await binding.sendExtended({
-          ...common,
-          // Extended MAPI sends silently; a logon dialog is allowed only when the caller gave a window to own it.
-          logonUI: options.parentWindow !== undefined,
-          importance: mapiImportance(eff.importance ?? 'normal'),
-          deliveryReport: !!eff.deliveryReceipt,
-          saveToSent: true,
-        });
-        if (result.call === 'LoadLibraryW' || result.call === 'GetProcAddress') throw mapiLoadError(result.call, result.dll, 0);
-        if (result.hresult !== 0) throw extendedMapiError(result.hresult, result.call, 'send', common.password !== undefined);
-        return { unicode: true, savedToSent: result.savedToSent };
-      }
-      const dialog = options.dialog ?? this.settings.dialog;
-      const result = await binding.sendSimple({ ...common, logonUI: dialog, dialog });
-      if (result.call === 'LoadLibraryW' || result.call === 'GetProcAddress') throw mapiLoadError(result.call, result.dll, result.win32Error);
-      if (result.status !== 0) throw simpleMapiError(result.status, result.call);
-      // Simple MAPI clients keep what they send in their Sent Items.
-      return { unicode: result.unicode, savedToSent: true };
+      const outcome = await this.sendWith(binding, msg, eff, options, temp);
+      return { ...outcome, warnings };
     } finally {
-      if (temp) await fs.rm(temp, { recursive: true, force: true });
+      if (temp) {
+        await this.removeTemp(temp).catch((err: Error) =>
+          warnings.push({
+            code: 'TEMP_CLEANUP_FAILED',
+            message: `the temp copies of in-memory attachments could not be removed (${temp}): ${err.message}`,
+          }),
+        );
+      }
     }
+  }
+
+  private async sendWith(
+    binding: NativeBinding,
+    msg: NormalizedMessage,
+    eff: Effective,
+    options: MapiSendOptions,
+    temp: string | undefined,
+  ): Promise<Omit<MapiOutcome, 'warnings'>> {
+    // Every copy is finished (written or failed) before the temp folder can be removed.
+    const copies = await Promise.allSettled(msg.attachments.map((a, i) => attachmentFile(a, i, temp)));
+    const failed = copies.findIndex((c) => c.status === 'rejected');
+    if (failed >= 0) {
+      const err = (copies[failed] as PromiseRejectedResult).reason as Error;
+      throw new MailError(
+        'ATTACHMENT_NOT_FOUND',
+        `send (MAPI): attachments[${failed}] (${msg.attachments[failed].filename}) could not be copied to a temp file: ${err.message}`,
+        {
+          protocol: 'mapi',
+          cause: err,
+        },
+      );
+    }
+    const common = {
+      dllPath: process.env.OXYMAIL_MAPI_DLL || undefined,
+      // An empty profile or password means "none": no logon is made with it.
+      profile: this.settings.profile || undefined,
+      password: this.settings.password || undefined,
+      uiParam: uiParam(options.parentWindow),
+      subject: msg.subject,
+      body: msg.text ?? (msg.html !== undefined ? htmlToText(msg.html) : ''),
+      readReceipt: eff.readReceipt,
+      recipients: [
+        ...msg.to.map((m) => ({ recipClass: 1 as const, name: m.name || m.address, address: m.address })),
+        ...msg.cc.map((m) => ({ recipClass: 2 as const, name: m.name || m.address, address: m.address })),
+        ...msg.bcc.map((m) => ({ recipClass: 3 as const, name: m.name || m.address, address: m.address })),
+      ],
+      attachments: copies.map((c) => (c as PromiseFulfilledResult<{ path: string; name: string }>).value),
+    };
+    if (this.settings.interface === 'extended') {
+      if (!binding.sendExtended) throw unavailable('send', 'this build of the addon has no Extended MAPI');
+      const result = await binding.sendExtended({
+        ...common,
+        // Extended MAPI sends silently; a logon dialog is allowed only when the caller gave a window to own it.
+        logonUI: options.parentWindow !== undefined,
+        importance: mapiImportance(eff.importance ?? 'normal'),
+        deliveryReport: !!eff.deliveryReceipt,
+        saveToSent: true,
+      });
+      if (isLoadFailure(result.call)) throw mapiLoadError(result, 'extended');
+      if (result.hresult !== 0) throw extendedMapiError(result.hresult, result.call, 'send', common.password !== undefined);
+      return { unicode: true, savedToSent: result.savedToSent };
+    }
+    const dialog = options.dialog ?? this.settings.dialog;
+    const result = await binding.sendSimple({ ...common, logonUI: dialog, dialog });
+    if (isLoadFailure(result.call)) throw mapiLoadError(result, 'simple');
+    if (result.call === 'WideCharToMultiByte') throw ansiError(result.unrepresentable, common);
+    if (result.status !== 0) throw simpleMapiError(result.status, result.call);
+    // Simple MAPI clients keep what they send in their Sent Items.
+    return { unicode: result.unicode, savedToSent: true };
   }
 }
 
 /** The MAPI profiles of this machine (MAPIAdminProfiles), for an administrator to pick one. */
 export async function listProfiles(native: () => NativeLoad = loadNative): Promise<{ name: string; isDefault: boolean }[]> {
   const loaded = native();
-  if (!loaded.binding) throw unavailable(loaded.reason);
-  if (!loaded.binding.listProfiles) throw unavailable('this build of the addon has no Extended MAPI');
+  if (!loaded.binding) throw unavailable('profiles', loaded.reason);
+  if (!loaded.binding.listProfiles) throw unavailable('profiles', 'this build of the addon has no Extended MAPI');
   const result = await loaded.binding.listProfiles({ dllPath: process.env.OXYMAIL_MAPI_DLL || undefined });
+  if (isLoadFailure(result.call)) throw mapiLoadError(result, 'extended', 'profiles');
   if (result.hresult !== 0) throw extendedMapiError(result.hresult, result.call, 'profiles');
   return result.profiles;
+}
+
+// Windows' reserved device names: "con.txt" or "NUL" opens the device, not a file.
+const RESERVED_NAME = /^(con|prn|aux|nul|com[0-9]|lpt[0-9]|conin\$|conout\$)$/i;
+const MAX_TEMP_NAME = 80;
+
+/**
+ * The file name of a temp copy, from the attachment's display name. Some mail clients show the
+ * copy's own name instead of lpszFileName, so it stays readable; but it may also go through the
+ * ANSI MAPISendMail in any Windows code page, so it is printable ASCII: accents dropped (é -> e),
+ * other characters (emoji, other scripts, controls, <>:"/\|?*) as _, reserved device names
+ * prefixed, no trailing dot or space, at most 80 characters with the extension kept. The real name
+ * travels in lpszFileName.
+ */
+export function tempFileName(displayName: string): string {
+  const ascii = displayName
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]/gu, '_')
+    .replace(/[<>:"/\\|?*]/g, '_')
+    .replace(/_{2,}/g, '_')
+    .replace(/^[ .]+|[ .]+$/g, '');
+  let ext = path.extname(ascii);
+  if (ext.length > 16 || !/[A-Za-z0-9]/.test(ext)) ext = '';
+  let stem = ascii.slice(0, ascii.length - ext.length).trimEnd();
+  if (!/[A-Za-z0-9]/.test(stem)) stem = 'attachment';
+  if (RESERVED_NAME.test(stem.split('.')[0].trimEnd())) stem = '_' + stem;
+  stem = stem.slice(0, MAX_TEMP_NAME - ext.length).replace(/[ .]+$/, '');
+  return stem + ext;
 }
 
 /**
@@ -127,7 +232,7 @@ async function attachmentFile(a: NormalizedAttachment, i: number, temp: string |
   if (a.path !== undefined) return { path: a.path, name: a.filename };
   const dir = path.join(temp as string, String(i));
   await fs.mkdir(dir);
-  const file = path.join(dir, a.filename.replace(/[\\/:*?"<>|]/g, '_'));
+  const file = path.join(dir, tempFileName(a.filename));
   const source = a.content instanceof Readable ? a.content : Readable.from([a.content as Buffer | string]);
   await pipeline(source, createWriteStream(file, { mode: 0o600 }));
   return { path: file, name: a.filename };

@@ -33,8 +33,10 @@ export const SCENARIOS = path.join(__dirname, 'scenarios');
 const CLIENT_ENV = [
   'OXYMAIL_MAPI_RECORD',
   'OXYMAIL_MAPI_RETURN',
+  'OXYMAIL_MAPI_RETURN_W',
   'OXYMAIL_MAPI_LOGON_RETURN',
   'OXYMAIL_MAPI_SLEEP_MS',
+  'OXYMAIL_MAPI_HOLD_MS',
   // The Extended MAPI provider's (test/fixtures/mapi-client/extended_provider.c).
   'OXYMAIL_MAPI_FAIL_AT',
   'OXYMAIL_MAPI_FAIL_HR',
@@ -105,6 +107,16 @@ export function buildNative(): Promise<string> {
  */
 export async function registerClient(variant: 'wide' | 'ansi' = 'wide'): Promise<void> {
   await run('bash', [path.join(ROOT, 'scripts', 'win', 'register-client.sh'), variant], wineEnv());
+}
+
+/** Runs `wine reg ...args`; resolves with reg.exe's exit code (0: done or found). */
+export function wineReg(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile('wine', ['reg', ...args], { env: wineEnv() }, (err) => {
+      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') reject(err);
+      else resolve(err ? Number((err as { code?: number }).code ?? 1) : 0);
+    });
+  });
 }
 
 /** Leaves the prefix with no default mail client at all. */
@@ -239,6 +251,44 @@ export async function runScenario<T = any>(
   return { run, result, records: readRecord(recordFile), dir };
 }
 
+const PREFIX_LOCK = path.join(WINEPREFIX, '.oxymail-suite.lock');
+let lockDepth = 0;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the Wine prefix for this jest worker (reentrant): parallel workers would otherwise switch
+ * the default mail client under each other's feet. A lock left by a dead process is taken over.
+ */
+export async function lockPrefix(): Promise<void> {
+  if (lockDepth++ > 0) return;
+  for (;;) {
+    try {
+      fs.mkdirSync(PREFIX_LOCK);
+      fs.writeFileSync(path.join(PREFIX_LOCK, 'pid'), String(process.pid));
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number(fs.existsSync(path.join(PREFIX_LOCK, 'pid')) ? fs.readFileSync(path.join(PREFIX_LOCK, 'pid'), 'utf8') : 0);
+    if (owner && !alive(owner)) fs.rmSync(PREFIX_LOCK, { recursive: true, force: true });
+    else await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Gives the prefix back (see lockPrefix). */
+export function unlockPrefix(): void {
+  if (lockDepth === 0 || --lockDepth > 0) return;
+  fs.rmSync(PREFIX_LOCK, { recursive: true, force: true });
+}
+
 /** The banner shown when the Windows suite cannot run. */
 export function missingBanner(why: string): string {
   const line = '='.repeat(78);
@@ -260,7 +310,12 @@ export function missingBanner(why: string): string {
  */
 export function wineReady(title: string): boolean {
   const availability = wineAvailable();
-  if (availability.ok) return true;
+  if (availability.ok) {
+    // The suites change the prefix's registry (default mail client, HKCU): one file at a time.
+    beforeAll(lockPrefix, 600_000);
+    afterAll(unlockPrefix);
+    return true;
+  }
   describe(title, () => {
     test('needs wine, mingw-w64 and cmake: run npm run setup:wine', () => {
       const banner = missingBanner(availability.why ?? 'unknown');
@@ -274,28 +329,50 @@ export function wineReady(title: string): boolean {
 /** One case of the public-API scenario (scenarios/api.js): a mailer, one or more sends. */
 export interface ApiCase {
   name: string;
-  settings: object;
+  settings?: object;
   message?: object;
   messages?: object[];
   sendOptions?: object;
   mailerOptions?: object;
+  /** Calls listProfiles() instead of sending. */
+  listProfiles?: boolean;
   env?: Record<string, string | null>;
 }
 
+/** What one case of runApiCases reports. */
+export interface ApiOutcome {
+  /** Per message: { result } or { error: { code, message, hint, mapiCode, name } }. */
+  sent: any[];
+  ticks: number;
+  /** Recorded attachment paths inside the case's temp folder, and those still there afterwards. */
+  tempCopies: number;
+  leftovers: string[];
+  /** Everything left in the case's own temp folder (TEMP) once the sends settled. */
+  tempLeft: string[];
+  peakGrowthKiB: number;
+  records: any[];
+}
+
 /**
- * Runs public-API cases in one node.exe (scenarios/api.js); each case gets its own record file and
+ * Runs public-API cases in one node.exe (scenarios/api.js); each case gets its own record file, its
+ * own empty temp folder (TEMP, so os.tmpdir() and oxymail's temp copies are the case's alone) and
  * starts with the recording client's controls cleared.
  */
-export async function runApiCases(build: (dir: string) => ApiCase[]) {
+export async function runApiCases(build: (dir: string) => ApiCase[]): Promise<Record<string, ApiOutcome>> {
   let dir = '';
   const { result, run } = await runScenario('api', (d: string) => {
     dir = d;
     const cleared = Object.fromEntries([...CLIENT_ENV, 'OXYMAIL_MAPI_DLL'].map((name) => [name, null]));
-    const cases = build(d).map((c) => ({ ...c, env: { ...cleared, ...c.env, OXYMAIL_MAPI_RECORD: winPath(path.join(d, `${c.name}.jsonl`)) } }));
+    const cases = build(d).map((c) => {
+      const temp = path.join(d, `${c.name}.tmp`);
+      fs.mkdirSync(temp);
+      const env = { ...cleared, ...c.env, OXYMAIL_MAPI_RECORD: winPath(path.join(d, `${c.name}.jsonl`)), TEMP: winPath(temp), TMP: winPath(temp) };
+      return { ...c, env };
+    });
     return { cases };
   });
   if (result.error) throw new Error(`scenario failed: ${JSON.stringify(result.error)}\n${run.stderr}`);
-  const byName: Record<string, { sent: any[]; ticks: number; tempCopies: number; leftovers: string[]; peakGrowthKiB: number; records: any[] }> = {};
+  const byName: Record<string, ApiOutcome> = {};
   for (const o of result.outcomes) byName[o.name] = { ...o, records: readRecord(path.join(dir, `${o.name}.jsonl`)) };
   return byName;
 }

@@ -5,7 +5,20 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiCase, CLIENT_DLL, registerClient, runApiCases, runScenario, unregisterClient, wineAvailable, winPath, wineReady, prepareWine } from './harness';
+import { SIMPLE_MAPI_CODES, simpleMapiError } from '../../lib/mapi-codes';
+import {
+  ApiCase,
+  CLIENT_DLL,
+  registerClient,
+  runApiCases,
+  runScenario,
+  unregisterClient,
+  wineAvailable,
+  winPath,
+  wineReady,
+  wineReg,
+  prepareWine,
+} from './harness';
 
 jest.setTimeout(180_000);
 
@@ -114,6 +127,7 @@ if (wineReady('MAPI through the public API (Wine)')) {
       ]);
       expect(full.tempCopies).toBe(1);
       expect(full.leftovers).toEqual([]);
+      expect(full.tempLeft).toEqual([]);
 
       // Dialog: MAPI_DIALOG | MAPI_LOGON_UI, the Electron handle as ulUIParam.
       expect(out.dialog.records[0]).toMatchObject({ flags: 0x8 | 0x1, uiParam: String(0x2a0b1c) });
@@ -162,6 +176,209 @@ if (wineReady('MAPI through the public API (Wine)')) {
       expect(out.slowPair.sent.every((s: any) => s.result)).toBe(true);
     });
 
+    test('temp copies are removed whatever happens: client error, streams, a failed stream; a client still holding them is a warning', async () => {
+      const bytes = (s: string) => Buffer.byteLength(s);
+      const out = await runApiCases((): ApiCase[] => [
+        {
+          name: 'clientError',
+          settings: user(),
+          message: { to: 'bob@example.com', text: 'x', attachments: [{ contentBase64: Buffer.from('abc').toString('base64'), filename: 'a.txt' }] },
+          env: { OXYMAIL_MAPI_RETURN: '2' },
+        },
+        {
+          name: 'stream',
+          settings: user(),
+          message: { to: 'bob@example.com', text: 'x', attachments: [{ streamChunks: ['Bonjour ', 'Zoé ', '🎉'], delayMs: 20, filename: 'flux.txt' }] },
+        },
+        {
+          name: 'streamFails',
+          settings: user(),
+          message: {
+            to: 'bob@example.com',
+            text: 'x',
+            attachments: [
+              { streamChunks: ['partial'], streamError: 'source gone', filename: 'broken.txt' },
+              // Still being written when the first one fails, for longer than removal retries: it must be waited for.
+              { streamChunks: ['slow ', 'but ', 'complete', '.'], delayMs: 500, filename: 'slow.txt' },
+            ],
+          },
+        },
+        {
+          name: 'held',
+          settings: user(),
+          message: { to: 'bob@example.com', text: 'x', attachments: [{ contentBase64: Buffer.from('held').toString('base64'), filename: 'held.txt' }] },
+          env: { OXYMAIL_MAPI_HOLD_MS: '4000' },
+        },
+      ]);
+
+      // The client refused the message: MAPI_FAILURE, and the copy it was given is gone anyway.
+      expect(out.clientError.sent[0].error).toMatchObject({ code: 'MAPI_FAILURE', mapiCode: 2 });
+      expect(out.clientError.records[0].attachments).toEqual([expect.objectContaining({ name: 'a.txt', size: 3 })]);
+      expect([out.clientError.tempCopies, out.clientError.leftovers, out.clientError.tempLeft]).toEqual([1, [], []]);
+
+      // A Readable: written whole before the client is called, removed after.
+      expect(out.stream.sent[0].result.warnings).toEqual([]);
+      expect(out.stream.records[0].attachments).toEqual([expect.objectContaining({ name: 'flux.txt', size: bytes('Bonjour Zoé 🎉') })]);
+      expect([out.stream.tempCopies, out.stream.tempLeft]).toEqual([1, []]);
+
+      // A stream that fails: its error (not a cleanup error) is the outcome, the client is never
+      // called, and the other copy is finished before the folder is removed.
+      expect(out.streamFails.sent[0].error).toMatchObject({
+        code: 'ATTACHMENT_NOT_FOUND',
+        message: 'send (MAPI): attachments[0] (broken.txt) could not be copied to a temp file: source gone',
+      });
+      expect(out.streamFails.records).toEqual([]);
+      expect(out.streamFails.sent[0].openStreams).toBe(0);
+      expect(out.streamFails.tempLeft).toEqual([]);
+
+      // The client keeps the copy open (as some do while they read it): the mail was sent, so the
+      // send succeeds, with a TEMP_CLEANUP_FAILED warning; the copy is left where it was.
+      const held = out.held.sent[0].result;
+      expect(held).toMatchObject({ protocol: 'mapi', accepted: ['bob@example.com'] });
+      expect(held.warnings).toEqual([{ code: 'TEMP_CLEANUP_FAILED', message: expect.stringMatching(/could not be removed .*oxymail-/) }]);
+      expect(out.held.leftovers).toEqual([out.held.records[0].attachments[0].path]);
+    });
+
+    test('temp copies get safe, readable names, one folder each; the real name goes in lpszFileName', async () => {
+      const names: Array<[string, string]> = [
+        ['con.txt', '_con.txt'],
+        ['NUL', '_NUL'],
+        ['aux.tar.gz', '_aux.tar.gz'],
+        ['a<b>:c"d|e?f*.txt', 'a_b_c_d_e_f_.txt'],
+        ['tab\there\u0001.txt', 'tab_here_.txt'],
+        ['zoé 🎉.vcf', 'zoe _.vcf'],
+        ['🎉.vcf', 'attachment.vcf'],
+        ['Ｆａｃｔｕｒｅ.pdf', 'Facture.pdf'],
+        ['rapport. ', 'rapport'],
+        ['x'.repeat(250) + '.pdf', 'x'.repeat(76) + '.pdf'],
+        ['same.txt', 'same.txt'],
+        ['same.txt', 'same.txt'],
+      ];
+      const out = await runApiCases((): ApiCase[] => [
+        {
+          name: 'names',
+          settings: user(),
+          message: {
+            to: 'bob@example.com',
+            text: 'x',
+            attachments: names.map(([filename], i) => ({ contentBase64: Buffer.from('n'.repeat(i + 1)).toString('base64'), filename })),
+          },
+        },
+      ]);
+      expect(out.names.sent[0].result).toBeDefined();
+      const recorded = out.names.records[0].attachments;
+      expect(recorded.map((a: any) => a.name)).toEqual(names.map(([name]) => name));
+      // <temp>\oxymail-XXXXXX\<index>\<safe name>, each copy whole (sizes 1, 2, 3...).
+      expect(recorded.map((a: any) => a.path.split('\\').slice(-3))).toEqual(names.map(([, safe], i) => [expect.stringMatching(/^oxymail-/), String(i), safe]));
+      expect(recorded.map((a: any) => a.size)).toEqual(names.map((_, i) => i + 1));
+      expect([out.names.tempCopies, out.names.leftovers, out.names.tempLeft]).toEqual([names.length, [], []]);
+    });
+
+    test('a client that refuses MAPISendMailW gets MAPISendMail; ANSI never changes a path, address or profile', async () => {
+      const out = await runApiCases((dir): ApiCase[] => {
+        fs.writeFileSync(path.join(dir, 'Ωmega.txt'), 'omega');
+        const ansi = { OXYMAIL_MAPI_DLL: winPath(CLIENT_DLL.ansi) };
+        return [
+          { name: 'refusesW', settings: user(), message: { to: 'bob@example.com', subject: 'Été', text: 'x' }, env: { OXYMAIL_MAPI_RETURN_W: '27' } },
+          {
+            name: 'pathOutsideCodePage',
+            settings: user(),
+            message: { to: 'bob@example.com', text: 'x', attachments: [{ path: winPath(path.join(dir, 'Ωmega.txt')) }] },
+            env: ansi,
+          },
+          {
+            name: 'memoryOutsideCodePage',
+            settings: user(),
+            message: { to: 'bob@example.com', text: 'x', attachments: [{ contentBase64: Buffer.from('omega').toString('base64'), filename: 'Ωmega 🎉.txt' }] },
+            env: ansi,
+          },
+          { name: 'profileOutsideCodePage', settings: user({ profile: 'Compta\uff3c1' }), message: { to: 'bob@example.com', text: 'x' } },
+        ];
+      });
+      // W answered MAPI_E_UNICODE_NOT_SUPPORTED: the same message through MAPISendMail, sent, with a warning.
+      expect(out.refusesW.records.map((r) => [r.fn, r.return, r.subject])).toEqual([
+        ['MAPISendMailW', 27, 'Été'],
+        ['MAPISendMail', 0, 'Été'],
+      ]);
+      expect(out.refusesW.sent[0].result.warnings.map((w: any) => w.code)).toEqual(['MAPI_ANSI']);
+
+      // A file name outside code page 1252: refused with a stable code, nothing sent.
+      expect(out.pathOutsideCodePage.sent[0].error).toMatchObject({
+        code: 'MAPI_ANSI_UNREPRESENTABLE',
+        message: expect.stringMatching(
+          /^send \(MAPISendMail\): the attachment path ".*\\Ωmega\.txt" has characters the Windows ANSI code page cannot hold: nothing was sent$/,
+        ),
+        hint: expect.stringMatching(/no Unicode MAPI.*rename the file/),
+      });
+      expect(out.pathOutsideCodePage.records).toEqual([]);
+      // In memory, the same name is fine: the temp copy's name is ASCII, the display name loses what 1252 lacks.
+      expect(out.memoryOutsideCodePage.sent[0].result.warnings.map((w: any) => w.code)).toEqual(['MAPI_ANSI']);
+      expect(out.memoryOutsideCodePage.records[0].attachments).toEqual([
+        expect.objectContaining({ name: '_mega __.txt', path: expect.stringMatching(/\\0\\_mega _\.txt$/), size: 5 }),
+      ]);
+      expect(out.memoryOutsideCodePage.tempLeft).toEqual([]);
+      // MAPILogon has no wide form: a profile name that would be best-fitted to another is refused.
+      expect(out.profileOutsideCodePage.sent[0].error).toMatchObject({
+        code: 'MAPI_ANSI_UNREPRESENTABLE',
+        message: 'send (MAPILogon): the profile name "Compta\uff3c1" has characters the Windows ANSI code page cannot hold: nothing was sent',
+        hint: expect.stringMatching(/interface 'extended'/),
+      });
+      expect(out.profileOutsideCodePage.records).toEqual([]);
+    });
+
+    test('every Simple MAPI code of the table through the public API, in one node.exe; profile names over 64 characters', async () => {
+      const codes = Object.keys(SIMPLE_MAPI_CODES).map(Number);
+      const out = await runApiCases((): ApiCase[] => [
+        ...codes.map((n) => ({ name: `code${n}`, settings: user(), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_RETURN: String(n) } })),
+        { name: 'logon3', settings: user({ profile: 'P' }), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_LOGON_RETURN: '3' } },
+        { name: 'longProfile', settings: user({ profile: 'p'.repeat(65) }), message: { to: 'bob@example.com', text: 'x' } },
+        { name: 'profile64', settings: user({ profile: 'p'.repeat(64) }), message: { to: 'bob@example.com', text: 'x' } },
+      ]);
+      for (const n of codes) {
+        // 26 and 27 from MAPISendMailW make the addon try MAPISendMail, which answers the same here.
+        const call = n === 26 || n === 27 ? 'MAPISendMail' : 'MAPISendMailW';
+        const expected = simpleMapiError(n, call);
+        const { error } = out[`code${n}`].sent[0];
+        expect({ n, error }).toEqual({
+          n,
+          error: { name: 'MailError', code: `MAPI_${SIMPLE_MAPI_CODES[n]}`, mapiCode: n, message: expected.message, hint: expected.hint },
+        });
+        expect(error.message.startsWith(`send (${call}): `)).toBe(true);
+        expect(out[`code${n}`].records.map((r) => [r.fn, r.return])).toEqual(
+          call === 'MAPISendMail'
+            ? [
+                ['MAPISendMailW', n],
+                ['MAPISendMail', n],
+              ]
+            : [['MAPISendMailW', n]],
+        );
+      }
+      // The hints the table has.
+      expect(out.code2.sent[0].error.hint).toMatch(/default mail program/);
+      expect(out.code26.sent[0].error.hint).toMatch(/default mail program/);
+      expect(out.code9.sent[0].error.hint).toMatch(/100 attachments/);
+      expect(out.code10.sent[0].error.hint).toMatch(/2000 recipients/);
+      expect(out.code14.sent[0].error.hint).toMatch(/address book/);
+      expect(out.logon3.sent[0].error).toMatchObject({
+        code: 'MAPI_LOGIN_FAILURE',
+        mapiCode: 3,
+        message: expect.stringMatching(/^send \(MAPILogon\): /),
+        hint: expect.stringMatching(/mapi\.profile/),
+      });
+
+      // MAPI profile names have at most 64 characters: caught before MAPI is called.
+      expect(out.longProfile.sent[0].error).toMatchObject({
+        code: 'INVALID_SETTINGS',
+        message: expect.stringMatching(/mapi\.profile: is 65 characters long: MAPI profile names have at most 64/),
+      });
+      expect(out.longProfile.records).toEqual([]);
+      expect(out.profile64.records.map((r) => [r.fn, r.profile])).toEqual([
+        ['MAPILogon', 'p'.repeat(64)],
+        ['MAPISendMailW', undefined],
+        ['MAPILogoff', undefined],
+      ]);
+    });
+
     test('no default mail client registered: a MailError with the no-client hint', async () => {
       await unregisterClient();
       try {
@@ -177,23 +394,46 @@ if (wineReady('MAPI through the public API (Wine)')) {
 
 if (wineAvailable().ok) {
   describe('oxymail/testing under Wine', () => {
-    test('registers the recording client, the app sends, the records are read, the previous state is restored', async () => {
+    const userKey = 'HKCU\\Software\\Clients\\Mail';
+    const smoke = () => {
+      let record = '';
+      return runScenario('testing', (dir: string) => {
+        record = winPath(path.join(dir, 'smoke.jsonl'));
+        return { record };
+      });
+    };
+
+    test('registers the recording client (HKLM and HKCU), the app sends, the records are read, both defaults restored', async () => {
+      const userKeyExisted = (await wineReg(['query', userKey])) === 0;
       await unregisterClient();
       try {
-        let record = '';
-        const { result } = await runScenario('testing', (dir: string) => {
-          record = winPath(path.join(dir, 'smoke.jsonl'));
-          return { record };
-        });
+        // A user's own default elsewhere (HKCU wins over HKLM on Windows): overridden, then put back.
+        expect(await wineReg(['add', userKey, '/ve', '/d', 'Elsewhere', '/f'])).toBe(0);
+        const { result } = await smoke();
         expect(result.error).toBeUndefined();
-        expect(result.before).toBeNull();
-        expect(result.during).toBe('Oxymail Recording Client');
-        expect(result.after).toBeNull();
+        expect(result.before).toEqual({ machine: null, user: 'Elsewhere' });
+        expect(result.during).toEqual({ machine: 'Oxymail Recording Client', user: 'Oxymail Recording Client' });
+        expect(result.after).toEqual({ machine: null, user: 'Elsewhere' });
+        expect([result.previous, result.previousUser]).toEqual([null, 'Elsewhere']);
         expect(result.dllExists).toBe(true);
         expect(result.result).toMatchObject({ protocol: 'mapi', accepted: ['qa@example.com'] });
         expect(result.records).toEqual([expect.objectContaining({ fn: 'MAPISendMailW', subject: 'Smoke test ✓', body: 'from CI' })]);
         expect(result.records[0].recipients).toEqual([{ class: 1, name: 'qa@example.com', address: 'SMTP:qa@example.com' }]);
+
+        // No HKCU key at all: set during the test, and the key is gone again afterwards.
+        await wineReg(['delete', userKey, '/f']);
+        const bare = await smoke();
+        expect(bare.result.error).toBeUndefined();
+        expect([bare.result.before, bare.result.during.user, bare.result.after]).toEqual([
+          { machine: null, user: null },
+          'Oxymail Recording Client',
+          { machine: null, user: null },
+        ]);
+        expect(await wineReg(['query', userKey])).not.toBe(0);
+        expect(bare.result.records).toHaveLength(1);
       } finally {
+        if (userKeyExisted) await wineReg(['add', userKey, '/f']);
+        else await wineReg(['delete', userKey, '/f']);
         await registerClient('wide');
       }
     });

@@ -44,7 +44,9 @@ if (wineReady('Windows native suite (Wine)')) {
           ],
         };
       });
-      expect(result.results).toEqual([{ status: 0, call: 'MAPISendMailW', unicode: true, win32Error: 0, dll: expect.stringMatching(/mapi32\.dll$/i) }]);
+      expect(result.results).toEqual([
+        { status: 0, call: 'MAPISendMailW', unicode: true, win32Error: 0, dll: expect.stringMatching(/mapi32\.dll$/i), unrepresentable: '' },
+      ]);
       expect(records).toHaveLength(1);
       const r = records[0];
       expect(r).toMatchObject({
@@ -141,7 +143,8 @@ if (wineReady('Windows native suite (Wine)')) {
         [3, 'MAPISendMailW', true],
         [11, 'MAPISendMailW', true],
         [14, 'MAPISendMailW', true],
-        [26, 'MAPISendMailW', true],
+        // MAPI_E_NOT_SUPPORTED from W: MAPISendMail is tried, and answers the same here.
+        [26, 'MAPISendMail', false],
         [3, 'MAPILogon', true],
         [0, 'MAPISendMailW', true],
       ]);
@@ -152,6 +155,7 @@ if (wineReady('Windows native suite (Wine)')) {
         'MAPISendMailW',
         'MAPISendMailW',
         'MAPISendMailW',
+        'MAPISendMail',
         'MAPILogon',
         'MAPISendMailW',
       ]);
@@ -177,8 +181,8 @@ if (wineReady('Windows native suite (Wine)')) {
         };
       });
       expect(result.results).toEqual([
-        { status: 0, call: 'MAPISendMail', unicode: false, win32Error: 0, dll: winPath(CLIENT_DLL.ansi) },
-        { status: 0, call: 'MAPISendMail', unicode: false, win32Error: 0, dll: winPath(CLIENT_DLL.ansi) },
+        { status: 0, call: 'MAPISendMail', unicode: false, win32Error: 0, dll: winPath(CLIENT_DLL.ansi), unrepresentable: '' },
+        { status: 0, call: 'MAPISendMail', unicode: false, win32Error: 0, dll: winPath(CLIENT_DLL.ansi), unrepresentable: '' },
       ]);
       // Code page 1252 keeps the accents; the emoji (two UTF-16 units) becomes "??".
       expect(records[0]).toMatchObject({
@@ -197,6 +201,82 @@ if (wineReady('Windows native suite (Wine)')) {
       expect(records[2].session).toBe(records[1].session);
     });
 
+    test('MAPISendMailW refusing Unicode (27) or not supported (26): the same message again through MAPISendMail', async () => {
+      const base = { subject: 'Été 🎉', body: 'café', recipients: [to('Zoé', 'zoe@example.fr')] };
+      const { result, records } = await runScenario('send', {
+        steps: [
+          { env: { OXYMAIL_MAPI_RETURN_W: 27 }, request: base },
+          { env: { OXYMAIL_MAPI_RETURN_W: 26 }, request: { ...base, profile: 'P', password: 'x' } },
+          // Any other failure of W is the answer: no second try.
+          { env: { OXYMAIL_MAPI_RETURN_W: 1 }, request: base },
+          { env: { OXYMAIL_MAPI_RETURN_W: 27, OXYMAIL_MAPI_RETURN: 14 }, request: base },
+        ],
+      });
+      expect(result.results.map((r: any) => [r.status, r.call, r.unicode])).toEqual([
+        [0, 'MAPISendMail', false],
+        [0, 'MAPISendMail', false],
+        [1, 'MAPISendMailW', true],
+        [14, 'MAPISendMail', false],
+      ]);
+      expect(records.map((r) => [r.fn, r.return])).toEqual([
+        ['MAPISendMailW', 27],
+        ['MAPISendMail', 0],
+        ['MAPILogon', 0],
+        ['MAPISendMailW', 26],
+        ['MAPISendMail', 0],
+        ['MAPILogoff', undefined],
+        ['MAPISendMailW', 1],
+        ['MAPISendMailW', 27],
+        ['MAPISendMail', 14],
+      ]);
+      // The ANSI retry carries the same message, on the same session.
+      expect(records[1]).toMatchObject({ subject: 'Été ??', body: 'café', recipients: [{ class: 1, name: 'Zoé', address: 'SMTP:zoe@example.fr' }] });
+      expect([records[3].session, records[4].session, records[5].session]).toEqual([records[2].session, records[2].session, records[2].session]);
+    });
+
+    test('ANSI: no best-fit mapping; a path, address or profile the code page cannot hold is refused, nothing sent', async () => {
+      const ansi = winPath(CLIENT_DLL.ansi);
+      const base = { dllPath: ansi, subject: 's', recipients: [to('a', 'a@example.fr')] };
+      const { result, records } = await runScenario('send', (dir: string) => {
+        fs.writeFileSync(path.join(dir, 'ok.txt'), 'abc');
+        return {
+          steps: [
+            // U+FF3C FULLWIDTH REVERSE SOLIDUS: best-fit would make it a real \ and attach C:\x\secret.txt.
+            {
+              request: {
+                ...base,
+                attachments: [
+                  { path: winPath(path.join(dir, 'ok.txt')), name: 'ok.txt' },
+                  { path: 'C:\\x\uff3csecret.txt', name: 'secret.txt' },
+                ],
+              },
+            },
+            { request: { ...base, recipients: [to('a', 'a@example.fr'), to('Jo', 'jo\u0109@example.fr')] } },
+            { request: { ...base, profile: 'Compta\uff3c1', password: 'x' } },
+            { request: { ...base, profile: 'Compta', password: 'pass\u03a9' } },
+            // Text is only lossy: '?' (never a best-fit look-alike), file names get '_'.
+            {
+              request: {
+                ...base,
+                subject: 'Ｆａｃｔｕｒｅ ∞ été',
+                attachments: [{ path: winPath(path.join(dir, 'ok.txt')), name: 'Ωmega 🎉.txt' }],
+              },
+            },
+          ],
+        };
+      });
+      expect(result.results.map((r: any) => [r.status, r.call, r.unicode, r.unrepresentable])).toEqual([
+        [2, 'WideCharToMultiByte', false, 'attachments[1].path'],
+        [2, 'WideCharToMultiByte', false, 'recipients[1].address'],
+        [2, 'WideCharToMultiByte', false, 'profile'],
+        [2, 'WideCharToMultiByte', false, 'password'],
+        [0, 'MAPISendMail', false, ''],
+      ]);
+      // Nothing reached the client for the refused ones: no send, not even a logon.
+      expect(records.map((r) => r.fn)).toEqual(['MAPISendMail']);
+      expect(records[0]).toMatchObject({ subject: '??????? ? été', attachments: [{ name: '_mega __.txt', size: 3 }] });
+    });
+
     test('LoadLibraryW and GetProcAddress failures report the Win32 error', async () => {
       const { result } = await runScenario('send', {
         steps: [
@@ -206,8 +286,8 @@ if (wineReady('Windows native suite (Wine)')) {
         ],
       });
       expect(result.results).toEqual([
-        { status: 2, call: 'LoadLibraryW', unicode: false, win32Error: 126, dll: 'Z:\\no\\such\\mapi.dll' },
-        { status: 2, call: 'GetProcAddress', unicode: false, win32Error: 127, dll: expect.stringMatching(/kernel32\.dll$/i) },
+        { status: 2, call: 'LoadLibraryW', unicode: false, win32Error: 126, dll: 'Z:\\no\\such\\mapi.dll', unrepresentable: '' },
+        { status: 2, call: 'GetProcAddress', unicode: false, win32Error: 127, dll: expect.stringMatching(/kernel32\.dll$/i), unrepresentable: '' },
       ]);
     });
 
@@ -221,11 +301,12 @@ if (wineReady('Windows native suite (Wine)')) {
           steps: [{ request: base }, { request: { ...base, profile: 'p', password: 'x' } }, { request: { ...base, dialog: true } }],
         });
         // Wine's MAPILogon stub succeeds without a client, so even the logon
-        // case fails at the send.
+        // case fails at the send; MAPISendMailW's 26 makes the addon try
+        // MAPISendMail, which answers the same.
         expect(result.results.map((r: any) => [r.status, r.call, r.unicode])).toEqual([
-          [26, 'MAPISendMailW', true],
-          [26, 'MAPISendMailW', true],
-          [26, 'MAPISendMailW', true],
+          [26, 'MAPISendMail', false],
+          [26, 'MAPISendMail', false],
+          [26, 'MAPISendMail', false],
         ]);
         expect(records).toEqual([]);
       });

@@ -393,16 +393,17 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
         {
           hresult: 0,
           call: 'HrQueryAllRows',
+          dll: expect.stringMatching(/mapi32\.dll$/i),
           profiles: [
             { name: 'Outlook', isDefault: true },
             { name: 'Profil Été 🎉', isDefault: false },
             { name: 'Test', isDefault: false },
           ],
         },
-        { hresult: 0x80040111, call: 'MAPIAdminProfiles', profiles: [] },
-        { hresult: 0x8004010f, call: 'IProfAdmin::GetProfileTable', profiles: [] },
-        { hresult: 0x80004005, call: 'HrQueryAllRows', profiles: [] },
-        { hresult: 0, call: 'HrQueryAllRows', profiles: [{ name: 'Outlook', isDefault: true }] },
+        { hresult: 0x80040111, call: 'MAPIAdminProfiles', dll: expect.stringMatching(/mapi32\.dll$/i), profiles: [] },
+        { hresult: 0x8004010f, call: 'IProfAdmin::GetProfileTable', dll: expect.stringMatching(/mapi32\.dll$/i), profiles: [] },
+        { hresult: 0x80004005, call: 'HrQueryAllRows', dll: expect.stringMatching(/mapi32\.dll$/i), profiles: [] },
+        { hresult: 0, call: 'HrQueryAllRows', dll: expect.stringMatching(/mapi32\.dll$/i), profiles: [{ name: 'Outlook', isDefault: true }] },
       ]);
       expect(records.filter((r) => r.fn === 'MAPIInitialize')).toHaveLength(1);
       expect(records.filter((r) => r.fn === 'MAPILogonEx')).toHaveLength(0);
@@ -423,9 +424,9 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
       });
       expect(result.results).toEqual([
         { hresult: 0, call: 'IMessage::SubmitMessage', savedToSent: true, dll: winPath(CLIENT_DLL.wide) },
-        { hresult: 0, call: 'HrQueryAllRows', profiles: [{ name: 'Outlook', isDefault: true }] },
+        { hresult: 0, call: 'HrQueryAllRows', dll: winPath(CLIENT_DLL.wide), profiles: [{ name: 'Outlook', isDefault: true }] },
         { hresult: 0x8007007e, call: 'LoadLibraryW', savedToSent: false, dll: 'Z:\\no\\such\\mapi.dll' },
-        { hresult: 0x8007007e, call: 'LoadLibraryW', profiles: [] },
+        { hresult: 0x8007007e, call: 'LoadLibraryW', dll: 'Z:\\no\\such\\mapi.dll', profiles: [] },
         { hresult: 0x8007007f, call: 'GetProcAddress', savedToSent: false, dll: expect.stringMatching(/kernel32\.dll$/i) },
         { hresult: 0x8007007f, call: 'GetProcAddress', savedToSent: false, dll: winPath(CLIENT_DLL.ansi) },
       ]);
@@ -476,7 +477,7 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
         const { result, records } = await runScenario('extended', { steps: [{ send: base }, { profiles: {} }] });
         expect(result.results).toEqual([
           { hresult: 0x80040605, call: 'MAPIInitialize', savedToSent: false, dll: expect.stringMatching(/mapi32\.dll$/i) },
-          { hresult: 0x80040605, call: 'MAPIInitialize', profiles: [] },
+          { hresult: 0x80040605, call: 'MAPIInitialize', dll: expect.stringMatching(/mapi32\.dll$/i), profiles: [] },
         ]);
         expect(records).toEqual([
           { fn: 'step', i: 0 },

@@ -1,18 +1,45 @@
 // Runs oxymail's PUBLIC API (dist/) with Windows node.exe under Wine: each case creates a mailer
-// from settings and sends a message. argv: <unused addon path> <result .json> <input .json>.
+// from settings and sends a message (or, with listProfiles, lists the MAPI profiles).
+// argv: <unused addon path> <result .json> <input .json>.
 // A case may set environment variables first (the recording client reads them at each call),
-// including OXYMAIL_MAPI_RECORD, and may send several messages at once (concurrency).
+// including OXYMAIL_MAPI_RECORD and TEMP (the case's own temp folder), and may send several
+// messages at once (concurrency).
 'use strict';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { Readable } = require('stream');
 const { scenario, applyEnv } = require('./common');
 const oxymail = require(path.join(__dirname, '..', '..', '..', 'dist'));
+
+/** Attachment streams not yet read to their end (or error). */
+let openStreams = 0;
+
+/** An attachment stream: chunks (text) with a delay before each, then an error if asked. */
+function streamOf(a) {
+  openStreams++;
+  async function* chunks() {
+    try {
+      for (const chunk of a.streamChunks) {
+        if (a.delayMs) await new Promise((resolve) => setTimeout(resolve, a.delayMs));
+        yield Buffer.from(chunk);
+      }
+      if (a.streamError) throw new Error(a.streamError);
+    } finally {
+      openStreams--;
+    }
+  }
+  return Readable.from(chunks());
+}
 
 function revive(message) {
   const m = { ...message };
   if (m.attachments) {
-    m.attachments = m.attachments.map((a) => (a.contentBase64 !== undefined ? { content: Buffer.from(a.contentBase64, 'base64'), filename: a.filename } : a));
+    m.attachments = m.attachments.map((a) => {
+      if (a.contentBase64 !== undefined) return { content: Buffer.from(a.contentBase64, 'base64'), filename: a.filename };
+      if (a.streamChunks !== undefined) return { content: streamOf(a), filename: a.filename };
+      return a;
+    });
   }
   return m;
 }
@@ -27,27 +54,42 @@ function reviveOptions(options = {}) {
   return o;
 }
 
+/** { result } or { error }, and how many attachment streams were still being read when it settled. */
 function outcome(promise) {
   return promise.then(
-    (result) => ({ result }),
-    (e) => ({ error: { code: e.code, message: e.message, hint: e.hint, mapiCode: e.mapiCode, name: e.name } }),
+    (result) => ({ result, openStreams }),
+    (e) => ({ error: { code: e.code, message: e.message, hint: e.hint, mapiCode: e.mapiCode, name: e.name }, openStreams }),
   );
+}
+
+/** Every file and folder under dir, relative, '/'-separated. */
+function listTree(dir, prefix = '') {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const rel = prefix + e.name;
+    return e.isDirectory() ? [rel + '/', ...listTree(path.join(dir, e.name), rel + '/')] : [rel];
+  });
 }
 
 scenario(async (_addon, input) => {
   const outcomes = [];
   for (const c of input.cases) {
     applyEnv(c.env);
-    const mailer = oxymail.createMailer(c.settings, c.mailerOptions || {});
-    const messages = c.messages || [c.message];
     const rssBefore = process.resourceUsage().maxRSS;
     let ticks = 0;
     const timer = setInterval(() => ticks++, 100);
-    const sent = await Promise.all(messages.map((m) => outcome(mailer.send(revive(m), reviveOptions(c.sendOptions)))));
+    let sent;
+    if (c.listProfiles) {
+      sent = [await outcome(oxymail.listProfiles())];
+    } else {
+      const mailer = oxymail.createMailer(c.settings, c.mailerOptions || {});
+      const messages = c.messages || [c.message];
+      sent = await Promise.all(messages.map((m) => outcome(mailer.send(revive(m), reviveOptions(c.sendOptions)))));
+      mailer.close();
+    }
     clearInterval(timer);
     // Lifetime peak, in KiB: sampling would miss a short spike, maxRSS does not.
     const peakGrowthKiB = process.resourceUsage().maxRSS - rssBefore;
-    mailer.close();
     // Temp copies of in-memory attachments must be gone once send() has settled.
     const record = process.env.OXYMAIL_MAPI_RECORD;
     const leftovers = [];
@@ -61,7 +103,7 @@ scenario(async (_addon, input) => {
         }
       }
     }
-    outcomes.push({ name: c.name, sent, ticks, tempCopies, leftovers, peakGrowthKiB });
+    outcomes.push({ name: c.name, sent, ticks, tempCopies, leftovers, tempLeft: listTree(os.tmpdir()), peakGrowthKiB });
   }
   return { outcomes };
 });

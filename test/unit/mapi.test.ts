@@ -1,0 +1,319 @@
+/**
+ * The MAPI transport's pure parts, on every OS: temp copies (names, removal, warnings), the error
+ * wording for DLL load failures and ANSI refusals, the profile-name limit, and oxymail/testing's
+ * registry changes, with fake native bindings and a fake reg.exe.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { listProfiles, MailError } from '../../lib';
+import { ansiError, mapiLoadError, win32FromHresult } from '../../lib/mapi-codes';
+import { validateMessage } from '../../lib/message';
+import { NativeBinding, NativeLoad, NativeSimpleRequest, NativeSimpleResult } from '../../lib/native';
+import { Effective } from '../../lib/transports/compose';
+import { MapiTransport, removeTempDir, tempFileName } from '../../lib/transports/mapi';
+import { registerRecordingClient, RegRunner } from '../../lib/testing';
+
+const ok: NativeSimpleResult = {
+  status: 0,
+  call: 'MAPISendMailW',
+  unicode: true,
+  win32Error: 0,
+  dll: 'C:\\Windows\\System32\\MAPI32.DLL',
+  unrepresentable: '',
+};
+
+/** A transport whose addon records the requests and answers `answer` (after reading every attachment). */
+function fakeTransport(answer: Partial<NativeSimpleResult> = {}, settings: object = {}) {
+  const seen: Array<{ request: NativeSimpleRequest; files: Record<string, string> }> = [];
+  const binding: NativeBinding = {
+    async sendSimple(request) {
+      const files: Record<string, string> = {};
+      for (const a of request.attachments) files[a.name] = await fs.readFile(a.path, 'utf8');
+      seen.push({ request, files });
+      return { ...ok, ...answer };
+    },
+  };
+  const transport = new MapiTransport({ interface: 'simple', dialog: false, ...settings });
+  transport.native = (): NativeLoad => ({ binding });
+  return { transport, seen };
+}
+
+const eff: Effective = { importance: undefined, readReceipt: false, deliveryReceipt: false };
+
+describe('temp copies of in-memory attachments', () => {
+  test('tempFileName: readable printable ASCII, no reserved or invalid names, extension kept', () => {
+    expect(tempFileName('facture 12.pdf')).toBe('facture 12.pdf');
+    expect(tempFileName('relevé août.pdf')).toBe('releve aout.pdf');
+    expect(tempFileName('zoé 🎉.vcf')).toBe('zoe _.vcf');
+    expect(tempFileName('🎉🎉.vcf')).toBe('attachment.vcf');
+    expect(tempFileName('отчёт.pdf')).toBe('attachment.pdf');
+    expect(tempFileName('Ｆａｃｔｕｒｅ＼..＼x.pdf')).toBe('Facture_.._x.pdf');
+    expect(tempFileName('a<b>:c"d/e\\f|g?h*.txt')).toBe('a_b_c_d_e_f_g_h_.txt');
+    expect(tempFileName('line\tbreak\u0007.txt')).toBe('line_break_.txt');
+    for (const reserved of ['con', 'CON.txt', 'nul', 'Prn.tar.gz', 'aux', 'com1.log', 'LPT9', 'conin$']) {
+      expect(tempFileName(reserved)).toBe('_' + reserved);
+    }
+    expect(tempFileName('console.txt')).toBe('console.txt');
+    expect(tempFileName('  rapport .  ')).toBe('rapport');
+    expect(tempFileName('')).toBe('attachment');
+    expect(tempFileName('.env')).toBe('env');
+    const long = tempFileName('x'.repeat(300) + '.docx');
+    expect([long.length, long.endsWith('.docx')]).toEqual([80, true]);
+    expect(tempFileName('y'.repeat(300))).toBe('y'.repeat(80));
+    expect(tempFileName('archive.' + 'z'.repeat(40))).toBe(('archive.' + 'z'.repeat(40)).slice(0, 80));
+  });
+
+  test('written whole (Buffer, string, stream) under one folder each, removed after the send, real names passed as names', async () => {
+    const { transport, seen } = fakeTransport();
+    const msg = await validateMessage({
+      to: 'bob@example.com',
+      text: 'x',
+      attachments: [
+        { content: Buffer.from('buffer'), filename: 'same.txt' },
+        { content: 'string é', filename: 'same.txt' },
+        { content: Readable.from(['str', 'eam']), filename: 'con.txt' },
+      ],
+    });
+    const outcome = await transport.send(msg, eff, {});
+    expect(outcome).toEqual({ unicode: true, savedToSent: true, warnings: [] });
+    const { request } = seen[0];
+    expect(request.attachments.map((a) => [a.name, path.basename(path.dirname(a.path)), path.basename(a.path)])).toEqual([
+      ['same.txt', '0', 'same.txt'],
+      ['same.txt', '1', 'same.txt'],
+      ['con.txt', '2', '_con.txt'],
+    ]);
+    expect(seen[0].files).toEqual({ 'same.txt': 'string é', 'con.txt': 'stream' });
+    for (const a of request.attachments) expect(existsSync(path.dirname(path.dirname(a.path)))).toBe(false);
+  });
+
+  test('a failing stream: its error is the outcome, the other copies finish first, the folder is removed, the addon not called', async () => {
+    const { transport, seen } = fakeTransport();
+    let slowDone = false;
+    async function* slow() {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      yield 'late';
+      slowDone = true;
+    }
+    async function* broken() {
+      yield 'part';
+      throw new Error('source gone');
+    }
+    let removed = '';
+    transport.removeTemp = async (dir) => {
+      expect(slowDone).toBe(true);
+      removed = dir;
+      await removeTempDir(dir);
+    };
+    const msg = await validateMessage({
+      to: 'bob@example.com',
+      text: 'x',
+      attachments: [
+        { content: Readable.from(broken()), filename: 'broken.txt' },
+        { content: Readable.from(slow()), filename: 'slow.txt' },
+      ],
+    });
+    await expect(transport.send(msg, eff, {})).rejects.toMatchObject({
+      code: 'ATTACHMENT_NOT_FOUND',
+      message: 'send (MAPI): attachments[0] (broken.txt) could not be copied to a temp file: source gone',
+    });
+    expect(seen).toEqual([]);
+    expect(removed).toMatch(/oxymail-/);
+    expect(existsSync(removed)).toBe(false);
+  });
+
+  test('a removal that fails never turns the send into a failure: TEMP_CLEANUP_FAILED warning; the send error stays the error', async () => {
+    const busy = Object.assign(new Error('EBUSY: resource busy or locked'), { code: 'EBUSY' });
+    const sent = fakeTransport();
+    sent.transport.removeTemp = () => Promise.reject(busy);
+    const msg = await validateMessage({ to: 'bob@example.com', text: 'x', attachments: [{ content: 'x', filename: 'a.txt' }] });
+    const outcome = await sent.transport.send(msg, eff, {});
+    expect(outcome.warnings).toEqual([{ code: 'TEMP_CLEANUP_FAILED', message: expect.stringMatching(/could not be removed \(.*oxymail-.*\): EBUSY/) }]);
+
+    const refused = fakeTransport({ status: 1 });
+    refused.transport.removeTemp = () => Promise.reject(busy);
+    await expect(refused.transport.send(msg, eff, {})).rejects.toMatchObject({ code: 'MAPI_USER_ABORT' });
+    await fs.rm(path.dirname(path.dirname(sent.seen[0].request.attachments[0].path)), { recursive: true, force: true });
+    await fs.rm(path.dirname(path.dirname(refused.seen[0].request.attachments[0].path)), { recursive: true, force: true });
+  });
+
+  test('removeTempDir retries a busy folder for 1.5 s at most, then gives up with the error', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'oxymail-unit-'));
+    const rm = jest.spyOn(fs, 'rm').mockRejectedValue(Object.assign(new Error('EBUSY'), { code: 'EBUSY' }));
+    const started = Date.now();
+    try {
+      await expect(removeTempDir(dir)).rejects.toMatchObject({ code: 'EBUSY' });
+      expect(rm).toHaveBeenCalledTimes(6);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+      expect(Date.now() - started).toBeLessThan(3000);
+      rm.mockClear();
+      rm.mockRejectedValueOnce(Object.assign(new Error('ENOENT?'), { code: 'EIO' }));
+      await expect(removeTempDir(dir)).rejects.toMatchObject({ code: 'EIO' });
+      expect(rm).toHaveBeenCalledTimes(1);
+    } finally {
+      rm.mockRestore();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('MAPI errors', () => {
+  test('win32FromHresult: HRESULT_FROM_WIN32 values only', () => {
+    expect(win32FromHresult(0x8007007e)).toBe(126);
+    expect(win32FromHresult(0x800700c1)).toBe(193);
+    expect(win32FromHresult(-2147024770)).toBe(126); // the same, signed
+    expect(win32FromHresult(0x80040111)).toBeUndefined(); // FACILITY_ITF
+    expect(win32FromHresult(0x0007007e)).toBeUndefined(); // not a failure
+  });
+
+  test('mapiLoadError: the Win32 error and its hint, for Simple and Extended MAPI, sends and profiles', () => {
+    const dll = 'C:\\nowhere\\mapi.dll';
+    expect(mapiLoadError({ call: 'LoadLibraryW', dll, win32Error: 126 }, 'simple')).toMatchObject({
+      code: 'MAPI_UNAVAILABLE',
+      message: `send (LoadLibraryW): cannot load ${dll} (Win32 error 126)`,
+      hint: expect.stringMatching(/not found/),
+    });
+    // Extended MAPI reports HRESULT_FROM_WIN32(GetLastError()): the same Win32 error, the same hints.
+    expect(mapiLoadError({ call: 'LoadLibraryW', dll, hresult: 0x8007007e }, 'extended')).toMatchObject({
+      message: `send (LoadLibraryW): cannot load ${dll} (Win32 error 126)`,
+      hint: expect.stringMatching(/not found/),
+    });
+    expect(mapiLoadError({ call: 'LoadLibraryW', dll, hresult: 0x800700c1 }, 'extended', 'profiles')).toMatchObject({
+      message: `profiles (LoadLibraryW): cannot load ${dll} (Win32 error 193)`,
+      hint: expect.stringMatching(/same bitness/),
+    });
+    expect(mapiLoadError({ call: 'GetProcAddress', dll, win32Error: 127 }, 'simple')).toMatchObject({
+      message: `send (GetProcAddress): ${dll} does not export Simple MAPI (MAPISendMailW or MAPISendMail, MAPILogon, MAPILogoff) (Win32 error 127)`,
+      hint: expect.stringMatching(/default mail program/),
+    });
+    expect(mapiLoadError({ call: 'GetProcAddress', dll, hresult: 0x8007007f }, 'extended')).toMatchObject({
+      message: `send (GetProcAddress): ${dll} does not export Extended MAPI (MAPIInitialize, MAPILogonEx, MAPIAllocateBuffer, HrQueryAllRows) (Win32 error 127)`,
+      hint: expect.stringMatching(/no Extended MAPI.*interface 'simple'/),
+    });
+    expect(mapiLoadError({ call: 'GetProcAddress', dll, hresult: 0x8007007f }, 'extended', 'profiles').message).toBe(
+      `profiles (GetProcAddress): ${dll} does not export Extended MAPI (MAPIInitialize, MAPIAdminProfiles, HrQueryAllRows) (Win32 error 127)`,
+    );
+  });
+
+  test('ansiError: names the field and the call, never the password', () => {
+    const request = { profile: 'Ｐ', recipients: [{ address: 'a@example.com' }, { address: 'jo\u0109@example.fr' }], attachments: [{ path: 'C:\\Ω\\a.pdf' }] };
+    expect(ansiError('attachments[0].path', request)).toMatchObject({
+      code: 'MAPI_ANSI_UNREPRESENTABLE',
+      message: 'send (MAPISendMail): the attachment path "C:\\Ω\\a.pdf" has characters the Windows ANSI code page cannot hold: nothing was sent',
+      hint: expect.stringMatching(/rename the file/),
+    });
+    expect(ansiError('recipients[1].address', request).message).toMatch(/^send \(MAPISendMail\): the address "jo\u0109@example\.fr" /);
+    expect(ansiError('profile', request).message).toMatch(/^send \(MAPILogon\): the profile name "Ｐ" /);
+    const password = ansiError('password', { ...request, profile: undefined });
+    expect(password.message).toBe('send (MAPILogon): the password has characters the Windows ANSI code page cannot hold: nothing was sent');
+    expect(password.hint).toMatch(/interface 'extended'/);
+  });
+
+  test('the addon reporting an ANSI refusal becomes that error', async () => {
+    const { transport } = fakeTransport({ status: 2, call: 'WideCharToMultiByte', unicode: false, unrepresentable: 'recipients[0].address' });
+    const msg = await validateMessage({ to: 'bob@example.com', text: 'x' });
+    await expect(transport.send(msg, eff, {})).rejects.toMatchObject({
+      code: 'MAPI_ANSI_UNREPRESENTABLE',
+      message: expect.stringMatching(/"bob@example\.com"/),
+    });
+  });
+
+  test('no addon (off Windows): MAPI_UNAVAILABLE naming the operation, send or profiles', async () => {
+    const none = (): NativeLoad => ({ reason: 'MAPI exists only on Windows (this is linux)' });
+    const transport = new MapiTransport({ interface: 'simple', dialog: false });
+    transport.native = none;
+    const msg = await validateMessage({ to: 'bob@example.com', text: 'x' });
+    await expect(transport.send(msg, eff, {})).rejects.toMatchObject({
+      code: 'MAPI_UNAVAILABLE',
+      message: 'send (MAPI): unavailable: MAPI exists only on Windows (this is linux)',
+      hint: expect.stringMatching(/Use SMTP/),
+    });
+    await expect(listProfiles(none)).rejects.toMatchObject({
+      code: 'MAPI_UNAVAILABLE',
+      message: 'profiles (MAPI): unavailable: MAPI exists only on Windows (this is linux)',
+    });
+  });
+
+  test('a profile name over 64 characters is a settings error, found before MAPI is called', async () => {
+    const long = fakeTransport({}, { profile: 'p'.repeat(65) });
+    const msg = await validateMessage({ to: 'bob@example.com', text: 'x' });
+    const err: MailError = await long.transport.send(msg, eff, {}).then(
+      () => {
+        throw new Error('sent');
+      },
+      (e) => e,
+    );
+    expect(err).toMatchObject({ code: 'INVALID_SETTINGS', problems: [expect.objectContaining({ path: 'mapi.profile' })] });
+    expect(err.message).toMatch(/is 65 characters long: MAPI profile names have at most 64/);
+    expect(long.seen).toEqual([]);
+    const max = fakeTransport({}, { profile: 'p'.repeat(64) });
+    await max.transport.send(msg, eff, {});
+    expect(max.seen[0].request.profile).toBe('p'.repeat(64));
+  });
+});
+
+describe('oxymail/testing registry changes (fake reg.exe)', () => {
+  /** An in-memory registry behind a RegRunner: key -> value name ('' default) -> data. */
+  function fakeReg(initial: Record<string, Record<string, string>>) {
+    const parents = ['hklm\\software', 'hklm\\software\\clients', 'hkcu\\software', 'hkcu\\software\\clients'];
+    const keys = new Map([
+      ...parents.map((k): [string, Map<string, string>] => [k, new Map()]),
+      ...Object.entries(initial).map(([k, v]): [string, Map<string, string>] => [k.toLowerCase(), new Map(Object.entries(v))]),
+    ]);
+    const reg: RegRunner = async (args) => {
+      const [op, key] = args;
+      const k = key.toLowerCase();
+      const name = args.includes('/ve') ? '' : args[args.indexOf('/v') + 1];
+      if (op === 'query') {
+        const values = keys.get(k);
+        if (!values || (args.includes('/ve') && !values.has(''))) throw new Error('reg query: not found');
+        return args.includes('/ve') ? `\r\n${key}\r\n    (Default)    REG_SZ    ${values.get('')}\r\n` : `\r\n${key}\r\n`;
+      }
+      if (op === 'add') {
+        // reg add creates the parent keys too
+        const parts = k.split('\\');
+        for (let i = 2; i <= parts.length; i++) if (!keys.has(parts.slice(0, i).join('\\'))) keys.set(parts.slice(0, i).join('\\'), new Map());
+        if (args.includes('/d')) keys.get(k)!.set(name, args[args.indexOf('/d') + 1]);
+        return '';
+      }
+      if (op === 'delete') {
+        if (!keys.has(k)) throw new Error('reg delete: not found');
+        if (args.includes('/ve') || args.includes('/v')) keys.get(k)!.delete(name);
+        else for (const other of [...keys.keys()]) if (other === k || other.startsWith(k + '\\')) keys.delete(other);
+        return '';
+      }
+      throw new Error(`unexpected reg ${op}`);
+    };
+    const dump = () => Object.fromEntries([...keys].map(([k, v]) => [k, Object.fromEntries(v)]));
+    return { reg, dump };
+  }
+
+  const machine = 'hklm\\software\\clients\\mail';
+  const user = 'hkcu\\software\\clients\\mail';
+  const states: Array<[string, Record<string, Record<string, string>>]> = [
+    [
+      'HKCU names another client',
+      { [machine]: { '': 'Microsoft Outlook' }, [machine + '\\microsoft outlook']: { DLLPath: 'olmapi32.dll' }, [user]: { '': 'Elsewhere' } },
+    ],
+    ['HKCU key without a default', { [machine]: { '': 'Microsoft Outlook' }, [user]: {} }],
+    ['no HKCU key, no HKLM default', { [machine]: {} }],
+  ];
+
+  test.each(states)('%s: both set during the test, restored exactly afterwards', async (_title, initial) => {
+    const { reg, dump } = fakeReg(initial);
+    const before = dump();
+    const client = await registerRecordingClient({ reg, dll: 'C:\\pkg\\oxymail_recording_client.dll' });
+    const during = dump();
+    expect(during[machine]['']).toBe('Oxymail Recording Client');
+    expect(during[user]['']).toBe('Oxymail Recording Client');
+    expect(during[machine + '\\oxymail recording client']).toEqual({
+      '': 'Oxymail Recording Client',
+      DLLPath: 'C:\\pkg\\oxymail_recording_client.dll',
+      DLLPathEx: 'C:\\pkg\\oxymail_recording_client.dll',
+    });
+    expect([client.previous, client.previousUser]).toEqual([initial[machine]?.[''] ?? null, initial[user]?.[''] ?? null]);
+    await client.unregister();
+    expect(dump()).toEqual(before);
+  });
+});
