@@ -5,7 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiCase, crc32, registerClient, ROOT, runApiCases, runUnderWine, winPath, wineReady, prepareWine } from './harness';
+import { EXTENDED_MAPI_CODES, extendedMapiCode, extendedMapiError } from '../../lib/mapi-codes';
+import { ApiCase, CLIENT_DLL, crc32, ROOT, runApiCases, runUnderWine, winPath, wineReady, prepareWine } from './harness';
 
 jest.setTimeout(180_000);
 
@@ -133,7 +134,7 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
         message: 'send (IMessage::SubmitMessage): call failed (HRESULT 0x80004005)',
         hint: expect.stringMatching(/bitness/),
       });
-      // (Leaks after a failure at every step are counted by the provider in native_extended.test.ts.)
+      // (A failure at every step, with the leak count, is the next test.)
 
       // 20 concurrent callers: all sent, one after the other, in the order they called.
       const queued = submits(out.queue.records).map((r) => r.props[PR.SUBJECT_W]);
@@ -148,6 +149,125 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
         expect.objectContaining({ code: 'OPTION_DROPPED', message: expect.stringMatching(/'dialog'/) }),
       ]);
       expect(submits(out.dialogDefault.records)).toHaveLength(1);
+    });
+
+    test('through the public API, in one node.exe: a failure at each step, every HRESULT of the table, logon UI, DLL load failures', async () => {
+      // [the provider call that fails, the call the message names]
+      const points: Array<[string, string]> = [
+        ['MAPIInitialize', 'MAPIInitialize'],
+        ['MAPILogonEx', 'MAPILogonEx'],
+        ['IMAPISession::GetMsgStoresTable', 'IMAPISession::GetMsgStoresTable'],
+        ['HrQueryAllRows', 'HrQueryAllRows'],
+        ['IMAPISession::OpenMsgStore', 'IMAPISession::OpenMsgStore'],
+        ['IMsgStore::GetProps', 'IMsgStore::GetProps'],
+        ['IMsgStore::OpenEntry', 'IMsgStore::OpenEntry(Outbox)'],
+        ['IMAPIFolder::CreateMessage', 'IMAPIFolder::CreateMessage'],
+        ['IMessage::SetProps', 'IMessage::SetProps'],
+        ['IMessage::ModifyRecipients', 'IMessage::ModifyRecipients'],
+        ['IMessage::CreateAttach', 'IMessage::CreateAttach'],
+        ['IAttach::SetProps', 'IAttach::SetProps'],
+        ['IAttach::OpenProperty', 'IAttach::OpenProperty'],
+        ['IStream::Write', 'IStream::Write'],
+        ['IStream::Commit', 'IStream::Commit'],
+        ['IAttach::SaveChanges', 'IAttach::SaveChanges'],
+        ['IMessage::SubmitMessage', 'IMessage::SubmitMessage'],
+      ];
+      const hr = (i: number) => 0x80040100 + i;
+      const hresults = Object.keys(EXTENDED_MAPI_CODES).map(Number);
+      const hex = (n: number) => '0x' + n.toString(16);
+      const out = await runApiCases((dir): ApiCase[] => {
+        fs.writeFileSync(path.join(dir, 'pièce.bin'), Buffer.alloc(100_000, 7));
+        const message = { to: ['a@example.fr', 'b@example.fr'], text: 'x', attachments: [{ path: winPath(path.join(dir, 'pièce.bin')) }] };
+        const missing = { OXYMAIL_MAPI_DLL: 'C:\\nowhere\\nomapi.dll' };
+        const noExtended = { OXYMAIL_MAPI_DLL: winPath(CLIENT_DLL.ansi) };
+        return [
+          // MAPIInitialize runs once per process: its failure comes first.
+          ...points.map(([at], i) => ({ name: `step${i}`, settings: user(), message, env: { OXYMAIL_MAPI_FAIL_AT: at, OXYMAIL_MAPI_FAIL_HR: hex(hr(i)) } })),
+          ...hresults.map((h) => ({
+            name: `hr${hex(h)}`,
+            settings: user(),
+            message: { to: 'bob@example.com', text: 'x' },
+            env: { OXYMAIL_MAPI_FAIL_AT: 'IMessage::SubmitMessage', OXYMAIL_MAPI_FAIL_HR: hex(h) },
+          })),
+          // A logon dialog only when the caller gave a window to own it (distinct profiles: sessions are cached).
+          {
+            name: 'withWindow',
+            settings: user({ profile: 'Avec fenêtre' }),
+            message: { to: 'bob@example.com', text: 'x' },
+            sendOptions: { parentWindow: '4660' },
+          },
+          { name: 'withoutWindow', settings: user({ profile: 'Sans fenêtre' }), message: { to: 'bob@example.com', text: 'x' } },
+          { name: 'noDll', settings: user(), message: { to: 'bob@example.com', text: 'x' }, env: missing },
+          { name: 'noExtended', settings: user(), message: { to: 'bob@example.com', text: 'x' }, env: noExtended },
+          { name: 'profilesNoDll', listProfiles: true, env: missing },
+          { name: 'profilesNoExtended', listProfiles: true, env: noExtended },
+        ];
+      });
+
+      points.forEach(([, call], i) => {
+        const { error } = out[`step${i}`].sent[0];
+        const expected = extendedMapiError(hr(i), call);
+        expect({ i, error }).toEqual({
+          i,
+          error: { name: 'MailError', code: extendedMapiCode(hr(i)), mapiCode: hr(i), message: expected.message, hint: expected.hint },
+        });
+        expect(error.message.startsWith(`send (${call}): `)).toBe(true);
+        const records = out[`step${i}`].records;
+        expect(submits(records).filter((r) => r.return === 0)).toEqual([]);
+        if (i >= 2) {
+          // The session is dropped after a failure: everything the send opened is released by then.
+          expect({ i, live: records.filter((r) => r.fn === 'liveObjects') }).toEqual({
+            i,
+            live: [expect.objectContaining({ count: 0, buffers: 0, after: 'IMAPISession' })],
+          });
+        } else {
+          // Nothing was opened: no session, no object.
+          expect(records.filter((r) => r.fn === 'IMAPISession::GetMsgStoresTable')).toEqual([]);
+        }
+      });
+      expect(out.step1.records.filter((r) => r.fn === 'MAPILogonEx')).toEqual([expect.objectContaining({ session: 0, return: hr(1) })]);
+
+      for (const h of hresults) {
+        const { error } = out[`hr${hex(h)}`].sent[0];
+        const expected = extendedMapiError(h, 'IMessage::SubmitMessage');
+        expect({ h: hex(h), error }).toEqual({
+          h: hex(h),
+          error: { name: 'MailError', code: `MAPI_${EXTENDED_MAPI_CODES[h]}`, mapiCode: h, message: expected.message, hint: expected.hint },
+        });
+        expect(out[`hr${hex(h)}`].records.filter((r) => r.fn === 'liveObjects')).toEqual([expect.objectContaining({ count: 0, buffers: 0 })]);
+      }
+      expect(out.hr0x80004005.sent[0].error.hint).toMatch(/bitness/);
+      expect(out.hr0x80040607.sent[0].error.hint).toMatch(/no recipient/);
+
+      const logon = (name: string) => out[name].records.find((r) => r.fn === 'MAPILogonEx');
+      expect(logon('withWindow')).toMatchObject({ profile: 'Avec fenêtre', uiParam: '4660' });
+      expect(logon('withWindow').flags & 0x1).toBe(0x1); // MAPI_LOGON_UI
+      expect(logon('withoutWindow')).toMatchObject({ profile: 'Sans fenêtre', uiParam: '0' });
+      expect(logon('withoutWindow').flags & 0x1).toBe(0);
+      expect([out.withWindow.sent[0].result?.protocol, out.withoutWindow.sent[0].result?.protocol]).toEqual(['mapi', 'mapi']);
+
+      // The DLL cannot be used: MAPI_UNAVAILABLE with the Win32 error inside the HRESULT and its hint.
+      expect(out.noDll.sent[0].error).toMatchObject({
+        code: 'MAPI_UNAVAILABLE',
+        message: 'send (LoadLibraryW): cannot load C:\\nowhere\\nomapi.dll (Win32 error 126)',
+        hint: expect.stringMatching(/not found/),
+      });
+      expect(out.noExtended.sent[0].error).toMatchObject({
+        code: 'MAPI_UNAVAILABLE',
+        message: expect.stringMatching(
+          /^send \(GetProcAddress\): .*oxymail_recording_client_ansi\.dll does not export Extended MAPI \(.*MAPILogonEx.*\) \(Win32 error 127\)$/,
+        ),
+        hint: expect.stringMatching(/no Extended MAPI/),
+      });
+      expect(out.profilesNoDll.sent[0].error).toMatchObject({
+        code: 'MAPI_UNAVAILABLE',
+        message: 'profiles (LoadLibraryW): cannot load C:\\nowhere\\nomapi.dll (Win32 error 126)',
+        hint: expect.stringMatching(/not found/),
+      });
+      expect(out.profilesNoExtended.sent[0].error).toMatchObject({
+        code: 'MAPI_UNAVAILABLE',
+        message: expect.stringMatching(/^profiles \(GetProcAddress\): .* does not export Extended MAPI \(.*MAPIAdminProfiles.*\) \(Win32 error 127\)$/),
+      });
     });
 
     test('oxymail mapi profiles lists the profiles (MAPIAdminProfiles), the default marked', async () => {

@@ -4,14 +4,17 @@
  * the mail client recorded, and on the MailError codes the API raises.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { SIMPLE_MAPI_CODES, simpleMapiError } from '../../lib/mapi-codes';
 import {
   ApiCase,
   CLIENT_DLL,
   registerClient,
+  ROOT,
   runApiCases,
   runScenario,
+  runUnderWine,
   unregisterClient,
   wineAvailable,
   winPath,
@@ -377,6 +380,24 @@ if (wineReady('MAPI through the public API (Wine)')) {
         ['MAPISendMailW', undefined],
         ['MAPILogoff', undefined],
       ]);
+    });
+
+    test("the Windows workflow's smoke check (scripts/win/smoke.js) passes without calling any mail client", async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oxymail-smoke-'));
+      const record = path.join(dir, 'record.jsonl');
+      try {
+        const run = await runUnderWine(path.join(ROOT, 'scripts', 'win', 'smoke.js'), [], { OXYMAIL_MAPI_RECORD: winPath(record) }, 30_000);
+        expect(run.stdout.trim().split(/\r?\n/)).toEqual([
+          'ok simple send: MAPI_UNAVAILABLE send (LoadLibraryW): cannot load C:\\oxymail-smoke\\no-such-mapi.dll (Win32 error 126)',
+          'ok extended send: MAPI_UNAVAILABLE send (LoadLibraryW): cannot load C:\\oxymail-smoke\\no-such-mapi.dll (Win32 error 126)',
+          'ok profiles: MAPI_UNAVAILABLE profiles (LoadLibraryW): cannot load C:\\oxymail-smoke\\no-such-mapi.dll (Win32 error 126)',
+        ]);
+        expect([run.code, run.timedOut]).toEqual([0, false]);
+        // The registered client was never reached.
+        expect(fs.existsSync(record)).toBe(false);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     test('no default mail client registered: a MailError with the no-client hint', async () => {
