@@ -158,6 +158,7 @@ async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: Settings
   const s = settings.smtp;
   if (!s?.host) return null;
   const timeout = s.timeoutMs ?? DOCTOR_TIMEOUT_MS;
+  // An unreadable password has no shape to judge: appPasswordShape stays null.
   const gmail = /(^|\.)(gmail|googlemail)\.com$/i.test(s.host) && !unreadable.includes('smtp.password');
   const unreadableSmtp = unreadable.filter((p) => p.startsWith('smtp.'));
   const facts: SmtpFacts = {

@@ -317,6 +317,16 @@ function smtpLines(s: SmtpFacts, settings: UserMailSettings | undefined): Doctor
 function providerLines(s: SmtpFacts): DoctorLine[] {
   if (GMAIL.test(s.host)) {
     if (s.auth === 'oauth2') return [{ id: 'smtp.gmail', verdict: 'ok', title: 'Gmail with OAuth2', detail: 'Scope https://mail.google.com/.' }];
+    if (s.auth === 'password' && s.appPasswordShape === null) {
+      return [
+        {
+          id: 'smtp.gmail',
+          verdict: 'info',
+          title: 'Gmail: the password cannot be checked here',
+          detail: 'Gmail refuses the account password for SMTP: smtp.password must be an app password (16 letters).',
+        },
+      ];
+    }
     if (s.auth === 'password' && s.appPasswordShape) {
       return [
         {
@@ -333,7 +343,7 @@ function providerLines(s: SmtpFacts): DoctorLine[] {
         verdict: 'warn',
         title: 'Gmail needs an app password',
         detail:
-          'Gmail refuses the account password for SMTP (535-5.7.8, 534-5.7.9). Turn on 2-Step Verification (Google account > Security), then App passwords > generate one for this PC, and use its 16 letters as smtp.password (spaces are ignored). Use smtp.gmail.com 465 (tls) or 587 (starttls).',
+          'Gmail refuses the account password for SMTP (535-5.7.8, 534-5.7.9). Turn on 2-Step Verification (Google account > Security), then App passwords > generate one for this PC, and use its 16 letters as smtp.password (spaces are ignored; oxymail settings set USER --password-stdin). Use smtp.gmail.com 465 (tls) or 587 (starttls).',
       },
     ];
   }
@@ -346,7 +356,7 @@ function providerLines(s: SmtpFacts): DoctorLine[] {
         verdict: 'warn',
         title: 'Microsoft 365: password login (basic auth) for SMTP is being switched off',
         detail:
-          'From 2026 many tenants have SMTP AUTH with a password disabled (535 5.7.139, 535 5.7.3, later 550 5.7.30). Use OAuth2 (smtp.accessToken, scope https://outlook.office.com/SMTP.Send) on smtp.office365.com:587, or have the administrator enable SMTP AUTH for this mailbox.',
+          'From 2026 many tenants have SMTP AUTH with a password disabled (535 5.7.139, 535 5.7.3, later 550 5.7.30). Use OAuth2 (smtp.accessToken, scope https://outlook.office.com/SMTP.Send) on smtp.office365.com:587 (oxymail settings set USER --secret-stdin smtp.accessToken reads the token from stdin), or have the administrator enable SMTP AUTH for this mailbox.',
       },
     ];
   }

@@ -55,7 +55,7 @@ function isStale(h: Holder): boolean {
   return Date.now() - h.stat.mtimeMs > EMPTY_LOCK_STALE_MS;
 }
 
-function describe(h: Holder | undefined): string {
+function holderName(h: Holder | undefined): string {
   if (!h) return 'another process';
   return h.pid !== undefined ? `process ${h.pid}` : 'a process that has not written its pid yet';
 }
@@ -115,13 +115,13 @@ export async function withLock<T>(file: string, work: () => Promise<T>, options:
       continue;
     }
     if (Date.now() > deadline) {
-      throw new MailError('SETTINGS_LOCKED', `settings: ${file} is locked by ${describe(holder)}`, {
+      throw new MailError('SETTINGS_LOCKED', `settings: ${file} is locked by ${holderName(holder)}`, {
         hint: `Another oxymail process is writing the settings; retry, or remove ${lock} if no such process runs.`,
       });
     }
     if (!told && Date.now() - started > 500) {
       told = true;
-      options.onWait?.(describe(holder));
+      options.onWait?.(holderName(holder));
     }
     await new Promise((r) => setTimeout(r, delay));
   }

@@ -222,12 +222,25 @@ describe('provider advice (fake network: resolves, then refused)', () => {
     expectNoSecret(report, 'ya29.token-value');
   });
 
+  test('Gmail with a password that cannot be read here: no guess at its shape', async () => {
+    const error = new MailError('SECRET_UNREADABLE', 'settings: users.a.smtp.password is encrypted with Windows DPAPI and cannot be read on linux');
+    const report = await runDoctor({
+      settings: user('smtp.gmail.com', { password: '********' }),
+      unreadableSecrets: [{ path: 'smtp.password', error }],
+      probe: network,
+    });
+    expect(line(report, 'smtp.gmail')).toMatchObject({ verdict: 'info', title: 'Gmail: the password cannot be checked here' });
+    expect(line(report, 'settings.secret').verdict).toBe('fail');
+  });
+
   test('Microsoft 365 with a password: OAuth2 advice; with a token: ok', async () => {
     const basic = await runDoctor({ settings: user('smtp.office365.com', { password: 'Hunter2!hunter2' }), probe: network });
     expect(line(basic, 'smtp.microsoft365')).toMatchObject({
       verdict: 'warn',
       title: 'Microsoft 365: password login (basic auth) for SMTP is being switched off',
-      detail: expect.stringMatching(/5\.7\.139.*OAuth2 \(smtp\.accessToken, scope https:\/\/outlook\.office\.com\/SMTP\.Send\) on smtp\.office365\.com:587/),
+      detail: expect.stringMatching(
+        /5\.7\.139.*OAuth2 \(smtp\.accessToken, scope https:\/\/outlook\.office\.com\/SMTP\.Send\) on smtp\.office365\.com:587 \(oxymail settings set USER --secret-stdin smtp\.accessToken/,
+      ),
     });
     expectNoSecret(basic, 'Hunter2!hunter2');
     const oauth = await runDoctor({ settings: user('smtp.office365.com', { accessToken: 'eyJ0.token' }), probe: network });
