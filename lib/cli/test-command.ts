@@ -44,8 +44,10 @@ function tlsLine(h: HandshakeFact, server: string): string {
 }
 
 /** The receipt lines for this protocol, from the capability matrix (and, for SMTP, the server's DSN). */
-function receiptLines(key: ProtocolKey, delivery: DeliveryOutlook): string[] {
+function receiptLines(key: ProtocolKey, delivery: DeliveryOutlook, checked: boolean): string[] {
   const caps = capabilities(key);
+  // What the protocol allows is only "ok" once the connection itself was checked.
+  const OK = checked ? () => green('ok') : NOTE;
   const mapi = key.startsWith('mapi');
   const read = caps.readReceipt.supported
     ? `${NOTE()} read receipts: ${mapi ? 'asked through the mail client (MAPI)' : 'asked with a Disposition-Notification-To header'}; the recipient's mail client decides whether to send one`
@@ -108,7 +110,7 @@ export async function testUser(store: SettingsStore, user: string, opts: { to?: 
       lines.push(`${OK()} MAPI (${verified.interface}) is available on this machine`);
     }
     if (verified) for (const w of verified.warnings) lines.push(`${WARN()} ${w.message}`);
-    lines.push(...receiptLines(key, delivery));
+    lines.push(...receiptLines(key, delivery, !failure));
     report.receipts = { read: capabilities(key).readReceipt.supported ? 'supported' : 'unsupported', delivery };
     if (opts.to && !failure) {
       progress(`Sending a test message to ${opts.to}...`);
