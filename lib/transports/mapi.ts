@@ -134,10 +134,11 @@ export class MapiTransport {
     const copies = await Promise.allSettled(msg.attachments.map((a, i) => attachmentFile(a, i, temp)));
     const failed = copies.findIndex((c) => c.status === 'rejected');
     if (failed >= 0) {
-      const err = (copies[failed] as PromiseRejectedResult).reason as Error;
+      const err: unknown = (copies[failed] as PromiseRejectedResult).reason;
+      const why = err instanceof Error ? err.message : String(err);
       throw new MailError(
         'ATTACHMENT_NOT_FOUND',
-        `send (MAPI): attachments[${failed}] (${msg.attachments[failed].filename}) could not be copied to a temp file: ${err.message}`,
+        `send (MAPI): attachments[${failed}] (${msg.attachments[failed].filename}) could not be copied to a temp file: ${why}`,
         {
           protocol: 'mapi',
           cause: err,

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { listProfiles, MailError } from '../../lib';
-import { ansiError, mapiLoadError, win32FromHresult } from '../../lib/mapi-codes';
+import { ansiError, extendedMapiError, mapiLoadError, simpleMapiError, win32FromHresult } from '../../lib/mapi-codes';
 import { validateMessage } from '../../lib/message';
 import { NativeBinding, NativeLoad, NativeSimpleRequest, NativeSimpleResult } from '../../lib/native';
 import { Effective } from '../../lib/transports/compose';
@@ -194,6 +194,15 @@ describe('MAPI errors', () => {
     expect(mapiLoadError({ call: 'GetProcAddress', dll, hresult: 0x8007007f }, 'extended', 'profiles').message).toBe(
       `profiles (GetProcAddress): ${dll} does not export Extended MAPI (MAPIInitialize, MAPIAdminProfiles, HrQueryAllRows) (Win32 error 127)`,
     );
+  });
+
+  test('out of memory on the MAPI thread (std::bad_alloc) names the thread as the call', () => {
+    // What native/mapi_thread.cc reports: status 5 / E_OUTOFMEMORY with call "MAPI thread".
+    expect(simpleMapiError(5, 'MAPI thread')).toMatchObject({ code: 'MAPI_INSUFFICIENT_MEMORY', message: 'send (MAPI thread): insufficient memory' });
+    expect(extendedMapiError(0x8007000e, 'MAPI thread', 'profiles')).toMatchObject({
+      code: 'MAPI_NOT_ENOUGH_MEMORY',
+      message: 'profiles (MAPI thread): not enough memory (HRESULT 0x8007000E)',
+    });
   });
 
   test('ansiError: names the field and the call, never the password', () => {
