@@ -148,7 +148,7 @@ describe('temp copies of in-memory attachments', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
       expect(Date.now() - started).toBeLessThan(3000);
       rm.mockClear();
-      rm.mockRejectedValueOnce(Object.assign(new Error('ENOENT?'), { code: 'EIO' }));
+      rm.mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
       await expect(removeTempDir(dir)).rejects.toMatchObject({ code: 'EIO' });
       expect(rm).toHaveBeenCalledTimes(1);
     } finally {
