@@ -72,8 +72,9 @@ export async function readStdin(): Promise<string> {
 export async function readSecret(prompt: string): Promise<string> {
   const stdin = process.stdin;
   if (!stdin.isTTY) return readStdin();
-  process.stderr.write(prompt);
+  // Echo off before the prompt shows: what is typed (or pasted) after seeing it never reaches the screen.
   stdin.setRawMode(true);
+  process.stderr.write(prompt);
   stdin.setEncoding('utf8');
   stdin.resume();
   return new Promise((resolve, reject) => {
