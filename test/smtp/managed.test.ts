@@ -176,7 +176,7 @@ describe('protocol switch, overrides and the capability rule', () => {
   test('a settings default MAPI cannot honour is dropped with a warning, never an error', async () => {
     const mailer = createMailer({ email: 'alice@example.com', customize: true, protocol: 'mapi', defaults: { deliveryReceipt: true, importance: 'high' } });
     // The send goes past the capability rule and stops at MAPI_UNAVAILABLE (no MAPI off Windows;
-    // the Wine suite checks the warnings of a real MAPI send).
+    // test/windows/mapi.test.ts 'strictDefaults' checks the warnings of a real MAPI send).
     const err = await rejection(mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' }));
     expect(err.code).toBe('MAPI_UNAVAILABLE');
     expect(err.hint).toMatch(/SMTP/);

@@ -94,6 +94,11 @@ if (wineReady('MAPI through the public API (Wine)')) {
           },
           { name: 'strictHtml', settings: user(), message: { to: 'bob@example.com', subject: 'h', html: '<p>x</p>' } },
           {
+            name: 'strictDefaults',
+            settings: user({}, { defaults: { deliveryReceipt: true, importance: 'high', readReceipt: true } }),
+            message: { to: 'bob@example.com', subject: 'd', text: 'x' },
+          },
+          {
             name: 'slowPair',
             settings: user(),
             messages: [
@@ -170,6 +175,18 @@ if (wineReady('MAPI through the public API (Wine)')) {
       expect(warn.receipts.delivery).toBe('not-requested');
       expect(out.strictHtml.sent[0].error.code).toBe('UNSUPPORTED_OPTION');
       expect(out.strictHtml.records).toEqual([]);
+      // Under the default 'error' policy too, settings defaults Simple MAPI cannot honour are dropped
+      // with a warning, never an error; the read receipt it can honour is kept.
+      const strict = out.strictDefaults.sent[0].result;
+      expect(strict.warnings).toHaveLength(2);
+      expect(strict.warnings).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ code: 'OPTION_DROPPED', message: expect.stringMatching(/'deliveryReceipt'.*default from the user's settings/) }),
+          expect.objectContaining({ code: 'OPTION_DROPPED', message: expect.stringMatching(/'importance'.*default from the user's settings/) }),
+        ]),
+      );
+      expect(strict.receipts).toEqual({ read: 'requested', delivery: 'not-requested' });
+      expect(out.strictDefaults.records[0].msgFlags & 2).toBe(2); // MAPI_RECEIPT_REQUESTED
 
       // Two concurrent sends are queued, not interleaved, and the event loop kept running.
       const [one, two] = out.slowPair.records;
