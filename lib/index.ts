@@ -18,7 +18,7 @@ export type { Importance } from './importance';
 export { SIMPLE_MAPI_CODES, simpleMapiCode } from './mapi-codes';
 export type { ManagedRelay } from './transports/managed';
 export { openSettingsStore, defaultStorePath, STORE_VERSION } from './store/store';
-export type { SettingsStore, StoredUser } from './store/store';
+export type { GetOptions, ReadableSettings, SettingsStore, StoredUser, StoreOptions, UpdateFn } from './store/store';
 export { listProfiles } from './transports/mapi';
 export { EXTENDED_MAPI_CODES, extendedMapiCode } from './mapi-codes';
 export { runDoctor, formatDoctorReport } from './doctor';
