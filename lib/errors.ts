@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   SMTP_MESSAGE_REJECTED: 'the SMTP server refused the message itself',
   SMTP_PROTOCOL: 'the SMTP server answered something unexpected',
   MAPI_UNAVAILABLE: 'MAPI cannot be used on this platform or the native addon is missing',
+  MAPI_ANSI_UNREPRESENTABLE: 'an ANSI-only mail client would get a changed path, address or profile name: nothing was sent',
   OUTBOX_WRITE: 'the message could not be written to the local outbox',
   SETTINGS_LOCKED: 'another process holds the settings file lock',
   SETTINGS_NOT_FOUND: 'no settings are stored for this user',
@@ -87,8 +88,23 @@ export function failWithProblems(code: 'INVALID_SETTINGS' | 'INVALID_MESSAGE', w
   });
 }
 
+/** Every warning code a SendResult, a verify() result or validateSettings may carry. */
+export const WARNING_CODES = {
+  OPTION_DROPPED: "an option the protocol cannot honour was dropped (a settings default, or unsupported: 'warn')",
+  HTML_CONVERTED: 'an HTML-only body was converted to plain text (MAPI)',
+  DELIVERY_RECEIPT_UNSUPPORTED: 'the SMTP server does not offer DSN: no delivery receipt will come',
+  RECIPIENTS_REJECTED: 'the server refused some recipients; the others got the message',
+  MAPI_ANSI: 'the mail client has no Unicode MAPI: text outside the Windows code page may be lost',
+  TEMP_CLEANUP_FAILED: 'the temp copies of in-memory attachments could not be removed after a MAPI send',
+  TLS_ON_STARTTLS_PORT: "security 'tls' on a port where servers usually expect STARTTLS",
+  GMAIL_APP_PASSWORD: 'a Gmail password that does not look like an app password',
+} as const;
+
+/** A stable warning code. */
+export type WarningCode = keyof typeof WARNING_CODES;
+
 /** A warning attached to a SendResult or a verify() result. */
 export interface MailWarning {
-  code: string;
+  code: WarningCode;
   message: string;
 }
