@@ -209,7 +209,7 @@ function checkCombination(s: UserMailSettings, problems: Problem[], warnings: Ma
     problems.push({
       path: smtp.username === undefined ? 'smtp.username' : 'smtp.password',
       message: 'username and password (or accessToken) go together',
-      hint: "Give both at once; with the CLI: oxymail settings set USER smtp.username=NAME --password-stdin (the password read from stdin).",
+      hint: 'Give both at once; with the CLI: oxymail settings set USER smtp.username=NAME --password-stdin (the password read from stdin).',
     });
   }
   const hasSecret = smtp.password !== undefined || smtp.accessToken !== undefined;
