@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   OUTBOX_WRITE: 'the message could not be written to the local outbox',
   SETTINGS_LOCKED: 'another process holds the settings file lock',
   SETTINGS_NOT_FOUND: 'no settings are stored for this user',
+  USAGE: 'the command line was used wrongly (CLI only: exit code 2, in --json output)',
   SECRET_UNREADABLE: 'a stored secret cannot be decrypted (another Windows user or machine)',
 } as const;
 
