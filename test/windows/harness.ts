@@ -12,6 +12,7 @@ import { execFile, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { withLock } from '../../lib/store/lock';
 
 /** The package root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -188,6 +189,34 @@ export function recordsBySteps(records: Array<Record<string, any>>): Array<Array
   return steps;
 }
 
+/**
+ * Every step of an Extended MAPI send where the fake provider can fail on demand
+ * (OXYMAIL_MAPI_FAIL_AT), in the order a send reaches them: [the provider call that fails, the
+ * call the addon names in its result and oxymail in its message].
+ */
+export const EXTENDED_FAILURE_POINTS: ReadonlyArray<readonly [string, string]> = [
+  ['MAPIInitialize', 'MAPIInitialize'],
+  ['MAPILogonEx', 'MAPILogonEx'],
+  ['IMAPISession::GetMsgStoresTable', 'IMAPISession::GetMsgStoresTable'],
+  ['HrQueryAllRows', 'HrQueryAllRows'],
+  ['IMAPISession::OpenMsgStore', 'IMAPISession::OpenMsgStore'],
+  ['IMsgStore::GetProps', 'IMsgStore::GetProps'],
+  ['IMsgStore::OpenEntry', 'IMsgStore::OpenEntry(Outbox)'],
+  ['IMAPIFolder::CreateMessage', 'IMAPIFolder::CreateMessage'],
+  ['IMessage::SetProps', 'IMessage::SetProps'],
+  ['IMessage::ModifyRecipients', 'IMessage::ModifyRecipients'],
+  ['IMessage::CreateAttach', 'IMessage::CreateAttach'],
+  ['IAttach::SetProps', 'IAttach::SetProps'],
+  ['IAttach::OpenProperty', 'IAttach::OpenProperty'],
+  ['IStream::Write', 'IStream::Write'],
+  ['IStream::Commit', 'IStream::Commit'],
+  ['IAttach::SaveChanges', 'IAttach::SaveChanges'],
+  ['IMessage::SubmitMessage', 'IMessage::SubmitMessage'],
+];
+
+/** A distinct HRESULT for failure point i (OXYMAIL_MAPI_FAIL_HR), so each outcome shows which step failed. */
+export const failureHresult = (i: number): number => 0x80040100 + i;
+
 /** CRC-32 (IEEE, as zlib's), for checking what the fake provider saw streamed. */
 export function crc32(data: Buffer, previous = 0): number {
   let crc = ~previous >>> 0;
@@ -251,42 +280,70 @@ export async function runScenario<T = any>(
   return { run, result, records: readRecord(recordFile), dir };
 }
 
-const PREFIX_LOCK = path.join(WINEPREFIX, '.oxymail-suite.lock');
-let lockDepth = 0;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** The lock file the Windows suites take on the Wine prefix (withLock adds `.lock`). */
+const PREFIX_LOCK = path.join(WINEPREFIX, '.oxymail-suites');
+/**
+ * How long a suite waits for the prefix. Every test file holds it from its first test to its last,
+ * so with parallel jest workers one may wait for all the others: generous, for a slow loaded machine.
+ */
+export const PREFIX_LOCK_TIMEOUT_MS = 30 * 60_000;
 
 /**
- * Takes the Wine prefix for this jest worker (reentrant): parallel workers would otherwise switch
- * the default mail client under each other's feet. A lock left by a dead process is taken over.
+ * Takes `withLock(file)` and keeps it until the returned function is called (withLock runs a callback;
+ * a suite holds the lock from beforeAll to afterAll). A lock left by a dead process, or by one that
+ * died before writing its pid, is taken over by withLock, one waiter at a time.
+ */
+export async function holdLock(file: string, timeoutMs: number, what: string): Promise<() => Promise<void>> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let acquired!: () => void;
+  const taken = new Promise<void>((resolve) => (acquired = resolve));
+  const done = withLock(
+    file,
+    () => {
+      acquired();
+      return released;
+    },
+    { timeoutMs, onWait: (holder) => console.log(`waiting for ${what}, held by ${holder}`) },
+  ).catch((err: Error) => {
+    throw new Error(`${what}: ${err.message} (waited ${timeoutMs} ms; another jest run on the same prefix? set WINEPREFIX to a copy)`, { cause: err });
+  });
+  // `done` settles first only when the lock could not be taken.
+  await Promise.race([taken, done]);
+  return async () => {
+    release();
+    await done;
+  };
+}
+
+let held: { depth: number; release: Promise<() => Promise<void>> } | undefined;
+
+/**
+ * Takes the Wine prefix for this test file (reentrant): files running in parallel jest workers would
+ * otherwise switch the default mail client under each other's feet.
  */
 export async function lockPrefix(): Promise<void> {
-  if (lockDepth++ > 0) return;
-  for (;;) {
-    try {
-      fs.mkdirSync(PREFIX_LOCK);
-      fs.writeFileSync(path.join(PREFIX_LOCK, 'pid'), String(process.pid));
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = Number(fs.existsSync(path.join(PREFIX_LOCK, 'pid')) ? fs.readFileSync(path.join(PREFIX_LOCK, 'pid'), 'utf8') : 0);
-    if (owner && !alive(owner)) fs.rmSync(PREFIX_LOCK, { recursive: true, force: true });
-    else await new Promise((resolve) => setTimeout(resolve, 200));
+  if (held) {
+    held.depth++;
+    await held.release;
+    return;
   }
+  const mine = { depth: 1, release: holdLock(PREFIX_LOCK, PREFIX_LOCK_TIMEOUT_MS, `the Wine prefix ${WINEPREFIX}`) };
+  held = mine;
+  await mine.release.catch((err) => {
+    if (held === mine) held = undefined;
+    throw err;
+  });
 }
 
 /** Gives the prefix back (see lockPrefix). */
-export function unlockPrefix(): void {
-  if (lockDepth === 0 || --lockDepth > 0) return;
-  fs.rmSync(PREFIX_LOCK, { recursive: true, force: true });
+export async function unlockPrefix(): Promise<void> {
+  if (!held || --held.depth > 0) return;
+  const { release } = held;
+  held = undefined;
+  await (
+    await release
+  )();
 }
 
 /** The banner shown when the Windows suite cannot run. */
@@ -312,7 +369,7 @@ export function wineReady(title: string): boolean {
   const availability = wineAvailable();
   if (availability.ok) {
     // The suites change the prefix's registry (default mail client, HKCU): one file at a time.
-    beforeAll(lockPrefix, 600_000);
+    beforeAll(lockPrefix, PREFIX_LOCK_TIMEOUT_MS + 60_000);
     afterAll(unlockPrefix);
     return true;
   }
