@@ -6,7 +6,19 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EXTENDED_MAPI_CODES, extendedMapiCode, extendedMapiError } from '../../lib/mapi-codes';
-import { ApiCase, CLIENT_DLL, crc32, ROOT, runApiCases, runUnderWine, winPath, wineReady, prepareWine } from './harness';
+import {
+  ApiCase,
+  CLIENT_DLL,
+  crc32,
+  EXTENDED_FAILURE_POINTS,
+  failureHresult,
+  ROOT,
+  runApiCases,
+  runUnderWine,
+  winPath,
+  wineReady,
+  prepareWine,
+} from './harness';
 
 jest.setTimeout(180_000);
 
@@ -152,27 +164,6 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
     });
 
     test('through the public API, in one node.exe: a failure at each step, every HRESULT of the table, logon UI, DLL load failures', async () => {
-      // [the provider call that fails, the call the message names]
-      const points: Array<[string, string]> = [
-        ['MAPIInitialize', 'MAPIInitialize'],
-        ['MAPILogonEx', 'MAPILogonEx'],
-        ['IMAPISession::GetMsgStoresTable', 'IMAPISession::GetMsgStoresTable'],
-        ['HrQueryAllRows', 'HrQueryAllRows'],
-        ['IMAPISession::OpenMsgStore', 'IMAPISession::OpenMsgStore'],
-        ['IMsgStore::GetProps', 'IMsgStore::GetProps'],
-        ['IMsgStore::OpenEntry', 'IMsgStore::OpenEntry(Outbox)'],
-        ['IMAPIFolder::CreateMessage', 'IMAPIFolder::CreateMessage'],
-        ['IMessage::SetProps', 'IMessage::SetProps'],
-        ['IMessage::ModifyRecipients', 'IMessage::ModifyRecipients'],
-        ['IMessage::CreateAttach', 'IMessage::CreateAttach'],
-        ['IAttach::SetProps', 'IAttach::SetProps'],
-        ['IAttach::OpenProperty', 'IAttach::OpenProperty'],
-        ['IStream::Write', 'IStream::Write'],
-        ['IStream::Commit', 'IStream::Commit'],
-        ['IAttach::SaveChanges', 'IAttach::SaveChanges'],
-        ['IMessage::SubmitMessage', 'IMessage::SubmitMessage'],
-      ];
-      const hr = (i: number) => 0x80040100 + i;
       const hresults = Object.keys(EXTENDED_MAPI_CODES).map(Number);
       const hex = (n: number) => '0x' + n.toString(16);
       const out = await runApiCases((dir): ApiCase[] => {
@@ -182,7 +173,12 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
         const noExtended = { OXYMAIL_MAPI_DLL: winPath(CLIENT_DLL.ansi) };
         return [
           // MAPIInitialize runs once per process: its failure comes first.
-          ...points.map(([at], i) => ({ name: `step${i}`, settings: user(), message, env: { OXYMAIL_MAPI_FAIL_AT: at, OXYMAIL_MAPI_FAIL_HR: hex(hr(i)) } })),
+          ...EXTENDED_FAILURE_POINTS.map(([at], i) => ({
+            name: `step${i}`,
+            settings: user(),
+            message,
+            env: { OXYMAIL_MAPI_FAIL_AT: at, OXYMAIL_MAPI_FAIL_HR: hex(failureHresult(i)) },
+          })),
           ...hresults.map((h) => ({
             name: `hr${hex(h)}`,
             settings: user(),
@@ -204,12 +200,12 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
         ];
       });
 
-      points.forEach(([, call], i) => {
+      EXTENDED_FAILURE_POINTS.forEach(([, call], i) => {
         const { error } = out[`step${i}`].sent[0];
-        const expected = extendedMapiError(hr(i), call);
+        const expected = extendedMapiError(failureHresult(i), call);
         expect({ i, error }).toEqual({
           i,
-          error: { name: 'MailError', code: extendedMapiCode(hr(i)), mapiCode: hr(i), message: expected.message, hint: expected.hint },
+          error: { name: 'MailError', code: extendedMapiCode(failureHresult(i)), mapiCode: failureHresult(i), message: expected.message, hint: expected.hint },
         });
         expect(error.message.startsWith(`send (${call}): `)).toBe(true);
         const records = out[`step${i}`].records;
@@ -225,7 +221,7 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
           expect(records.filter((r) => r.fn === 'IMAPISession::GetMsgStoresTable')).toEqual([]);
         }
       });
-      expect(out.step1.records.filter((r) => r.fn === 'MAPILogonEx')).toEqual([expect.objectContaining({ session: 0, return: hr(1) })]);
+      expect(out.step1.records.filter((r) => r.fn === 'MAPILogonEx')).toEqual([expect.objectContaining({ session: 0, return: failureHresult(1) })]);
 
       for (const h of hresults) {
         const { error } = out[`hr${hex(h)}`].sent[0];

@@ -6,7 +6,19 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CLIENT_DLL, crc32, recordsBySteps, registerClient, runScenario, unregisterClient, winPath, wineReady, prepareWine } from './harness';
+import {
+  CLIENT_DLL,
+  crc32,
+  EXTENDED_FAILURE_POINTS,
+  failureHresult,
+  recordsBySteps,
+  registerClient,
+  runScenario,
+  unregisterClient,
+  winPath,
+  wineReady,
+  prepareWine,
+} from './harness';
 
 jest.setTimeout(120_000);
 
@@ -232,27 +244,6 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
     });
 
     test('a failure at each step is reported with its call, and leaks nothing', async () => {
-      // [provider call that fails, the addon's call name]
-      const points: Array<[string, string]> = [
-        ['MAPIInitialize', 'MAPIInitialize'],
-        ['MAPILogonEx', 'MAPILogonEx'],
-        ['IMAPISession::GetMsgStoresTable', 'IMAPISession::GetMsgStoresTable'],
-        ['HrQueryAllRows', 'HrQueryAllRows'],
-        ['IMAPISession::OpenMsgStore', 'IMAPISession::OpenMsgStore'],
-        ['IMsgStore::GetProps', 'IMsgStore::GetProps'],
-        ['IMsgStore::OpenEntry', 'IMsgStore::OpenEntry(Outbox)'],
-        ['IMAPIFolder::CreateMessage', 'IMAPIFolder::CreateMessage'],
-        ['IMessage::SetProps', 'IMessage::SetProps'],
-        ['IMessage::ModifyRecipients', 'IMessage::ModifyRecipients'],
-        ['IMessage::CreateAttach', 'IMessage::CreateAttach'],
-        ['IAttach::SetProps', 'IAttach::SetProps'],
-        ['IAttach::OpenProperty', 'IAttach::OpenProperty'],
-        ['IStream::Write', 'IStream::Write'],
-        ['IStream::Commit', 'IStream::Commit'],
-        ['IAttach::SaveChanges', 'IAttach::SaveChanges'],
-        ['IMessage::SubmitMessage', 'IMessage::SubmitMessage'],
-      ];
-      const hr = (i: number) => 0x80040100 + i;
       const { result, records } = await runScenario('extended', (dir: string) => {
         fs.writeFileSync(path.join(dir, 'a.bin'), Buffer.alloc(100_000, 1));
         const request = {
@@ -262,8 +253,8 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
         };
         return {
           steps: [
-            ...points.map(([at], i) => ({
-              env: { OXYMAIL_MAPI_FAIL_AT: at, OXYMAIL_MAPI_FAIL_HR: '0x' + hr(i).toString(16) },
+            ...EXTENDED_FAILURE_POINTS.map(([at], i) => ({
+              env: { OXYMAIL_MAPI_FAIL_AT: at, OXYMAIL_MAPI_FAIL_HR: '0x' + failureHresult(i).toString(16) },
               send: request,
             })),
             { env: { OXYMAIL_MAPI_FAIL_AT: null }, send: { ...request, attachments: [{ path: winPath(path.join(dir, 'absent.bin')), name: 'x' }] } },
@@ -274,7 +265,7 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
       });
       const outcomes = result.results.map((r: any) => [r.hresult, r.call]);
       expect(outcomes).toEqual([
-        ...points.map(([, call], i) => [hr(i), call]),
+        ...EXTENDED_FAILURE_POINTS.map(([, call], i) => [failureHresult(i), call]),
         [0x80070002, 'CreateFileW'], // HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)
         [0x80040607, 'IMessage::SubmitMessage'], // MAPI_E_NO_RECIPIENTS
         [0, 'IMessage::SubmitMessage'],
@@ -282,17 +273,17 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
       expect(result.results.map((r: any) => r.savedToSent)).toEqual([...outcomes.slice(0, -1).map(() => false), true]);
       const steps = recordsBySteps(records);
       // After logon, a failure drops the session: all it opened is released by then.
-      for (let i = 2; i < points.length + 2; i++) {
+      for (let i = 2; i < EXTENDED_FAILURE_POINTS.length + 2; i++) {
         const live = steps[i].filter((r) => r.fn === 'liveObjects');
         expect({ step: i, live }).toEqual({ step: i, live: [expect.objectContaining({ count: 0, buffers: 0, after: 'IMAPISession' })] });
       }
       // Every send after a failure logs on again (step 0 never got that far).
       expect(records.filter((r) => r.fn === 'MAPILogonEx')).toHaveLength(steps.length - 1);
       // A failed MAPIInitialize is retried by the next send; a failed logon opens nothing.
-      expect(records.filter((r) => r.fn === 'MAPIInitialize').map((r) => r.return)).toEqual([hr(0), 0]);
-      expect(steps[1].filter((r) => r.fn === 'MAPILogonEx')).toEqual([expect.objectContaining({ session: 0, return: hr(1) })]);
+      expect(records.filter((r) => r.fn === 'MAPIInitialize').map((r) => r.return)).toEqual([failureHresult(0), 0]);
+      expect(steps[1].filter((r) => r.fn === 'MAPILogonEx')).toEqual([expect.objectContaining({ session: 0, return: failureHresult(1) })]);
       // A missing file is found before any attachment is created.
-      expect(fns(steps[points.length])).not.toContain('IMessage::CreateAttach');
+      expect(fns(steps[EXTENDED_FAILURE_POINTS.length])).not.toContain('IMessage::CreateAttach');
       // The final send logs on again and succeeds; nothing is left at MAPIUninitialize.
       expect(submits(steps[steps.length - 1])).toEqual([expect.objectContaining({ return: 0 })]);
       expect(records[records.length - 1]).toMatchObject({ fn: 'liveObjects', after: 'MAPIUninitialize', count: 0, buffers: 0 });
