@@ -84,6 +84,15 @@ export async function removeTempDir(dir: string): Promise<void> {
   }
 }
 
+/** Adds `text` to an error's message, and to the stack's first line that printing an error shows. */
+function appendToMessage(err: Error, text: string): void {
+  const before = err.message;
+  // Read first: V8 formats the stack on first access, with the message of that moment.
+  const stack = err.stack;
+  err.message += text;
+  if (typeof stack === 'string' && before !== '') err.stack = stack.replace(before, err.message);
+}
+
 /** Sends through Simple or Extended MAPI. `native` and `removeTemp` are seams: tests may replace them. */
 export class MapiTransport {
   readonly name = 'mapi';
@@ -100,26 +109,34 @@ export class MapiTransport {
 
   /**
    * Sends; resolves once the mail client has taken the message. In-memory attachments are copied to
-   * a private temp folder, removed afterwards whatever happens: a failed removal is a warning of the
-   * result, never the outcome of a send that went through.
+   * a private temp folder, removed afterwards whatever happens. A failed removal never changes the
+   * send's outcome: a sent message resolves with a TEMP_CLEANUP_FAILED warning; a failed send
+   * rejects with its own error, whose message then also says which folder was left behind.
    */
   async send(msg: NormalizedMessage, eff: Effective, options: MapiSendOptions): Promise<MapiOutcome> {
     checkProfile(this.settings.profile);
     const binding = this.binding('send');
-    const warnings: MailWarning[] = [];
     const temp = msg.attachments.some((a) => a.path === undefined) ? await fs.mkdtemp(path.join(os.tmpdir(), 'oxymail-')) : undefined;
+    let outcome: Omit<MapiOutcome, 'warnings'>;
     try {
-      const outcome = await this.sendWith(binding, msg, eff, options, temp);
-      return { ...outcome, warnings };
-    } finally {
-      if (temp) {
-        await this.removeTemp(temp).catch((err: Error) =>
-          warnings.push({
-            code: 'TEMP_CLEANUP_FAILED',
-            message: `the temp copies of in-memory attachments could not be removed (${temp}): ${err.message}`,
-          }),
-        );
-      }
+      outcome = await this.sendWith(binding, msg, eff, options, temp);
+    } catch (err) {
+      const leftBehind = await this.cleanUp(temp);
+      if (leftBehind !== undefined && err instanceof Error) appendToMessage(err, `; also, ${leftBehind}`);
+      throw err;
+    }
+    const leftBehind = await this.cleanUp(temp);
+    return { ...outcome, warnings: leftBehind === undefined ? [] : [{ code: 'TEMP_CLEANUP_FAILED', message: leftBehind }] };
+  }
+
+  /** Removes the temp folder, if there is one; says what was left behind, or undefined when nothing was. */
+  private async cleanUp(temp: string | undefined): Promise<string | undefined> {
+    if (temp === undefined) return undefined;
+    try {
+      await this.removeTemp(temp);
+      return undefined;
+    } catch (err) {
+      return `the temp copies of in-memory attachments could not be removed (${temp}): ${err instanceof Error ? err.message : String(err)}`;
     }
   }
 

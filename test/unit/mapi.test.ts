@@ -123,35 +123,116 @@ describe('temp copies of in-memory attachments', () => {
     expect(existsSync(removed)).toBe(false);
   });
 
-  test('a removal that fails never turns the send into a failure: TEMP_CLEANUP_FAILED warning; the send error stays the error', async () => {
+  test('the removal is awaited before the send settles: its failure is a TEMP_CLEANUP_FAILED warning of a sent message', async () => {
     const busy = Object.assign(new Error('EBUSY: resource busy or locked'), { code: 'EBUSY' });
-    const sent = fakeTransport();
-    sent.transport.removeTemp = () => Promise.reject(busy);
+    const { transport, seen } = fakeTransport();
+    let fail!: (err: Error) => void;
+    let removing = '';
+    transport.removeTemp = (dir) => {
+      removing = dir;
+      return new Promise((_resolve, reject) => (fail = reject));
+    };
     const msg = await validateMessage({ to: 'bob@example.com', text: 'x', attachments: [{ content: 'x', filename: 'a.txt' }] });
-    const outcome = await sent.transport.send(msg, eff, {});
-    expect(outcome.warnings).toEqual([{ code: 'TEMP_CLEANUP_FAILED', message: expect.stringMatching(/could not be removed \(.*oxymail-.*\): EBUSY/) }]);
-
-    const refused = fakeTransport({ status: 1 });
-    refused.transport.removeTemp = () => Promise.reject(busy);
-    await expect(refused.transport.send(msg, eff, {})).rejects.toMatchObject({ code: 'MAPI_USER_ABORT' });
-    await fs.rm(path.dirname(path.dirname(sent.seen[0].request.attachments[0].path)), { recursive: true, force: true });
-    await fs.rm(path.dirname(path.dirname(refused.seen[0].request.attachments[0].path)), { recursive: true, force: true });
+    let settled = false;
+    const sending = transport.send(msg, eff, {}).finally(() => (settled = true));
+    while (!removing) await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    fail(busy);
+    expect(await sending).toEqual({
+      unicode: true,
+      savedToSent: true,
+      warnings: [
+        { code: 'TEMP_CLEANUP_FAILED', message: `the temp copies of in-memory attachments could not be removed (${removing}): EBUSY: resource busy or locked` },
+      ],
+    });
+    expect(path.dirname(path.dirname(seen[0].request.attachments[0].path))).toBe(removing);
+    await fs.rm(removing, { recursive: true, force: true });
   });
 
-  test('removeTempDir retries a busy folder for 1.5 s at most, then gives up with the error', async () => {
+  test('a failed send whose removal fails too: the send error (code, mapiCode) says which folder was left behind', async () => {
+    const busy = Object.assign(new Error('EBUSY: resource busy or locked'), { code: 'EBUSY' });
+    const msg = await validateMessage({ to: 'bob@example.com', text: 'x', attachments: [{ content: 'x', filename: 'a.txt' }] });
+    const refused = fakeTransport({ status: 1 });
+    let removing = '';
+    refused.transport.removeTemp = (dir) => {
+      removing = dir;
+      return Promise.reject(busy);
+    };
+    const err: MailError = await refused.transport.send(msg, eff, {}).catch((e) => e);
+    const note = `; also, the temp copies of in-memory attachments could not be removed (${removing}): EBUSY: resource busy or locked`;
+    expect(err).toBeInstanceOf(MailError);
+    expect(err).toMatchObject({ code: 'MAPI_USER_ABORT', mapiCode: 1, message: simpleMapiError(1, 'MAPISendMailW').message + note });
+    // What printing the error shows (its stack) carries the note too.
+    expect(err.stack?.split('\n')[0]).toBe(`MailError: ${err.message}`);
+    await fs.rm(removing, { recursive: true, force: true });
+
+    // A copy that could not be written: ATTACHMENT_NOT_FOUND stays the error, with the same note.
+    const { transport } = fakeTransport();
+    transport.removeTemp = (dir) => {
+      removing = dir;
+      return Promise.reject(busy);
+    };
+    const broken = await validateMessage({
+      to: 'bob@example.com',
+      text: 'x',
+      attachments: [
+        {
+          content: Readable.from(
+            (async function* () {
+              throw new Error('source gone');
+            })(),
+          ),
+          filename: 'b.txt',
+        },
+      ],
+    });
+    const copyErr: MailError = await transport.send(broken, eff, {}).catch((e) => e);
+    expect(copyErr).toMatchObject({
+      code: 'ATTACHMENT_NOT_FOUND',
+      message: `send (MAPI): attachments[0] (b.txt) could not be copied to a temp file: source gone; also, the temp copies of in-memory attachments could not be removed (${removing}): EBUSY: resource busy or locked`,
+    });
+    await fs.rm(removing, { recursive: true, force: true });
+
+    // Removed as it should be: the error is untouched.
+    const clean = fakeTransport({ status: 1 });
+    const plain: MailError = await clean.transport.send(msg, eff, {}).catch((e) => e);
+    expect(plain.message).toBe(simpleMapiError(1, 'MAPISendMailW').message);
+  });
+
+  test('removeTempDir retries a busy folder 5 times over 1.5 s (100, 200... 500 ms apart), then gives up with the error', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'oxymail-unit-'));
     const rm = jest.spyOn(fs, 'rm').mockRejectedValue(Object.assign(new Error('EBUSY'), { code: 'EBUSY' }));
-    const started = Date.now();
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     try {
-      await expect(removeTempDir(dir)).rejects.toMatchObject({ code: 'EBUSY' });
+      let outcome: unknown;
+      removeTempDir(dir).catch((err) => (outcome = err));
+      // Attempt n+1 comes 100 * n ms after attempt n: at 0, 100, 300, 600, 1000 and 1500 ms (fake time).
+      let now = 0;
+      for (const [at, calls] of [
+        [0, 1],
+        [99, 1],
+        [100, 2],
+        [299, 2],
+        [300, 3],
+        [599, 3],
+        [600, 4],
+        [1000, 5],
+        [1499, 5],
+      ] as const) {
+        await jest.advanceTimersByTimeAsync(at - now);
+        now = at;
+        expect({ at, calls: rm.mock.calls.length, outcome }).toEqual({ at, calls, outcome: undefined });
+      }
+      await jest.advanceTimersByTimeAsync(1);
       expect(rm).toHaveBeenCalledTimes(6);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
-      expect(Date.now() - started).toBeLessThan(3000);
+      expect(outcome).toMatchObject({ code: 'EBUSY' });
       rm.mockClear();
       rm.mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
       await expect(removeTempDir(dir)).rejects.toMatchObject({ code: 'EIO' });
       expect(rm).toHaveBeenCalledTimes(1);
     } finally {
+      jest.useRealTimers();
       rm.mockRestore();
       await fs.rm(dir, { recursive: true, force: true });
     }
