@@ -32,6 +32,8 @@ export const RECORDING_ENV = {
   returnCodeW: 'OXYMAIL_MAPI_RETURN_W',
   logonReturnCode: 'OXYMAIL_MAPI_LOGON_RETURN',
   sleepMs: 'OXYMAIL_MAPI_SLEEP_MS',
+  /** The only password the client's logon accepts (MAPILogon, MAPILogonEx); another one fails the logon. */
+  password: 'OXYMAIL_MAPI_PASSWORD',
 } as const;
 
 /** One MAPI call as the recording client wrote it. */
@@ -44,6 +46,13 @@ export interface RecordedCall {
   subject?: string;
   body?: string;
   profile?: string;
+  /**
+   * MAPILogon / MAPILogonEx: whether a password was passed. The password itself is never recorded
+   * (record files are often uploaded as CI artifacts).
+   */
+  passwordSet?: boolean;
+  /** MAPILogon / MAPILogonEx, only when recordingEnv's `password` is set: whether the password passed was that one. */
+  passwordMatches?: boolean;
   recipients?: { class: 1 | 2 | 3; name: string; address: string }[];
   attachments?: { path: string; name: string; position: number; size: number | null }[];
   [key: string]: unknown;
@@ -138,16 +147,23 @@ export async function registerRecordingClient(options: { dll?: string; reg?: Reg
   };
 }
 
+/** What the recording client answers (see RECORDING_ENV). */
+export interface RecordingControl {
+  returnCode?: number;
+  returnCodeW?: number;
+  /** Wins over `password`'s verdict. */
+  logonReturnCode?: number;
+  sleepMs?: number;
+  /** The password the app's MAPI settings should carry: the logon fails (MAPI_LOGIN_FAILURE, MAPI_LOGON_FAILED) with another one, and the records say passwordMatches. */
+  password?: string;
+}
+
 /** The environment that tells the client where to record and what to answer. */
-export function recordingEnv(
-  recordFile: string,
-  control: { returnCode?: number; returnCodeW?: number; logonReturnCode?: number; sleepMs?: number } = {},
-): Record<string, string> {
+export function recordingEnv(recordFile: string, control: RecordingControl = {}): Record<string, string> {
   const env: Record<string, string> = { [RECORDING_ENV.record]: recordFile };
-  if (control.returnCode !== undefined) env[RECORDING_ENV.returnCode] = String(control.returnCode);
-  if (control.returnCodeW !== undefined) env[RECORDING_ENV.returnCodeW] = String(control.returnCodeW);
-  if (control.logonReturnCode !== undefined) env[RECORDING_ENV.logonReturnCode] = String(control.logonReturnCode);
-  if (control.sleepMs !== undefined) env[RECORDING_ENV.sleepMs] = String(control.sleepMs);
+  for (const name of ['returnCode', 'returnCodeW', 'logonReturnCode', 'sleepMs', 'password'] as const) {
+    if (control[name] !== undefined) env[RECORDING_ENV[name]] = String(control[name]);
+  }
   return env;
 }
 

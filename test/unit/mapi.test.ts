@@ -13,7 +13,7 @@ import { validateMessage } from '../../lib/message';
 import { NativeBinding, NativeLoad, NativeSimpleRequest, NativeSimpleResult } from '../../lib/native';
 import { Effective } from '../../lib/transports/compose';
 import { MapiTransport, removeTempDir, tempFileName } from '../../lib/transports/mapi';
-import { registerRecordingClient, RegRunner } from '../../lib/testing';
+import { recordingEnv, registerRecordingClient, RegRunner } from '../../lib/testing';
 
 const ok: NativeSimpleResult = {
   status: 0,
@@ -389,6 +389,18 @@ describe('oxymail/testing registry changes (fake reg.exe)', () => {
     ['HKCU key without a default', { [machine]: { '': 'Microsoft Outlook' }, [user]: {} }],
     ['no HKCU key, no HKLM default', { [machine]: {} }],
   ];
+
+  test('recordingEnv: one variable per control given, the expected password included', () => {
+    expect(recordingEnv('C:\\ci\\mapi.jsonl')).toEqual({ OXYMAIL_MAPI_RECORD: 'C:\\ci\\mapi.jsonl' });
+    expect(recordingEnv('r', { returnCode: 0, returnCodeW: 26, logonReturnCode: 3, sleepMs: 50, password: 'sécret' })).toEqual({
+      OXYMAIL_MAPI_RECORD: 'r',
+      OXYMAIL_MAPI_RETURN: '0',
+      OXYMAIL_MAPI_RETURN_W: '26',
+      OXYMAIL_MAPI_LOGON_RETURN: '3',
+      OXYMAIL_MAPI_SLEEP_MS: '50',
+      OXYMAIL_MAPI_PASSWORD: 'sécret',
+    });
+  });
 
   test.each(states)('%s: both set during the test, restored exactly afterwards', async (_title, initial) => {
     const { reg, dump } = fakeReg(initial);

@@ -37,11 +37,11 @@ const CLIENT_ENV = [
   'OXYMAIL_MAPI_RETURN_W',
   'OXYMAIL_MAPI_LOGON_RETURN',
   'OXYMAIL_MAPI_SLEEP_MS',
-  'OXYMAIL_MAPI_HOLD_MS',
+  'OXYMAIL_MAPI_HOLD_UNTIL',
+  'OXYMAIL_MAPI_PASSWORD',
   // The Extended MAPI provider's (test/fixtures/mapi-client/extended_provider.c).
   'OXYMAIL_MAPI_FAIL_AT',
   'OXYMAIL_MAPI_FAIL_HR',
-  'OXYMAIL_MAPI_PASSWORD',
   'OXYMAIL_MAPI_NO_DEFAULT_STORE',
   'OXYMAIL_MAPI_NO_SENT',
   'OXYMAIL_MAPI_PROFILES',
@@ -406,6 +406,8 @@ export interface ApiOutcome {
   leftovers: string[];
   /** Everything left in the case's own temp folder (TEMP) once the sends settled. */
   tempLeft: string[];
+  /** With OXYMAIL_MAPI_HOLD_UNTIL: what is left of the temp folder once the client let go and it was emptied. */
+  tempLeftAfterRelease?: string[];
   peakGrowthKiB: number;
   records: any[];
 }

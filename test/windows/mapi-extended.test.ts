@@ -134,6 +134,10 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
       // The 48 MiB file went through in 64 KiB chunks: node.exe's lifetime peak grew by far less than the file.
       expect(out.full.peakGrowthKiB).toBeLessThan(BIG / 1024 / 4);
 
+      expect(out.wrongPassword.records.filter((r) => r.fn === 'MAPILogonEx')).toEqual([
+        expect.objectContaining({ profile: 'Outlook', passwordSet: true, passwordMatches: false, session: 0 }),
+      ]);
+      expect(JSON.stringify(out.wrongPassword.records)).not.toMatch(/wrong/);
       expect(out.wrongPassword.sent[0].error).toMatchObject({
         code: 'MAPI_LOGON_FAILED',
         mapiCode: 0x80040111,

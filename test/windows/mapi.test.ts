@@ -65,16 +65,17 @@ if (wineReady('MAPI through the public API (Wine)')) {
           },
           {
             name: 'logon',
-            settings: user({ profile: 'Comptabilité', password: 'mot-de-passe' }),
+            settings: user({ profile: 'Comptabilité', password: 'mot-de-passé' }),
             message: { to: 'bob@example.com', subject: 's', text: 'x' },
             sendOptions: { parentWindow: '305419896' },
+            env: { OXYMAIL_MAPI_PASSWORD: 'mot-de-passé' },
           },
           { name: 'abort', settings: user(), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_RETURN: '1' } },
           {
             name: 'loginFailure',
             settings: user({ profile: 'Outlook', password: 'wrong' }),
             message: { to: 'bob@example.com', text: 'x' },
-            env: { OXYMAIL_MAPI_LOGON_RETURN: '3' },
+            env: { OXYMAIL_MAPI_PASSWORD: 'right' },
           },
           { name: 'unknownRecipient', settings: user(), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_RETURN: '14' } },
           { name: 'attachmentNotFound', settings: user(), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_RETURN: '11' } },
@@ -141,7 +142,9 @@ if (wineReady('MAPI through the public API (Wine)')) {
       expect(out.dialog.records[0]).toMatchObject({ flags: 0x8 | 0x1, uiParam: String(0x2a0b1c) });
       // Profile and password: MAPILogon(NEW_SESSION), the send on that session, MAPILogoff.
       const [logon, send, logoff] = out.logon.records;
-      expect(logon).toMatchObject({ fn: 'MAPILogon', profile: 'Comptabilité', password: 'mot-de-passe', flags: 0x2, uiParam: '305419896' });
+      // The password itself is never recorded (record files are CI artifacts): only that it was given and was the expected one.
+      expect(logon).toMatchObject({ fn: 'MAPILogon', profile: 'Comptabilité', passwordSet: true, passwordMatches: true, flags: 0x2, uiParam: '305419896' });
+      expect(logon).not.toHaveProperty('password');
       expect(send).toMatchObject({ fn: 'MAPISendMailW', session: logon.session, flags: 0 });
       expect(logoff).toMatchObject({ fn: 'MAPILogoff', session: logon.session });
       expect(logon.session).not.toBe(0);
@@ -154,7 +157,8 @@ if (wineReady('MAPI through the public API (Wine)')) {
         message: expect.stringMatching(/^send \(MAPILogon\)/),
         hint: expect.stringMatching(/mapi\.profile/),
       });
-      expect(out.loginFailure.records.map((x) => x.fn)).toEqual(['MAPILogon']);
+      expect(out.loginFailure.records).toEqual([expect.objectContaining({ fn: 'MAPILogon', passwordSet: true, passwordMatches: false, return: 3 })]);
+      expect(JSON.stringify([out.logon.records, out.loginFailure.records])).not.toMatch(/mot-de-pass|wrong/);
       expect(out.unknownRecipient.sent[0].error).toMatchObject({ code: 'MAPI_UNKNOWN_RECIPIENT', mapiCode: 14 });
       expect(out.attachmentNotFound.sent[0].error).toMatchObject({ code: 'MAPI_ATTACHMENT_NOT_FOUND', mapiCode: 11 });
       expect(out.unknownCode.sent[0].error).toMatchObject({ code: 'MAPI_UNKNOWN_99', mapiCode: 99 });
@@ -198,7 +202,7 @@ if (wineReady('MAPI through the public API (Wine)')) {
 
     test('temp copies are removed whatever happens: client error, streams, a failed stream; a client still holding them is a warning', async () => {
       const bytes = (s: string) => Buffer.byteLength(s);
-      const out = await runApiCases((): ApiCase[] => [
+      const out = await runApiCases((dir): ApiCase[] => [
         {
           name: 'clientError',
           settings: user(),
@@ -223,11 +227,18 @@ if (wineReady('MAPI through the public API (Wine)')) {
             ],
           },
         },
+        // The client holds the copies open until the scenario has seen the outcome (then it creates the file).
         {
           name: 'held',
           settings: user(),
           message: { to: 'bob@example.com', text: 'x', attachments: [{ contentBase64: Buffer.from('held').toString('base64'), filename: 'held.txt' }] },
-          env: { OXYMAIL_MAPI_HOLD_MS: '4000' },
+          env: { OXYMAIL_MAPI_HOLD_UNTIL: winPath(path.join(dir, 'held.release')) },
+        },
+        {
+          name: 'heldRefused',
+          settings: user(),
+          message: { to: 'bob@example.com', text: 'x', attachments: [{ contentBase64: Buffer.from('held').toString('base64'), filename: 'held.txt' }] },
+          env: { OXYMAIL_MAPI_HOLD_UNTIL: winPath(path.join(dir, 'heldRefused.release')), OXYMAIL_MAPI_RETURN: '1' },
         },
       ]);
 
@@ -257,6 +268,22 @@ if (wineReady('MAPI through the public API (Wine)')) {
       expect(held).toMatchObject({ protocol: 'mapi', accepted: ['bob@example.com'] });
       expect(held.warnings).toEqual([{ code: 'TEMP_CLEANUP_FAILED', message: expect.stringMatching(/could not be removed .*oxymail-/) }]);
       expect(out.held.leftovers).toEqual([out.held.records[0].attachments[0].path]);
+      expect(out.held.tempLeft).toEqual([
+        expect.stringMatching(/^oxymail-.*\/$/),
+        expect.stringMatching(/^oxymail-.*\/0\/$/),
+        expect.stringMatching(/^oxymail-.*\/0\/held\.txt$/),
+      ]);
+      expect(out.held.tempLeftAfterRelease).toEqual([]);
+
+      // The client refused the message and still holds the copy: the send's own error (code and
+      // MAPI number kept) also says which folder was left behind.
+      const refused = out.heldRefused.sent[0].error;
+      const folder = out.heldRefused.records[0].attachments[0].path.split('\\').slice(0, -2).join('\\');
+      expect(refused).toMatchObject({ name: 'MailError', code: 'MAPI_USER_ABORT', mapiCode: 1 });
+      const expected = `send (MAPISendMailW): the user cancelled; also, the temp copies of in-memory attachments could not be removed (${folder}): `;
+      expect(refused.message).toMatch(new RegExp('^' + expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '(EBUSY|EPERM|EACCES)\\b'));
+      expect(out.heldRefused.leftovers).toEqual([out.heldRefused.records[0].attachments[0].path]);
+      expect(out.heldRefused.tempLeftAfterRelease).toEqual([]);
     });
 
     test('temp copies get safe, readable names, one folder each; the real name goes in lpszFileName', async () => {
@@ -433,13 +460,8 @@ if (wineReady('MAPI through the public API (Wine)')) {
 if (wineAvailable().ok) {
   describe('oxymail/testing under Wine', () => {
     const userKey = 'HKCU\\Software\\Clients\\Mail';
-    const smoke = () => {
-      let record = '';
-      return runScenario('testing', (dir: string) => {
-        record = winPath(path.join(dir, 'smoke.jsonl'));
-        return { record };
-      });
-    };
+    const smoke = (extra: { mapi?: object; control?: object } = {}) =>
+      runScenario('testing', (dir: string) => ({ record: winPath(path.join(dir, 'smoke.jsonl')), ...extra }));
 
     test('registers the recording client (HKLM and HKCU), the app sends, the records are read, both defaults restored', async () => {
       const userKeyExisted = (await wineReg(['query', userKey])) === 0;
@@ -447,7 +469,8 @@ if (wineAvailable().ok) {
       try {
         // A user's own default elsewhere (HKCU wins over HKLM on Windows): overridden, then put back.
         expect(await wineReg(['add', userKey, '/ve', '/d', 'Elsewhere', '/f'])).toBe(0);
-        const { result } = await smoke();
+        // The app's MAPI settings carry a profile and password: the client checks the password without recording it.
+        const { result } = await smoke({ mapi: { profile: 'CI', password: 'ci-sécret' }, control: { password: 'ci-sécret' } });
         expect(result.error).toBeUndefined();
         expect(result.before).toEqual({ machine: null, user: 'Elsewhere' });
         expect(result.during).toEqual({ machine: 'Oxymail Recording Client', user: 'Oxymail Recording Client' });
@@ -455,8 +478,13 @@ if (wineAvailable().ok) {
         expect([result.previous, result.previousUser]).toEqual([null, 'Elsewhere']);
         expect(result.dllExists).toBe(true);
         expect(result.result).toMatchObject({ protocol: 'mapi', accepted: ['qa@example.com'] });
-        expect(result.records).toEqual([expect.objectContaining({ fn: 'MAPISendMailW', subject: 'Smoke test ✓', body: 'from CI' })]);
-        expect(result.records[0].recipients).toEqual([{ class: 1, name: 'qa@example.com', address: 'SMTP:qa@example.com' }]);
+        expect(result.records).toEqual([
+          expect.objectContaining({ fn: 'MAPILogon', profile: 'CI', passwordSet: true, passwordMatches: true }),
+          expect.objectContaining({ fn: 'MAPISendMailW', subject: 'Smoke test ✓', body: 'from CI' }),
+          expect.objectContaining({ fn: 'MAPILogoff' }),
+        ]);
+        expect(result.records[1].recipients).toEqual([{ class: 1, name: 'qa@example.com', address: 'SMTP:qa@example.com' }]);
+        expect(JSON.stringify(result.records)).not.toMatch(/ci-s/);
 
         // No HKCU key at all: set during the test, and the key is gone again afterwards.
         await wineReg(['delete', userKey, '/f']);

@@ -95,37 +95,36 @@ if (wineReady('Windows native suite (Wine)')) {
       const base = { subject: 's', recipients: [to('a', 'a@example.fr')] };
       const { result, records } = await runScenario('send', {
         steps: [
-          { request: { ...base, profile: 'Profil Été', password: 'mot de passe', uiParam: max } },
-          { request: { ...base, profile: 'Outlook', password: 'pw', logonUI: true, dialog: true, uiParam: '65538' } },
-          { request: { ...base, password: 'only-password' } },
+          // The client accepts only OXYMAIL_MAPI_PASSWORD: each logon below proves its password arrived exactly.
+          { env: { OXYMAIL_MAPI_PASSWORD: 'mot de passé' }, request: { ...base, profile: 'Profil Été', password: 'mot de passé', uiParam: max } },
+          { env: { OXYMAIL_MAPI_PASSWORD: 'pw' }, request: { ...base, profile: 'Outlook', password: 'pw', logonUI: true, dialog: true, uiParam: '65538' } },
+          { env: { OXYMAIL_MAPI_PASSWORD: 'only-password' }, request: { ...base, password: 'only-password' } },
+          { env: { OXYMAIL_MAPI_PASSWORD: null }, request: { ...base, profile: 'Profil nu' } },
         ],
       });
       expect(result.results.map((r: any) => [r.status, r.call])).toEqual([
         [0, 'MAPISendMailW'],
         [0, 'MAPISendMailW'],
         [0, 'MAPISendMailW'],
+        [0, 'MAPISendMailW'],
       ]);
-      expect(records.map((r) => r.fn)).toEqual([
-        'MAPILogon',
-        'MAPISendMailW',
-        'MAPILogoff',
-        'MAPILogon',
-        'MAPISendMailW',
-        'MAPILogoff',
-        'MAPILogon',
-        'MAPISendMailW',
-        'MAPILogoff',
-      ]);
-      const [l1, s1, o1, l2, s2, o2, l3] = records;
-      expect(l1).toMatchObject({ uiParam: max, profile: 'Profil Été', password: 'mot de passe', flags: 2 });
+      expect(records.map((r) => r.fn)).toEqual(Array(4).fill(['MAPILogon', 'MAPISendMailW', 'MAPILogoff']).flat());
+      const [l1, s1, o1, l2, s2, o2, l3, , , l4] = records;
+      expect(l1).toMatchObject({ uiParam: max, profile: 'Profil Été', passwordSet: true, passwordMatches: true, flags: 2 });
       expect(l1.session).toBeGreaterThan(0);
       expect(s1).toMatchObject({ session: l1.session, uiParam: max, flags: 0 });
       expect(o1).toMatchObject({ session: l1.session, uiParam: max });
       // MAPI_NEW_SESSION | MAPI_LOGON_UI on logon; MAPI_LOGON_UI | MAPI_DIALOG on send.
-      expect(l2).toMatchObject({ uiParam: '65538', profile: 'Outlook', password: 'pw', flags: 3 });
+      expect(l2).toMatchObject({ uiParam: '65538', profile: 'Outlook', passwordSet: true, passwordMatches: true, flags: 3 });
       expect(s2).toMatchObject({ session: l2.session, flags: 9 });
       expect(o2.session).toBe(l2.session);
-      expect(l3).toMatchObject({ profile: null, password: 'only-password', flags: 2 });
+      expect(l3).toMatchObject({ profile: null, passwordSet: true, passwordMatches: true, flags: 2 });
+      // No password given: none passed (NULL), nothing to compare.
+      expect(l4).toMatchObject({ profile: 'Profil nu', passwordSet: false, flags: 2 });
+      expect(l4).not.toHaveProperty('passwordMatches');
+      // The record files end up as CI artifacts: no password in them, in any form.
+      for (const r of records) expect(r).not.toHaveProperty('password');
+      expect(JSON.stringify(records)).not.toMatch(/mot de pass|"pw"|only-password/);
     });
 
     test('mail-client return codes come back with the call that produced them', async () => {

@@ -162,23 +162,27 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
       const max = '18446744073709551615';
       const { result, records } = await runScenario('extended', {
         steps: [
+          // The provider accepts only OXYMAIL_MAPI_PASSWORD: a logon that succeeds proves its password arrived.
+          { env: { OXYMAIL_MAPI_PASSWORD: 'secret' }, send: { ...base, profile: 'Profil Été 🎉', password: 'secret', uiParam: max } },
           { send: { ...base, profile: 'Profil Été 🎉', password: 'secret', uiParam: max } },
-          { send: { ...base, profile: 'Profil Été 🎉', password: 'secret', uiParam: max } },
-          { send: { ...base } },
+          { env: { OXYMAIL_MAPI_PASSWORD: null }, send: { ...base } },
           { send: { ...base, profile: 'Autre', logonUI: true, uiParam: '4660' } },
           { send: { ...base } },
           // Another password for a cached profile: logged on again.
-          { send: { ...base, profile: 'Profil Été 🎉', password: 'autre' } },
+          { env: { OXYMAIL_MAPI_PASSWORD: 'autre' }, send: { ...base, profile: 'Profil Été 🎉', password: 'autre' } },
         ],
       });
       expect(result.results.map((r: any) => r.hresult)).toEqual([0, 0, 0, 0, 0, 0]);
       const logons = records.filter((r) => r.fn === 'MAPILogonEx');
-      expect(logons.map((r) => [r.profile, r.password, r.flags])).toEqual([
-        ['Profil Été 🎉', 'secret', LOGON_PROFILE],
-        [null, null, LOGON_DEFAULT],
-        ['Autre', null, LOGON_PROFILE + MAPI_LOGON_UI],
-        ['Profil Été 🎉', 'autre', LOGON_PROFILE],
+      expect(logons.map((r) => [r.profile, r.passwordSet, r.passwordMatches, r.flags])).toEqual([
+        ['Profil Été 🎉', true, true, LOGON_PROFILE],
+        [null, false, undefined, LOGON_DEFAULT],
+        ['Autre', false, undefined, LOGON_PROFILE + MAPI_LOGON_UI],
+        ['Profil Été 🎉', true, true, LOGON_PROFILE],
       ]);
+      // The record files end up as CI artifacts: never a password in them.
+      for (const r of logons) expect(r).not.toHaveProperty('password');
+      expect(JSON.stringify(records)).not.toMatch(/secret|autre/);
       expect(logons[0].uiParam).toBe(max);
       expect(logons[2].uiParam).toBe('4660');
       expect(records.filter((r) => r.fn === 'IMAPISession::OpenMsgStore')[0].uiParam).toBe(max);
@@ -215,11 +219,12 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
         [0x80040111, 'MAPILogonEx', false],
         [0, 'IMessage::SubmitMessage', true],
       ]);
-      expect(records.filter((r) => r.fn === 'MAPILogonEx').map((r) => [r.password, r.session])).toEqual([
-        ['faux', 0],
-        [null, 0],
-        ['vrai', expect.any(Number)],
+      expect(records.filter((r) => r.fn === 'MAPILogonEx').map((r) => [r.passwordSet, r.passwordMatches, r.session])).toEqual([
+        [true, false, 0],
+        [false, false, 0],
+        [true, true, expect.any(Number)],
       ]);
+      expect(JSON.stringify(records)).not.toMatch(/faux|vrai/);
       expect(submits(records)).toHaveLength(1);
     });
 

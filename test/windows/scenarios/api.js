@@ -71,6 +71,20 @@ function listTree(dir, prefix = '') {
   });
 }
 
+/** Empties dir, retrying while a file in it is still held open (up to a minute); what is left. */
+async function removeOnceFree(dir) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      for (const e of fs.readdirSync(dir)) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+      return [];
+    } catch (err) {
+      if (Date.now() > deadline) return listTree(dir);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 scenario(async (_addon, input) => {
   const outcomes = [];
   for (const c of input.cases) {
@@ -103,7 +117,16 @@ scenario(async (_addon, input) => {
         }
       }
     }
-    outcomes.push({ name: c.name, sent, ticks, tempCopies, leftovers, tempLeft: listTree(os.tmpdir()), peakGrowthKiB });
+    const tempLeft = listTree(os.tmpdir());
+    // A client told to hold the copies open (OXYMAIL_MAPI_HOLD_UNTIL) lets go once everything above
+    // is seen; what it left must then be removable: the hold, nothing else, kept it.
+    const release = process.env.OXYMAIL_MAPI_HOLD_UNTIL;
+    let tempLeftAfterRelease;
+    if (release) {
+      fs.writeFileSync(release, '');
+      tempLeftAfterRelease = await removeOnceFree(os.tmpdir());
+    }
+    outcomes.push({ name: c.name, sent, ticks, tempCopies, leftovers, tempLeft, tempLeftAfterRelease, peakGrowthKiB });
   }
   return { outcomes };
 });

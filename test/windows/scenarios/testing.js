@@ -15,8 +15,8 @@ scenario(async (_addon, input) => {
   const before = await defaults();
   const client = await testing.registerRecordingClient();
   const during = await defaults();
-  Object.assign(process.env, testing.recordingEnv(input.record, { returnCode: 0 }));
-  const mailer = createMailer({ email: 'ci@example.com', customize: true, protocol: 'mapi' });
+  Object.assign(process.env, testing.recordingEnv(input.record, { returnCode: 0, ...input.control }));
+  const mailer = createMailer({ email: 'ci@example.com', customize: true, protocol: 'mapi', mapi: input.mapi });
   const result = await mailer.send({ to: 'qa@example.com', subject: 'Smoke test ✓', text: 'from CI' });
   const records = testing.readRecords(input.record);
   await client.unregister();
