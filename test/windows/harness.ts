@@ -37,6 +37,7 @@ const CLIENT_ENV = [
   'OXYMAIL_MAPI_RETURN_W',
   'OXYMAIL_MAPI_LOGON_RETURN',
   'OXYMAIL_MAPI_SLEEP_MS',
+  'OXYMAIL_MAPI_WAIT_FOR',
   'OXYMAIL_MAPI_HOLD_UNTIL',
   'OXYMAIL_MAPI_PASSWORD',
   // The Extended MAPI provider's (test/fixtures/mapi-client/extended_provider.c).
@@ -391,6 +392,8 @@ export interface ApiCase {
   messages?: object[];
   sendOptions?: object;
   mailerOptions?: object;
+  /** Creates the file OXYMAIL_MAPI_WAIT_FOR names at this tick of the scenario's 100 ms interval. */
+  releaseAfterTicks?: number;
   /** Calls listProfiles() instead of sending. */
   listProfiles?: boolean;
   env?: Record<string, string | null>;

@@ -106,7 +106,9 @@ if (wineReady('MAPI through the public API (Wine)')) {
               { to: 'a@example.com', subject: 'one', text: '1' },
               { to: 'b@example.com', subject: 'two', text: '2' },
             ],
-            env: { OXYMAIL_MAPI_SLEEP_MS: '1000' },
+            // Both wait for a file that only the scenario's setInterval creates, at its 10th tick.
+            env: { OXYMAIL_MAPI_WAIT_FOR: winPath(path.join(dir, 'slowPair.release')) },
+            releaseAfterTicks: 10,
           },
         ];
       });
@@ -192,7 +194,7 @@ if (wineReady('MAPI through the public API (Wine)')) {
       expect(strict.receipts).toEqual({ read: 'requested', delivery: 'not-requested' });
       expect(out.strictDefaults.records[0].msgFlags & 2).toBe(2); // MAPI_RECEIPT_REQUESTED
 
-      // Two concurrent sends are queued, not interleaved, and the event loop kept running.
+      // Two concurrent sends are queued, not interleaved, and the event loop kept running (they could not finish otherwise).
       const [one, two] = out.slowPair.records;
       expect([one.subject, two.subject]).toEqual(['one', 'two']);
       expect(two.tStart).toBeGreaterThanOrEqual(one.tEnd);

@@ -322,16 +322,15 @@ if (wineReady('Windows native suite (Wine)')) {
     });
 
     test('the event loop keeps running during a slow send', async () => {
-      const { result, records } = await runScenario(
-        'event_loop',
-        { request: { subject: 'slow', recipients: [to('a', 'a@example.fr')] } },
-        { OXYMAIL_MAPI_SLEEP_MS: '1500' },
-      );
+      // The client holds the send until a file exists that only a setInterval callback creates, after 10 ticks.
+      const { result, records } = await runScenario('event_loop', (dir: string) => {
+        const release = winPath(path.join(dir, 'release'));
+        return { release, releaseAfterTicks: 10, request: { subject: 'slow', recipients: [to('a', 'a@example.fr')] } };
+      });
       expect(result.result.status).toBe(0);
-      expect(result.elapsed).toBeGreaterThanOrEqual(1400);
-      // setInterval(50 ms) over 1.5 s: about 30 ticks; a blocked loop gives 0 or 1.
+      expect(result.ticksAtRelease).toBe(10);
       expect(result.ticks).toBeGreaterThanOrEqual(10);
-      expect(records[0].tEnd - records[0].tStart).toBeGreaterThanOrEqual(1400);
+      expect(records).toEqual([expect.objectContaining({ fn: 'MAPISendMailW', subject: 'slow' })]);
     });
 
     test('concurrent sends are queued FIFO on one thread, never interleaved', async () => {

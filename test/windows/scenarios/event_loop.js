@@ -1,14 +1,22 @@
-// A send that sleeps inside the mail client (OXYMAIL_MAPI_SLEEP_MS) must not
-// block the event loop: count setInterval ticks while it runs.
+// A send that waits inside the mail client must not block the event loop. The client returns only
+// once input.release exists (OXYMAIL_MAPI_WAIT_FOR), and only a setInterval callback creates it,
+// after input.releaseAfterTicks ticks: the send can finish only if the loop kept running, however
+// slow the machine.
 'use strict';
+const fs = require('fs');
 const { scenario, request } = require('./common');
 
 scenario(async (addon, input) => {
+  process.env.OXYMAIL_MAPI_WAIT_FOR = input.release;
   let ticks = 0;
-  const timer = setInterval(() => ticks++, 50);
-  const started = Date.now();
+  let ticksAtRelease;
+  const timer = setInterval(() => {
+    if (++ticks === input.releaseAfterTicks) {
+      ticksAtRelease = ticks;
+      fs.writeFileSync(input.release, '');
+    }
+  }, 50);
   const result = await addon.sendSimple(request(input.request));
-  const elapsed = Date.now() - started;
   clearInterval(timer);
-  return { result, ticks, elapsed };
+  return { result, ticks, ticksAtRelease };
 });
