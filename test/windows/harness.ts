@@ -342,9 +342,8 @@ export async function unlockPrefix(): Promise<void> {
   if (!held || --held.depth > 0) return;
   const { release } = held;
   held = undefined;
-  await (
-    await release
-  )();
+  const giveBack = await release;
+  await giveBack();
 }
 
 /** The banner shown when the Windows suite cannot run. */

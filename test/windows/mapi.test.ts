@@ -202,7 +202,7 @@ if (wineReady('MAPI through the public API (Wine)')) {
       expect(out.slowPair.sent.every((s: any) => s.result)).toBe(true);
     });
 
-    test('temp copies are removed whatever happens: client error, streams, a failed stream; a client still holding them is a warning', async () => {
+    test('temp copies are removed whatever happens: client error, streams, a failed stream; copies a client still holds: a warning, or a note in the send error', async () => {
       const bytes = (s: string) => Buffer.byteLength(s);
       const out = await runApiCases((dir): ApiCase[] => [
         {

@@ -78,7 +78,7 @@ async function removeOnceFree(dir) {
     try {
       for (const e of fs.readdirSync(dir)) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
       return [];
-    } catch (err) {
+    } catch {
       if (Date.now() > deadline) return listTree(dir);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
