@@ -7,7 +7,9 @@
  *
  * Taking over is serialised by a second, short-lived lock (`<file>.lock.break`): without it, two
  * waiters that both saw the same stale lock could each remove "it", the second one removing the
- * fresh lock the first had just taken, and both would then write.
+ * fresh lock the first had just taken, and both would then write. A `.break` whose pid is alive
+ * (or reused by another program) is never removed, since its holder may be mid take-over: writers
+ * wait for it like for any holder and time out with SETTINGS_LOCKED naming it.
  */
 import { promises as fs, Stats } from 'node:fs';
 import { MailError } from '../errors';
@@ -21,6 +23,8 @@ export interface LockOptions {
   timeoutMs?: number;
   /** Called once when the lock is busy for more than a moment, with a description of its holder. */
   onWait?: (holder: string) => void;
+  /** The platform whose file-system errors apply (default process.platform; tests give 'win32'). */
+  platform?: string;
 }
 
 /** True when a process with this pid exists (EPERM: it exists, under another user). */
@@ -39,13 +43,24 @@ interface Holder {
   pid: number | undefined;
 }
 
-async function readHolder(lock: string): Promise<Holder | undefined> {
+/**
+ * True for an error that means "another process has this file right now". On Windows a file that
+ * is being deleted while someone still has it open cannot be opened, created or even stat'ed
+ * (EPERM, or EACCES) until the last handle closes: that is a lock being released, not a failure.
+ */
+export function isBusyError(err: unknown, platform: string = process.platform): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'EEXIST' || (platform === 'win32' && (code === 'EPERM' || code === 'EACCES'));
+}
+
+/** The holder of a lock file; undefined when there is none (or, on Windows, while it is being deleted). */
+async function readHolder(lock: string, platform: string): Promise<Holder | undefined> {
   try {
     const [stat, text] = await Promise.all([fs.stat(lock), fs.readFile(lock, 'utf8')]);
     const pid = /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
     return { stat, text, pid };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || isBusyError(err, platform)) return undefined;
     throw err;
   }
 }
@@ -60,19 +75,25 @@ function holderName(h: Holder | undefined): string {
   return h.pid !== undefined ? `process ${h.pid}` : 'a process that has not written its pid yet';
 }
 
-/** Creates `file` exclusively with our pid; false when it exists. */
-async function create(file: string): Promise<boolean> {
+/** Creates `file` exclusively with our pid; false when another process has it. */
+async function create(file: string, platform: string): Promise<boolean> {
   let handle;
   try {
     handle = await fs.open(file, 'wx', 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if (isBusyError(err, platform)) return false;
     throw err;
   }
   try {
-    await handle.writeFile(String(process.pid));
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(String(process.pid));
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    // Left behind, an empty (or half-written) lock would make every writer wait for nobody.
+    await fs.rm(file, { force: true }).catch(() => undefined);
+    throw err;
   }
   return true;
 }
@@ -80,55 +101,76 @@ async function create(file: string): Promise<boolean> {
 /**
  * Removes `lock` if it is still the stale lock `seen` (same file, same content). Under the break
  * lock, nobody else removes a lock, and a live owner never replaces its own: so what is checked
- * here is what is removed.
+ * here is what is removed. Returns the holder of the break lock when another process has it (and
+ * it is not stale itself), so that the caller can wait and, at its deadline, name it.
  */
-async function breakStale(lock: string, seen: Holder): Promise<void> {
+async function breakStale(lock: string, seen: Holder, platform: string): Promise<Holder | undefined> {
   const breaker = `${lock}.break`;
-  if (!(await create(breaker))) {
+  if (!(await create(breaker, platform))) {
     // A breaker that died holding it (a window of microseconds) must not block everyone forever.
-    const other = await readHolder(breaker);
-    if (other && isStale(other)) await fs.rm(breaker, { force: true });
-    return;
+    const other = await readHolder(breaker, platform);
+    if (other && isStale(other)) {
+      await fs.rm(breaker, { force: true });
+      return undefined;
+    }
+    return other;
   }
   try {
-    const now = await readHolder(lock);
+    const now = await readHolder(lock, platform);
     if (now && now.stat.ino === seen.stat.ino && now.stat.dev === seen.stat.dev && now.text === seen.text && isStale(now)) {
       await fs.rm(lock, { force: true });
     }
   } finally {
     await fs.rm(breaker, { force: true });
   }
+  return undefined;
+}
+
+/** Removes our lock, if it is still ours. */
+async function release(lock: string, platform: string): Promise<void> {
+  // Only our own lock: had ours been taken over (it cannot while we live), the new one is someone else's.
+  if ((await readHolder(lock, platform))?.pid === process.pid) await fs.rm(lock, { force: true, maxRetries: 3 });
 }
 
 /** Runs `work` while holding `<file>.lock`; waits up to `timeoutMs` for another holder. */
 export async function withLock<T>(file: string, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const lock = `${file}.lock`;
+  const platform = options.platform ?? process.platform;
   const started = Date.now();
   const deadline = started + (options.timeoutMs ?? 10_000);
   let told = false;
+  // Every pass ends with the deadline check and a pause, whatever it found: a lock that cannot be
+  // taken over (its .break held by a live or reused pid) must time out, not spin.
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-    if (await create(lock)) break;
-    const holder = await readHolder(lock);
-    if (!holder) continue; // released between our attempt and the read
-    if (isStale(holder)) {
-      await breakStale(lock, holder);
-      continue;
-    }
+    if (await create(lock, platform)) break;
+    const holder = await readHolder(lock, platform);
+    const breaker = holder && isStale(holder) ? await breakStale(lock, holder, platform) : undefined;
     if (Date.now() > deadline) {
+      if (breaker) {
+        throw new MailError(
+          'SETTINGS_LOCKED',
+          `settings: ${file} is locked by ${holderName(holder)}, which no longer runs, and ${lock}.break (taking over a dead writer's lock) is held by ${holderName(breaker)}`,
+          { hint: `If no oxymail process is writing these settings, remove ${lock}.break and ${lock}, then retry.` },
+        );
+      }
       throw new MailError('SETTINGS_LOCKED', `settings: ${file} is locked by ${holderName(holder)}`, {
         hint: `Another oxymail process is writing the settings; retry, or remove ${lock} if no such process runs.`,
       });
     }
     if (!told && Date.now() - started > 500) {
       told = true;
-      options.onWait?.(holderName(holder));
+      options.onWait?.(holderName(breaker ?? holder));
     }
     await new Promise((r) => setTimeout(r, delay));
   }
+  let result: T;
   try {
-    return await work();
-  } finally {
-    // Only our own lock: had ours been taken over (it cannot while we live), the new one is someone else's.
-    if ((await readHolder(lock).catch(() => undefined))?.pid === process.pid) await fs.rm(lock, { force: true });
+    result = await work();
+  } catch (err) {
+    // The work's error is the one to report, not a failure to remove the lock after it.
+    await release(lock, platform).catch(() => undefined);
+    throw err;
   }
+  await release(lock, platform);
+  return result;
 }
