@@ -18,7 +18,7 @@ import { listProfiles } from '../transports/mapi';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
 import { DoctorOptions, formatDoctorReport, runDoctor } from '../doctor';
 import { errorJson, print, progress, table, usage, writeErrorText } from './output';
-import { addSettingsCommands, checkUser, examples, storeFrom } from './settings-commands';
+import { addSettingsCommands, checkUser, examples, storeFrom, userNotFound } from './settings-commands';
 
 interface SendFlags {
   to?: string[];
@@ -234,7 +234,7 @@ export function program(): Command {
         try {
           const found = await store.getReadable(checkUser(opts.user));
           if (!found) {
-            throw new MailError('SETTINGS_NOT_FOUND', `doctor: no user '${opts.user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+            throw userNotFound(opts.user, store);
           }
           // A secret that cannot be opened here is a FAIL line; the machine is still checked.
           options.settings = found.settings;

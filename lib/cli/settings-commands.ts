@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import { Command } from 'commander';
 import { MailError } from '../errors';
 import { MASK, parseSettingsJson, SECRET_PATHS, settingKind, UserMailSettings, validateSettings } from '../settings';
+import { canonical, getPath, isObject, Obj as Node, setPath } from '../store/paths';
 import { openSettingsStore, SettingsStore, STORE_VERSION, userIdProblem } from '../store/store';
 import { green, print, progress, readSecret, table, usage, yellow } from './output';
 import { testUser } from './test-command';
@@ -23,8 +24,10 @@ export function checkUser(user: string): string {
   return user;
 }
 
-type Node = Record<string, unknown>;
-const isObject = (v: unknown): v is Node => !!v && typeof v === 'object' && !Array.isArray(v);
+/** SETTINGS_NOT_FOUND for a user id the store does not hold. */
+export function userNotFound(user: string, store: SettingsStore): MailError {
+  return new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+}
 
 /**
  * What a dotted key names: one setting ('leaf'), a group of settings ('section': smtp, smtp.tls)
@@ -49,8 +52,8 @@ function unknownKey(key: string): never {
   throw usage(`unknown setting '${key}' (the keys are listed in the README, "The settings model"; example: smtp.port=587)`);
 }
 
-/** `smtp.port=587` -> ['smtp.port', 587], typed by the settings schema. */
-function parseAssignment(text: string): [string, unknown] {
+/** `smtp.port=587` -> ['smtp.port', 587], typed by the settings schema; a usage error for anything but a known, non-secret setting. */
+export function parseAssignment(text: string): [string, unknown] {
   const eq = text.indexOf('=');
   if (eq < 1) throw usage(`'${text}' is not key=value (example: smtp.port=587)`);
   const key = text.slice(0, eq);
@@ -65,30 +68,6 @@ function parseAssignment(text: string): [string, unknown] {
   if (type === 'boolean' && (raw === 'true' || raw === 'false')) return [key, raw === 'true'];
   if (type === 'number' && /^\d+$/.test(raw)) return [key, Number(raw)];
   return [key, raw];
-}
-
-function getPath(o: unknown, key: string): unknown {
-  let node = o;
-  for (const k of key.split('.')) {
-    if (!isObject(node) || !Object.hasOwn(node, k)) return undefined;
-    node = node[k];
-  }
-  return node;
-}
-
-/** Sets (or, with undefined, deletes) a dotted key; keys are checked by keyKind first. */
-function setPath(o: Node, key: string, value: unknown): void {
-  const keys = key.split('.');
-  let node = o;
-  for (const k of keys.slice(0, -1)) {
-    if (!isObject(node[k])) {
-      if (value === undefined) return;
-      node[k] = {};
-    }
-    node = node[k] as Node;
-  }
-  if (value === undefined) delete node[keys[keys.length - 1]];
-  else node[keys[keys.length - 1]] = value;
 }
 
 function withoutSecrets(s: UserMailSettings): UserMailSettings {
@@ -166,7 +145,7 @@ export function addSettingsCommands(cli: Command): void {
     .action(async (user, opts, cmd) => {
       const store = storeFrom(cmd);
       const s = await store.get(checkUser(user), { secrets: 'mask' });
-      if (!s) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+      if (!s) throw userNotFound(user, store);
       print(opts.json, s, table([['setting', 'value'], ...settingRows(s)]));
     });
 
@@ -222,24 +201,30 @@ export function addSettingsCommands(cli: Command): void {
       checkUser(user);
       for (const key of keys) if (!keyKind(key)) unknownKey(key);
       const store = storeFrom(cmd);
-      const notSet: string[] = [];
-      await store.update(user, (current) => {
-        if (!current)
-          throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+      // The change sees the settings as validated, defaults filled in (and `set` stores them too):
+      // a key counts as unset only when the saved value differs from the one before.
+      const before = new Map<string, string | undefined>();
+      const saved = await store.update(user, (current) => {
+        if (!current) throw userNotFound(user, store);
         const next = current as unknown as Node;
         for (const key of keys) {
-          if (getPath(next, key) === undefined) notSet.push(key);
-          else setPath(next, key, undefined);
+          before.set(key, canonical(getPath(next, key)));
+          setPath(next, key, undefined);
         }
         return next;
       });
+      const notSet = keys.filter((k) => before.get(k) === undefined || before.get(k) === canonical(getPath(saved, k)));
       const unset = keys.filter((k) => !notSet.includes(k));
       print(
         opts.json,
         { user, unset, notSet },
         [
           ...(unset.length ? [`${green('unset')} ${user}: ${unset.join(', ')}`] : []),
-          ...notSet.map((k) => `${yellow('note')}: ${k} was not set for ${user} (nothing to remove)`),
+          ...notSet.map((k) =>
+            before.get(k) === undefined
+              ? `${yellow('note')}: ${k} was not set for ${user} (nothing to remove)`
+              : `${yellow('note')}: ${k} holds its default value for ${user} (nothing to remove)`,
+          ),
         ].join('\n'),
       );
     });
@@ -251,7 +236,7 @@ export function addSettingsCommands(cli: Command): void {
     .addHelpText('after', examples('oxymail settings remove bob'))
     .action(async (user, opts, cmd) => {
       const store = storeFrom(cmd);
-      if (!(await store.remove(checkUser(user)))) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}' in ${store.path}`);
+      if (!(await store.remove(checkUser(user)))) throw userNotFound(user, store);
       print(opts.json, { user, removed: true }, `${green('removed')} ${user}`);
     });
 
@@ -263,7 +248,7 @@ export function addSettingsCommands(cli: Command): void {
     .action(async (user, _opts, cmd) => {
       const store = storeFrom(cmd);
       const s = await store.get(checkUser(user), { secrets: 'mask' });
-      if (!s) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+      if (!s) throw userNotFound(user, store);
       print(true, { version: STORE_VERSION, users: { [user]: withoutSecrets(s) } }, '');
       process.stderr.write(`${yellow('note')}: secrets are not exported; an import keeps the ones already stored.\n`);
     });

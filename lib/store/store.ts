@@ -15,6 +15,7 @@ import { failWithProblems, MailError, Problem } from '../errors';
 import { createMailer, Mailer, MailerOptions } from '../mailer';
 import { MASK, maskSecrets, parseSettingsJson, SECRET_PATHS, UserMailSettings, validateSettings } from '../settings';
 import { alive, withLock } from './lock';
+import { canonical, getPath, isObject, setPath } from './paths';
 import { defaultCodec, SealedSecret, SecretCodec, storedSecretProblem } from './secrets';
 
 /** The format version this oxymail writes. */
@@ -122,7 +123,7 @@ export interface StoreOptions {
 export function defaultStorePath(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
   if (env.OXYMAIL_SETTINGS) return env.OXYMAIL_SETTINGS;
   if (platform === 'win32') return path.win32.join(env.APPDATA ?? path.win32.join(os.homedir(), 'AppData', 'Roaming'), 'oxymail', 'users.json');
-  return path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'oxymail', 'users.json');
+  return path.posix.join(env.XDG_CONFIG_HOME || path.posix.join(os.homedir(), '.config'), 'oxymail', 'users.json');
 }
 
 /** Names every plain object inherits (`__proto__`, `constructor`, `toString`...): refused as user ids. */
@@ -141,39 +142,27 @@ function checkUserId(userId: unknown): string {
   return userId as string;
 }
 
-/** JSON text with keys sorted: two users are the same on disk when this is (key order and object realms aside). */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, value) => (isObject(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1))) : value));
-}
+/** Two users are the same on disk when their canonical JSON is (key order and object realms aside). */
 const same = (a: unknown, b: unknown) => a !== undefined && b !== undefined && canonical(a) === canonical(b);
 
-const isObject = (v: unknown): v is Raw => !!v && typeof v === 'object' && !Array.isArray(v);
-
-/** The value at a dotted path, own properties only. */
-function getPath(o: unknown, p: string): unknown {
-  let node = o;
-  for (const k of p.split('.')) {
-    if (!isObject(node) || !Object.hasOwn(node, k)) return undefined;
-    node = node[k];
-  }
-  return node;
+/**
+ * A user id as a command-line word for the commands a hint suggests: bare when it can be, else in
+ * double quotes (which cmd, PowerShell and POSIX shells all read the same way when the id holds no
+ * `"`, `$`, backquote, `%`, `!` or backslash), else in POSIX single quotes.
+ */
+export function shellWord(s: string): string {
+  if (/^\w[\w@.+-]*$/.test(s)) return s;
+  if (!/["$`%!\\]/.test(s)) return `"${s}"`;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Sets a dotted path whose parents exist (a secret's section is there when the secret is). */
-function setPath(o: Raw, p: string, value: unknown): void {
-  const keys = p.split('.');
-  const parent = keys.slice(0, -1).reduce<Raw>((n, k) => n[k] as Raw, o);
-  Object.defineProperty(parent, keys[keys.length - 1], { value, enumerable: true, writable: true, configurable: true });
-}
-
-/** A user id as a shell word, for the commands a hint suggests. */
-function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The hint's fix for an unreadable secret: set it again, from stdin. */
-function setAgain(userId: string, secretPath: string): string {
-  return `Set it again: printf '%s' "$SECRET" | oxymail settings set ${shellWord(userId)} --secret-stdin ${secretPath}`;
+/**
+ * The hint's fix for an unreadable secret: set it again. --secret-stdin prompts on a terminal, so
+ * the command works as is in cmd and PowerShell too (where DPAPI secrets live); README gives the
+ * piped form for scripts.
+ */
+export function setAgain(userId: string, secretPath: string): string {
+  return `Set it again (it prompts for the secret): oxymail settings set ${shellWord(userId)} --secret-stdin ${secretPath}`;
 }
 
 const invalidSettings = (file: string, problems: Problem[]): never =>
