@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { MailError, openSettingsStore, STORE_VERSION } from '../../lib';
-import { defaultStorePath } from '../../lib/store/store';
+import { defaultStorePath, setAgain, shellWord } from '../../lib/store/store';
 import { tempDir } from '../helpers/fixtures';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -38,7 +38,7 @@ test('default location: OXYMAIL_SETTINGS, then APPDATA on Windows, XDG_CONFIG_HO
   expect(defaultStorePath({ XDG_CONFIG_HOME: '/home/a/.cfg' }, 'linux')).toBe('/home/a/.cfg/oxymail/users.json');
 });
 
-test('set, get, list, remove: validated, normalised, secrets masked in list, file private', async () => {
+test('set, get, list, remove: validated, normalised, secrets masked in list', async () => {
   const file = storeFile();
   const store = openSettingsStore(file);
   expect(await store.list()).toEqual([]);
@@ -54,11 +54,31 @@ test('set, get, list, remove: validated, normalised, secrets masked in list, fil
   const disk = JSON.parse(readFileSync(file, 'utf8'));
   expect(disk.version).toBe(STORE_VERSION);
   expect(Object.keys(disk.users)).toEqual(['alice', 'bob']);
-  expect(statSync(file).mode & 0o077).toBe(0); // 0600: secrets are protected by the file's permissions here
-  expect(store.secrets).toBe('file-permissions');
   expect(await store.remove('bob')).toBe(true);
   expect(await store.remove('bob')).toBe(false);
   expect((await store.list()).map((u) => u.userId)).toEqual(['alice']);
+});
+
+const WINDOWS = process.platform === 'win32';
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+test('secrets on disk: off Windows as text in a file of mode 0600 (folder 0700); on Windows sealed with DPAPI, never as text (mode bits mean nothing there)', async () => {
+  const file = storeFile();
+  const store = openSettingsStore(file);
+  await store.set('alice', alice);
+  const text = readFileSync(file, 'utf8');
+  const stored = JSON.parse(text).users.alice.smtp.password;
+  if (WINDOWS) {
+    expect(store.secrets).toBe('dpapi');
+    expect(text).not.toContain('S3cret-pw');
+    expect(stored).toEqual({ dpapi: expect.stringMatching(BASE64) });
+  } else {
+    expect(store.secrets).toBe('file-permissions');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+    expect(stored).toBe('S3cret-pw');
+  }
+  expect((await store.get('alice'))?.smtp?.password).toBe('S3cret-pw');
 });
 
 test('invalid settings are refused with their field path and nothing is written', async () => {
@@ -287,12 +307,26 @@ describe('a secret that cannot be opened here (a DPAPI blob on Linux)', () => {
     for (const err of [await code(store.get('a')), await code(store.mailerFor('a'))]) {
       expect(err.code).toBe('SECRET_UNREADABLE');
       expect(err.message).toMatch(/users\.a\.smtp\.password/);
-      expect(err.hint).toMatch(/oxymail settings set a --secret-stdin smtp\.password/);
+      // A command cmd and PowerShell run as is (it prompts for the secret), not a POSIX pipe.
+      expect(err.hint).toMatch(/Set it again \(it prompts for the secret\): oxymail settings set a --secret-stdin smtp\.password$/);
+      expect(err.hint).not.toMatch(/printf|\$SECRET|\|/);
     }
     const readable = await store.getReadable('a');
     expect(readable?.settings.smtp?.password).toBe('********');
     expect(readable?.unreadable.map((u) => [u.path, u.error.code])).toEqual([['smtp.password', 'SECRET_UNREADABLE']]);
   });
+});
+
+test('the fix a hint suggests is a command cmd, PowerShell and POSIX shells all read alike: the user id bare or in double quotes', () => {
+  expect(setAgain('alice@example.com', 'smtp.password')).toBe(
+    'Set it again (it prompts for the secret): oxymail settings set alice@example.com --secret-stdin smtp.password',
+  );
+  expect(shellWord('Alice Martin')).toBe('"Alice Martin"');
+  expect(shellWord("o'brien")).toBe('"o\'brien"');
+  expect(shellWord('a,b')).toBe('"a,b"'); // a comma would split the argument in PowerShell
+  expect(shellWord('@team')).toBe('"@team"'); // a leading @ is splatting in PowerShell
+  // Only what no quoting reads alike everywhere falls back to POSIX single quotes.
+  expect(shellWord('100%"off"')).toBe(`'100%"off"'`);
 });
 
 test.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])('the user id %s is refused (TypeError) and nothing is stored', async (id) => {
@@ -365,9 +399,7 @@ describe('the lock', () => {
     writeFileSync(`${file}.lock`, '');
     const old = new Date(Date.now() - 5000);
     utimesSync(`${file}.lock`, old, old);
-    const started = Date.now();
-    await store.set('alice', alice);
-    expect(Date.now() - started).toBeLessThan(1000);
+    await store.set('alice', alice); // lockTimeoutMs: 1000 would have failed it, had it waited
     expect(existsSync(`${file}.lock`)).toBe(false);
     expect((await store.list()).map((u) => u.userId)).toEqual(['alice', 'bob']);
   });
