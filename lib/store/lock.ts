@@ -149,7 +149,7 @@ export async function withLock<T>(file: string, work: () => Promise<T>, options:
       if (breaker) {
         throw new MailError(
           'SETTINGS_LOCKED',
-          `settings: ${file} is locked by ${holderName(holder)}, which no longer runs, and ${lock}.break (taking over a dead writer's lock) is held by ${holderName(breaker)}`,
+          `settings: ${file} is locked by ${holder?.pid !== undefined ? `process ${holder.pid}, which no longer runs` : 'an empty lock left by a crash'}, and ${lock}.break (taking over a dead writer's lock) is held by ${holderName(breaker)}`,
           { hint: `If no oxymail process is writing these settings, remove ${lock}.break and ${lock}, then retry.` },
         );
       }
