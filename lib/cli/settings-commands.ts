@@ -113,11 +113,11 @@ export function addSettingsCommands(cli: Command): void {
     .addHelpText(
       'after',
       examples(
+        'oxymail settings list',
         `printf '%s' "$PASSWORD" | oxymail settings set alice label="Alice Martin" email=alice@example.com customize=true \\
       protocol=smtp smtp.host=smtp.example.com smtp.port=587 smtp.username=alice@example.com --password-stdin`,
         'oxymail settings set alice --password-stdin      # a new password, prompted on a terminal',
         'oxymail settings test alice --to me@example.com',
-        'oxymail settings list --json',
       ),
     );
 
