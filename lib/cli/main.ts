@@ -63,6 +63,14 @@ export function defaultOutboxFrom(user: string, host: string): string {
   return 'oxymail@localhost.invalid';
 }
 
+async function readBody(flag: string, file: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new MailError('INVALID_MESSAGE', `send: ${flag} ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? err}); nothing was sent`);
+  }
+}
+
 async function buildMessage(f: SendFlags): Promise<MailMessage> {
   if (f.text !== undefined && f.textFile !== undefined) throw usage('use either --text or --text-file, not both');
   if (f.text === undefined && f.textFile === undefined && f.htmlFile === undefined) {
@@ -70,8 +78,8 @@ async function buildMessage(f: SendFlags): Promise<MailMessage> {
   }
   const message: MailMessage = { to: f.to, cc: f.cc, bcc: f.bcc, subject: f.subject };
   if (f.text !== undefined) message.text = f.text;
-  if (f.textFile !== undefined) message.text = await fs.readFile(f.textFile, 'utf8');
-  if (f.htmlFile !== undefined) message.html = await fs.readFile(f.htmlFile, 'utf8');
+  if (f.textFile !== undefined) message.text = await readBody('--text-file', f.textFile);
+  if (f.htmlFile !== undefined) message.html = await readBody('--html-file', f.htmlFile);
   if (f.attach) message.attachments = f.attach.map((p) => ({ path: p }));
   if (f.importance) message.importance = f.importance;
   if (f.readReceipt) message.readReceipt = true;

@@ -129,6 +129,14 @@ test('an invalid address exits 1 with the code and writes nothing', async () => 
   expect(() => readdirSync(outbox)).toThrow();
 });
 
+test.each(['--text-file', '--html-file'])('%s naming a missing file exits 1 with INVALID_MESSAGE and writes nothing', async (flag) => {
+  const outbox = path.join(tempDir(), 'o');
+  const r = await run(['send', '--to', 'bob@example.com', '--subject', 's', flag, '/nonexistent/body.txt', '--outbox', outbox, '--json']);
+  expect(r.code).toBe(1);
+  expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringContaining(`${flag} /nonexistent/body.txt`) });
+  expect(() => readdirSync(outbox)).toThrow();
+});
+
 test('capabilities --json is the matrix', async () => {
   const r = await run(['capabilities', '--json']);
   expect(r.code).toBe(0);
