@@ -197,8 +197,11 @@ class RecipientList {
     p_.freeBuffer(list_);
   }
 
-  HRESULT Build(const std::vector<MapiRecipient>& recipients) {
+  // `ids` holds one entry ID per recipient, or none (the rows then have no
+  // PR_ENTRYID). Each is copied into its row.
+  HRESULT Build(const std::vector<MapiRecipient>& recipients, const std::vector<SBinary>& ids) {
     ULONG n = static_cast<ULONG>(recipients.size());
+    const ULONG values = ids.empty() ? 4 : 5;
     HRESULT hr = p_.allocateBuffer(CbNewADRLIST(n), reinterpret_cast<LPVOID*>(&list_));
     if (FAILED(hr)) return hr;
     std::memset(list_, 0, CbNewADRLIST(n));
@@ -206,11 +209,11 @@ class RecipientList {
     for (ULONG i = 0; i < n; ++i) {
       const MapiRecipient& r = recipients[i];
       LPSPropValue props = nullptr;
-      hr = p_.allocateBuffer(4 * sizeof(SPropValue), reinterpret_cast<LPVOID*>(&props));
+      hr = p_.allocateBuffer(values * sizeof(SPropValue), reinterpret_cast<LPVOID*>(&props));
       if (FAILED(hr)) return hr;
-      std::memset(props, 0, 4 * sizeof(SPropValue));
+      std::memset(props, 0, values * sizeof(SPropValue));
       list_->aEntries[i].rgPropVals = props;
-      list_->aEntries[i].cValues = 4;
+      list_->aEntries[i].cValues = values;
       props[0].ulPropTag = PR_RECIPIENT_TYPE;
       props[0].Value.l = static_cast<LONG>(r.recipClass);  // MAPI_TO/CC/BCC = 1/2/3
       const std::string* text[3] = {&r.name, &r.address, nullptr};
@@ -224,6 +227,10 @@ class RecipientList {
         props[k + 1].ulPropTag = tags[k];
         props[k + 1].Value.lpszW = static_cast<LPWSTR>(copy);
       }
+      if (!ids.empty()) {
+        hr = CopyBinary(ids[i], props, &props[4]);
+        if (FAILED(hr)) return hr;
+      }
     }
     return S_OK;
   }
@@ -231,8 +238,40 @@ class RecipientList {
   LPADRLIST get() const { return list_; }
 
  private:
+  HRESULT CopyBinary(const SBinary& id, LPSPropValue base, LPSPropValue out) {
+    LPVOID copy = nullptr;
+    HRESULT hr = p_.allocateMore(id.cb, base, &copy);
+    if (FAILED(hr)) return hr;
+    std::memcpy(copy, id.lpb, id.cb);
+    out->ulPropTag = PR_ENTRYID;
+    out->Value.bin.cb = id.cb;
+    out->Value.bin.lpb = static_cast<LPBYTE>(copy);
+    return S_OK;
+  }
+
   const Provider& p_;
   LPADRLIST list_ = nullptr;
+};
+
+// One-off entry IDs from IAddrBook::CreateOneOff, in recipient order, each a
+// MAPIAllocateBuffer block freed with MAPIFreeBuffer.
+class OneOffIds {
+ public:
+  explicit OneOffIds(LPFREEBUFFER free) : free_(free) {}
+  OneOffIds(const OneOffIds&) = delete;
+  OneOffIds& operator=(const OneOffIds&) = delete;
+  ~OneOffIds() { Clear(); }
+  void Reserve(size_t n) { ids_.reserve(n); }  // so Add cannot throw with a block in hand
+  void Add(ULONG cb, LPENTRYID id) { ids_.push_back(SBinary{cb, reinterpret_cast<LPBYTE>(id)}); }
+  void Clear() {
+    for (const SBinary& id : ids_) free_(id.lpb);
+    ids_.clear();
+  }
+  const std::vector<SBinary>& get() const { return ids_; }
+
+ private:
+  LPFREEBUFFER free_;
+  std::vector<SBinary> ids_;
 };
 
 // Notes each call in result.call (so a success ends with the last call made)
@@ -246,6 +285,58 @@ struct Step {
     return false;
   }
 };
+
+// An address book, or a CreateOneOff, that the provider does not implement:
+// the rows then go without PR_ENTRYID, only the address (as before entry
+// IDs), rather than failing a send such a provider may accept. From
+// OpenAddressBook, MAPI_E_CALL_FAILED counts too: minimal providers answer
+// an unimplemented method with it, and by then logon and store worked, so it
+// is not Outlook's bitness failure. CreateOneOff is MAPI's own code on a real
+// MAPI32: there, only "not supported" falls back.
+bool NoAddressBook(HRESULT hr) {
+  return hr == MAPI_E_NO_SUPPORT || hr == E_NOTIMPL || hr == MAPI_E_CALL_FAILED;
+}
+bool NoOneOff(HRESULT hr) { return hr == MAPI_E_NO_SUPPORT || hr == E_NOTIMPL; }
+
+// Outlook submits a recipient row as is only when it has a PR_ENTRYID; a row
+// with just the SMTP address may stay unresolved in the Outbox. So each
+// recipient gets a one-off entry ID (display name, "SMTP", address) from the
+// session's address book, opened once per send and released before return.
+// `ids` is left empty when the provider supports neither.
+bool MakeOneOffs(IMAPISession* session, const std::vector<MapiRecipient>& recipients,
+                 OneOffIds& ids, Step& step) {
+  Ref<IAddrBook> book;
+  HRESULT hr = session->OpenAddressBook(0, nullptr, AB_NO_DIALOG, book.Out());
+  if (NoAddressBook(hr) || (SUCCEEDED(hr) && book.get() == nullptr)) return true;
+  // MAPI_W_ERRORS_RETURNED (a success code) when some provider failed to load.
+  if (!step(hr, "IMAPISession::OpenAddressBook")) return false;
+  ids.Reserve(recipients.size());
+  std::wstring type = L"SMTP";
+  for (const MapiRecipient& r : recipients) {
+    std::wstring name = Utf8ToWide(r.name);
+    std::wstring address = Utf8ToWide(r.address);
+    ULONG cb = 0;
+    LPENTRYID id = nullptr;
+    hr = book->CreateOneOff(&name[0], &type[0], &address[0],
+                            MAPI_UNICODE | MAPI_SEND_NO_RICH_INFO, &cb, &id);
+    if (SUCCEEDED(hr) && id != nullptr) ids.Add(cb, id);
+    if (NoOneOff(hr) || (SUCCEEDED(hr) && id == nullptr)) {
+      ids.Clear();  // all rows alike: none has an entry ID
+      return true;
+    }
+    if (!step(hr, "IAddrBook::CreateOneOff")) return false;
+  }
+  return true;
+}
+
+bool AddRecipients(const Provider& p, IMAPISession* session, IMessage* message,
+                   const std::vector<MapiRecipient>& recipients, Step& step) {
+  OneOffIds ids(p.freeBuffer);
+  if (!MakeOneOffs(session, recipients, ids, step)) return false;
+  RecipientList list(p);
+  if (!step(list.Build(recipients, ids.get()), "MAPIAllocateBuffer")) return false;
+  return step(message->ModifyRecipients(MODRECIP_ADD, list.get()), "IMessage::ModifyRecipients");
+}
 
 bool StreamFile(HANDLE file, IStream* stream, std::vector<char>& chunk, Step& step) {
   for (;;) {
@@ -373,13 +464,8 @@ bool SendOn(const Provider& p, IMAPISession* session, const ExtendedSendRequest&
             "IMessage::SetProps"))
     return false;
 
-  if (!r.recipients.empty()) {
-    RecipientList list(p);
-    HRESULT hr = list.Build(r.recipients);
-    if (!step(hr, "MAPIAllocateBuffer")) return false;
-    if (!step(message->ModifyRecipients(MODRECIP_ADD, list.get()), "IMessage::ModifyRecipients"))
-      return false;
-  }
+  if (!r.recipients.empty() && !AddRecipients(p, session, message.get(), r.recipients, step))
+    return false;
 
   std::vector<char> chunk;
   if (!r.attachments.empty()) chunk.resize(kChunk);

@@ -1,5 +1,6 @@
-// Extended MAPI: MAPILogonEx, the default store's Outbox, SubmitMessage, and
-// the profile list, on a DLL loaded at run time. Windows only.
+// Extended MAPI: MAPILogonEx, the default store's Outbox, one-off recipients
+// (IAddrBook::CreateOneOff), SubmitMessage, and the profile list, on a DLL
+// loaded at run time. Windows only.
 //
 // An ExtendedMapi belongs to the MAPI thread: MAPIInitialize must be called
 // on every thread that uses MAPI, and sessions must not cross threads, so

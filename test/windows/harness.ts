@@ -45,6 +45,8 @@ const CLIENT_ENV = [
   'OXYMAIL_MAPI_FAIL_HR',
   'OXYMAIL_MAPI_NO_DEFAULT_STORE',
   'OXYMAIL_MAPI_NO_SENT',
+  'OXYMAIL_MAPI_NO_ADDRESS_BOOK',
+  'OXYMAIL_MAPI_FAIL_FOR',
   'OXYMAIL_MAPI_PROFILES',
 ];
 
@@ -205,6 +207,8 @@ export const EXTENDED_FAILURE_POINTS: ReadonlyArray<readonly [string, string]> =
   ['IMsgStore::OpenEntry', 'IMsgStore::OpenEntry(Outbox)'],
   ['IMAPIFolder::CreateMessage', 'IMAPIFolder::CreateMessage'],
   ['IMessage::SetProps', 'IMessage::SetProps'],
+  ['IMAPISession::OpenAddressBook', 'IMAPISession::OpenAddressBook'],
+  ['IAddrBook::CreateOneOff', 'IAddrBook::CreateOneOff'],
   ['IMessage::ModifyRecipients', 'IMessage::ModifyRecipients'],
   ['IMessage::CreateAttach', 'IMessage::CreateAttach'],
   ['IAttach::SetProps', 'IAttach::SetProps'],
@@ -214,6 +218,19 @@ export const EXTENDED_FAILURE_POINTS: ReadonlyArray<readonly [string, string]> =
   ['IAttach::SaveChanges', 'IAttach::SaveChanges'],
   ['IMessage::SubmitMessage', 'IMessage::SubmitMessage'],
 ];
+
+/** The one-off provider UID that starts MAPI's one-off entry IDs ([MS-OXCDATA] 2.2.5.1), as the fake provider writes them. */
+export const ONE_OFF_UID = '812b1fa4bea310199d6e00dd010f5402';
+
+/** A one-off entry ID as recorded (hex), decoded: its flags word and its three UTF-16 strings. */
+export function decodeOneOff(hex: string): { uid: string; flags: number; name: string; type: string; address: string } {
+  const id = Buffer.from(hex, 'hex');
+  const [name, type, address, rest] = id.subarray(24).toString('utf16le').split('\u0000');
+  if (id.readUInt32LE(0) !== 0 || id.readUInt16LE(20) !== 0 || rest !== '' || address === undefined) {
+    throw new Error(`not a one-off entry ID: ${hex}`);
+  }
+  return { uid: id.subarray(4, 20).toString('hex'), flags: id.readUInt16LE(22), name, type, address };
+}
 
 /** A distinct HRESULT for failure point i (OXYMAIL_MAPI_FAIL_HR), so each outcome shows which step failed. */
 export const failureHresult = (i: number): number => 0x80040100 + i;

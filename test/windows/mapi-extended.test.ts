@@ -10,6 +10,7 @@ import {
   ApiCase,
   CLIENT_DLL,
   crc32,
+  decodeOneOff,
   EXTENDED_FAILURE_POINTS,
   failureHresult,
   ROOT,
@@ -32,6 +33,7 @@ const PR = {
   DISPLAY_NAME_W: '0x3001001f',
   EMAIL_ADDRESS_W: '0x3003001f',
   RECIPIENT_TYPE: '0x0c150003',
+  ENTRYID: '0x0fff0102',
   ATTACH_LONG_FILENAME_W: '0x3707001f',
 } as const;
 
@@ -86,6 +88,12 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
             message: { to: 'bob@example.com', text: 'x' },
             env: { OXYMAIL_MAPI_PASSWORD: 'right' },
           },
+          {
+            name: 'noAddressBook',
+            settings: user({ profile: 'Sans carnet' }),
+            message: { to: 'Bob <bob@example.com>', text: 'x' },
+            env: { OXYMAIL_MAPI_NO_ADDRESS_BOOK: '1' },
+          },
           { name: 'noStore', settings: user({ profile: 'Other' }), message: { to: 'bob@example.com', text: 'x' }, env: { OXYMAIL_MAPI_NO_DEFAULT_STORE: '1' } },
           {
             name: 'submitFails',
@@ -119,11 +127,22 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
         [PR.ORIGINATOR_DELIVERY_REPORT_REQUESTED]: true,
         [PR.SENTMAIL_ENTRYID]: expect.any(String),
       });
-      expect(full.recipients.map((r: any) => [r[PR.RECIPIENT_TYPE], r[PR.DISPLAY_NAME_W], r[PR.EMAIL_ADDRESS_W]])).toEqual([
-        [1, 'Bob', 'bob@example.com'],
-        [1, 'Élodie 🎉', 'elodie@example.fr'],
-        [2, 'carol@example.com', 'carol@example.com'],
-        [3, 'audit@example.com', 'audit@example.com'],
+      // One-off recipients: the entry ID of each row holds its display name, SMTP and its address.
+      expect(
+        full.recipients.map((r: any) => {
+          const id = decodeOneOff(r[PR.ENTRYID]);
+          return [r[PR.RECIPIENT_TYPE], r[PR.DISPLAY_NAME_W], r[PR.EMAIL_ADDRESS_W], id.name, id.type, id.address];
+        }),
+      ).toEqual([
+        [1, 'Bob', 'bob@example.com', 'Bob', 'SMTP', 'bob@example.com'],
+        [1, 'Élodie 🎉', 'elodie@example.fr', 'Élodie 🎉', 'SMTP', 'elodie@example.fr'],
+        [2, 'carol@example.com', 'carol@example.com', 'carol@example.com', 'SMTP', 'carol@example.com'],
+        [3, 'audit@example.com', 'audit@example.com', 'audit@example.com', 'SMTP', 'audit@example.com'],
+      ]);
+      // A provider without an address book: sent all the same, the rows without PR_ENTRYID.
+      expect(out.noAddressBook.sent[0].result).toMatchObject({ protocol: 'mapi', savedToSent: true });
+      expect(submits(out.noAddressBook.records).map((r) => r.recipients)).toEqual([
+        [{ [PR.RECIPIENT_TYPE]: 1, [PR.DISPLAY_NAME_W]: 'Bob', [PR.EMAIL_ADDRESS_W]: 'bob@example.com', '0x3002001f': 'SMTP' }],
       ]);
       const [bigPart, vcf] = full.attachments;
       expect(bigPart).toMatchObject({ bytes: BIG, crc32: crc32(big), props: { [PR.ATTACH_LONG_FILENAME_W]: 'archive 2026.bin' } });

@@ -9,8 +9,10 @@ import * as path from 'path';
 import {
   CLIENT_DLL,
   crc32,
+  decodeOneOff,
   EXTENDED_FAILURE_POINTS,
   failureHresult,
+  ONE_OFF_UID,
   recordsBySteps,
   registerClient,
   runScenario,
@@ -36,6 +38,7 @@ const PR = {
   DISPLAY_NAME_W: '0x3001001f',
   EMAIL_ADDRESS_W: '0x3003001f',
   ADDRTYPE_W: '0x3002001f',
+  ENTRYID: '0x0fff0102',
   ATTACH_METHOD: '0x37050003',
   RENDERING_POSITION: '0x370b0003',
   ATTACH_LONG_FILENAME_W: '0x3707001f',
@@ -48,12 +51,25 @@ const LOGON_PROFILE = 0x80000032;
 const MAPI_LOGON_UI = 0x1;
 const IID_IStream = '{0000000C-0000-0000-C000-000000000046}';
 const IID_IMAPIFolder = '{0002030C-0000-0000-C000-000000000046}';
+// MAPI_UNICODE | MAPI_SEND_NO_RICH_INFO to CreateOneOff; in the entry ID: MAPI_ONE_OFF_UNICODE | MAPI_ONE_OFF_NO_RICH_INFO.
+const ONE_OFF_FLAGS = 0x80000000 + 0x00010000;
+const ONE_OFF_ID_FLAGS = 0x8000 | 0x0001;
 const hex = (s: string) => Buffer.from(s).toString('hex');
 
 const recip = (recipClass: number, name: string, address: string) => ({ recipClass, name, address });
 const base = { subject: 's', recipients: [recip(1, 'a', 'a@example.fr')] };
 const submits = (records: Array<Record<string, any>>) => records.filter((r) => r.fn === 'IMessage::SubmitMessage');
 const fns = (records: Array<Record<string, any>>) => records.map((r) => r.fn);
+/** The recorded recipient rows, PR_ENTRYID decoded. */
+const rows = (submit: Record<string, any>) =>
+  submit.recipients.map((r: Record<string, any>) => ({ ...r, ...(r[PR.ENTRYID] !== undefined ? { [PR.ENTRYID]: decodeOneOff(r[PR.ENTRYID]) } : {}) }));
+const row = (type: number, name: string, address: string, entryId = true) => ({
+  [PR.RECIPIENT_TYPE]: type,
+  [PR.DISPLAY_NAME_W]: name,
+  [PR.EMAIL_ADDRESS_W]: address,
+  [PR.ADDRTYPE_W]: 'SMTP',
+  ...(entryId ? { [PR.ENTRYID]: { uid: ONE_OFF_UID, flags: ONE_OFF_ID_FLAGS, name, type: 'SMTP', address } } : {}),
+});
 
 if (wineReady('Windows native suite (Wine): Extended MAPI')) {
   describe('Windows native suite (Wine): Extended MAPI', () => {
@@ -107,19 +123,13 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
         [PR.ORIGINATOR_DELIVERY_REPORT_REQUESTED]: true,
         [PR.SENTMAIL_ENTRYID]: hex('OXY-SENT'),
       });
-      expect(first.recipients).toEqual(
-        [
-          [1, 'Zoé Lefèvre', 'zoe@example.fr'],
-          [1, 'Ève 🎉', 'eve@example.fr'],
-          [2, 'Ça Cc', 'cc@example.fr'],
-          [3, 'bcc@example.fr', 'bcc@example.fr'],
-        ].map(([type, name, address]) => ({
-          [PR.RECIPIENT_TYPE]: type,
-          [PR.DISPLAY_NAME_W]: name,
-          [PR.EMAIL_ADDRESS_W]: address,
-          [PR.ADDRTYPE_W]: 'SMTP',
-        })),
-      );
+      // One-off recipients: each row has the entry ID CreateOneOff made from its name, SMTP and address.
+      expect(rows(first)).toEqual([
+        row(1, 'Zoé Lefèvre', 'zoe@example.fr'),
+        row(1, 'Ève 🎉', 'eve@example.fr'),
+        row(2, 'Ça Cc', 'cc@example.fr'),
+        row(3, 'bcc@example.fr', 'bcc@example.fr'),
+      ]);
       const attachment = (name: string, data: Buffer) => ({
         props: { [PR.ATTACH_METHOD]: 1, [PR.RENDERING_POSITION]: -1, [PR.ATTACH_LONG_FILENAME_W]: name },
         bytes: data.length,
@@ -148,6 +158,14 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
       expect(call('IMsgStore::GetProps').tags).toEqual(['0x35e20102', '0x35e40102']);
       expect(call('IMsgStore::OpenEntry')).toMatchObject({ entryId: hex('OXY-OUTBOX'), iid: IID_IMAPIFolder, flags: 0x11 });
       expect(call('IMessage::ModifyRecipients').flags).toBe(2); // MODRECIP_ADD
+      // One address book per send, opened without a dialog and released with everything else.
+      const books = records.filter((r) => r.fn === 'IMAPISession::OpenAddressBook');
+      expect(books).toEqual([1, 2, 3].map(() => expect.objectContaining({ uiParam: '0', iid: null, flags: 1, return: 0 }))); // AB_NO_DIALOG
+      const oneOffs = records.filter((r) => r.fn === 'IAddrBook::CreateOneOff');
+      expect(oneOffs.slice(0, 4).map((r) => [r.addrBook, r.flags, r.name, r.type, r.address])).toEqual(
+        first.recipients.map((r: any) => [books[0].addrBook, ONE_OFF_FLAGS, r[PR.DISPLAY_NAME_W], 'SMTP', r[PR.EMAIL_ADDRESS_W]]),
+      );
+      expect(oneOffs).toHaveLength(6);
       expect(call('IAttach::OpenProperty')).toMatchObject({ tag: PR.ATTACH_DATA_BIN, iid: IID_IStream, flags: 3 });
       // Everything released: after the session at teardown, then at MAPIUninitialize.
       expect(records.slice(-4)).toEqual([
@@ -291,6 +309,61 @@ if (wineReady('Windows native suite (Wine): Extended MAPI')) {
       expect(fns(steps[EXTENDED_FAILURE_POINTS.length])).not.toContain('IMessage::CreateAttach');
       // The final send logs on again and succeeds; nothing is left at MAPIUninitialize.
       expect(submits(steps[steps.length - 1])).toEqual([expect.objectContaining({ return: 0 })]);
+      expect(records[records.length - 1]).toMatchObject({ fn: 'liveObjects', after: 'MAPIUninitialize', count: 0, buffers: 0 });
+    });
+
+    test('no address book or no CreateOneOff: sent without PR_ENTRYID; a one-off failing half way leaks nothing', async () => {
+      const recipients = [recip(1, 'Élodie 🎉', 'elodie@example.fr'), recip(2, 'Ça Cc', 'cc@example.fr'), recip(3, 'Bcc', 'bcc@example.fr')];
+      const request = { ...base, recipients };
+      const failOneOff = (hr: string, only: string | null) => ({
+        OXYMAIL_MAPI_FAIL_AT: 'IAddrBook::CreateOneOff',
+        OXYMAIL_MAPI_FAIL_HR: hr,
+        OXYMAIL_MAPI_FAIL_FOR: only,
+      });
+      const { result, records } = await runScenario('extended', {
+        steps: [
+          { env: { OXYMAIL_MAPI_NO_ADDRESS_BOOK: '1' }, send: request },
+          {
+            env: { OXYMAIL_MAPI_NO_ADDRESS_BOOK: null, OXYMAIL_MAPI_FAIL_AT: 'IMAPISession::OpenAddressBook', OXYMAIL_MAPI_FAIL_HR: '0x80004001' },
+            send: request,
+          },
+          { env: { OXYMAIL_MAPI_FAIL_HR: '0x80004005' }, send: request },
+          { env: { OXYMAIL_MAPI_FAIL_HR: '0x8007000e' }, send: request },
+          // CreateOneOff: not supported for the first recipient, or only for the second (all rows alike then).
+          { env: failOneOff('0x80040102', null), send: request },
+          { env: failOneOff('0x80040102', 'cc@example.fr'), send: request },
+          // A real failure at the third recipient: the first two entry IDs and the address book are freed.
+          { env: failOneOff('0x8007000e', 'bcc@example.fr'), send: request },
+          { env: { OXYMAIL_MAPI_FAIL_AT: null, OXYMAIL_MAPI_FAIL_FOR: null }, send: request },
+        ],
+      });
+      expect(result.results.map((r: any) => [r.hresult, r.call])).toEqual([
+        [0, 'IMessage::SubmitMessage'],
+        [0, 'IMessage::SubmitMessage'], // E_NOTIMPL
+        [0, 'IMessage::SubmitMessage'], // MAPI_E_CALL_FAILED
+        [0x8007000e, 'IMAPISession::OpenAddressBook'],
+        [0, 'IMessage::SubmitMessage'],
+        [0, 'IMessage::SubmitMessage'],
+        [0x8007000e, 'IAddrBook::CreateOneOff'],
+        [0, 'IMessage::SubmitMessage'],
+      ]);
+      const steps = recordsBySteps(records);
+      const withoutIds = [row(1, 'Élodie 🎉', 'elodie@example.fr', false), row(2, 'Ça Cc', 'cc@example.fr', false), row(3, 'Bcc', 'bcc@example.fr', false)];
+      for (const i of [0, 1, 2, 4, 5]) {
+        expect({ i, rows: rows(submits(steps[i])[0]) }).toEqual({ i, rows: withoutIds });
+      }
+      expect(fns(steps[0])).not.toContain('IAddrBook::CreateOneOff');
+      expect(steps[5].filter((r) => r.fn === 'IAddrBook::CreateOneOff').map((r) => r.return)).toEqual([0, 0x80040102]);
+      expect(steps[6].filter((r) => r.fn === 'IAddrBook::CreateOneOff').map((r) => r.return)).toEqual([0, 0, 0x8007000e]);
+      expect(fns(steps[6])).not.toContain('IMessage::ModifyRecipients');
+      // The failures drop the session: the address book and the entry IDs made so far are released by then.
+      for (const i of [3, 6]) {
+        expect({ i, live: steps[i].filter((r) => r.fn === 'liveObjects') }).toEqual({
+          i,
+          live: [expect.objectContaining({ count: 0, buffers: 0, after: 'IMAPISession' })],
+        });
+      }
+      expect(rows(submits(steps[7])[0])).toEqual([row(1, 'Élodie 🎉', 'elodie@example.fr'), row(2, 'Ça Cc', 'cc@example.fr'), row(3, 'Bcc', 'bcc@example.fr')]);
       expect(records[records.length - 1]).toMatchObject({ fn: 'liveObjects', after: 'MAPIUninitialize', count: 0, buffers: 0 });
     });
 
