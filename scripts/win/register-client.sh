@@ -24,11 +24,13 @@ esac
 [ -f "$DLL" ] || { echo "[register] $DLL is missing: run scripts/win/build.sh" >&2; exit 1; }
 WIN_DLL="Z:$(printf '%s' "$DLL" | tr '/' '\\')"
 
-wine reg add "$KEY" /ve /d "$NAME" /f >/dev/null
-wine reg add "$KEY\\$NAME" /ve /d "$NAME" /f >/dev/null
-wine reg add "$KEY\\$NAME" /v DLLPath /d "$WIN_DLL" /f >/dev/null
+. "$ROOT/scripts/win/wine-reg.sh"
+
+reg add "$KEY" /ve /d "$NAME" /f
+reg add "$KEY\\$NAME" /ve /d "$NAME" /f
+reg add "$KEY\\$NAME" /v DLLPath /d "$WIN_DLL" /f
 if [ "$VARIANT" = wide ]; then
-  wine reg add "$KEY\\$NAME" /v DLLPathEx /d "$WIN_DLL" /f >/dev/null
+  reg add "$KEY\\$NAME" /v DLLPathEx /d "$WIN_DLL" /f
   echo "[register] default mail client: $NAME -> $WIN_DLL (DLLPath, DLLPathEx)"
 else
   # The ANSI-only variant stands for an old Simple MAPI-only client.

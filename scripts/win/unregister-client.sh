@@ -10,10 +10,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export WINEPREFIX="${WINEPREFIX:-$ROOT/.cache/wineprefix}"
 export WINEDEBUG="${WINEDEBUG:--all}"
 KEY='HKLM\Software\Clients\Mail'
+. "$ROOT/scripts/win/wine-reg.sh"
 
 wine reg delete "$KEY\\Oxymail Recording Client" /f >/dev/null 2>&1 || true
 if [ "${1:-}" = "--restore-wine-default" ]; then
-  wine reg add "$KEY" /ve /d "Native Mail Client" /f >/dev/null
+  reg add "$KEY" /ve /d "Native Mail Client" /f
   echo "[unregister] default mail client: Native Mail Client (Wine's)"
 else
   wine reg delete "$KEY" /ve /f >/dev/null 2>&1 || true
