@@ -125,6 +125,16 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
 }
 
+/** Gmail's SMTP hosts (smtp.gmail.com, smtp.googlemail.com): app passwords and their hints apply. */
+export function isGmailHost(host: string): boolean {
+  return /(^|\.)(gmail|googlemail)\.com$/i.test(host);
+}
+
+/** Whether a password has the shape of a Google app password: 16 letters (shown as 4 groups of 4; spaces ignored). */
+export function looksLikeAppPassword(password: string): boolean {
+  return /^[a-z]{16}$/i.test(password.replace(/\s+/g, ''));
+}
+
 /** Flattens nested settings into dotted leaf paths; an array or null counts as a leaf. */
 function flatten(input: unknown, prefix: string, out: Map<string, unknown>): Map<string, unknown> {
   if (input && typeof input === 'object' && !Array.isArray(input) && !Buffer.isBuffer(input)) {
@@ -220,9 +230,9 @@ function checkCombination(s: UserMailSettings, problems: Problem[], warnings: Ma
       hint: "Use security 'auto', 'starttls' or 'tls'; set smtp.allowInsecureAuth: true only for a trusted network.",
     });
   }
-  if (smtp.host && /(^|\.)gmail\.com$|^smtp\.googlemail\.com$/i.test(smtp.host) && smtp.password !== undefined) {
+  if (smtp.host && isGmailHost(smtp.host) && smtp.password !== undefined) {
     smtp.password = smtp.password.replace(/\s+/g, '');
-    if (!/^[a-z]{16}$/i.test(smtp.password)) {
+    if (!looksLikeAppPassword(smtp.password)) {
       warnings.push({
         code: 'GMAIL_APP_PASSWORD',
         message:

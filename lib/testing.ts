@@ -131,17 +131,20 @@ export async function registerRecordingClient(options: { dll?: string; reg?: Reg
   await reg(['add', MAIL_CLIENTS_KEY, '/ve', '/d', RECORDING_CLIENT_NAME, '/f']);
   await reg(['add', USER_MAIL_CLIENTS_KEY, '/ve', '/d', RECORDING_CLIENT_NAME, '/f']);
   const ignore = () => undefined;
+  // Puts a key's default value back as it was: the previous client, or no default at all.
+  const restoreDefault = async (mailKey: string, before: string | null) => {
+    if (before && before !== RECORDING_CLIENT_NAME) await reg(['add', mailKey, '/ve', '/d', before, '/f']);
+    else await reg(['delete', mailKey, '/ve', '/f']).catch(ignore);
+  };
   return {
     name: RECORDING_CLIENT_NAME,
     dll,
     previous,
     previousUser,
     async unregister() {
-      if (!userKeyExisted) await reg(['delete', USER_MAIL_CLIENTS_KEY, '/f']).catch(ignore);
-      else if (previousUser !== null && previousUser !== RECORDING_CLIENT_NAME) await reg(['add', USER_MAIL_CLIENTS_KEY, '/ve', '/d', previousUser, '/f']);
-      else await reg(['delete', USER_MAIL_CLIENTS_KEY, '/ve', '/f']).catch(ignore);
-      if (previous && previous !== RECORDING_CLIENT_NAME) await reg(['add', MAIL_CLIENTS_KEY, '/ve', '/d', previous, '/f']);
-      else await reg(['delete', MAIL_CLIENTS_KEY, '/ve', '/f']).catch(ignore);
+      if (userKeyExisted) await restoreDefault(USER_MAIL_CLIENTS_KEY, previousUser);
+      else await reg(['delete', USER_MAIL_CLIENTS_KEY, '/f']).catch(ignore);
+      await restoreDefault(MAIL_CLIENTS_KEY, previous);
       await reg(['delete', key, '/f']).catch(ignore);
     },
   };

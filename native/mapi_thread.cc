@@ -32,20 +32,24 @@ Napi::Value ToJs(Napi::Env env, const SimpleSendResult& result) {
   return out;
 }
 
-Napi::Value ToJs(Napi::Env env, const ExtendedSendResult& result) {
+// What every Extended MAPI result reports: the HRESULT, the call that ended it, the DLL used.
+template <typename Result>
+Napi::Object HresultObject(Napi::Env env, const Result& result) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("hresult", Napi::Number::New(env, result.hresult));
   out.Set("call", Napi::String::New(env, result.call));
-  out.Set("savedToSent", Napi::Boolean::New(env, result.savedToSent));
   out.Set("dll", Napi::String::New(env, result.dll));
   return out;
 }
 
+Napi::Value ToJs(Napi::Env env, const ExtendedSendResult& result) {
+  Napi::Object out = HresultObject(env, result);
+  out.Set("savedToSent", Napi::Boolean::New(env, result.savedToSent));
+  return out;
+}
+
 Napi::Value ToJs(Napi::Env env, const ProfileListResult& result) {
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("hresult", Napi::Number::New(env, result.hresult));
-  out.Set("call", Napi::String::New(env, result.call));
-  out.Set("dll", Napi::String::New(env, result.dll));
+  Napi::Object out = HresultObject(env, result);
   Napi::Array profiles = Napi::Array::New(env, result.profiles.size());
   for (size_t i = 0; i < result.profiles.size(); ++i) {
     Napi::Object p = Napi::Object::New(env);
@@ -67,12 +71,9 @@ void OutOfMemory(SimpleSendResult& result) {
   result.call = kThreadCall;
 }
 
-void OutOfMemory(ExtendedSendResult& result) {
-  result.hresult = kOutOfMemory;
-  result.call = kThreadCall;
-}
-
-void OutOfMemory(ProfileListResult& result) {
+// The Extended MAPI results (send, profiles) carry an HRESULT.
+template <typename Result>
+void OutOfMemory(Result& result) {
   result.hresult = kOutOfMemory;
   result.call = kThreadCall;
 }

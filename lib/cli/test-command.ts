@@ -47,7 +47,7 @@ function tlsLine(h: HandshakeFact, server: string): string {
 function receiptLines(key: ProtocolKey, delivery: DeliveryOutlook, checked: boolean): string[] {
   const caps = capabilities(key);
   // What the protocol allows is only "ok" once the connection itself was checked.
-  const OK = checked ? () => green('ok') : NOTE;
+  const works = checked ? OK : NOTE;
   const mapi = key.startsWith('mapi');
   const read = caps.readReceipt.supported
     ? `${NOTE()} read receipts: ${mapi ? 'asked through the mail client (MAPI)' : 'asked with a Disposition-Notification-To header'}; the recipient's mail client decides whether to send one`
@@ -55,10 +55,10 @@ function receiptLines(key: ProtocolKey, delivery: DeliveryOutlook, checked: bool
   const deliveryWords: Record<DeliveryOutlook, string> = {
     works:
       key === 'smtp'
-        ? `${OK()} the server offers DSN: delivery receipts will work`
+        ? `${works()} the server offers DSN: delivery receipts will work`
         : key === 'managed'
-          ? `${OK()} delivery receipts: asked from the suite's relay (DSN)`
-          : `${OK()} delivery receipts: asked through Extended MAPI; the mail server sends the report`,
+          ? `${works()} delivery receipts: asked from the suite's relay (DSN)`
+          : `${works()} delivery receipts: asked through Extended MAPI; the mail server sends the report`,
     'server-has-no-dsn': `${WARN()} the server does not offer DSN: delivery receipts will not work (read receipts still can)`,
     unsupported: `${NOTE()} delivery receipts: not supported by ${key}${caps.deliveryReceipt.note ? ` (${caps.deliveryReceipt.note})` : ''}${key === 'mapi-simple' ? '; mapi.interface=extended supports them' : ''}`,
     unknown: `${NOTE()} delivery receipts: unknown (the server could not be asked whether it offers DSN)`,

@@ -4,6 +4,7 @@
  * the probe; nothing here decides what is good or bad. No secret ends up in the facts.
  */
 import { MailError } from '../errors';
+import { isGmailHost, looksLikeAppPassword } from '../settings';
 import type { SettingsInput, UserMailSettings } from '../settings';
 import { ManagedRelay, MANAGED_HINT, resolveRelay } from '../transports/managed';
 import type { SmtpEndpoint } from '../transports/smtp';
@@ -159,7 +160,7 @@ async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: Settings
   if (!s?.host) return null;
   const timeout = s.timeoutMs ?? DOCTOR_TIMEOUT_MS;
   // An unreadable password has no shape to judge: appPasswordShape stays null.
-  const gmail = /(^|\.)(gmail|googlemail)\.com$/i.test(s.host) && !unreadable.includes('smtp.password');
+  const gmail = isGmailHost(s.host) && !unreadable.includes('smtp.password');
   const unreadableSmtp = unreadable.filter((p) => p.startsWith('smtp.'));
   const facts: SmtpFacts = {
     host: s.host,
@@ -167,7 +168,7 @@ async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: Settings
     security: s.security,
     username: s.username ?? null,
     auth: s.accessToken !== undefined ? 'oauth2' : s.password !== undefined ? 'password' : 'none',
-    appPasswordShape: gmail && s.password !== undefined ? /^[a-z]{16}$/i.test(s.password.replace(/\s+/g, '')) : null,
+    appPasswordShape: gmail && s.password !== undefined ? looksLikeAppPassword(s.password) : null,
     dns: await probe.lookup(s.host, timeout),
   };
   if (!facts.dns.ok) return facts;

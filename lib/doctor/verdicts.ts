@@ -3,7 +3,7 @@
  * check with a verdict, and a recommendation. Pure: no I/O, the same answer on every OS, so each
  * rule is tested from fixtures.
  */
-import { isLoopback, UserMailSettings } from '../settings';
+import { isGmailHost, isLoopback, UserMailSettings } from '../settings';
 import type { DllFact, DoctorFacts, MailClientFacts, SmtpFacts } from './facts';
 import { describeMachine, PE_MACHINES } from './pe';
 
@@ -176,7 +176,6 @@ function mapiLines(facts: DoctorFacts, mapiSelected: boolean): DoctorLine[] {
   return lines;
 }
 
-const GMAIL = /(^|\.)(gmail|googlemail)\.com$/i;
 const MICROSOFT_365 = /(^|\.)office365\.com$|^smtp-mail\.outlook\.com$/i;
 
 function tlsPortLine(s: SmtpFacts): DoctorLine {
@@ -315,7 +314,7 @@ function smtpLines(s: SmtpFacts, settings: UserMailSettings | undefined): Doctor
 }
 
 function providerLines(s: SmtpFacts): DoctorLine[] {
-  if (GMAIL.test(s.host)) {
+  if (isGmailHost(s.host)) {
     if (s.auth === 'oauth2') return [{ id: 'smtp.gmail', verdict: 'ok', title: 'Gmail with OAuth2', detail: 'Scope https://mail.google.com/.' }];
     if (s.auth === 'password' && s.appPasswordShape === null) {
       return [

@@ -336,6 +336,17 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
     );
   }
 
+  /** Writes one user, `next` computed from what is stored, under the lock; the saved settings, secrets as given. */
+  async function putUser(userId: string, next: (previous: Raw | undefined) => unknown): Promise<UserMailSettings> {
+    checkUserId(userId);
+    return transact(async (users) => {
+      const previous = users.get(userId);
+      const { raw, saved } = await encode(userId, await next(previous), previous, (p) => p);
+      users.set(userId, raw);
+      return { result: saved, changed: !same(raw, previous) };
+    });
+  }
+
   async function updateMany(change: (users: Record<string, UserMailSettings>) => unknown): Promise<Record<string, UserMailSettings>> {
     return transact(async (users) => {
       const current: Record<string, UserMailSettings> = Object.create(null);
@@ -387,25 +398,9 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
       const raw = (await read()).users.get(checkUserId(userId));
       return raw === undefined ? undefined : open(userId, raw, true);
     },
-    async set(userId, settings) {
-      checkUserId(userId);
-      return transact(async (users) => {
-        const { raw, saved } = await encode(userId, settings, users.get(userId), (p) => p);
-        const changed = !same(raw, users.get(userId));
-        users.set(userId, raw);
-        return { result: saved, changed };
-      });
-    },
+    set: (userId, settings) => putUser(userId, () => settings),
     async update(userId, change) {
-      checkUserId(userId);
-      return transact(async (users) => {
-        const previous = users.get(userId);
-        const next = await change(previous === undefined ? undefined : view(userId, previous));
-        const { raw, saved } = await encode(userId, next, previous, (p) => p);
-        const changed = !same(raw, previous);
-        users.set(userId, raw);
-        return { result: maskSecrets(saved), changed };
-      });
+      return maskSecrets(await putUser(userId, (previous) => change(previous === undefined ? undefined : view(userId, previous))));
     },
     updateMany,
     async setMany(users) {

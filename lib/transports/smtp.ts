@@ -7,7 +7,7 @@
 import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol } from '../errors';
-import { isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
+import { isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
 
 /** Where and how to connect: the user's SMTP settings or the managed relay. */
 export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
@@ -123,10 +123,8 @@ export class SmtpTransport {
   }
 }
 
-const GMAIL = /(^|\.)(gmail|googlemail)\.com$/i;
-
 function authHint(response: string, e: SmtpEndpoint): string {
-  const google = GMAIL.test(e.host) || /support\.google\.com|BadCredentials/i.test(response);
+  const google = isGmailHost(e.host) || /support\.google\.com|BadCredentials/i.test(response);
   if (/5\.7\.9|application-specific password/i.test(response) || (google && /5\.7\.8|535/.test(response))) {
     return (
       'Gmail refuses the account password for SMTP: create an app password (Google account > Security > ' +
