@@ -13,12 +13,11 @@ import { IMPORTANCE_LEVELS } from '../importance';
 import { createMailer, SendOptions } from '../mailer';
 import { MailMessage, validateMessage } from '../message';
 import { composeMail } from '../transports/compose';
-import { parseSettingsJson } from '../settings';
 import { listProfiles } from '../transports/mapi';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
 import { DoctorOptions, formatDoctorReport, runDoctor } from '../doctor';
 import { errorJson, print, progress, table, usage, writeErrorText } from './output';
-import { addSettingsCommands, checkUser, examples, storeFrom, userNotFound } from './settings-commands';
+import { addSettingsCommands, checkUser, examples, readSettingsFile, storeFrom, userNotFound } from './settings-commands';
 
 interface SendFlags {
   to?: string[];
@@ -42,16 +41,6 @@ interface SendFlags {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-async function readSettings(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new MailError('INVALID_SETTINGS', `settings: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-  }
-  return parseSettingsJson(text, file);
-}
 
 /**
  * The From of an outbox message when --from is not given: user@hostname, when that is a valid
@@ -113,7 +102,7 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
     return;
   }
   if (f.from !== undefined) throw usage('--from is for outbox messages only: with settings, the sender is the user (email, smtp.senderName)');
-  const mailer = f.user ? await storeFrom(cmd).mailerFor(checkUser(f.user)) : createMailer((await readSettings(f.settings as string)) as object);
+  const mailer = f.user ? await storeFrom(cmd).mailerFor(checkUser(f.user)) : createMailer((await readSettingsFile(f.settings as string)) as object);
   try {
     const result = await mailer.send(message, { protocol: f.protocol, dialog: f.dialog });
     const lines = [
@@ -130,7 +119,7 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
 }
 
 async function verify(f: { settings: string; protocol?: SendOptions['protocol']; json?: boolean }): Promise<void> {
-  const mailer = createMailer((await readSettings(f.settings)) as object);
+  const mailer = createMailer((await readSettingsFile(f.settings)) as object);
   try {
     const r = await mailer.verify({ protocol: f.protocol });
     const human =

@@ -17,6 +17,17 @@ export function storeFrom(cmd: Command): SettingsStore {
   });
 }
 
+/** A JSON file of settings (a user's, or an export): INVALID_SETTINGS when it cannot be read or parsed. */
+export async function readSettingsFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new MailError('INVALID_SETTINGS', `settings: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  return parseSettingsJson(text, file);
+}
+
 /** A user id from the command line, or a usage error. */
 export function checkUser(user: string): string {
   const problem = userIdProblem(user);
@@ -259,13 +270,7 @@ export function addSettingsCommands(cli: Command): void {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('oxymail settings import alice.json'))
     .action(async (file, opts, cmd) => {
-      let text: string;
-      try {
-        text = await fs.readFile(file, 'utf8');
-      } catch (err) {
-        throw new MailError('INVALID_SETTINGS', `settings: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-      }
-      const doc = parseSettingsJson(text, file) as Node;
+      const doc = (await readSettingsFile(file)) as Node;
       if (!isObject(doc) || !isObject(doc.users)) throw new MailError('INVALID_SETTINGS', `settings: ${file} has no "users" object`);
       if (Object.hasOwn(doc, 'version') && !(Number.isInteger(doc.version) && (doc.version as number) >= 1 && (doc.version as number) <= STORE_VERSION)) {
         throw new MailError(
