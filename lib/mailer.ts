@@ -11,6 +11,7 @@ import { EffectiveSettings, maskSecrets, resolveSettings, SettingsInput, UserMai
 import { composeMail, Effective, Identity } from './transports/compose';
 import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './transports/managed';
 import { MapiSendOptions, MapiTransport } from './transports/mapi';
+import { DEADLINE_BOUNDS } from './transports/send-control';
 import { SmtpTransport, SmtpVerifyResult } from './transports/smtp';
 
 /** Options of createMailer, given by the host application. */
@@ -28,6 +29,8 @@ export interface SendOptions extends MapiSendOptions {
   /** Switch protocol for this send only. */
   protocol?: Protocol;
   signal?: AbortSignal;
+  /** Overall deadline of this send in ms (SMTP, managed): 100 to 3600000; default smtp.deadlineMs, else 300000. */
+  deadlineMs?: number;
 }
 
 /** What verify() found. */
@@ -47,7 +50,7 @@ export interface Mailer {
 }
 
 const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported']);
-const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow']);
+const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow', 'deadlineMs']);
 const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 
 function rejectUnknown(what: string, given: object, known: Set<string>): void {
@@ -57,6 +60,13 @@ function rejectUnknown(what: string, given: object, known: Set<string>): void {
       'UNKNOWN_OPTION',
       `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...known].join(', ')})`,
     );
+  }
+}
+
+function checkDeadline(ms: unknown): void {
+  if (ms === undefined) return;
+  if (!Number.isInteger(ms) || (ms as number) < DEADLINE_BOUNDS.min || (ms as number) > DEADLINE_BOUNDS.max) {
+    throw new MailError('INVALID_OPTION', `send: deadlineMs must be an integer from ${DEADLINE_BOUNDS.min} to ${DEADLINE_BOUNDS.max} (milliseconds)`);
   }
 }
 
@@ -162,6 +172,7 @@ class MailerImpl implements Mailer {
 
   async send(message: MailMessage, options: SendOptions = {}): Promise<SendResult> {
     rejectUnknown('send', options, SEND_OPTIONS);
+    checkDeadline(options.deadlineMs);
     const protocol = this.chooseProtocol(options.protocol);
     const msg = await validateMessage(message);
     if (protocol === 'managed' && msg.bulk) {
@@ -196,12 +207,13 @@ class MailerImpl implements Mailer {
       if (!outcome.unicode)
         warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });
       const all = [...msg.to, ...msg.cc, ...msg.bcc].map((m) => m.address);
-      return { protocol, messageId: null, accepted: all, rejected: [], receipts, warnings, savedToSent: outcome.savedToSent };
+      return { protocol, messageId: null, accepted: all, rejected: [], rejectedDetails: [], receipts, warnings, savedToSent: outcome.savedToSent };
     }
 
     const identity = this.identity(protocol);
     const smtp = this.transport(protocol) as SmtpTransport;
-    const info = await smtp.send(composeMail(msg, identity, eff, dropped), options.signal);
+    const mail = composeMail(msg, identity, eff, dropped);
+    const info = await smtp.send(mail, options.signal, options.deadlineMs);
     if (eff.deliveryReceipt && !info.dsnOffered) {
       receipts.delivery = 'unsupported-by-server';
       warnings.push({
@@ -209,10 +221,31 @@ class MailerImpl implements Mailer {
         message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
       });
     }
-    if (info.rejected.length) {
-      warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${info.rejected.join(', ')}; the other recipients were sent the message` });
+    const refused = info.rejectedDetails.filter((r) => r.permanent).map((r) => r.address);
+    const deferred = info.rejectedDetails.filter((r) => !r.permanent).map((r) => r.address);
+    const unexplained = info.rejected.filter((a) => !info.rejectedDetails.some((r) => r.address === a));
+    if (refused.length || unexplained.length) {
+      const list = [...refused, ...unexplained].join(', ');
+      warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${list}; the other recipients were sent the message` });
     }
-    return { protocol, messageId: info.messageId, accepted: info.accepted, rejected: info.rejected, receipts, warnings, savedToSent: false };
+    if (deferred.length) {
+      warnings.push({
+        code: 'RECIPIENTS_DEFERRED',
+        message: `the server refused ${deferred.join(', ')} for now (temporary failure): send to them again later`,
+      });
+    }
+    const envelopeId = mail.dsn && info.dsnOffered ? mail.dsn.id : undefined;
+    return {
+      protocol,
+      messageId: info.messageId,
+      accepted: info.accepted,
+      rejected: info.rejected,
+      rejectedDetails: info.rejectedDetails,
+      ...(envelopeId ? { envelopeId } : {}),
+      receipts,
+      warnings,
+      savedToSent: false,
+    };
   }
 
   /** From, Reply-To and the read-receipt address, as each protocol decides them. */

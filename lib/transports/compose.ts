@@ -31,6 +31,12 @@ export function htmlToText(html: string): string {
   return convert(html, { wordwrap: 76 });
 }
 
+/** A fresh Message-ID in the sender's domain, as nodemailer would make it. */
+export function newMessageId(fromAddress: string): string {
+  const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1) || 'localhost';
+  return `<${randomUUID()}@${domain}>`;
+}
+
 /** nodemailer mail options for a message; `dropped` features are left out. */
 export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective, dropped: Set<Feature>): SendMailOptions {
   const html = dropped.has('html') ? undefined : msg.html;
@@ -38,7 +44,8 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
   const headers: Record<string, string> = eff.importance ? smtpImportanceHeaders(eff.importance) : {};
   if (eff.readReceipt) headers['Disposition-Notification-To'] = `<${id.receiptsTo}>`;
   // Only what is set: nodemailer does work for every field it is given, even an empty one.
-  const options: SendMailOptions = { from: id.from, subject: msg.subject, text: text ?? '' };
+  // The Message-ID is ours, so that a failure (delivery unknown above all) can name the message.
+  const options: SendMailOptions = { from: id.from, subject: msg.subject, text: text ?? '', messageId: newMessageId(id.from.address) };
   if (id.replyTo) options.replyTo = id.replyTo;
   if (msg.to.length) options.to = msg.to;
   if (msg.cc.length) options.cc = msg.cc;

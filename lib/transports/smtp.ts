@@ -4,10 +4,12 @@
  * forced when credentials are set, TLS mode checked against the port), and every nodemailer
  * error mapped to a stable code with a hint.
  */
+import * as os from 'node:os';
 import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
-import { MailError, MailWarning, Protocol } from '../errors';
-import { isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
+import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
+import { isEhloName, isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
+import { DEFAULT_DEADLINE_MS, SendControl } from './send-control';
 
 /** Where and how to connect: the user's SMTP settings or the managed relay. */
 export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
@@ -17,6 +19,8 @@ export interface SmtpInfo {
   messageId: string;
   accepted: string[];
   rejected: string[];
+  /** Each refused recipient with its reply code and whether the refusal is permanent. */
+  rejectedDetails: RejectedRecipient[];
   /** True when the server advertised DSN in its EHLO reply. */
   dsnOffered: boolean;
   response?: string;
@@ -30,6 +34,24 @@ export interface SmtpVerifyResult {
   tls: 'implicit' | 'starttls-required' | 'starttls-when-offered' | 'off';
   authenticatedAs: string | null;
   warnings: MailWarning[];
+}
+
+/**
+ * The EHLO name when smtp.name is not set: the machine's name when it is fully qualified (a valid
+ * domain name with a dot), else the address literal [127.0.0.1], which RFC 5321 allows when the
+ * client has no meaningful name (a bare Windows machine name such as DESKTOP-4F2K is not one).
+ */
+export function defaultEhloName(hostname: string = safeHostname()): string {
+  const name = hostname.trim().toLowerCase().replace(/\.$/, '');
+  return isEhloName(name) && name.includes('.') && !name.startsWith('[') ? name : '[127.0.0.1]';
+}
+
+function safeHostname(): string {
+  try {
+    return os.hostname();
+  } catch {
+    return '';
+  }
 }
 
 /** nodemailer pool options for an endpoint. Exported for tests and the benchmark. */
@@ -46,6 +68,7 @@ export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
     requireTLS: e.security === 'starttls' || (e.security === 'auto' && hasCredentials && !isLoopback(e.host) && !e.allowInsecureAuth),
     ignoreTLS: e.security === 'none',
     tls: e.tls ? { ...e.tls } : undefined,
+    name: e.name ?? defaultEhloName(),
   };
   if (e.timeoutMs) {
     options.connectionTimeout = e.timeoutMs;
@@ -65,10 +88,19 @@ function tlsMode(e: SmtpEndpoint): SmtpVerifyResult['tls'] {
   return o.secure ? 'implicit' : o.requireTLS ? 'starttls-required' : o.ignoreTLS ? 'off' : 'starttls-when-offered';
 }
 
+/** The key under which a send's SendControl travels in nodemailer's mail data, for the stream plugin. */
+const CONTROL_KEY = 'oxymailSendControl';
+
+/** What a person can do when the outcome of a send is unknown. */
+export const DELIVERY_UNKNOWN_HINT =
+  'The server may have the message: check (the recipients, the Sent copy or the server log, by its Message-ID) before sending it again. oxymail never sends it again by itself.';
+
 /** A pooled SMTP connection to one endpoint, opened on first use. */
 export class SmtpTransport {
   readonly name = 'smtp';
   private transporter?: Transporter;
+  /** Sends in flight: close() ends them. */
+  private readonly pending = new Set<SendControl>();
 
   constructor(
     private readonly endpoint: SmtpEndpoint,
@@ -76,22 +108,51 @@ export class SmtpTransport {
   ) {}
 
   private get pool(): Transporter {
-    return (this.transporter ??= nodemailer.createTransport(poolOptions(this.endpoint)));
+    if (!this.transporter) {
+      const transporter = nodemailer.createTransport(poolOptions(this.endpoint));
+      // The composed message is read by the SMTP connection, which writes the terminating "." as
+      // soon as the message ends: its 'end' marks the point after which a drop leaves the outcome
+      // unknown. (The connection reads the stream; nothing is buffered in between.)
+      transporter.use('stream', (mail, done) => {
+        const control = (mail.data as Record<string, unknown>)[CONTROL_KEY];
+        if (control instanceof SendControl) {
+          mail.message.processFunc((input) => {
+            input.once('end', () => {
+              control.messageWritten = true;
+            });
+            return input;
+          });
+        }
+        done();
+      });
+      this.transporter = transporter;
+    }
+    return this.transporter;
   }
 
-  /** Sends composed mail options; resolves with what the server accepted. */
-  async send(mail: SendMailOptions, signal?: AbortSignal): Promise<SmtpInfo> {
+  /**
+   * Sends composed mail options; resolves with what the server accepted. The send ends at the
+   * caller's signal, at the overall deadline, or at close(); after the whole message went out, any
+   * of these (or a dropped connection) is SMTP_DELIVERY_UNKNOWN, never a plain failure.
+   */
+  async send(mail: SendMailOptions, signal?: AbortSignal, deadlineMs?: number): Promise<SmtpInfo> {
+    const control = new SendControl(deadlineMs ?? this.endpoint.deadlineMs ?? DEFAULT_DEADLINE_MS, signal);
+    this.pending.add(control);
     try {
-      const info = await this.pool.sendMail(signal ? { ...mail, signal } : mail);
+      const info = await this.pool.sendMail({ ...mail, signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions);
       return {
         messageId: info.messageId,
         accepted: (info.accepted ?? []).map(String),
         rejected: (info.rejected ?? []).map(String),
+        rejectedDetails: rejectedDetails(info.rejectedErrors),
         dsnOffered: Array.isArray(info.ehlo) && info.ehlo.some((l: string) => /^DSN\b/i.test(l)),
         response: info.response,
       };
     } catch (err) {
-      throw mapSmtpError(err, this.endpoint, this.protocol, 'send');
+      throw mapSendError(err, control, this.endpoint, this.protocol, typeof mail.messageId === 'string' ? mail.messageId : undefined);
+    } finally {
+      control.dispose();
+      this.pending.delete(control);
     }
   }
 
@@ -117,10 +178,62 @@ export class SmtpTransport {
     };
   }
 
+  /** Ends every pending send (SMTP_DELIVERY_UNKNOWN where the message was already sent) and closes the connections. */
   close(): void {
+    for (const control of this.pending) control.end('closed');
     this.transporter?.close();
     this.transporter = undefined;
   }
+}
+
+/** Per-recipient refusals from nodemailer's rejectedErrors. */
+export function rejectedDetails(errors: unknown): RejectedRecipient[] {
+  if (!Array.isArray(errors)) return [];
+  return errors
+    .filter((e) => e && typeof e.recipient === 'string')
+    .map((e) => ({
+      address: String(e.recipient),
+      ...(typeof e.responseCode === 'number' ? { responseCode: e.responseCode } : {}),
+      permanent: typeof e.responseCode === 'number' ? e.responseCode >= 500 : e.permanent !== false,
+    }));
+}
+
+/**
+ * Maps the failure of one send: after the whole message went out without a reply, the outcome is
+ * unknown whatever ended the connection; otherwise our own end (abort, deadline, close) names
+ * itself, and the rest is the server's or the network's doing.
+ */
+export function mapSendError(err: unknown, control: SendControl, e: SmtpEndpoint, protocol: Protocol, messageId?: string): MailError {
+  const ne = err as { responseCode?: number; message?: string; code?: string };
+  const where = `send (SMTP ${e.host}:${e.port})`;
+  const replied = typeof ne.responseCode === 'number';
+  const base = { protocol, cause: err, messageId };
+  if (control.messageWritten && !replied) {
+    const why =
+      control.reason === 'deadline'
+        ? `no answer within the send deadline of ${control.deadlineMs} ms`
+        : control.reason === 'aborted'
+          ? 'the send was aborted'
+          : control.reason === 'closed'
+            ? 'the mailer was closed'
+            : `the connection ended (${ne.message ?? String(err)})`;
+    return new MailError(
+      'SMTP_DELIVERY_UNKNOWN',
+      `${where}: ${why} after the whole message was sent and before the server answered: the server may have it${messageId ? ` (Message-ID ${messageId})` : ''}`,
+      { ...base, deliveryUnknown: true, hint: DELIVERY_UNKNOWN_HINT },
+    );
+  }
+  if (control.reason === 'deadline') {
+    return new MailError('SMTP_TIMEOUT', `${where}: the send did not finish within its deadline of ${control.deadlineMs} ms; the message was not sent`, {
+      ...base,
+      hint: `The server answers too slowly. Check ${e.host}:${e.port}, or raise smtp.deadlineMs (or the deadlineMs send option) for very large messages.`,
+    });
+  }
+  if (control.reason === 'closed') {
+    return new MailError('MAILER_CLOSED', `${where}: the mailer was closed before the message was sent; nothing was sent`, base);
+  }
+  if (control.reason === 'aborted') return new MailError('ABORTED', `${where}: aborted; the message was not sent`, base);
+  return mapSmtpError(err, e, protocol, 'send');
 }
 
 function authHint(response: string, e: SmtpEndpoint): string {
