@@ -60,6 +60,10 @@ export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
   const options: SMTPPoolOptions = {
     pool: true,
     maxConnections: 5,
+    // nodemailer requeues a message whose connection closed before it was read (a reused
+    // connection the server dropped, or a close before the greeting): once is enough for the
+    // first case, and the second then fails instead of retrying with backoff until the deadline.
+    maxRequeues: 1,
     host: e.host,
     port: e.port,
     secure: e.security === 'tls' || (e.security === 'auto' && e.port === 465),
@@ -204,6 +208,7 @@ export function rejectedDetails(errors: unknown): RejectedRecipient[] {
  * itself, and the rest is the server's or the network's doing.
  */
 export function mapSendError(err: unknown, control: SendControl, e: SmtpEndpoint, protocol: Protocol, messageId?: string): MailError {
+  redactError(err, e);
   const ne = err as { responseCode?: number; message?: string; code?: string };
   const where = `send (SMTP ${e.host}:${e.port})`;
   const replied = typeof ne.responseCode === 'number';
@@ -254,33 +259,113 @@ function authHint(response: string, e: SmtpEndpoint): string {
   return 'Check smtp.username and smtp.password (the company account), and whether the server wants the full e-mail address as user name.';
 }
 
-function tlsHint(e: SmtpEndpoint, detail: string): string {
+function tlsHint(e: SmtpEndpoint, detail: string, responseCode?: number): string {
+  if (responseCode !== undefined && responseCode >= 400 && responseCode < 500) {
+    return `The server on port ${e.port} refused STARTTLS temporarily (${responseCode}): try again later; if it lasts, its administrator must fix its TLS setup.`;
+  }
+  if (responseCode !== undefined && responseCode >= 500 && ![500, 502, 504].includes(responseCode)) {
+    return `The server on port ${e.port} refused STARTTLS (${responseCode}): use port 465 with security 'tls', or ask its administrator.`;
+  }
   if (/wrong version number|WRONG_VERSION_NUMBER/i.test(detail)) {
     return `Port ${e.port} speaks plain SMTP with STARTTLS, not implicit TLS: use security 'auto' or 'starttls' (or port 465 with 'tls').`;
   }
   if (/certificate|self.signed|CERT_|unable to verify/i.test(detail)) {
     return "The server's certificate could not be verified: give the company CA as smtp.tls.ca (PEM), or check smtp.host matches the certificate name.";
   }
-  if (/STARTTLS/i.test(detail)) {
+  if (/STARTTLS/i.test(detail) || responseCode !== undefined) {
     return `The server on port ${e.port} does not offer STARTTLS: use port 465 with security 'tls', or 'none' only on a trusted network.`;
   }
   return `Check that port ${e.port} and security '${e.security}' match the server (465: 'tls'; 25/587: 'starttls' or 'auto').`;
 }
 
+/** The forms of the credentials a server could echo back in a reply: the password, and the base64 AUTH lines. */
+function secretForms(e: SmtpEndpoint): string[] {
+  const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+  const forms: string[] = [];
+  const user = e.username ?? '';
+  for (const secret of [e.password, e.accessToken]) {
+    if (!secret) continue;
+    forms.push(secret, b64(secret), b64(`\0${user}\0${secret}`), b64(`${user}\0${user}\0${secret}`), b64(`user=${user}\x01auth=Bearer ${secret}\x01\x01`));
+  }
+  return forms.filter((f) => f.length >= 4).sort((x, y) => y.length - x.length);
+}
+
+/**
+ * Server text with every form of the credentials removed. A reply to an AUTH command loses every
+ * base64 run of 8 characters or more as well: a server that echoes the line it refused may cut it
+ * or re-encode it.
+ */
+export function redactSecrets(text: string, e: SmtpEndpoint, authReply = false): string {
+  let out = text;
+  for (const form of secretForms(e)) out = out.split(form).join('[redacted]');
+  if (authReply)
+    out = out.replace(/(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])/g, (m) => (/^\d+$/.test(m) || /^[a-z]+$/i.test(m) ? m : '[redacted]'));
+  return out;
+}
+
+/** Redacts the nodemailer error in place, as it travels on as the MailError's cause. */
+function redactError(err: unknown, e: SmtpEndpoint): void {
+  if (!err || typeof err !== 'object') return;
+  const ne = err as { message?: unknown; response?: unknown; command?: unknown; stack?: unknown };
+  const auth = typeof ne.command === 'string' && /^AUTH/i.test(ne.command);
+  for (const key of ['message', 'response', 'stack'] as const) {
+    if (typeof ne[key] === 'string') {
+      try {
+        ne[key] = redactSecrets(ne[key] as string, e, auth);
+      } catch {
+        // a frozen or exotic error: its text stays out of ours below anyway
+      }
+    }
+  }
+}
+
+const STARTTLS_FIRST = /must issue a STARTTLS|STARTTLS (?:command )?first|5\.7\.0.*(?:TLS|encryption) required|Encryption required/i;
+const TOO_LARGE = /^552\b|5\.3\.4|size (?:exceeds|limit)|larger than allowed|too (?:large|big)/i;
+
 /** Maps a nodemailer error to a MailError with a stable code, the server's reply code and a hint. */
 export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, op: 'send' | 'verify'): MailError {
-  const ne = err as { code?: string; message?: string; response?: string; responseCode?: number; permanent?: boolean; command?: string };
+  redactError(err, e);
+  const ne = err as {
+    code?: string;
+    message?: string;
+    response?: string;
+    responseCode?: number;
+    permanent?: boolean;
+    command?: string;
+    rejectedErrors?: unknown;
+  };
   const detail = `${ne.message ?? String(err)}`;
-  const where = `${op} (SMTP ${e.host}:${e.port}${ne.command ? `, ${ne.command}` : ''})`;
-  const base = { protocol, cause: err, responseCode: ne.responseCode, permanent: ne.permanent };
+  const where = `${op} (SMTP ${e.host}:${e.port}${ne.command && ne.command !== 'API' && ne.command !== 'CONN' ? `, ${ne.command}` : ''})`;
+  const permanent = typeof ne.responseCode === 'number' ? ne.responseCode >= 500 : ne.permanent;
+  const base = { protocol, cause: err, responseCode: ne.responseCode, permanent };
   const response = ne.response ?? detail;
+  if (STARTTLS_FIRST.test(response) && ne.responseCode === 530) {
+    return new MailError('SMTP_STARTTLS_REQUIRED', `${where}: the server wants STARTTLS first: ${response}`, {
+      ...base,
+      hint:
+        e.security === 'none'
+          ? "The server requires an encrypted connection: set smtp.security to 'auto' or 'starttls' (not 'none')."
+          : "The server requires STARTTLS but did not offer it in its EHLO reply: set smtp.security to 'starttls' (or use port 465 with 'tls'), or ask its administrator.",
+    });
+  }
+  if (ne.responseCode !== undefined && TOO_LARGE.test(response) && (ne.responseCode === 552 || /5\.3\.4/.test(response))) {
+    return new MailError('SMTP_MESSAGE_TOO_LARGE', `${where}: the server refused the message as too large: ${response}`, {
+      ...base,
+      hint: 'Send smaller attachments (or a link to them): the server sets the limit.',
+    });
+  }
   switch (ne.code) {
     case 'EAUTH':
     case 'ENOAUTH':
-    case 'EOAUTH2':
-      return new MailError('SMTP_AUTH', `${where}: login refused: ${response}`, { ...base, hint: authHint(response, e) });
+    case 'EOAUTH2': {
+      const temporary = typeof ne.responseCode === 'number' && ne.responseCode >= 400 && ne.responseCode < 500;
+      return new MailError('SMTP_AUTH', `${where}: login refused: ${response}`, {
+        ...base,
+        hint: temporary ? 'The server refused the login temporarily: try again later; the password was not judged wrong.' : authHint(response, e),
+      });
+    }
     case 'ETLS':
-      return new MailError('SMTP_TLS', `${where}: TLS failed: ${detail}`, { ...base, hint: tlsHint(e, detail) });
+      return new MailError('SMTP_TLS', `${where}: TLS failed: ${detail}`, { ...base, hint: tlsHint(e, detail, ne.responseCode) });
     case 'ETIMEDOUT': {
       const hint =
         /greeting/i.test(detail) && e.port === 465
@@ -288,16 +373,46 @@ export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, 
           : `Check that ${e.host}:${e.port} is the right server and that a firewall does not drop the connection.`;
       return new MailError('SMTP_TIMEOUT', `${where}: timed out: ${detail}`, { ...base, hint });
     }
-    case 'EENVELOPE':
+    case 'EENVELOPE': {
+      if (ne.command === 'DATA') {
+        return new MailError('SMTP_MESSAGE_REJECTED', `${where}: the server refused the message (DATA): ${response}`, {
+          ...base,
+          hint: permanent === false ? 'A temporary refusal: send the message again later.' : undefined,
+        });
+      }
+      const details = rejectedDetails(ne.rejectedErrors);
       return new MailError('SMTP_REJECTED', `${where}: the server refused the envelope: ${response}`, {
         ...base,
-        hint: 'Check the recipient addresses, and that the account may send as the sender address.',
+        ...(details.length ? { rejectedDetails: details } : {}),
+        hint:
+          permanent === false
+            ? 'A temporary refusal (4xx): send the message again later.'
+            : 'Check the recipient addresses, and that the account may send as the sender address.',
       });
+    }
     case 'EMESSAGE':
-      return new MailError('SMTP_MESSAGE_REJECTED', `${where}: the server refused the message: ${response}`, base);
+      if (/larger than allowed/i.test(detail)) return tooLarge(detail, where, base);
+      return new MailError('SMTP_MESSAGE_REJECTED', `${where}: the server refused the message: ${response}`, {
+        ...base,
+        hint: permanent === false ? 'A temporary refusal: send the message again later.' : undefined,
+      });
+    case 'ESTREAM':
+      return new MailError('ATTACHMENT_UNREADABLE', `${where}: an attachment could not be read while sending: ${detail}; the message was not sent`, {
+        ...base,
+        hint: 'Check that the attachment files stay in place and readable until send() returns (a stream given as content must not fail).',
+      });
     case 'EABORT':
       return new MailError('ABORTED', `${where}: aborted`, base);
     case 'EPROTOCOL':
+      if (/Invalid greeting/i.test(detail) && typeof ne.responseCode === 'number') {
+        return new MailError('SMTP_CONNECTION', `${where}: the server refused the connection: ${response}`, {
+          ...base,
+          hint:
+            ne.responseCode < 500
+              ? 'The server is busy or shutting down (421): try again later.'
+              : 'The server refuses connections from this machine: check smtp.host and smtp.port, or ask its administrator.',
+        });
+      }
       return new MailError('SMTP_PROTOCOL', `${where}: unexpected reply: ${detail}`, base);
     default: {
       if (/wrong version number|certificate|self.signed|TLS|SSL/i.test(detail)) {
@@ -306,8 +421,22 @@ export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, 
       const hint =
         ne.code === 'EDNS' || /ENOTFOUND|EAI_AGAIN/.test(detail)
           ? `The server name '${e.host}' does not resolve: check smtp.host.`
-          : `Check smtp.host and smtp.port (${e.host}:${e.port}) and that the server accepts connections from this machine.`;
+          : /retries after connection was closed/i.test(detail)
+            ? `The server at ${e.host}:${e.port} closed the connection before greeting: check smtp.host and smtp.port, and that it accepts this machine.`
+            : `Check smtp.host and smtp.port (${e.host}:${e.port}) and that the server accepts connections from this machine.`;
       return new MailError('SMTP_CONNECTION', `${where}: connection failed: ${detail}`, { ...base, hint });
     }
   }
+}
+
+function tooLarge(detail: string, where: string, base: object): MailError {
+  const limit = /larger than allowed (\d+)/i.exec(detail)?.[1];
+  return new MailError(
+    'SMTP_MESSAGE_TOO_LARGE',
+    `${where}: the message is larger than the server's limit${limit ? ` of ${limit} bytes` : ''} (SIZE); nothing was uploaded`,
+    {
+      ...base,
+      hint: `The server accepts messages up to ${limit ?? 'its advertised SIZE'} bytes, encoding included (attachments grow by a third in base64): send smaller attachments or a link to them.`,
+    },
+  );
 }

@@ -150,6 +150,7 @@ function run(raw: Socket, script: Script, session: Session, events: EventEmitter
       case 'STARTTLS': {
         const r = script.replies?.STARTTLS;
         if (r !== undefined) return reply(verb, line, '');
+        if (!extensions.includes('STARTTLS')) return act('502 5.5.1 STARTTLS not offered', '');
         socket.write('220 2.0.0 Ready to start TLS\r\n');
         const { key, cert } = script.tlsCert ?? testCert();
         const secure = new TLSSocket(raw, { isServer: true, key, cert });
