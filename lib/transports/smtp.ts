@@ -8,19 +8,11 @@ import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol } from '../errors';
 import { isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
+import { rawSource } from './compose';
+import type { Delivery, SendJob, Transport } from './transport';
 
 /** Where and how to connect: the user's SMTP settings or the managed relay. */
 export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
-
-/** What nodemailer reports after a send, the parts oxymail reads. */
-export interface SmtpInfo {
-  messageId: string;
-  accepted: string[];
-  rejected: string[];
-  /** True when the server advertised DSN in its EHLO reply. */
-  dsnOffered: boolean;
-  response?: string;
-}
 
 /** What verify() found. */
 export interface SmtpVerifyResult {
@@ -66,27 +58,44 @@ function tlsMode(e: SmtpEndpoint): SmtpVerifyResult['tls'] {
 }
 
 /** A pooled SMTP connection to one endpoint, opened on first use. */
-export class SmtpTransport {
-  readonly name = 'smtp';
+export class SmtpTransport implements Transport {
+  readonly name: string;
   private transporter?: Transporter;
 
   constructor(
     private readonly endpoint: SmtpEndpoint,
     private readonly protocol: Protocol,
-  ) {}
+  ) {
+    this.name = protocol;
+  }
 
   private get pool(): Transporter {
     return (this.transporter ??= nodemailer.createTransport(poolOptions(this.endpoint)));
   }
 
-  /** Sends composed mail options; resolves with what the server accepted. */
-  async send(mail: SendMailOptions, signal?: AbortSignal): Promise<SmtpInfo> {
+  /** Sends the composed message (its exact bytes, envelope and DSN parameters); resolves with what the server said. */
+  async send(job: SendJob, signal?: AbortSignal): Promise<Delivery> {
+    const composed = await job.compose();
+    const mail: SendMailOptions = { envelope: composed.envelope, raw: rawSource(composed) };
+    if (composed.dsn) mail.dsn = composed.dsn;
+    if (signal) (mail as SendMailOptions & { signal: AbortSignal }).signal = signal;
     try {
-      const info = await this.pool.sendMail(signal ? { ...mail, signal } : mail);
+      const info = await this.pool.sendMail(mail);
+      const rejected = (info.rejected ?? []).map(String);
+      const errors = ((info as { rejectedErrors?: { recipient?: string; responseCode?: number; response?: string }[] }).rejectedErrors ?? []).filter(Boolean);
       return {
-        messageId: info.messageId,
+        messageId: composed.messageId,
+        envelopeId: composed.dsn?.id,
         accepted: (info.accepted ?? []).map(String),
-        rejected: (info.rejected ?? []).map(String),
+        rejected,
+        rejectedDetails: rejected.map((address) => {
+          const e = errors.find((r) => r.recipient === address);
+          const responseCode = e?.responseCode;
+          return { address, responseCode, permanent: responseCode === undefined || responseCode >= 500, response: e?.response };
+        }),
+        raw: composed,
+        savedToSent: false,
+        warnings: [],
         dsnOffered: Array.isArray(info.ehlo) && info.ehlo.some((l: string) => /^DSN\b/i.test(l)),
         response: info.response,
       };
