@@ -64,12 +64,23 @@ export class SendControl {
   ) {
     this.timer = setTimeout(() => this.end('deadline'), deadlineMs);
     this.timer.unref();
-    if (callerSignal) this.unsubscribe = onAbort(callerSignal, () => this.end('aborted'));
+    if (callerSignal?.aborted) this.end('aborted');
+    else if (callerSignal) this.unsubscribe = onAbort(callerSignal, () => this.end('aborted'));
   }
 
   /** The signal nodemailer watches: aborted by the caller, the deadline or close(). */
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /** Settles with `work`, or rejects as soon as the send is ended (work left running is the caller's to clean up). */
+  race<T>(work: Promise<T>): Promise<T> {
+    if (this.reason) return Promise.reject(this.signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const stop = () => reject(this.signal.reason);
+      this.signal.addEventListener('abort', stop, { once: true });
+      work.then(resolve, reject).finally(() => this.signal.removeEventListener('abort', stop));
+    });
   }
 
   /** Ends the send (the first reason wins). */

@@ -9,22 +9,12 @@ import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
 import { isEhloName, isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
+import { rawSource } from './compose';
 import { DEFAULT_DEADLINE_MS, SendControl } from './send-control';
+import type { Delivery, SendJob, Transport } from './transport';
 
 /** Where and how to connect: the user's SMTP settings or the managed relay. */
 export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
-
-/** What nodemailer reports after a send, the parts oxymail reads. */
-export interface SmtpInfo {
-  messageId: string;
-  accepted: string[];
-  rejected: string[];
-  /** Each refused recipient with its reply code and whether the refusal is permanent. */
-  rejectedDetails: RejectedRecipient[];
-  /** True when the server advertised DSN in its EHLO reply. */
-  dsnOffered: boolean;
-  response?: string;
-}
 
 /** What verify() found. */
 export interface SmtpVerifyResult {
@@ -100,8 +90,8 @@ export const DELIVERY_UNKNOWN_HINT =
   'The server may have the message: check (the recipients, the Sent copy or the server log, by its Message-ID) before sending it again. oxymail never sends it again by itself.';
 
 /** A pooled SMTP connection to one endpoint, opened on first use. */
-export class SmtpTransport {
-  readonly name = 'smtp';
+export class SmtpTransport implements Transport {
+  readonly name: string;
   private transporter?: Transporter;
   /** Sends in flight: close() ends them. */
   private readonly pending = new Set<SendControl>();
@@ -109,7 +99,9 @@ export class SmtpTransport {
   constructor(
     private readonly endpoint: SmtpEndpoint,
     private readonly protocol: Protocol,
-  ) {}
+  ) {
+    this.name = protocol;
+  }
 
   private get pool(): Transporter {
     if (!this.transporter) {
@@ -135,25 +127,38 @@ export class SmtpTransport {
   }
 
   /**
-   * Sends composed mail options; resolves with what the server accepted. The send ends at the
-   * caller's signal, at the overall deadline, or at close(); after the whole message went out, any
-   * of these (or a dropped connection) is SMTP_DELIVERY_UNKNOWN, never a plain failure.
+   * Sends the composed message (its exact bytes, envelope and DSN parameters); resolves with what
+   * the server said. The send ends at the caller's signal, at the overall deadline, or at close();
+   * after the whole message went out, any of these (or a dropped connection) is
+   * SMTP_DELIVERY_UNKNOWN, never a plain failure.
    */
-  async send(mail: SendMailOptions, signal?: AbortSignal, deadlineMs?: number): Promise<SmtpInfo> {
-    const control = new SendControl(deadlineMs ?? this.endpoint.deadlineMs ?? DEFAULT_DEADLINE_MS, signal);
+  async send(job: SendJob, signal?: AbortSignal): Promise<Delivery> {
+    const control = new SendControl(job.deadlineMs ?? this.endpoint.deadlineMs ?? DEFAULT_DEADLINE_MS, signal);
     this.pending.add(control);
+    let messageId: string | undefined;
     try {
+      const composed = await control.race(job.compose());
+      messageId = composed.messageId;
+      // SIZE: the exact size of the composed bytes. nodemailer declares it on MAIL FROM when the
+      // server advertises SIZE, and refuses before MAIL FROM (nothing uploaded) above its limit.
+      const mail: SendMailOptions = { envelope: { ...composed.envelope, size: composed.size } as SendMailOptions['envelope'], raw: rawSource(composed) };
+      if (composed.dsn) mail.dsn = composed.dsn;
       const info = await this.pool.sendMail({ ...mail, signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions);
       return {
-        messageId: info.messageId,
+        messageId: composed.messageId,
+        envelopeId: composed.dsn?.id,
         accepted: (info.accepted ?? []).map(String),
         rejected: (info.rejected ?? []).map(String),
         rejectedDetails: rejectedDetails(info.rejectedErrors),
+        raw: composed,
+        savedToSent: false,
+        warnings: [],
         dsnOffered: Array.isArray(info.ehlo) && info.ehlo.some((l: string) => /^DSN\b/i.test(l)),
         response: info.response,
       };
     } catch (err) {
-      throw mapSendError(err, control, this.endpoint, this.protocol, typeof mail.messageId === 'string' ? mail.messageId : undefined);
+      if (err instanceof MailError) throw err;
+      throw mapSendError(err, control, this.endpoint, this.protocol, messageId);
     } finally {
       control.dispose();
       this.pending.delete(control);

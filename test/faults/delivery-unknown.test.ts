@@ -32,7 +32,7 @@ function endless(): Readable {
   let n = 0;
   return new Readable({
     read() {
-      this.push(n++ < 4000 ? Buffer.alloc(16384, 65) : null);
+      this.push(n++ < 512 ? Buffer.alloc(16384, 65) : null);
     },
   });
 }

@@ -27,6 +27,8 @@ interface Row {
   refuse?: true;
   smtp?: Record<string, unknown>;
   message?: Partial<MailMessage>;
+  /** The send's deadline (default 700 ms). */
+  deadlineMs?: number;
   /** The expected error code, or 'delivered'. */
   expect: string;
   /** Extra facts on the error or the result. */
@@ -180,6 +182,7 @@ const ROWS: Row[] = [
     name: 'drop in mid-DATA',
     script: { midData: { afterBytes: 65536, action: 'destroy' } },
     message: { attachments: [{ filename: 'big.bin', content: endless() }] },
+    deadlineMs: 30_000,
     expect: 'SMTP_CONNECTION',
   },
   {
@@ -247,6 +250,19 @@ const ROWS: Row[] = [
     expect: 'SMTP_AUTH',
   },
   {
+    name: 'SIZE 2000 advertised, a 30 kB message: refused before MAIL FROM, naming the limit',
+    script: { extensions: ['SIZE 2000', '8BITMIME'] },
+    message: { attachments: [{ filename: 'devis.pdf', content: Buffer.alloc(30_000, 7) }] },
+    expect: 'SMTP_MESSAGE_TOO_LARGE',
+    check: (e) => expect((e as MailError).message).toContain('2000 bytes'),
+  },
+  {
+    name: 'SIZE 100000 advertised: SIZE= on MAIL FROM is the exact size',
+    script: { extensions: ['SIZE 100000', '8BITMIME'] },
+    message: { attachments: [{ filename: 'devis.pdf', content: Buffer.alloc(30_000, 7) }] },
+    expect: 'delivered',
+  },
+  {
     name: 'an attachment stream that fails while sending',
     script: {},
     message: { attachments: [{ filename: 'a.bin', content: failing() }] },
@@ -259,7 +275,7 @@ function endless(): Readable {
   let n = 0;
   return new Readable({
     read() {
-      this.push(n++ < 4000 ? Buffer.alloc(16384, 65) : null);
+      this.push(n++ < 512 ? Buffer.alloc(16384, 65) : null);
     },
   });
 }
@@ -301,7 +317,7 @@ describe('fault table', () => {
     const message: MailMessage = { to: 'bob@example.com', subject: 'Relance n° 3', text: 'Bonjour Zoé', ...row.message };
     let outcome: MailError | SendResult;
     try {
-      outcome = await mailer.send(message, { deadlineMs: 700 });
+      outcome = await mailer.send(message, { deadlineMs: row.deadlineMs ?? 700 });
     } catch (err) {
       outcome = err as MailError;
     } finally {
@@ -317,11 +333,19 @@ describe('fault table', () => {
         expect(parsed.subject).toBe('Relance n° 3');
         expect(parsed.text?.trim()).toBe('Bonjour Zoé');
         expect(parsed.messageId).toBe((outcome as SendResult).messageId);
+        const mailFrom = server!.sessions.flatMap((s) => s.lines).find((l) => l.startsWith('MAIL FROM'));
+        const size = /SIZE=(\d+)/.exec(mailFrom ?? '')?.[1];
+        if (row.script?.extensions?.some((x) => x.startsWith('SIZE'))) expect(Number(size)).toBe(got[0].length);
+        else expect(size).toBeUndefined();
       } else {
         expect(outcome).toBeInstanceOf(MailError);
         const err = outcome as MailError;
         expect({ code: err.code, message: err.message }).toMatchObject({ code: row.expect });
         expect(err.code in ERROR_CODES).toBe(true);
+        // Refused for its size: not a byte of it was uploaded, not even MAIL FROM.
+        if (err.code === 'SMTP_MESSAGE_TOO_LARGE' && row.script?.extensions) {
+          expect(server!.sessions.flatMap((s) => s.lines).filter((l) => /^(MAIL|RCPT|DATA)/.test(l))).toEqual([]);
+        }
         if (row.expect !== 'SMTP_DELIVERY_UNKNOWN') expect(err.deliveryUnknown).toBeUndefined();
         // Before the final dot, the server has no message (after it, it has one it refused or left unanswered).
         if (!row.script?.afterDot && !row.script?.replies?.DATA?.toString().startsWith('354')) {
