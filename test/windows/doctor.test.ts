@@ -4,11 +4,10 @@
  * recording client registered (present, x64 like node.exe), no client at all, and a 32-bit DLL
  * chosen in HKCU (with a DLLPath that does not exist), removed again afterwards.
  */
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ADDON, buildNative, CLIENT_DLL, registerClient, runScenario, unregisterClient, wineEnv, winPath, wineReady } from './harness';
+import { CLIENT_DLL, registerClient, runScenario, TARGET, unregisterClient, wineReg, winPath, wineReady } from './harness';
 import { MACHINE, peBytes } from '../doctor/fixtures';
 
 jest.setTimeout(180_000);
@@ -25,7 +24,7 @@ interface Case {
 async function doctor(cases: Case[]) {
   const { result, run } = await runScenario('doctor', { cases });
   if (result.error) throw new Error(`scenario failed: ${JSON.stringify(result.error)}\n${run.stderr}`);
-  expect(result).toMatchObject({ platform: 'win32', arch: 'x64' });
+  expect(result).toMatchObject({ platform: 'win32', arch: TARGET.arch });
   const byName: Record<string, { report: any; text: string }> = {};
   for (const o of result.outcomes) byName[o.name] = o;
   return byName;
@@ -33,23 +32,9 @@ async function doctor(cases: Case[]) {
 
 const line = (report: any, id: string) => report.lines.find((l: any) => l.id === id);
 
-/** `wine reg ...` in the suite's prefix; resolves with the exit code (1: no such key or value). */
-function wineReg(args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    execFile('wine', ['reg', ...args], { env: wineEnv() }, (err) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') reject(err);
-      else resolve(err ? Number((err as { code?: number }).code ?? 1) : 0);
-    });
-  });
-}
-
 if (wineReady('oxymail doctor, real probe (Wine)')) {
   describe('oxymail doctor, real probe (Wine)', () => {
-    beforeAll(async () => {
-      // Built by the other Windows suites in a full run; build only what is missing when run alone.
-      if (!fs.existsSync(CLIENT_DLL.wide) || !fs.existsSync(ADDON)) await buildNative();
-      await registerClient('wide');
-    }, 300_000);
+    beforeAll(() => registerClient('wide'), 300_000);
 
     afterAll(async () => {
       // Leave the prefix as the other Windows suites expect it: the recording client registered.
