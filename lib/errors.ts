@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   SMTP_UTF8_UNSUPPORTED: 'an address has a non-ASCII local part and the SMTP server does not offer SMTPUTF8',
   SMTP_PROTOCOL: 'the SMTP server answered something unexpected',
   MAPI_UNAVAILABLE: 'MAPI cannot be used on this platform or the native addon is missing',
+  MAPI_BITNESS_MISMATCH: "the mail client's MAPI DLL is 32-bit and this process 64-bit (or the reverse): MAPI was not called",
   MAPI_ANSI_UNREPRESENTABLE: 'an ANSI-only mail client would get a changed path, address or profile name: nothing was sent',
   OUTBOX_WRITE: 'the message could not be written to the local outbox',
   SETTINGS_LOCKED: 'another process holds the settings file lock',
