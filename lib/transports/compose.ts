@@ -145,8 +145,12 @@ export function refuseGadgets(keys: readonly string[] = ['headers', ...PART_KEYS
 export function ownMailOptions(o: SendMailOptions): SendMailOptions {
   withOwnKeys(o, MAIL_KEYS);
   o.disableUrlAccess = true;
-  for (const a of o.attachments ?? []) withOwnKeys(a, PART_KEYS);
-  if (o.icalEvent && typeof o.icalEvent === 'object') withOwnKeys(o.icalEvent, PART_KEYS);
+  // Not contentTransferEncoding: nodemailer tests it with `in`, so an own undefined would turn off
+  // its base64 default (and line endings of a text attachment would change). refuseGadgets()
+  // covers a polluted one.
+  const shadow = PART_KEYS.filter((k) => k !== 'contentTransferEncoding');
+  for (const a of o.attachments ?? []) withOwnKeys(a, shadow);
+  if (o.icalEvent && typeof o.icalEvent === 'object') withOwnKeys(o.icalEvent, shadow);
   return o;
 }
 
