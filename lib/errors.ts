@@ -40,7 +40,7 @@ export const ERROR_CODES = {
   SETTINGS_NOT_FOUND: 'no settings are stored for this user',
   USAGE: 'the command line was used wrongly (CLI only: exit code 2, in --json output)',
   SECRET_UNREADABLE: 'a stored secret cannot be decrypted (another Windows user or machine)',
-  STORE_UNSAFE: 'the settings store is a symlink, not a regular file, or cannot be read or written safely',
+  STORE_ACCESS: 'the settings store cannot be used: a symlink or not a regular file, no permission, a folder, a full disk',
   INTERNAL: 'an unexpected failure inside oxymail (a bug: please report it with the message)',
 } as const;
 
