@@ -17,6 +17,7 @@ import { MASK, maskSecrets, parseSettingsJson, SECRET_PATHS, UserMailSettings, v
 import { alive, withLock } from './lock';
 import { canonical, getPath, isObject, setPath } from './paths';
 import { defaultCodec, SealedSecret, SecretCodec, storedSecretProblem } from './secrets';
+import { createTokenSource, IssuedTokens } from '../oauth/token-source';
 
 /** The format version this oxymail writes. */
 export const STORE_VERSION = 1;
@@ -106,8 +107,10 @@ export interface SettingsStore {
   setMany(users: Record<string, unknown>): Promise<Record<string, UserMailSettings>>;
   /** Removes a user; false when there was none. */
   remove(userId: string): Promise<boolean>;
-  /** A mailer with the user's stored settings. */
+  /** A mailer with the user's stored settings; with smtp.oauth2, a rotated refresh token is saved back here. */
   mailerFor(userId: string, options?: MailerOptions): Promise<Mailer>;
+  /** Saves a new refresh token for the user (after a sign-in or a rotation); `undefined` forgets it. */
+  saveRefreshToken(userId: string, refreshToken: string | undefined): Promise<void>;
 }
 
 /** Options of openSettingsStore. */
@@ -421,7 +424,27 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
           hint: `Create them with: oxymail settings set ${shellWord(userId)} email=... customize=true protocol=smtp smtp.host=...`,
         });
       }
-      return createMailer(settings, mailerOptions);
+      const oauth2 = settings.smtp?.oauth2;
+      if (!oauth2 || mailerOptions?.tokenSource) return createMailer(settings, mailerOptions);
+      const theirs = mailerOptions?.onTokens;
+      const tokenSource = createTokenSource({
+        oauth2,
+        user: settings.smtp?.username ?? (settings.email as string),
+        loginCommand: `oxymail auth login ${shellWord(userId)}`,
+        onTokens: async (tokens: IssuedTokens) => {
+          await this.saveRefreshToken(userId, tokens.refreshToken);
+          await theirs?.(tokens);
+        },
+      });
+      return createMailer(settings, { ...mailerOptions, tokenSource, onTokens: undefined });
+    },
+    async saveRefreshToken(userId, refreshToken) {
+      await putUser(userId, (previous) => {
+        if (previous === undefined) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${userId}' in ${storePath}`);
+        const next = view(userId, previous) as unknown as Raw;
+        setPath(next, 'smtp.oauth2.refreshToken', refreshToken);
+        return next;
+      });
     },
   };
 }

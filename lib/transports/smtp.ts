@@ -8,9 +8,10 @@ import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol } from '../errors';
 import { isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
+import type { TokenSource } from '../oauth/token-source';
 
 /** Where and how to connect: the user's SMTP settings or the managed relay. */
-export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
+export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo' | 'oauth2'>;
 
 /** What nodemailer reports after a send, the parts oxymail reads. */
 export interface SmtpInfo {
@@ -33,8 +34,8 @@ export interface SmtpVerifyResult {
 }
 
 /** nodemailer pool options for an endpoint. Exported for tests and the benchmark. */
-export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
-  const hasCredentials = e.username !== undefined;
+export function poolOptions(e: SmtpEndpoint, tokens?: TokenSource): SMTPPoolOptions {
+  const hasCredentials = e.username !== undefined || tokens !== undefined;
   const options: SMTPPoolOptions = {
     pool: true,
     maxConnections: 5,
@@ -55,9 +56,43 @@ export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
   if (hasCredentials) {
     // nodemailer skips the login silently when the server does not advertise AUTH.
     options.forceAuth = true;
-    options.auth = e.accessToken !== undefined ? { type: 'OAuth2', user: e.username, accessToken: e.accessToken } : { user: e.username, pass: e.password };
+    // A token source: no token here, nodemailer asks for one per connection (oauth2_provision_cb).
+    options.auth = tokens
+      ? { type: 'OAuth2', user: tokens.user }
+      : e.accessToken !== undefined
+        ? { type: 'OAuth2', user: e.username, accessToken: e.accessToken }
+        : { user: e.username, pass: e.password };
   }
   return options;
+}
+
+/** The error nodemailer gets when the server answered 334 with an error JSON: the token was refused. */
+const REFUSED = 'the server refused the OAuth2 access token (334 with an error)';
+
+/**
+ * Gives nodemailer's connections their XOAUTH2 token from the token source. A failure of the source
+ * (sign-in required, provider unreachable) is kept aside, so the send raises it as it is rather than
+ * as the EAUTH nodemailer would make of it.
+ */
+function provisioner(tokens: TokenSource, failures: WeakMap<object, unknown>) {
+  return (_user: string, renew: boolean, callback: (err: Error | null, token?: string) => void) => {
+    // renew: the server refused the token; the send fails and is retried on a new connection.
+    if (renew) return callback(new Error(REFUSED));
+    tokens.getAccessToken().then(
+      (token) => callback(null, token),
+      (err) => {
+        const carrier = new Error('the OAuth2 token source failed');
+        failures.set(carrier, err);
+        callback(carrier);
+      },
+    );
+  };
+}
+
+/** True for a login the server refused while using an OAuth2 token (535, or 334 with an error JSON). */
+function tokenRefused(err: unknown): boolean {
+  const e = err as { code?: string; command?: string };
+  return e?.code === 'EAUTH' && /XOAUTH2/i.test(e.command ?? '');
 }
 
 function tlsMode(e: SmtpEndpoint): SmtpVerifyResult['tls'] {
@@ -69,50 +104,83 @@ function tlsMode(e: SmtpEndpoint): SmtpVerifyResult['tls'] {
 export class SmtpTransport {
   readonly name = 'smtp';
   private transporter?: Transporter;
+  private readonly tokenFailures = new WeakMap<object, unknown>();
 
+  /** `tokens`: OAuth2 credentials (smtp.oauth2); the transport asks them for tokens and never sees the store. */
   constructor(
     private readonly endpoint: SmtpEndpoint,
     private readonly protocol: Protocol,
+    private readonly tokens?: TokenSource,
   ) {}
 
+  private create(options: SMTPPoolOptions | ReturnType<typeof poolOptions>): Transporter {
+    const t = nodemailer.createTransport(options);
+    if (this.tokens) t.set('oauth2_provision_cb', provisioner(this.tokens, this.tokenFailures));
+    return t;
+  }
+
   private get pool(): Transporter {
-    return (this.transporter ??= nodemailer.createTransport(poolOptions(this.endpoint)));
+    return (this.transporter ??= this.create(poolOptions(this.endpoint, this.tokens)));
+  }
+
+  /**
+   * Runs `attempt`; with OAuth2, the token is obtained first (nothing is sent when it cannot be),
+   * and a token the server refuses is refreshed once and the attempt made once more, on a new
+   * connection (nodemailer drops a connection whose login failed).
+   */
+  private async withToken<T>(attempt: () => Promise<T>, op: 'send' | 'verify', signal?: AbortSignal): Promise<T> {
+    const fail = (err: unknown): never => {
+      const original = err && typeof err === 'object' ? this.tokenFailures.get(err) : undefined;
+      throw original ?? mapSmtpError(err, this.endpoint, this.protocol, op, !!this.tokens);
+    };
+    if (!this.tokens) return attempt().catch(fail);
+    await this.tokens.getAccessToken({ signal });
+    try {
+      return await attempt();
+    } catch (err) {
+      // A failure of the token source, or SMTP AUTH disabled for the mailbox: a new token would not help.
+      if (this.tokenFailures.has(err as object) || !tokenRefused(err) || /5\.7\.139/.test(String((err as { response?: string }).response))) return fail(err);
+      await this.tokens.getAccessToken({ forceRefresh: true, signal });
+      return attempt().catch(fail);
+    }
   }
 
   /** Sends composed mail options; resolves with what the server accepted. */
   async send(mail: SendMailOptions, signal?: AbortSignal): Promise<SmtpInfo> {
-    try {
-      const info = await this.pool.sendMail(signal ? { ...mail, signal } : mail);
-      return {
-        messageId: info.messageId,
-        accepted: (info.accepted ?? []).map(String),
-        rejected: (info.rejected ?? []).map(String),
-        dsnOffered: Array.isArray(info.ehlo) && info.ehlo.some((l: string) => /^DSN\b/i.test(l)),
-        response: info.response,
-      };
-    } catch (err) {
-      throw mapSmtpError(err, this.endpoint, this.protocol, 'send');
-    }
+    return this.withToken(
+      async () => {
+        const info = await this.pool.sendMail(signal ? { ...mail, signal } : mail);
+        return {
+          messageId: info.messageId,
+          accepted: (info.accepted ?? []).map(String),
+          rejected: (info.rejected ?? []).map(String),
+          dsnOffered: Array.isArray(info.ehlo) && info.ehlo.some((l: string) => /^DSN\b/i.test(l)),
+          response: info.response,
+        };
+      },
+      'send',
+      signal,
+    );
   }
 
   /** Connects, negotiates TLS and authenticates; sends nothing. */
   async verify(): Promise<SmtpVerifyResult> {
     // A separate, non-pooled transport: verify() must open a connection of its own.
-    const { pool: _pool, maxConnections: _max, ...single } = poolOptions(this.endpoint);
-    const probe = nodemailer.createTransport(single);
-    try {
-      await probe.verify();
-    } catch (err) {
-      throw mapSmtpError(err, this.endpoint, this.protocol, 'verify');
-    } finally {
-      probe.close();
-    }
+    const { pool: _pool, maxConnections: _max, ...single } = poolOptions(this.endpoint, this.tokens);
+    await this.withToken(async () => {
+      const probe = this.create(single);
+      try {
+        await probe.verify();
+      } finally {
+        probe.close();
+      }
+    }, 'verify');
     return {
       protocol: this.protocol,
       server: `${this.endpoint.host}:${this.endpoint.port}`,
       security: this.endpoint.security,
       tls: tlsMode(this.endpoint),
-      authenticatedAs: this.endpoint.username ?? null,
+      authenticatedAs: this.tokens?.user ?? this.endpoint.username ?? null,
       warnings: [],
     };
   }
@@ -123,7 +191,19 @@ export class SmtpTransport {
   }
 }
 
-function authHint(response: string, e: SmtpEndpoint): string {
+/** Hints for a refused XOAUTH2 login, one place per case (5.7.139: SMTP AUTH off for the mailbox or tenant). */
+export const XOAUTH2_HINTS = {
+  smtpAuthDisabled:
+    'SMTP AUTH is disabled for this mailbox or for the whole tenant, which OAuth2 needs as well: a Microsoft 365 administrator enables it ' +
+    '(admin center > Users > Active users > the user > Mail > Manage email apps > "Authenticated SMTP"; or PowerShell: ' +
+    'Set-CASMailbox -Identity USER -SmtpClientAuthenticationDisabled $false, and for the tenant Set-TransportConfig -SmtpClientAuthenticationDisabled $false).',
+  refused:
+    'The server refused the OAuth2 access token even after a refresh: check that smtp.username (else email) is the mailbox that signed in, ' +
+    'that the scopes include the sending permission (https://outlook.office.com/SMTP.Send, https://mail.google.com/), and sign in again (oxymail auth login USER).',
+};
+
+function authHint(response: string, e: SmtpEndpoint, oauth2 = false): string {
+  if (oauth2) return /5\.7\.139/.test(response) ? XOAUTH2_HINTS.smtpAuthDisabled : XOAUTH2_HINTS.refused;
   const google = isGmailHost(e.host) || /support\.google\.com|BadCredentials/i.test(response);
   if (/5\.7\.9|application-specific password/i.test(response) || (google && /5\.7\.8|535/.test(response))) {
     return (
@@ -155,7 +235,7 @@ function tlsHint(e: SmtpEndpoint, detail: string): string {
 }
 
 /** Maps a nodemailer error to a MailError with a stable code, the server's reply code and a hint. */
-export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, op: 'send' | 'verify'): MailError {
+export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, op: 'send' | 'verify', oauth2 = false): MailError {
   const ne = err as { code?: string; message?: string; response?: string; responseCode?: number; permanent?: boolean; command?: string };
   const detail = `${ne.message ?? String(err)}`;
   const where = `${op} (SMTP ${e.host}:${e.port}${ne.command ? `, ${ne.command}` : ''})`;
@@ -165,7 +245,7 @@ export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, 
     case 'EAUTH':
     case 'ENOAUTH':
     case 'EOAUTH2':
-      return new MailError('SMTP_AUTH', `${where}: login refused: ${response}`, { ...base, hint: authHint(response, e) });
+      return new MailError('SMTP_AUTH', `${where}: login refused: ${response}`, { ...base, hint: authHint(response, e, oauth2) });
     case 'ETLS':
       return new MailError('SMTP_TLS', `${where}: TLS failed: ${detail}`, { ...base, hint: tlsHint(e, detail) });
     case 'ETIMEDOUT': {
