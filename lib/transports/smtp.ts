@@ -9,19 +9,11 @@ import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol } from '../errors';
 import { isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
 import type { TokenSource } from '../oauth/token-source';
+import { rawSource } from './compose';
+import type { Delivery, SendJob, Transport } from './transport';
 
 /** Where and how to connect: the user's SMTP settings or the managed relay. */
 export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo' | 'oauth2'>;
-
-/** What nodemailer reports after a send, the parts oxymail reads. */
-export interface SmtpInfo {
-  messageId: string;
-  accepted: string[];
-  rejected: string[];
-  /** True when the server advertised DSN in its EHLO reply. */
-  dsnOffered: boolean;
-  response?: string;
-}
 
 /** What verify() found. */
 export interface SmtpVerifyResult {
@@ -101,8 +93,8 @@ function tlsMode(e: SmtpEndpoint): SmtpVerifyResult['tls'] {
 }
 
 /** A pooled SMTP connection to one endpoint, opened on first use. */
-export class SmtpTransport {
-  readonly name = 'smtp';
+export class SmtpTransport implements Transport {
+  readonly name: string;
   private transporter?: Transporter;
   private readonly tokenFailures = new WeakMap<object, unknown>();
 
@@ -111,7 +103,9 @@ export class SmtpTransport {
     private readonly endpoint: SmtpEndpoint,
     private readonly protocol: Protocol,
     private readonly tokens?: TokenSource,
-  ) {}
+  ) {
+    this.name = protocol;
+  }
 
   private create(options: SMTPPoolOptions | ReturnType<typeof poolOptions>): Transporter {
     const t = nodemailer.createTransport(options);
@@ -145,15 +139,31 @@ export class SmtpTransport {
     }
   }
 
-  /** Sends composed mail options; resolves with what the server accepted. */
-  async send(mail: SendMailOptions, signal?: AbortSignal): Promise<SmtpInfo> {
+  /** Sends the composed message (its exact bytes, envelope and DSN parameters); resolves with what the server said. */
+  async send(job: SendJob, signal?: AbortSignal): Promise<Delivery> {
+    const composed = await job.compose();
+    const mail: SendMailOptions = { envelope: composed.envelope };
+    if (composed.dsn) mail.dsn = composed.dsn;
+    if (signal) (mail as SendMailOptions & { signal: AbortSignal }).signal = signal;
     return this.withToken(
       async () => {
-        const info = await this.pool.sendMail(signal ? { ...mail, signal } : mail);
+        // A fresh source of the same bytes for each attempt (a retry after a refused token).
+        const info = await this.pool.sendMail({ ...mail, raw: rawSource(composed) });
+        const rejected = (info.rejected ?? []).map(String);
+        const errors = ((info as { rejectedErrors?: { recipient?: string; responseCode?: number; response?: string }[] }).rejectedErrors ?? []).filter(Boolean);
         return {
-          messageId: info.messageId,
+          messageId: composed.messageId,
+          envelopeId: composed.dsn?.id,
           accepted: (info.accepted ?? []).map(String),
-          rejected: (info.rejected ?? []).map(String),
+          rejected,
+          rejectedDetails: rejected.map((address) => {
+            const e = errors.find((r) => r.recipient === address);
+            const responseCode = e?.responseCode;
+            return { address, responseCode, permanent: responseCode === undefined || responseCode >= 500, response: e?.response };
+          }),
+          raw: composed,
+          savedToSent: false,
+          warnings: [],
           dsnOffered: Array.isArray(info.ehlo) && info.ehlo.some((l: string) => /^DSN\b/i.test(l)),
           response: info.response,
         };
