@@ -18,6 +18,7 @@ import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
 import { DoctorOptions, formatDoctorReport, runDoctor } from '../doctor';
 import { errorJson, print, progress, table, usage, writeErrorText } from './output';
 import { addSettingsCommands, checkUser, examples, readSettingsFile, storeFrom, userNotFound } from './settings-commands';
+import { addAuthCommands } from './auth-commands';
 
 interface SendFlags {
   to?: string[];
@@ -248,6 +249,7 @@ export function program(): Command {
       if (report.failed) process.exitCode = 1;
     });
   addSettingsCommands(cli);
+  addAuthCommands(cli);
   return cli;
 }
 

@@ -135,6 +135,8 @@ export class Person {
       if (/name="login"/.test(page.text)) page = await this.submit(page, { login: this.login, password: 'any' });
       else if (/name="prompt" value="consent"/.test(page.text)) page = await this.submit(page, {});
       else if (/op\.deviceConfirmForm/.test(page.text)) page = await this.submit(page, {});
+      // A page that a browser submits by itself (its script posts the form on load).
+      else if (/document\.forms\[0\]\.submit\(\)/.test(page.text)) page = await this.submit(page, {});
       else if (/op\.deviceInputForm/.test(page.text)) throw new Error('the device page asks for the code: give verification_uri_complete');
       else break;
     }
@@ -146,8 +148,8 @@ export class Person {
 export async function startOAuthSmtpServer(
   provider: TestProvider,
   options: ServerOptions & { refuse?: (user: string) => { responseCode: number; message: string } | undefined } = {},
-): Promise<TestServer & { attempts: { user: string; active: boolean }[] }> {
-  const attempts: { user: string; active: boolean }[] = [];
+): Promise<TestServer & { attempts: { user: string; active: boolean; token: string }[] }> {
+  const attempts: { user: string; active: boolean; token: string }[] = [];
   const { refuse, ...rest } = options;
   const server = await startServer({
     authMethods: ['XOAUTH2'],
@@ -158,7 +160,7 @@ export async function startOAuthSmtpServer(
       provider.introspect(auth.accessToken ?? '').then(
         (r) => {
           const ok = r.active && r.sub === user && (r.scope ?? '').split(' ').includes('smtp');
-          attempts.push({ user, active: ok });
+          attempts.push({ user, active: ok, token: auth.accessToken ?? '' });
           if (ok) return cb(null, { user });
           // XOAUTH2's failure: 334 with the error JSON, then 535 (what Gmail and Microsoft do).
           cb(null, { data: { status: '401', schemes: 'bearer', scope: 'smtp' } });
