@@ -237,6 +237,11 @@ export function program(): Command {
           // A secret that cannot be opened here is a FAIL line; the machine is still checked.
           options.settings = found.settings;
           options.unreadableSecrets = found.unreadable;
+          options.userId = opts.user;
+          // OAuth2: the store's token source, which saves a rotated refresh token.
+          if (found.settings.smtp?.oauth2 && !found.unreadable.some((u) => u.path.startsWith('smtp.oauth2.'))) {
+            options.tokenSource = await store.tokenSourceFor(opts.user);
+          }
         } catch (err) {
           if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw err;
           options.settingsError = err;

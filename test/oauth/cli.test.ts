@@ -124,6 +124,14 @@ test('auth login (device flow): the URL and code on stdout through a pipe, the p
   expect(human.stdout).toMatch(/signed in: alice at http:\/\/127\.0\.0\.1:\d+ as alice@example\.com/);
   expect(human.stdout).toMatch(/access token: refreshed now, valid \d+ s/);
 
+  // The doctor: signed in, the refresh works (and its rotation is saved), the XOAUTH2 login is accepted.
+  const beforeDoctor = await storedToken();
+  const doctor = await run(['doctor', '--user', 'alice', '--json']);
+  const line = JSON.parse(doctor.stdout).lines.find((l: { id: string }) => l.id === 'smtp.oauth2');
+  expect(line).toMatchObject({ verdict: 'ok', title: expect.stringMatching(/signed in as alice@example\.com, refresh works, XOAUTH2 login accepted/) });
+  expect(line.detail).toMatch(/Scopes: .*smtp/);
+  expect(await storedToken()).not.toBe(beforeDoctor);
+
   // The next send (a new process) still works with the newest stored token.
   const again = await run(['send', '--user', 'alice', '--to', 'bob@example.com', '--subject', 'Encore', '--text', 'x']);
   expect(again.code).toBe(0);
@@ -141,6 +149,13 @@ test('auth login (device flow): the URL and code on stdout through a pipe, the p
   expect(refused.code).toBe(1);
   expect(JSON.parse(refused.stdout).error).toMatchObject({ code: 'OAUTH_SIGNIN_REQUIRED', hint: expect.stringContaining('oxymail auth login alice') });
   expect(server.received.length).toBe(count);
+  const doctorOut = JSON.parse((await run(['doctor', '--user', 'alice', '--json'])).stdout);
+  expect(doctorOut.failed).toBe(true);
+  expect(doctorOut.lines.find((l: { id: string }) => l.id === 'smtp.oauth2')).toMatchObject({
+    verdict: 'fail',
+    title: expect.stringContaining('not signed in'),
+    detail: expect.stringContaining('oxymail auth login alice'),
+  });
   const notSignedIn = await run(['auth', 'status', 'alice']);
   expect(notSignedIn.code).toBe(1);
   expect(notSignedIn.stdout).toContain('not signed in');
@@ -148,7 +163,7 @@ test('auth login (device flow): the URL and code on stdout through a pipe, the p
 
 test('no token in anything the commands printed', async () => {
   const access = server.attempts.map((a) => a.token).filter(Boolean);
-  expect(access.length).toBe(2);
+  expect(access.length).toBe(3); // two sends and the doctor's login
   const tokens = [...access, ...new Set(refreshTokens)];
   expect(tokens.length).toBeGreaterThanOrEqual(6);
   const all = printed.join('\n');
