@@ -5,7 +5,17 @@
 export { createMailer } from './mailer';
 export type { Mailer, MailerOptions, SendOptions, VerifyResult } from './mailer';
 export { validateSettings, resolveSettings, maskSecrets } from './settings';
-export type { UserMailSettings, SettingsInput, SmtpSettings, MapiSettings, SmtpSecurity, EffectiveSettings, SettingsSource } from './settings';
+export type {
+  UserMailSettings,
+  SettingsInput,
+  SmtpSettings,
+  MapiSettings,
+  SmtpSecurity,
+  EffectiveSettings,
+  SettingsSource,
+  OAuth2Settings,
+  OAuth2Provider,
+} from './settings';
 export { validateMessage } from './message';
 export type { MailMessage, Attachment, DeliveryReceiptOptions, AddressField } from './message';
 export type { SendResult } from './result';
@@ -23,3 +33,9 @@ export { listProfiles } from './transports/mapi';
 export { EXTENDED_MAPI_CODES, extendedMapiCode } from './mapi-codes';
 export { runDoctor, formatDoctorReport } from './doctor';
 export type { DoctorOptions, DoctorReport, DoctorLine, Verdict, RecommendationChoice, Probe, DoctorFacts } from './doctor';
+export { signIn, signOut } from './oauth/signin';
+export type { SignInOptions, SignInResult, SignOutResult, UserCodePrompt } from './oauth/signin';
+export { createTokenSource, OAuth2TokenSource } from './oauth/token-source';
+export type { TokenSource, TokenSourceOptions, TokenStatus, IssuedTokens, OnTokens } from './oauth/token-source';
+export { OAUTH2_PRESETS } from './oauth/presets';
+export type { OAuth2Preset } from './oauth/presets';

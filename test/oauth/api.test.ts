@@ -99,8 +99,12 @@ test('an access token that expired between two sends is refreshed; the new refre
     await mailer.send({ to: 'bob@example.com', subject: 'first', text: '1' });
     const first = rec.handed[0];
     await untilInactive(first);
+    // The provider counts whole seconds (its exp is floored): past its expiry, ours may be up to 1 s away.
+    await new Promise((r) => setTimeout(r, 1000));
     await mailer.send({ to: 'bob@example.com', subject: 'second', text: '2' });
-    expect(rec.handed.at(-1)).not.toBe(first);
+    const latest = rec.handed.at(-1) as string;
+    expect(latest).not.toBe(first);
+    expect((await provider.introspect(latest)).active).toBe(true);
   } finally {
     mailer.close();
     await provider.setAccessTtl(3600);
@@ -211,3 +215,63 @@ async function closedPort(): Promise<number> {
   await new Promise((r) => s.close(r));
   return port;
 }
+
+test('SMTP AUTH disabled for the mailbox (535 5.7.139): SMTP_AUTH with the administrator hint, no pointless refresh-and-retry, nothing sent', async () => {
+  const { result } = await browserSignIn();
+  const logins: string[] = [];
+  const disabled = await startOAuthSmtpServer(provider, {
+    refuse: (user) => {
+      logins.push(user);
+      return { responseCode: 535, message: '5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox.' };
+    },
+  });
+  const source = (await import('../../lib/oauth/token-source')).createTokenSource({
+    oauth2: oidcSettings(provider.issuer, { refreshToken: result.refreshToken }) as never,
+    user: USER,
+  });
+  const mailer = createMailer(smtpSettings(disabled.port, { username: USER, oauth2: oidcSettings(provider.issuer) }), { tokenSource: source });
+  try {
+    const err = await mailer.send({ to: 'bob@example.com', subject: 'x', text: 'x' }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'SMTP_AUTH', responseCode: 535, hint: expect.stringContaining('Set-CASMailbox') });
+  } finally {
+    mailer.close();
+    await disabled.close();
+  }
+  expect(logins).toEqual([USER]);
+  expect(source.refreshes).toBe(1);
+  expect(disabled.received).toHaveLength(0);
+  expect(inspect(source)).toBe(`OAuth2TokenSource { user: '${USER}', provider: 'oidc', signedIn: true }`);
+});
+
+test('device sign-in through the API: onUserCode gets the code, the person confirms it, the refresh token sends', async () => {
+  const person = new Person(provider.issuer, USER);
+  let shown: import('../../lib').UserCodePrompt | undefined;
+  let confirmed: Promise<unknown> | undefined;
+  const result = await signIn(settingsFor(), {
+    flow: 'device',
+    onUserCode: (p) => {
+      shown = p;
+      confirmed = person.signIn(p.verificationUriComplete as string);
+    },
+  });
+  await confirmed;
+  expect(shown?.userCode).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
+  expect(shown?.verificationUri).toBe(`${provider.issuer}/device`);
+  expect(shown?.expiresAt.getTime()).toBeGreaterThan(Date.now());
+  const mailer = createMailer(settingsFor(result.refreshToken));
+  try {
+    expect((await mailer.send({ to: 'bob@example.com', subject: 'device', text: 'x' })).accepted).toEqual(['bob@example.com']);
+  } finally {
+    mailer.close();
+  }
+  expect(server.received.at(-1)?.parsed.subject).toBe('device');
+});
+
+test('the person declines at the provider: OAUTH_SIGNIN_DENIED', async () => {
+  const person = new Person(provider.issuer, USER);
+  const err = await signIn(settingsFor(), {
+    flow: 'device',
+    onUserCode: (p) => void person.abortDevice(p.verificationUriComplete as string),
+  }).catch((e) => e);
+  expect(err).toMatchObject({ code: 'OAUTH_SIGNIN_DENIED', hint: expect.any(String) });
+});

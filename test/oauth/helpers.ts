@@ -128,6 +128,12 @@ export class Person {
     });
   }
 
+  /** Opens the device confirmation page and presses its "Abort" button. */
+  async abortDevice(url: string): Promise<void> {
+    const page = await this.request(url);
+    await this.submit(page, { abort: 'yes' });
+  }
+
   /** Goes through the provider's pages from `url` (confirm the code, log in, consent) until they are done. */
   async signIn(url: string): Promise<{ url: string; status: number; text: string }> {
     let page = await this.request(url);
