@@ -161,9 +161,40 @@ test('auth login (device flow): the URL and code on stdout through a pipe, the p
   expect(notSignedIn.stdout).toContain('not signed in');
 });
 
+test('auth login --flow browser (what Google gets): the URL to open on stdout, the loopback redirect completes the sign-in', async () => {
+  await openSettingsStore(storeFile).set(
+    'carol',
+    smtpSettings(server.port, { username: 'carol@example.com', oauth2: oidcSettings(provider.issuer) }, { email: 'carol@example.com' }),
+  );
+  const login = start(['auth', 'login', 'carol', '--flow', 'browser', '--json']);
+  let url: string | undefined;
+  for await (const line of login.lines) {
+    const event = JSON.parse(line);
+    if (event.event === 'open_url') {
+      url = event.url;
+      break;
+    }
+  }
+  expect(url).toMatch(new RegExp(`^${provider.issuer}/auth\\?`));
+  expect(new URL(url as string).searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+  expect(new URL(url as string).searchParams.get('code_challenge_method')).toBe('S256');
+  const landed = await new Person(provider.issuer, 'carol@example.com').signIn(url as string);
+  expect(landed.text).toContain('Signed in');
+  const done = await login.done;
+  expect(done.code).toBe(0);
+  const last = JSON.parse(done.stdout.trim().split('\n').at(-1) as string);
+  expect(last).toMatchObject({ event: 'signed_in', user: 'carol', account: { sub: 'carol@example.com' } });
+  const t = (await openSettingsStore(storeFile).get('carol'))?.smtp?.oauth2?.refreshToken;
+  expect(t).toEqual(expect.any(String));
+  refreshTokens.push(t as string);
+  const before = server.received.length;
+  expect((await run(['send', '--user', 'carol', '--to', 'bob@example.com', '--subject', 'carol', '--text', 'x'])).code).toBe(0);
+  expect(server.received.slice(before).map((r) => r.user)).toEqual(['carol@example.com']);
+});
+
 test('no token in anything the commands printed', async () => {
   const access = server.attempts.map((a) => a.token).filter(Boolean);
-  expect(access.length).toBe(3); // two sends and the doctor's login
+  expect(access.length).toBe(4); // three sends and the doctor's login
   const tokens = [...access, ...new Set(refreshTokens)];
   expect(tokens.length).toBeGreaterThanOrEqual(6);
   const all = printed.join('\n');
