@@ -347,8 +347,9 @@ function authHint(response: string, e: SmtpEndpoint, oauth2 = false): string {
   }
   if (/5\.7\.139|5\.7\.3\b|5\.7\.30/.test(response)) {
     return (
-      'Microsoft 365 has basic authentication for SMTP disabled for this tenant: use OAuth2 (smtp.accessToken, ' +
-      'scope https://outlook.office.com/SMTP.Send) on smtp.office365.com:587, or ask the administrator to enable SMTP AUTH for the mailbox.'
+      'Microsoft 365 has basic authentication for SMTP disabled for this tenant: use OAuth2 (smtp.oauth2.provider=microsoft ' +
+      'with the application id as smtp.oauth2.clientId, then oxymail auth login USER; README: "OAuth2 (Microsoft 365, Google)"), ' +
+      'or ask the administrator to enable SMTP AUTH for the mailbox.'
     );
   }
   return 'Check smtp.username and smtp.password (the company account), and whether the server wants the full e-mail address as user name.';
