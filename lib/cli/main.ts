@@ -103,7 +103,9 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
     return;
   }
   if (f.from !== undefined) throw usage('--from is for outbox messages only: with settings, the sender is the user (email, smtp.senderName)');
-  const mailer = f.user ? await storeFrom(cmd).mailerFor(checkUser(f.user)) : createMailer((await readSettingsFile(f.settings as string)) as object);
+  const mailer = f.user
+    ? await storeFrom(cmd).mailerFor(checkUser(f.user))
+    : createMailer((await readSettingsFile(f.settings as string)) as object, { onTokens: rotatedInFile(f.settings as string) });
   try {
     const result = await mailer.send(message, { protocol: f.protocol, dialog: f.dialog });
     const lines = [
@@ -119,8 +121,21 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
   }
 }
 
+/**
+ * A settings file is not written back: when the provider rotates the refresh token, say that the
+ * file's one may stop working (the store, --user, saves it).
+ */
+function rotatedInFile(file: string) {
+  return () => {
+    process.stderr.write(
+      `warning: the OAuth2 provider issued a new refresh token; ${file} still holds the previous one, which it may refuse from now on. ` +
+        'Keep OAuth2 users in the settings store (oxymail settings import, then --user USER): it saves every new refresh token.\n',
+    );
+  };
+}
+
 async function verify(f: { settings: string; protocol?: SendOptions['protocol']; json?: boolean }): Promise<void> {
-  const mailer = createMailer((await readSettingsFile(f.settings)) as object);
+  const mailer = createMailer((await readSettingsFile(f.settings)) as object, { onTokens: rotatedInFile(f.settings) });
   try {
     const r = await mailer.verify({ protocol: f.protocol });
     const human =

@@ -275,3 +275,35 @@ test('the person declines at the provider: OAUTH_SIGNIN_DENIED', async () => {
   }).catch((e) => e);
   expect(err).toMatchObject({ code: 'OAUTH_SIGNIN_DENIED', hint: expect.any(String) });
 });
+
+test('doctor with OAuth2: the refresh works (its rotation handed to onTokens), and a tenant without SMTP AUTH is a FAIL line naming the switch', async () => {
+  const { runDoctor } = await import('../../lib');
+  const { result } = await browserSignIn();
+  const disabled = await startOAuthSmtpServer(provider, {
+    refuse: () => ({ responseCode: 535, message: '5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.' }),
+  });
+  const saved: string[] = [];
+  try {
+    const report = await runDoctor({
+      settings: smtpSettings(disabled.port, { username: USER, oauth2: oidcSettings(provider.issuer, { refreshToken: result.refreshToken }) }),
+      onTokens: (t) => void saved.push(t.refreshToken),
+      userId: 'alice',
+    });
+    const oauth = report.lines.find((l) => l.id === 'smtp.oauth2');
+    expect(oauth).toMatchObject({
+      verdict: 'fail',
+      title: expect.stringMatching(/signed in as alice@example\.com, refresh works, but the XOAUTH2 login was refused \(SMTP_AUTH\)/),
+    });
+    expect(oauth?.detail).toContain('Set-TransportConfig -SmtpClientAuthenticationDisabled $false');
+    expect(report.lines.find((l) => l.id === 'smtp.login')).toMatchObject({ verdict: 'fail' });
+    expect(report.failed).toBe(true);
+    expect(saved).toHaveLength(1);
+    expect(JSON.stringify(report)).not.toContain(saved[0]);
+    expect(JSON.stringify(report)).not.toContain(result.refreshToken);
+  } finally {
+    await disabled.close();
+  }
+  // Without onTokens (nowhere to save a rotated token) the doctor does not refresh, and says so.
+  const untried = await runDoctor({ settings: settingsFor(saved[0]) });
+  expect(untried.lines.find((l) => l.id === 'smtp.oauth2')).toMatchObject({ verdict: 'info', title: expect.stringContaining('the refresh was not tried') });
+});

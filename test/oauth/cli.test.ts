@@ -4,7 +4,7 @@
  * XOAUTH2 token with the provider. No token ever appears in what the commands print.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { openSettingsStore } from '../../lib';
@@ -190,11 +190,20 @@ test('auth login --flow browser (what Google gets): the URL to open on stdout, t
   const before = server.received.length;
   expect((await run(['send', '--user', 'carol', '--to', 'bob@example.com', '--subject', 'carol', '--text', 'x'])).code).toBe(0);
   expect(server.received.slice(before).map((r) => r.user)).toEqual(['carol@example.com']);
+
+  // A --settings file is not written back: a rotation is announced on stderr.
+  const current = (await openSettingsStore(storeFile).get('carol')) as object;
+  const file = path.join(tempDir(), 'carol.json');
+  writeFileSync(file, JSON.stringify(current));
+  const fromFile = await run(['send', '--settings', file, '--to', 'bob@example.com', '--subject', 'file', '--text', 'x']);
+  expect(fromFile.code).toBe(0);
+  expect(fromFile.stderr).toContain(`warning: the OAuth2 provider issued a new refresh token; ${file} still holds the previous one`);
+  refreshTokens.push((await openSettingsStore(storeFile).get('carol'))?.smtp?.oauth2?.refreshToken as string);
 });
 
 test('no token in anything the commands printed', async () => {
   const access = server.attempts.map((a) => a.token).filter(Boolean);
-  expect(access.length).toBe(4); // three sends and the doctor's login
+  expect(access.length).toBe(5); // four sends and the doctor's login
   const tokens = [...access, ...new Set(refreshTokens)];
   expect(tokens.length).toBeGreaterThanOrEqual(6);
   const all = printed.join('\n');
