@@ -10,7 +10,7 @@ import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
 import { isEhloName, isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
 import type { TokenSource } from '../oauth/token-source';
-import { rawSource } from './compose';
+import { ownMailOptions, rawSource, withOwnKeys } from './compose';
 import { DEFAULT_DEADLINE_MS, SendControl } from './send-control';
 import type { Delivery, SendJob, Transport } from './transport';
 
@@ -45,6 +45,46 @@ function safeHostname(): string {
   }
 }
 
+/** The transport options nodemailer reads (see poolOptions). */
+const TRANSPORT_KEYS = [
+  'service',
+  'url',
+  'proxy',
+  'socket',
+  'connection',
+  'secured',
+  'localAddress',
+  'logger',
+  'debug',
+  'transactionLog',
+  'lmtp',
+  'authMethod',
+  'customAuth',
+  'dnsTimeout',
+  'greetingTimeout',
+  'connectionTimeout',
+  'socketTimeout',
+  'socketCloseTimeout',
+  'maxMessages',
+  'rateDelta',
+  'rateLimit',
+  'getSocket',
+  'component',
+  'disableFileAccess',
+  'disableUrlAccess',
+  'servername',
+  'idleTimeout',
+  'maxResponseSize',
+  'allowInternalNetworkInterfaces',
+  'opportunisticTLS',
+  'auth',
+  'forceAuth',
+  'requireTLS',
+  'ignoreTLS',
+  'secure',
+  'name',
+] as const;
+
 /** nodemailer pool options for an endpoint. Exported for tests and the benchmark. */
 export function poolOptions(e: SmtpEndpoint, tokens?: TokenSource): SMTPPoolOptions {
   const hasCredentials = e.username !== undefined || tokens !== undefined;
@@ -74,14 +114,37 @@ export function poolOptions(e: SmtpEndpoint, tokens?: TokenSource): SMTPPoolOpti
     // nodemailer skips the login silently when the server does not advertise AUTH.
     options.forceAuth = true;
     // A token source: no token here, nodemailer asks for one per connection (oauth2_provision_cb).
+    // (Own keys for everything nodemailer's XOAuth2 reads: a polluted prototype gives it no token.)
     options.auth = tokens
-      ? { type: 'OAuth2', user: tokens.user }
+      ? withOwnKeys({ type: 'OAuth2', user: tokens.user } as NonNullable<SMTPPoolOptions['auth']>, XOAUTH2_KEYS)
       : e.accessToken !== undefined
         ? { type: 'OAuth2', user: e.username, accessToken: e.accessToken }
         : { user: e.username, pass: e.password };
   }
-  return options;
+  // Certificates are verified unless the settings say otherwise, as an own property: a
+  // `tls` or `rejectUnauthorized` on a polluted Object.prototype must not turn verification off.
+  options.tls = { ...(e.tls ?? {}), rejectUnauthorized: e.tls?.rejectUnauthorized !== false };
+  // Every other option nodemailer reads is set as an own property too, for the same reason.
+  return withOwnKeys(options, TRANSPORT_KEYS);
 }
+
+/** What nodemailer's XOAuth2 reads from `auth` besides type and user. */
+const XOAUTH2_KEYS = [
+  'accessToken',
+  'refreshToken',
+  'clientId',
+  'clientSecret',
+  'serviceClient',
+  'privateKey',
+  'expires',
+  'accessUrl',
+  'timeout',
+  'provisionCallback',
+  'customHeaders',
+  'customParams',
+  'method',
+  'pass',
+];
 
 /** The error nodemailer gets when the server answered 334 with an error JSON: the token was refused. */
 const REFUSED = 'the server refused the OAuth2 access token (334 with an error)';
@@ -211,8 +274,11 @@ export class SmtpTransport implements Transport {
       // server advertises SIZE, and refuses before MAIL FROM (nothing uploaded) above its limit.
       const mail: SendMailOptions = { envelope: { ...composed.envelope, size: composed.size } as SendMailOptions['envelope'], raw: rawSource(composed) };
       if (composed.dsn) mail.dsn = composed.dsn;
+      const envelope = mail.envelope as Record<string, unknown>;
+      withOwnKeys(envelope, ['cc', 'bcc', 'size', 'dsn', 'use8BitMime', 'requireTLSExtensionEnabled']);
       // A fresh source of the same bytes for each attempt (a retry after a refused token).
-      const attempt = () => this.pool.sendMail({ ...mail, raw: rawSource(composed), signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions);
+      const attempt = () =>
+        this.pool.sendMail(ownMailOptions({ ...mail, raw: rawSource(composed), signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions));
       const info = await this.withToken(attempt, (p) => control.race(p), control.signal);
       return {
         messageId: composed.messageId,
