@@ -36,7 +36,7 @@ export interface SignInOptions {
   port?: number;
   /** Browser flow: how long to wait for the browser to come back (default 10 minutes). */
   timeoutMs?: number;
-  /** Suggests the account to the provider (login_hint). */
+  /** Browser flow: suggests the account to the provider (login_hint). */
   loginHint?: string;
   signal?: AbortSignal;
 }
@@ -122,8 +122,8 @@ export async function signIn(settings: SettingsInput | UserMailSettings, options
 async function deviceFlow(o: OAuth2Settings, options: SignInOptions, op: string): Promise<SignInResult> {
   const client = await openidClient();
   const config = await configuration(o);
+  // No login_hint here: RFC 8628 does not define it for the device endpoint (the person types the account on their device).
   const params: Record<string, string> = { scope: o.scopes as string };
-  if (options.loginHint) params.login_hint = options.loginHint;
   const device = await client.initiateDeviceAuthorization(config, params);
   await options.onUserCode?.({
     verificationUri: device.verification_uri,
