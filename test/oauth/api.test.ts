@@ -307,3 +307,17 @@ test('doctor with OAuth2: the refresh works (its rotation handed to onTokens), a
   const untried = await runDoctor({ settings: settingsFor(saved[0]) });
   expect(untried.lines.find((l) => l.id === 'smtp.oauth2')).toMatchObject({ verdict: 'info', title: expect.stringContaining('the refresh was not tried') });
 });
+
+test('a caller that gives up (its AbortSignal) does not cancel the refresh the others wait for', async () => {
+  const { result } = await browserSignIn();
+  const { createTokenSource } = await import('../../lib/oauth/token-source');
+  const source = createTokenSource({ oauth2: oidcSettings(provider.issuer, { refreshToken: result.refreshToken }) as never, user: USER });
+  const controller = new AbortController();
+  const quitter = source.getAccessToken({ signal: controller.signal });
+  const patient = source.getAccessToken();
+  controller.abort();
+  await expect(quitter).rejects.toMatchObject({ code: 'ABORTED' });
+  const token = await patient;
+  expect((await provider.introspect(token)).active).toBe(true);
+  expect(source.refreshes).toBe(1);
+});
