@@ -47,6 +47,11 @@ export interface TokenSourceOptions {
   /** The refresh token (else smtp.oauth2.refreshToken). */
   refreshToken?: string;
   onTokens?: OnTokens;
+  /**
+   * Reads the refresh token as saved now, before each refresh (the store's: another process may
+   * have rotated it since; undefined means signed out). Without it, the one held in memory is used.
+   */
+  currentRefreshToken?: () => Promise<string | undefined>;
   /** Names the user in hints (`oxymail auth login <user>`). */
   loginCommand?: string;
 }
@@ -70,6 +75,7 @@ export class OAuth2TokenSource implements TokenSource {
   readonly user: string;
   readonly #oauth2: OAuth2Settings;
   readonly #onTokens?: OnTokens;
+  readonly #current?: () => Promise<string | undefined>;
   readonly #ctx: OAuthErrorContext;
   #refreshToken?: string;
   #access?: { token: string; expiresAt: number; margin: number };
@@ -83,6 +89,7 @@ export class OAuth2TokenSource implements TokenSource {
     this.#oauth2 = options.oauth2;
     this.#refreshToken = options.refreshToken ?? options.oauth2.refreshToken;
     this.#onTokens = options.onTokens;
+    this.#current = options.currentRefreshToken;
     this.#ctx = { loginCommand: options.loginCommand, provider: options.oauth2.provider };
   }
 
@@ -105,9 +112,12 @@ export class OAuth2TokenSource implements TokenSource {
   }
 
   async #refresh(): Promise<string> {
+    // A provider that rotates refuses a refresh token used twice (and may revoke the grant): take
+    // the newest saved one, in case another process (the CLI, the doctor) refreshed meanwhile.
+    if (this.#current) this.#refreshToken = await this.#current();
     const refreshToken = this.#refreshToken;
     if (refreshToken === undefined) {
-      throw new MailError('OAUTH_SIGNIN_REQUIRED', `OAuth2 (${this.#oauth2.provider}): ${this.user} has not signed in yet; nothing was sent`, {
+      throw new MailError('OAUTH_SIGNIN_REQUIRED', `OAuth2 (${this.#oauth2.provider}): ${this.user} is not signed in (no refresh token); nothing was sent`, {
         hint: this.#ctx.loginCommand ? `Sign in first: ${this.#ctx.loginCommand}` : "Sign in first (oxymail auth login USER, or the API's signIn()).",
       });
     }

@@ -488,6 +488,11 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
       oauth2,
       user: settings.smtp?.username ?? (settings.email as string),
       loginCommand: `oxymail auth login ${shellWord(userId)}`,
+      currentRefreshToken: async () => {
+        const raw = (await read()).users.get(userId);
+        const stored = getPath(raw, 'smtp.oauth2.refreshToken') as string | SealedSecret | undefined;
+        return stored === undefined ? undefined : codec.open(stored, `users.${userId}.smtp.oauth2.refreshToken`, setAgain(userId, 'smtp.oauth2.refreshToken'));
+      },
       onTokens: async (tokens: IssuedTokens) => {
         await saveRefreshToken(userId, tokens.refreshToken);
         await theirs?.(tokens);
