@@ -159,7 +159,7 @@ test('auth login (device flow): the URL and code on stdout through a pipe, the p
   const notSignedIn = await run(['auth', 'status', 'alice']);
   expect(notSignedIn.code).toBe(1);
   expect(notSignedIn.stdout).toContain('not signed in');
-});
+}, 120_000); // a dozen processes and the device flow's 5 s polling interval: generous for a loaded CI machine
 
 test('auth login --flow browser (what Google gets): the URL to open on stdout, the loopback redirect completes the sign-in', async () => {
   await openSettingsStore(storeFile).set(
@@ -199,7 +199,7 @@ test('auth login --flow browser (what Google gets): the URL to open on stdout, t
   expect(fromFile.code).toBe(0);
   expect(fromFile.stderr).toContain(`warning: the OAuth2 provider issued a new refresh token; ${file} still holds the previous one`);
   refreshTokens.push((await openSettingsStore(storeFile).get('carol'))?.smtp?.oauth2?.refreshToken as string);
-});
+}, 120_000); // a dozen processes and the device flow's 5 s polling interval: generous for a loaded CI machine
 
 test('no token in anything the commands printed', async () => {
   const access = server.attempts.map((a) => a.token).filter(Boolean);
