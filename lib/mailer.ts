@@ -2,7 +2,7 @@
  * createMailer: the user's effective settings, the protocol choice, the capability rule, and the
  * one road every message travels: validate -> capability check -> transport -> result.
  */
-import { Feature, checkCapabilities, Origin, ProtocolKey, UnsupportedPolicy } from './capabilities';
+import { Feature, checkCapabilities, Origin, protocolKey, ProtocolKey, requestedFeatures, UnsupportedPolicy } from './capabilities';
 import { MailError, MailWarning, Protocol } from './errors';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult } from './result';
@@ -136,28 +136,12 @@ class MailerImpl implements Mailer {
   }
 
   private protocolKey(protocol: Protocol): ProtocolKey {
-    return protocol === 'mapi' ? `mapi-${this.settings.mapi?.interface ?? 'simple'}` : protocol;
+    return protocolKey(protocol, this.settings.mapi?.interface);
   }
 
   /** Which options this send asks for, and whether the caller or the settings asked. */
   private requested(msg: NormalizedMessage, options: SendOptions, protocol: Protocol): Partial<Record<Feature, Origin>> {
-    const d = this.settings.defaults;
-    const r: Partial<Record<Feature, Origin>> = {};
-    if (msg.html !== undefined) r.html = 'explicit';
-    if (msg.calendar) r.calendar = 'explicit';
-    if (msg.importance !== undefined) {
-      if (msg.importance !== 'normal') r.importance = 'explicit';
-    } else if (d.importance !== 'normal') r.importance = 'settings';
-    if (msg.readReceipt !== undefined) {
-      if (msg.readReceipt) r.readReceipt = 'explicit';
-    } else if (d.readReceipt) r.readReceipt = 'settings';
-    if (msg.deliveryReceipt !== undefined) {
-      if (msg.deliveryReceipt) r.deliveryReceipt = 'explicit';
-    } else if (d.deliveryReceipt) r.deliveryReceipt = 'settings';
-    if (options.dialog) r.dialog = 'explicit';
-    else if (options.dialog === undefined && protocol === 'mapi' && this.settings.mapi?.dialog) r.dialog = 'settings';
-    if (msg.bulk) r.bulk = 'explicit';
-    return r;
+    return requestedFeatures(msg, options, this.settings.defaults, protocol === 'mapi' && !!this.settings.mapi?.dialog);
   }
 
   async send(message: MailMessage, options: SendOptions = {}): Promise<SendResult> {
