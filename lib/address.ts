@@ -2,8 +2,8 @@
  * Addresses: parsing with nodemailer's RFC 5322 address parser, and the checks that keep
  * a header value from smuggling in another header.
  */
-import addressparser from 'nodemailer/lib/addressparser';
 import { Problem } from './errors';
+import { addressparser } from './lazy';
 
 /** A mailbox: a display name (may be empty) and an addr-spec. */
 export interface Mailbox {
@@ -52,7 +52,7 @@ export function parseAddressField(path: string, value: unknown, problems: Proble
         codes.add('INVALID_MESSAGE');
         return;
       }
-      const parsed = addressparser(item, { flatten: true });
+      const parsed = addressparser()(item, { flatten: true });
       const ambiguous = checkAmbiguous(item, parsed);
       if (ambiguous) {
         problems.push({ path: at, message: ambiguous });

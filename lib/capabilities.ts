@@ -4,6 +4,7 @@
  */
 import { MailError, MailWarning, Problem, Protocol } from './errors';
 import type { Importance } from './importance';
+import type { NormalizedMessage } from './message';
 import type { UserMailSettings } from './settings';
 
 /** A column of the matrix: the managed relay, SMTP, and the two MAPI interfaces. */
@@ -132,6 +133,13 @@ export type Origin = 'explicit' | 'settings' | 'alternative';
 
 /** What to do with an explicit option the protocol cannot honour. */
 export type UnsupportedPolicy = 'error' | 'warn';
+
+/** The effective per-message options after settings defaults and the capability rule. */
+export interface Effective {
+  importance: NormalizedMessage['importance'];
+  readReceipt: boolean;
+  deliveryReceipt: NormalizedMessage['deliveryReceipt'];
+}
 
 /** The parts of a validated message the capability rule looks at. */
 export interface RequestedMessage {

@@ -5,13 +5,13 @@
 import { Feature, checkCapabilities, Origin, protocolKey, ProtocolKey, requestedFeatures, UnsupportedPolicy } from './capabilities';
 import { MailError, MailWarning, Protocol } from './errors';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
-import { SendResult } from './result';
+import { SendResult, SmtpVerifyResult } from './result';
 import { inspect } from 'node:util';
 import { EffectiveSettings, maskSecrets, resolveSettings, SettingsInput, UserMailSettings } from './settings';
 import { composeMail, Effective, Identity } from './transports/compose';
 import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './transports/managed';
 import { MapiSendOptions, MapiTransport } from './transports/mapi';
-import { SmtpTransport, SmtpVerifyResult } from './transports/smtp';
+import { SmtpTransport } from './transports/smtp';
 
 /** Options of createMailer, given by the host application. */
 export interface MailerOptions {

@@ -2,6 +2,7 @@
  * SendResult: what every protocol reports after a send.
  */
 import type { MailWarning, Protocol } from './errors';
+import type { SmtpSecurity } from './settings';
 
 /** What happened to a message. */
 export interface SendResult {
@@ -19,4 +20,14 @@ export interface SendResult {
   warnings: MailWarning[];
   /** True when a copy was kept in the sender's Sent Items (MAPI). */
   savedToSent: boolean;
+}
+
+/** What verify() found on SMTP (or the managed relay). */
+export interface SmtpVerifyResult {
+  protocol: Protocol;
+  server: string;
+  security: SmtpSecurity;
+  tls: 'implicit' | 'starttls-required' | 'starttls-when-offered' | 'off';
+  authenticatedAs: string | null;
+  warnings: MailWarning[];
 }

@@ -6,7 +6,8 @@
 import { failWithProblems, MailWarning, Problem } from './errors';
 import { Importance, IMPORTANCE_LEVELS } from './importance';
 import { checkAddress, hasLineBreak } from './address';
-import { parse as parseJsonc, printParseErrorCode, ParseError } from 'jsonc-parser';
+import type { ParseError } from 'jsonc-parser';
+import { jsoncParser } from './lazy';
 
 /** How the SMTP connection is secured. */
 export type SmtpSecurity = 'auto' | 'starttls' | 'tls' | 'none';
@@ -31,6 +32,9 @@ export interface SmtpSettings {
   /** Connection, greeting and socket timeout in milliseconds. */
   timeoutMs?: number;
 }
+
+/** Where and how to connect: the user's SMTP settings or the managed relay. */
+export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
 
 /** MAPI parameters (the left-hand side of the product page). */
 export interface MapiSettings {
@@ -325,6 +329,7 @@ export function parseSettingsJson(text: string, what: string): unknown {
     return JSON.parse(text);
   } catch {
     const errors: ParseError[] = [];
+    const { parse: parseJsonc, printParseErrorCode } = jsoncParser();
     parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
     const first = errors[0];
     const offset = first?.offset ?? text.length;

@@ -10,7 +10,7 @@ import { MailError } from '../errors';
 import type { Mailer, VerifyResult } from '../mailer';
 import type { SendResult } from '../result';
 import { relayEndpoint, resolveRelay } from '../transports/managed';
-import type { SmtpEndpoint } from '../transports/smtp';
+import type { SmtpEndpoint } from '../settings';
 import type { SettingsStore } from '../store/store';
 import { errorJson, green, print, progress, red, writeErrorText, yellow } from './output';
 

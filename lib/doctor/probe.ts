@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import type { MailError } from '../errors';
 import type { SettingsInput } from '../settings';
 import { listProfiles } from '../transports/mapi';
-import type { SmtpEndpoint } from '../transports/smtp';
+import type { SmtpEndpoint } from '../settings';
 import { smtpHandshake, smtpLogin } from './smtp-probe';
 
 /** One registry value as `reg query` prints it (`REG_SZ`, `REG_EXPAND_SZ`...). */

@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SendMailOptions } from 'nodemailer';
-import { convert } from 'html-to-text';
 import { Mailbox } from '../address';
-import type { Feature } from '../capabilities';
+import type { Effective, Feature } from '../capabilities';
 import { smtpImportanceHeaders } from '../importance';
+import { htmlToTextModule } from '../lazy';
 import { NormalizedMessage } from '../message';
 
 /** Who the message is from, as the protocol decides it. */
@@ -19,16 +19,11 @@ export interface Identity {
   receiptsTo: string;
 }
 
-/** The effective per-message options after settings defaults and the capability rule. */
-export interface Effective {
-  importance: NormalizedMessage['importance'];
-  readReceipt: boolean;
-  deliveryReceipt: NormalizedMessage['deliveryReceipt'];
-}
+export type { Effective };
 
 /** Plain text from HTML, for the text alternative and for protocols that only carry text. */
 export function htmlToText(html: string): string {
-  return convert(html, { wordwrap: 76 });
+  return htmlToTextModule().convert(html, { wordwrap: 76 });
 }
 
 /** nodemailer mail options for a message; `dropped` features are left out. */

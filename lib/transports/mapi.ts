@@ -14,7 +14,8 @@ import { ansiError, extendedMapiError, isLoadFailure, mapiLoadError, simpleMapiE
 import { NormalizedAttachment, NormalizedMessage } from '../message';
 import { loadNative, NativeBinding, NativeLoad } from '../native';
 import type { MapiSettings } from '../settings';
-import { Effective, htmlToText } from './compose';
+import type { Effective } from '../capabilities';
+import { htmlToText } from './compose';
 
 /** Per-send MAPI options. */
 export interface MapiSendOptions {

@@ -4,13 +4,13 @@
  * forced when credentials are set, TLS mode checked against the port), and every nodemailer
  * error mapped to a stable code with a hint.
  */
-import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol } from '../errors';
-import { isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
+import { nodemailer } from '../lazy';
+import type { SmtpVerifyResult } from '../result';
+import { isGmailHost, isLoopback, SmtpEndpoint } from '../settings';
 
-/** Where and how to connect: the user's SMTP settings or the managed relay. */
-export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
+export type { SmtpEndpoint, SmtpVerifyResult };
 
 /** What nodemailer reports after a send, the parts oxymail reads. */
 export interface SmtpInfo {
@@ -20,16 +20,6 @@ export interface SmtpInfo {
   /** True when the server advertised DSN in its EHLO reply. */
   dsnOffered: boolean;
   response?: string;
-}
-
-/** What verify() found. */
-export interface SmtpVerifyResult {
-  protocol: Protocol;
-  server: string;
-  security: SmtpSecurity;
-  tls: 'implicit' | 'starttls-required' | 'starttls-when-offered' | 'off';
-  authenticatedAs: string | null;
-  warnings: MailWarning[];
 }
 
 /** nodemailer pool options for an endpoint. Exported for tests and the benchmark. */
@@ -76,7 +66,7 @@ export class SmtpTransport {
   ) {}
 
   private get pool(): Transporter {
-    return (this.transporter ??= nodemailer.createTransport(poolOptions(this.endpoint)));
+    return (this.transporter ??= nodemailer().createTransport(poolOptions(this.endpoint)));
   }
 
   /** Sends composed mail options; resolves with what the server accepted. */
@@ -99,7 +89,7 @@ export class SmtpTransport {
   async verify(): Promise<SmtpVerifyResult> {
     // A separate, non-pooled transport: verify() must open a connection of its own.
     const { pool: _pool, maxConnections: _max, ...single } = poolOptions(this.endpoint);
-    const probe = nodemailer.createTransport(single);
+    const probe = nodemailer().createTransport(single);
     try {
       await probe.verify();
     } catch (err) {
