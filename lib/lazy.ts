@@ -20,5 +20,6 @@ export function lazy<T>(load: () => T): () => T {
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const nodemailer = lazy(() => require('nodemailer') as typeof import('nodemailer'));
 export const addressparser = lazy(() => require('nodemailer/lib/addressparser') as typeof import('nodemailer/lib/addressparser').default);
+export const smtpConnection = lazy(() => require('nodemailer/lib/smtp-connection') as typeof import('nodemailer/lib/smtp-connection').default);
 export const htmlToTextModule = lazy(() => require('html-to-text') as typeof import('html-to-text'));
 export const jsoncParser = lazy(() => require('jsonc-parser') as typeof import('jsonc-parser'));

@@ -9,6 +9,7 @@ import { MailError, MailWarning, Protocol } from '../errors';
 import { nodemailer } from '../lazy';
 import type { SmtpVerifyResult } from '../result';
 import { isGmailHost, isLoopback, SmtpEndpoint } from '../settings';
+import { verifySmtp } from './smtp-verify';
 
 export type { SmtpEndpoint, SmtpVerifyResult };
 
@@ -50,11 +51,6 @@ export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
   return options;
 }
 
-function tlsMode(e: SmtpEndpoint): SmtpVerifyResult['tls'] {
-  const o = poolOptions(e);
-  return o.secure ? 'implicit' : o.requireTLS ? 'starttls-required' : o.ignoreTLS ? 'off' : 'starttls-when-offered';
-}
-
 /** A pooled SMTP connection to one endpoint, opened on first use. */
 export class SmtpTransport {
   readonly name = 'smtp';
@@ -85,26 +81,9 @@ export class SmtpTransport {
     }
   }
 
-  /** Connects, negotiates TLS and authenticates; sends nothing. */
+  /** Connects, negotiates TLS and authenticates; sends nothing (see smtp-verify.ts). */
   async verify(): Promise<SmtpVerifyResult> {
-    // A separate, non-pooled transport: verify() must open a connection of its own.
-    const { pool: _pool, maxConnections: _max, ...single } = poolOptions(this.endpoint);
-    const probe = nodemailer().createTransport(single);
-    try {
-      await probe.verify();
-    } catch (err) {
-      throw mapSmtpError(err, this.endpoint, this.protocol, 'verify');
-    } finally {
-      probe.close();
-    }
-    return {
-      protocol: this.protocol,
-      server: `${this.endpoint.host}:${this.endpoint.port}`,
-      security: this.endpoint.security,
-      tls: tlsMode(this.endpoint),
-      authenticatedAs: this.endpoint.username ?? null,
-      warnings: [],
-    };
+    return verifySmtp(this.endpoint, this.protocol);
   }
 
   close(): void {

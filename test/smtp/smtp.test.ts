@@ -270,7 +270,13 @@ describe('SMTP: login and TLS', () => {
     const mailer = createMailer(smtpSettings(server.port, { username: 'alice', password: 'secret' }));
     const result = await mailer.verify();
     mailer.close();
-    expect(result).toMatchObject({ protocol: 'smtp', server: `127.0.0.1:${server.port}`, authenticatedAs: 'alice', tls: 'starttls-when-offered' });
+    expect(result).toMatchObject({
+      protocol: 'smtp',
+      server: `127.0.0.1:${server.port}`,
+      authenticatedAs: 'alice',
+      tls: 'starttls',
+      tlsPolicy: 'starttls-when-offered',
+    });
     expect(server.logins).toEqual([{ user: 'alice', ok: true }]);
     expect(server.received).toHaveLength(0);
   });
