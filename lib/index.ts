@@ -20,7 +20,7 @@ export type { SendResult, SmtpVerifyResult } from './result';
 export { capabilities, FEATURES } from './capabilities';
 export type { Capability, Feature, ProtocolKey } from './capabilities';
 export { MailError, ERROR_CODES, WARNING_CODES } from './errors';
-export type { ErrorCode, Protocol, MailWarning, Problem, WarningCode } from './errors';
+export type { ErrorCode, Protocol, MailWarning, Problem, RejectedRecipient, WarningCode } from './errors';
 export { IMPORTANCE_LEVELS } from './importance';
 export type { Importance } from './importance';
 export { SIMPLE_MAPI_CODES, simpleMapiCode, EXTENDED_MAPI_CODES, extendedMapiCode } from './mapi-codes';

@@ -8,10 +8,12 @@ import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult, SmtpVerifyResult } from './result';
 import { inspect } from 'node:util';
 import { EffectiveSettings, maskSecrets, resolveSettings, SettingsInput, UserMailSettings } from './settings';
-import { composeMail, Effective, Identity } from './transports/compose';
+import { ComposedMessage, composeMail, composeMessage, Effective, Identity } from './transports/compose';
 import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './transports/managed';
 import { MapiSendOptions, MapiTransport } from './transports/mapi';
+import { DEADLINE_BOUNDS } from './transports/send-control';
 import { SmtpTransport } from './transports/smtp';
+import type { Delivery, SendJob, Transport } from './transports/transport';
 
 /** Options of createMailer, given by the host application. */
 export interface MailerOptions {
@@ -28,6 +30,8 @@ export interface SendOptions extends MapiSendOptions {
   /** Switch protocol for this send only. */
   protocol?: Protocol;
   signal?: AbortSignal;
+  /** Overall deadline of this send in ms (SMTP, managed): 100 to 3600000; default smtp.deadlineMs, else 300000. */
+  deadlineMs?: number;
 }
 
 /** What verify() found. */
@@ -47,7 +51,7 @@ export interface Mailer {
 }
 
 const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported']);
-const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow']);
+const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow', 'deadlineMs']);
 const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 
 function rejectUnknown(what: string, given: object, known: Set<string>): void {
@@ -57,6 +61,13 @@ function rejectUnknown(what: string, given: object, known: Set<string>): void {
       'UNKNOWN_OPTION',
       `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...known].join(', ')})`,
     );
+  }
+}
+
+function checkDeadline(ms: unknown): void {
+  if (ms === undefined) return;
+  if (!Number.isInteger(ms) || (ms as number) < DEADLINE_BOUNDS.min || (ms as number) > DEADLINE_BOUNDS.max) {
+    throw new MailError('INVALID_OPTION', `send: deadlineMs must be an integer from ${DEADLINE_BOUNDS.min} to ${DEADLINE_BOUNDS.max} (milliseconds)`);
   }
 }
 
@@ -73,7 +84,12 @@ export function createMailer(settings: SettingsInput | UserMailSettings, options
 class MailerImpl implements Mailer {
   readonly protocol: Protocol;
   private readonly policy: UnsupportedPolicy;
-  private readonly transports = new Map<Protocol, SmtpTransport | MapiTransport>();
+  private readonly routes = new Map<Protocol, Transport>();
+  /** Who composed messages are from, for the protocols that compose (MAPI: the mail client's account). */
+  private readonly identities: Partial<Record<Protocol, () => Identity>> = {
+    managed: () => this.identity('managed'),
+    smtp: () => this.identity('smtp'),
+  };
   private relay?: ManagedRelay | null;
 
   constructor(
@@ -103,13 +119,14 @@ class MailerImpl implements Mailer {
     return this.relay;
   }
 
-  private transport(protocol: Protocol): SmtpTransport | MapiTransport {
-    let t = this.transports.get(protocol);
+  /** The transport of a protocol, made on first use. */
+  private route(protocol: Protocol): Transport {
+    let t = this.routes.get(protocol);
     if (!t) {
       if (protocol === 'managed') t = new SmtpTransport(relayEndpoint(this.managedRelay()), 'managed');
       else if (protocol === 'smtp') t = new SmtpTransport(this.requireSmtp(), 'smtp');
       else t = new MapiTransport(this.settings.mapi ?? { interface: 'simple', dialog: false });
-      this.transports.set(protocol, t);
+      this.routes.set(protocol, t);
     }
     return t;
   }
@@ -146,6 +163,7 @@ class MailerImpl implements Mailer {
 
   async send(message: MailMessage, options: SendOptions = {}): Promise<SendResult> {
     rejectUnknown('send', options, SEND_OPTIONS);
+    checkDeadline(options.deadlineMs);
     const protocol = this.chooseProtocol(options.protocol);
     const msg = await validateMessage(message);
     if (protocol === 'managed' && msg.bulk) {
@@ -170,33 +188,83 @@ class MailerImpl implements Mailer {
       read: eff.readReceipt ? 'requested' : 'not-requested',
       delivery: eff.deliveryReceipt ? 'requested' : 'not-requested',
     };
-
-    if (protocol === 'mapi') {
-      const mapi = this.transport('mapi') as MapiTransport;
-      if (dropped.has('html') && msg.text === undefined)
-        warnings.push({ code: 'HTML_CONVERTED', message: 'the HTML body was converted to plain text for MAPI' });
-      const outcome = await mapi.send(msg, eff, { dialog: dropped.has('dialog') ? false : options.dialog, parentWindow: options.parentWindow });
-      warnings.push(...outcome.warnings);
-      if (!outcome.unicode)
-        warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });
-      const all = [...msg.to, ...msg.cc, ...msg.bcc].map((m) => m.address);
-      return { protocol, messageId: null, accepted: all, rejected: [], receipts, warnings, savedToSent: outcome.savedToSent };
+    const identity = this.identities[protocol]?.();
+    const transport = this.route(protocol);
+    const job = this.job(protocol, identity, msg, eff, dropped, options);
+    let delivery: Delivery;
+    try {
+      delivery = await transport.send(job, options.signal);
+    } finally {
+      // The composed bytes (a temp file when attachments were streamed into it) are not kept.
+      await job.disposeComposed();
     }
-
-    const identity = this.identity(protocol);
-    const smtp = this.transport(protocol) as SmtpTransport;
-    const info = await smtp.send(composeMail(msg, identity, eff, dropped), options.signal);
-    if (eff.deliveryReceipt && !info.dsnOffered) {
+    warnings.push(...delivery.warnings);
+    if (eff.deliveryReceipt && !delivery.dsnOffered) {
       receipts.delivery = 'unsupported-by-server';
       warnings.push({
         code: 'DELIVERY_RECEIPT_UNSUPPORTED',
         message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
       });
     }
-    if (info.rejected.length) {
-      warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${info.rejected.join(', ')}; the other recipients were sent the message` });
+    const refused = delivery.rejectedDetails.filter((r) => r.permanent).map((r) => r.address);
+    const deferred = delivery.rejectedDetails.filter((r) => !r.permanent).map((r) => r.address);
+    const unexplained = delivery.rejected.filter((a) => !delivery.rejectedDetails.some((r) => r.address === a));
+    if (refused.length || unexplained.length) {
+      const list = [...refused, ...unexplained].join(', ');
+      warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${list}; the other recipients were sent the message` });
     }
-    return { protocol, messageId: info.messageId, accepted: info.accepted, rejected: info.rejected, receipts, warnings, savedToSent: false };
+    if (deferred.length) {
+      warnings.push({
+        code: 'RECIPIENTS_DEFERRED',
+        message: `the server refused ${deferred.join(', ')} for now (temporary failure): send to them again later`,
+      });
+    }
+    // The ENVID only went out when a delivery receipt was asked for and the server offers DSN.
+    const envelopeId = eff.deliveryReceipt && delivery.dsnOffered ? delivery.envelopeId : undefined;
+    return {
+      protocol,
+      messageId: delivery.messageId,
+      accepted: delivery.accepted,
+      rejected: delivery.rejected,
+      rejectedDetails: delivery.rejectedDetails.map(({ address, responseCode, permanent }) => ({
+        address,
+        ...(responseCode !== undefined ? { responseCode } : {}),
+        permanent,
+      })),
+      ...(envelopeId ? { envelopeId } : {}),
+      receipts,
+      warnings,
+      savedToSent: delivery.savedToSent,
+    };
+  }
+
+  /** One send's job: the message, its options, and its composition made once on first use. */
+  private job(
+    protocol: Protocol,
+    identity: Identity | undefined,
+    msg: NormalizedMessage,
+    eff: Effective,
+    dropped: Set<Feature>,
+    options: SendOptions,
+  ): SendJob & { disposeComposed(): Promise<void> } {
+    let composed: Promise<ComposedMessage> | undefined;
+    return {
+      disposeComposed: async () => {
+        const c = await composed?.catch(() => undefined);
+        await c?.dispose();
+      },
+      protocol,
+      message: msg,
+      effective: eff,
+      dropped,
+      dialog: options.dialog,
+      parentWindow: options.parentWindow,
+      deadlineMs: options.deadlineMs,
+      compose: () => {
+        if (!identity) return Promise.reject(new TypeError(`send (${protocol}): this protocol does not compose MIME`));
+        return (composed ??= composeMessage(composeMail(msg, identity, eff, dropped)));
+      },
+    };
   }
 
   /** From, Reply-To and the read-receipt address, as each protocol decides them. */
@@ -222,20 +290,20 @@ class MailerImpl implements Mailer {
   async verify(options: { protocol?: Protocol } = {}): Promise<VerifyResult> {
     const protocol = this.chooseProtocol(options.protocol);
     if (protocol === 'mapi') {
-      const mapi = this.transport('mapi') as MapiTransport;
+      const mapi = this.route('mapi') as MapiTransport;
       const loaded = mapi.native();
       if (!loaded.binding) {
         throw new MailError('MAPI_UNAVAILABLE', `verify (MAPI): unavailable: ${loaded.reason}`, { protocol, hint: 'Use SMTP on this machine.' });
       }
       return { protocol, interface: this.settings.mapi?.interface ?? 'simple', warnings: [...this.settingsWarnings] };
     }
-    const result = await (this.transport(protocol) as SmtpTransport).verify();
+    const result = await (this.route(protocol) as SmtpTransport).verify();
     return { ...result, warnings: [...this.settingsWarnings, ...result.warnings] };
   }
 
   close(): void {
-    for (const t of this.transports.values()) if (t instanceof SmtpTransport) t.close();
-    this.transports.clear();
+    for (const t of this.routes.values()) t.close?.();
+    this.routes.clear();
   }
 
   /** What console.log, util.inspect and JSON.stringify show: never a password, token or the relay's credentials. */

@@ -1,14 +1,23 @@
 /**
  * Turns a validated message into nodemailer's mail options, for every path that speaks MIME
  * (SMTP, the managed relay, the local outbox). nodemailer does the MIME; this only decides
- * which headers and parts the message gets.
+ * which headers and parts the message gets. composeMessage then builds the RFC 5322 bytes once:
+ * what is sent, queued in the outbox and copied to Sent is that one message (same Message-ID).
  */
 import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { SendMailOptions } from 'nodemailer';
+import type MailMessage from 'nodemailer/lib/mailer/mail-message';
+import { MailError } from '../errors';
 import { Mailbox } from '../address';
 import type { Effective, Feature } from '../capabilities';
+import type { ComposedMessage, DsnParams } from './transport';
 import { smtpImportanceHeaders } from '../importance';
-import { htmlToTextModule } from '../lazy';
+import { htmlToTextModule, lazy, nodemailer } from '../lazy';
 import { NormalizedMessage } from '../message';
 
 /** Who the message is from, as the protocol decides it. */
@@ -26,6 +35,12 @@ export function htmlToText(html: string): string {
   return htmlToTextModule().convert(html, { wordwrap: 76 });
 }
 
+/** A fresh Message-ID in the sender's domain, as nodemailer would make it. */
+export function newMessageId(fromAddress: string): string {
+  const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1) || 'localhost';
+  return `<${randomUUID()}@${domain}>`;
+}
+
 /** nodemailer mail options for a message; `dropped` features are left out. */
 export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective, dropped: Set<Feature>): SendMailOptions {
   const html = dropped.has('html') ? undefined : msg.html;
@@ -33,7 +48,8 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
   const headers: Record<string, string> = eff.importance ? smtpImportanceHeaders(eff.importance) : {};
   if (eff.readReceipt) headers['Disposition-Notification-To'] = `<${id.receiptsTo}>`;
   // Only what is set: nodemailer does work for every field it is given, even an empty one.
-  const options: SendMailOptions = { from: id.from, subject: msg.subject, text: text ?? '' };
+  // The Message-ID is ours, so that a failure (delivery unknown above all) can name the message.
+  const options: SendMailOptions = { from: id.from, subject: msg.subject, text: text ?? '', messageId: newMessageId(id.from.address) };
   if (id.replyTo) options.replyTo = id.replyTo;
   if (msg.to.length) options.to = msg.to;
   if (msg.cc.length) options.cc = msg.cc;
@@ -56,4 +72,101 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
     };
   }
   return options;
+}
+
+// Types of the transport shape (transport.ts), re-exported: public declarations must not reach nodemailer's types.
+export type { ComposedMessage, DsnParams };
+
+/** A fresh stream of the message's bytes. */
+export function openComposed(c: Pick<ComposedMessage, 'buffer' | 'path'>): Readable {
+  if (c.buffer) return Readable.from([c.buffer]);
+  if (c.path) return createReadStream(c.path);
+  throw new TypeError('composed message has neither bytes nor a file');
+}
+
+/** The raw message as nodemailer takes it to send composed bytes unchanged. */
+export function rawSource(c: Pick<ComposedMessage, 'buffer' | 'path'>): Buffer | { path: string } {
+  return c.buffer ?? { path: c.path as string };
+}
+
+/**
+ * A nodemailer transport that only composes: the same pipeline as its SMTP transport (Bcc kept out
+ * of the headers, unlike its stream transport), handing back the message stream and the envelope.
+ */
+const streamer = lazy(() =>
+  nodemailer().createTransport({
+    name: 'oxymail-compose',
+    version: '1',
+    send(mail: MailMessage, done: (err: Error | null, info: unknown) => void) {
+      const message = mail.message;
+      done(null, { envelope: message.getEnvelope(), messageId: message.messageId(), message: message.createReadStream() });
+    },
+  }),
+);
+
+/**
+ * Builds the RFC 5322 bytes of nodemailer mail options. Without attachments the message is held in
+ * memory; with attachments it is streamed into a private temp file (never read whole), under
+ * `dir` when given (the outbox's own tmp folder, so queuing is a rename) else the system temp.
+ */
+export async function composeMessage(mail: SendMailOptions, dir?: string): Promise<ComposedMessage> {
+  const dsn = mail.dsn as DsnParams | undefined;
+  let info: { envelope: { from: string | false; to: string[] }; messageId: string; message: Readable };
+  try {
+    info = (await streamer().sendMail(mail)) as unknown as typeof info;
+  } catch (err) {
+    throw composeError(err, mail);
+  }
+  const envelope = { from: info.envelope.from || '', to: [...info.envelope.to] };
+  if (!mail.attachments?.length) {
+    const chunks: Buffer[] = [];
+    try {
+      await pipeline(info.message, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }));
+    } catch (err) {
+      throw composeError(err, mail);
+    }
+    const buffer = Buffer.concat(chunks);
+    return { messageId: info.messageId, envelope, dsn, size: buffer.length, buffer, dispose: async () => undefined };
+  }
+  const folder = dir ? (await fs.mkdir(dir, { recursive: true }), dir) : os.tmpdir();
+  const temp = await fs.mkdtemp(path.join(folder, 'compose-'));
+  const file = path.join(temp, 'message.eml');
+  const dispose = () => fs.rm(temp, { recursive: true, force: true });
+  let size = 0;
+  try {
+    const counter = new PassThrough();
+    counter.on('data', (c: Buffer) => (size += c.length));
+    await pipeline(info.message, counter, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+  } catch (err) {
+    await dispose();
+    const at = (err as NodeJS.ErrnoException)?.path;
+    if (typeof at === 'string' && at.startsWith(temp)) {
+      throw new MailError('OUTBOX_WRITE', `send: the composed message could not be written to ${temp}: ${(err as Error).message}; nothing was sent`, {
+        cause: err,
+        hint: 'Free some disk space (or check the rights on the temp folder), then send again.',
+      });
+    }
+    throw composeError(err, mail);
+  }
+  return { messageId: info.messageId, envelope, dsn, size, path: file, dispose };
+}
+
+function composeError(err: unknown, mail: SendMailOptions): MailError {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT' || e?.code === 'EACCES' || e?.code === 'EISDIR' || e?.code === 'EPERM') {
+    return new MailError('ATTACHMENT_NOT_FOUND', `send: an attachment could not be read while composing the message: ${e.message}; nothing was sent`, {
+      cause: err,
+      hint: 'Check that the attachment files exist and can be read, then send again.',
+    });
+  }
+  // Any other failure while reading (an I/O error, a stream given as content that fails) is the
+  // attachment's, not the message's shape.
+  const streamed = mail.attachments?.some((a) => a.path !== undefined || (a.content && typeof (a.content as Readable).pipe === 'function'));
+  if (streamed && !(err instanceof TypeError)) {
+    return new MailError('ATTACHMENT_UNREADABLE', `send: an attachment failed while it was read: ${e?.message ?? String(err)}; nothing was sent`, {
+      cause: err,
+      hint: 'Check the attachment (its file, disk or network share, or the stream given as content), then send again.',
+    });
+  }
+  return new MailError('INVALID_MESSAGE', `send: the message could not be composed: ${e?.message ?? String(err)}; nothing was sent`, { cause: err });
 }

@@ -16,6 +16,7 @@ import { loadNative, NativeBinding, NativeLoad } from '../native';
 import type { MapiSettings } from '../settings';
 import type { Effective } from '../capabilities';
 import { htmlToText } from './compose';
+import type { Delivery, SendJob, Transport } from './transport';
 
 /** Per-send MAPI options. */
 export interface MapiSendOptions {
@@ -95,7 +96,7 @@ function appendToMessage(err: Error, text: string): void {
 }
 
 /** Sends through Simple or Extended MAPI. `native` and `removeTemp` are seams: tests may replace them. */
-export class MapiTransport {
+export class MapiTransport implements Transport {
   readonly name = 'mapi';
   native: () => NativeLoad = loadNative;
   removeTemp: (dir: string) => Promise<void> = removeTempDir;
@@ -108,13 +109,37 @@ export class MapiTransport {
     return loaded.binding;
   }
 
+  /** Sends a job through MAPI (the message, not composed bytes: the mail client composes). */
+  async send(job: SendJob): Promise<Delivery> {
+    const msg = job.message;
+    if (!msg) throw new TypeError('send (MAPI): the job has no message (MAPI sends are never replayed from the outbox)');
+    const outcome = await this.sendMessage(msg, job.effective, { dialog: job.dropped.has('dialog') ? false : job.dialog, parentWindow: job.parentWindow });
+    const warnings: MailWarning[] = [];
+    if (job.dropped.has('html') && msg.text === undefined)
+      warnings.push({ code: 'HTML_CONVERTED', message: 'the HTML body was converted to plain text for MAPI' });
+    warnings.push(...outcome.warnings);
+    if (!outcome.unicode) {
+      warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });
+    }
+    return {
+      messageId: null,
+      accepted: [...msg.to, ...msg.cc, ...msg.bcc].map((m) => m.address),
+      rejected: [],
+      rejectedDetails: [],
+      savedToSent: outcome.savedToSent,
+      warnings,
+      // The capability rule has already dropped a receipt the interface cannot ask for.
+      dsnOffered: true,
+    };
+  }
+
   /**
-   * Sends; resolves once the mail client has taken the message. In-memory attachments are copied to
+   * Sends one message through MAPI; resolves once the mail client has taken it. In-memory attachments are copied to
    * a private temp folder, removed afterwards whatever happens. A failed removal never changes the
    * send's outcome: a sent message resolves with a TEMP_CLEANUP_FAILED warning; a failed send
    * rejects with its own error, whose message then also says which folder was left behind.
    */
-  async send(msg: NormalizedMessage, eff: Effective, options: MapiSendOptions): Promise<MapiOutcome> {
+  async sendMessage(msg: NormalizedMessage, eff: Effective, options: MapiSendOptions): Promise<MapiOutcome> {
     checkProfile(this.settings.profile);
     const binding = this.binding('send');
     const temp = msg.attachments.some((a) => a.path === undefined) ? await fs.mkdtemp(path.join(os.tmpdir(), 'oxymail-')) : undefined;

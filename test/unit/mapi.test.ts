@@ -76,7 +76,7 @@ describe('temp copies of in-memory attachments', () => {
         { content: Readable.from(['str', 'eam']), filename: 'con.txt' },
       ],
     });
-    const outcome = await transport.send(msg, eff, {});
+    const outcome = await transport.sendMessage(msg, eff, {});
     expect(outcome).toEqual({ unicode: true, savedToSent: true, warnings: [] });
     const { request } = seen[0];
     expect(request.attachments.map((a) => [a.name, path.basename(path.dirname(a.path)), path.basename(a.path)])).toEqual([
@@ -114,7 +114,7 @@ describe('temp copies of in-memory attachments', () => {
         { content: Readable.from(slow()), filename: 'slow.txt' },
       ],
     });
-    await expect(transport.send(msg, eff, {})).rejects.toMatchObject({
+    await expect(transport.sendMessage(msg, eff, {})).rejects.toMatchObject({
       code: 'ATTACHMENT_NOT_FOUND',
       message: 'send (MAPI): attachments[0] (broken.txt) could not be copied to a temp file: source gone',
     });
@@ -134,7 +134,7 @@ describe('temp copies of in-memory attachments', () => {
     };
     const msg = await validateMessage({ to: 'bob@example.com', text: 'x', attachments: [{ content: 'x', filename: 'a.txt' }] });
     let settled = false;
-    const sending = transport.send(msg, eff, {}).finally(() => (settled = true));
+    const sending = transport.sendMessage(msg, eff, {}).finally(() => (settled = true));
     while (!removing) await new Promise((resolve) => setImmediate(resolve));
     for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
     expect(settled).toBe(false);
@@ -159,7 +159,7 @@ describe('temp copies of in-memory attachments', () => {
       removing = dir;
       return Promise.reject(busy);
     };
-    const err: MailError = await refused.transport.send(msg, eff, {}).catch((e) => e);
+    const err: MailError = await refused.transport.sendMessage(msg, eff, {}).catch((e) => e);
     const note = `; also, the temp copies of in-memory attachments could not be removed (${removing}): EBUSY: resource busy or locked`;
     expect(err).toBeInstanceOf(MailError);
     expect(err).toMatchObject({ code: 'MAPI_USER_ABORT', mapiCode: 1, message: simpleMapiError(1, 'MAPISendMailW').message + note });
@@ -187,7 +187,7 @@ describe('temp copies of in-memory attachments', () => {
         },
       ],
     });
-    const copyErr: MailError = await transport.send(broken, eff, {}).catch((e) => e);
+    const copyErr: MailError = await transport.sendMessage(broken, eff, {}).catch((e) => e);
     expect(copyErr).toMatchObject({
       code: 'ATTACHMENT_NOT_FOUND',
       message: `send (MAPI): attachments[0] (b.txt) could not be copied to a temp file: source gone; also, the temp copies of in-memory attachments could not be removed (${removing}): EBUSY: resource busy or locked`,
@@ -196,7 +196,7 @@ describe('temp copies of in-memory attachments', () => {
 
     // Removed as it should be: the error is untouched.
     const clean = fakeTransport({ status: 1 });
-    const plain: MailError = await clean.transport.send(msg, eff, {}).catch((e) => e);
+    const plain: MailError = await clean.transport.sendMessage(msg, eff, {}).catch((e) => e);
     expect(plain.message).toBe(simpleMapiError(1, 'MAPISendMailW').message);
   });
 
@@ -303,7 +303,7 @@ describe('MAPI errors', () => {
   test('the addon reporting an ANSI refusal becomes that error', async () => {
     const { transport } = fakeTransport({ status: 2, call: 'WideCharToMultiByte', unicode: false, unrepresentable: 'recipients[0].address' });
     const msg = await validateMessage({ to: 'bob@example.com', text: 'x' });
-    await expect(transport.send(msg, eff, {})).rejects.toMatchObject({
+    await expect(transport.sendMessage(msg, eff, {})).rejects.toMatchObject({
       code: 'MAPI_ANSI_UNREPRESENTABLE',
       message: expect.stringMatching(/"bob@example\.com"/),
     });
@@ -314,7 +314,7 @@ describe('MAPI errors', () => {
     const transport = new MapiTransport({ interface: 'simple', dialog: false });
     transport.native = none;
     const msg = await validateMessage({ to: 'bob@example.com', text: 'x' });
-    await expect(transport.send(msg, eff, {})).rejects.toMatchObject({
+    await expect(transport.sendMessage(msg, eff, {})).rejects.toMatchObject({
       code: 'MAPI_UNAVAILABLE',
       message: 'send (MAPI): unavailable: MAPI exists only on Windows (this is linux)',
       hint: expect.stringMatching(/Use SMTP/),
@@ -328,7 +328,7 @@ describe('MAPI errors', () => {
   test('a profile name over 64 characters is a settings error, found before MAPI is called', async () => {
     const long = fakeTransport({}, { profile: 'p'.repeat(65) });
     const msg = await validateMessage({ to: 'bob@example.com', text: 'x' });
-    const err: MailError = await long.transport.send(msg, eff, {}).then(
+    const err: MailError = await long.transport.sendMessage(msg, eff, {}).then(
       () => {
         throw new Error('sent');
       },
@@ -338,7 +338,7 @@ describe('MAPI errors', () => {
     expect(err.message).toMatch(/is 65 characters long: MAPI profile names have at most 64/);
     expect(long.seen).toEqual([]);
     const max = fakeTransport({}, { profile: 'p'.repeat(64) });
-    await max.transport.send(msg, eff, {});
+    await max.transport.sendMessage(msg, eff, {});
     expect(max.seen[0].request.profile).toBe('p'.repeat(64));
   });
 });
