@@ -23,6 +23,10 @@ export const FEATURES = [
   'deliveryReceipt',
   'senderName',
   'replyTo',
+  'headers',
+  'inReplyTo',
+  'references',
+  'listUnsubscribe',
   'dialog',
   'savedToSent',
   'bulk',
@@ -54,6 +58,10 @@ const MATRIX: Record<ProtocolKey, Record<Feature, Capability>> = {
     deliveryReceipt: yes,
     senderName: { supported: false, note: 'the relay assigns the sender address; the display name is the user label' },
     replyTo: { supported: false, note: "Reply-To is always the user's e-mail address" },
+    headers: yes,
+    inReplyTo: yes,
+    references: yes,
+    listUnsubscribe: { supported: false, note: 'bulk (CRM) sending is refused in managed mode' },
     dialog: no,
     savedToSent: no,
     bulk: { supported: false, note: 'bulk (CRM) sending is refused in managed mode' },
@@ -70,6 +78,10 @@ const MATRIX: Record<ProtocolKey, Record<Feature, Capability>> = {
     deliveryReceipt: { supported: true, note: 'DSN, only when the server advertises it' },
     senderName: yes,
     replyTo: yes,
+    headers: yes,
+    inReplyTo: yes,
+    references: yes,
+    listUnsubscribe: yes,
     dialog: no,
     savedToSent: { supported: false, note: 'no copy in Sent: Cc or Bcc yourself' },
     bulk: yes,
@@ -86,6 +98,10 @@ const MATRIX: Record<ProtocolKey, Record<Feature, Capability>> = {
     deliveryReceipt: no,
     senderName: { supported: false, note: "the mail client's account is the sender" },
     replyTo: no,
+    headers: { supported: false, note: 'the mail client writes the headers' },
+    inReplyTo: no,
+    references: no,
+    listUnsubscribe: no,
     dialog: { supported: true, note: "shows the mail client's compose window" },
     savedToSent: { supported: true, note: 'the mail client keeps a copy in its Sent Items' },
     bulk: yes,
@@ -102,6 +118,10 @@ const MATRIX: Record<ProtocolKey, Record<Feature, Capability>> = {
     deliveryReceipt: yes,
     senderName: { supported: false, note: "the profile's account is the sender" },
     replyTo: no,
+    headers: { supported: false, note: 'the mail client writes the headers' },
+    inReplyTo: no,
+    references: no,
+    listUnsubscribe: no,
     dialog: no,
     savedToSent: yes,
     bulk: yes,
@@ -150,6 +170,11 @@ export interface RequestedMessage {
   readReceipt?: boolean;
   deliveryReceipt?: unknown;
   bulk?: boolean;
+  replyTo?: unknown[];
+  headers?: unknown[];
+  inReplyTo?: string;
+  references?: unknown[];
+  listUnsubscribe?: unknown[];
 }
 
 /** The protocol-table key of a send: MAPI splits into its two interfaces. */
@@ -183,6 +208,11 @@ export function requestedFeatures(
   if (options.dialog) r.dialog = 'explicit';
   else if (options.dialog === undefined && mapiDialog) r.dialog = 'settings';
   if (msg.bulk) r.bulk = 'explicit';
+  if (msg.replyTo?.length) r.replyTo = 'explicit';
+  if (msg.headers?.length) r.headers = 'explicit';
+  if (msg.inReplyTo) r.inReplyTo = 'explicit';
+  if (msg.references?.length) r.references = 'explicit';
+  if (msg.listUnsubscribe?.length) r.listUnsubscribe = 'explicit';
   return r;
 }
 

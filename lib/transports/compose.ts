@@ -50,17 +50,27 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
   // Only what is set: nodemailer does work for every field it is given, even an empty one.
   // The Message-ID is ours, so that a failure (delivery unknown above all) can name the message.
   const options: SendMailOptions = { from: id.from, subject: msg.subject, text: text ?? '', messageId: newMessageId(id.from.address) };
-  if (id.replyTo) options.replyTo = id.replyTo;
+  // A Reply-To of the message itself wins over smtp.replyTo (the capability rule keeps it off the managed relay).
+  if (msg.replyTo?.length && !dropped.has('replyTo')) options.replyTo = msg.replyTo;
+  else if (id.replyTo) options.replyTo = id.replyTo;
   if (msg.to.length) options.to = msg.to;
   if (msg.cc.length) options.cc = msg.cc;
   if (msg.bcc.length) options.bcc = msg.bcc;
   if (html !== undefined) options.html = html;
-  if (Object.keys(headers).length) options.headers = headers;
+  if (!dropped.has('listUnsubscribe') && msg.listUnsubscribe.length) {
+    headers['List-Unsubscribe'] = msg.listUnsubscribe.map((u) => `<${u}>`).join(', ');
+    if (msg.listUnsubscribePost) headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+  }
+  // Extra headers never share a name with oxymail's own (validateMessage refuses those).
+  const extra: { key: string; value: string }[] = dropped.has('headers') ? [] : msg.headers.map(([key, value]) => ({ key, value }));
+  if (Object.keys(headers).length || extra.length) options.headers = [...Object.entries(headers).map(([key, value]) => ({ key, value })), ...extra];
+  if (msg.inReplyTo && !dropped.has('inReplyTo')) options.inReplyTo = msg.inReplyTo;
+  if (msg.references.length && !dropped.has('references')) options.references = msg.references;
   if (msg.attachments.length) {
     options.attachments = msg.attachments.map((a) =>
       a.path !== undefined
-        ? { path: a.path, filename: a.filename, contentType: a.contentType }
-        : { content: a.content, filename: a.filename, contentType: a.contentType },
+        ? { path: a.path, filename: a.filename, contentType: a.contentType, ...(a.cid ? { cid: a.cid } : {}) }
+        : { content: a.content, filename: a.filename, contentType: a.contentType, ...(a.cid ? { cid: a.cid } : {}) },
     );
   }
   if (msg.calendar && !dropped.has('calendar')) options.icalEvent = { method: msg.calendar.method, content: msg.calendar.content };

@@ -117,6 +117,8 @@ export class MapiTransport implements Transport {
     const warnings: MailWarning[] = [];
     if (job.dropped.has('html') && msg.text === undefined)
       warnings.push({ code: 'HTML_CONVERTED', message: 'the HTML body was converted to plain text for MAPI' });
+    if (msg.attachments.some((a) => a.cid))
+      warnings.push({ code: 'INLINE_ATTACHED', message: 'MAPI carries no inline images: the images with a cid went as ordinary attachments' });
     warnings.push(...outcome.warnings);
     if (!outcome.unicode) {
       warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });

@@ -3,6 +3,8 @@
 import { capabilities, createMailer, MailError, openSettingsStore, runDoctor, STORE_VERSION, validateSettings } from 'oxymail';
 import type { Mailer, MailMessage, SendResult, UserMailSettings, VerifyResult, ErrorCode, MailWarning, ManagedRelay } from 'oxymail';
 import { readRecords, recordingEnv, registerRecordingClient } from 'oxymail/testing';
+import { mapiTransport, oxymailTransport } from 'oxymail/nodemailer';
+import type { OxymailNodemailerTransport, OxymailSentInfo } from 'oxymail/nodemailer';
 
 const settings: UserMailSettings = validateSettings({ email: 'alice@example.com' });
 const relay: ManagedRelay = { host: 'relay.example.com', assignedAddress: 'noreply@example.com' };
@@ -31,5 +33,8 @@ export async function consumer(): Promise<void> {
   void recordingEnv('records.jsonl', { returnCode: 0 });
   void readRecords;
   void registerRecordingClient;
+  const transport: OxymailNodemailerTransport = mapiTransport({ profile: 'Outlook', interface: 'extended' });
+  transport.send({ data: { to: 'bob@example.com', text: 'x' } }, (err: Error | null, info?: OxymailSentInfo) => void [err, info?.messageId]);
+  void oxymailTransport(settings).oxymail.protocol;
   mailer.close();
 }

@@ -67,7 +67,14 @@ describe('the public types compile in a consumer without esModuleInterop or skip
     const program = ts.createProgram([path.join(dir, 'consumer.ts')], { noEmit: true, module: M.CommonJS, moduleResolution: R.Node10, types: ['node'] });
     const loaded = program.getSourceFiles().map((f) => f.fileName);
     expect(loaded.filter((f) => f.includes('node_modules/oxymail/')).length).toBeGreaterThan(5);
-    expect(loaded.filter((f) => /nodemailer|html-to-text|jsonc-parser|commander/.test(f.replace(/.*node_modules\/oxymail\//, '')))).toEqual([]);
+    expect(loaded.filter((f) => /node_modules\/(@types\/)?(nodemailer|html-to-text|jsonc-parser|commander)\//.test(f))).toEqual([]);
+    // and no declaration of ours imports them (they would fail to resolve here, or pull their types where installed)
+    for (const f of loaded.filter((f) => f.includes('node_modules/oxymail/'))) {
+      expect([f, readFileSync(f, 'utf8')]).not.toEqual([
+        f,
+        expect.stringMatching(/from '(nodemailer|html-to-text|jsonc-parser|commander)[/']|import\('(nodemailer|html-to-text|jsonc-parser)/),
+      ]);
+    }
   });
 });
 
