@@ -21,5 +21,6 @@ export function lazy<T>(load: () => T): () => T {
 export const nodemailer = lazy(() => require('nodemailer') as typeof import('nodemailer'));
 export const addressparser = lazy(() => require('nodemailer/lib/addressparser') as typeof import('nodemailer/lib/addressparser').default);
 export const smtpConnection = lazy(() => require('nodemailer/lib/smtp-connection') as typeof import('nodemailer/lib/smtp-connection').default);
+export const mimeFuncs = lazy(() => require('nodemailer/lib/mime-funcs') as typeof import('nodemailer/lib/mime-funcs'));
 export const htmlToTextModule = lazy(() => require('html-to-text') as typeof import('html-to-text'));
 export const jsoncParser = lazy(() => require('jsonc-parser') as typeof import('jsonc-parser'));
