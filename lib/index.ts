@@ -9,6 +9,7 @@
 import { lazy } from './lazy';
 import type * as DoctorModule from './doctor';
 import type * as StoreModule from './store/store';
+import type * as MapiModule from './transports/mapi';
 
 export { createMailer } from './mailer';
 export type { Mailer, MailerOptions, SendOptions, VerifyResult } from './mailer';
@@ -25,7 +26,6 @@ export { IMPORTANCE_LEVELS } from './importance';
 export type { Importance } from './importance';
 export { SIMPLE_MAPI_CODES, simpleMapiCode, EXTENDED_MAPI_CODES, extendedMapiCode } from './mapi-codes';
 export type { ManagedRelay } from './transports/managed';
-export { listProfiles } from './transports/mapi';
 export { STORE_VERSION } from './store/version';
 export type { GetOptions, ReadableSettings, SettingsStore, StoredUser, StoreOptions, UpdateFn } from './store/store';
 export type { DoctorOptions, DoctorReport, DoctorLine, Verdict, RecommendationChoice, Probe, DoctorFacts } from './doctor';
@@ -33,6 +33,7 @@ export type { DoctorOptions, DoctorReport, DoctorLine, Verdict, RecommendationCh
 /* eslint-disable @typescript-eslint/no-require-imports */
 const store = lazy(() => require('./store/store') as typeof StoreModule);
 const doctor = lazy(() => require('./doctor') as typeof DoctorModule);
+const mapi = lazy(() => require('./transports/mapi') as typeof MapiModule);
 
 /** Opens the settings store (see the README, "The settings store"); loads the store on first call. */
 export const openSettingsStore: typeof StoreModule.openSettingsStore = (...args) => store().openSettingsStore(...args);
@@ -42,3 +43,5 @@ export const defaultStorePath: typeof StoreModule.defaultStorePath = (...args) =
 export const runDoctor: typeof DoctorModule.runDoctor = (...args) => doctor().runDoctor(...args);
 /** The doctor's report as text, one verdict per line. */
 export const formatDoctorReport: typeof DoctorModule.formatDoctorReport = (...args) => doctor().formatDoctorReport(...args);
+/** The MAPI profiles of this machine (MAPIAdminProfiles), to fill mapi.profile; loads the MAPI transport on first call. */
+export const listProfiles: typeof MapiModule.listProfiles = (...args) => mapi().listProfiles(...args);

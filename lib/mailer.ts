@@ -8,11 +8,22 @@ import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult, SmtpVerifyResult } from './result';
 import { inspect } from 'node:util';
 import { EffectiveSettings, maskSecrets, resolveSettings, SettingsInput, UserMailSettings } from './settings';
-import { ComposedMessage, composeMail, composeMessage, Effective, Identity } from './transports/compose';
+import type { ComposedMessage, Effective, Identity } from './transports/compose';
+import type * as ComposeModule from './transports/compose';
 import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './transports/managed';
-import { MapiSendOptions, MapiTransport } from './transports/mapi';
+import type { MapiSendOptions, MapiTransport } from './transports/mapi';
+import type * as MapiModule from './transports/mapi';
 import { DEADLINE_BOUNDS } from './transports/send-control';
-import { SmtpTransport } from './transports/smtp';
+import type { SmtpTransport } from './transports/smtp';
+import type * as SmtpModule from './transports/smtp';
+import { lazy } from './lazy';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// The transports (and nodemailer behind them) load with the first send or verify: require('oxymail') stays fast.
+const smtpModule = lazy(() => require('./transports/smtp') as typeof SmtpModule);
+const mapiModule = lazy(() => require('./transports/mapi') as typeof MapiModule);
+const composeModule = lazy(() => require('./transports/compose') as typeof ComposeModule);
+/* eslint-enable @typescript-eslint/no-require-imports */
 import type { Delivery, SendJob, Transport } from './transports/transport';
 
 /** Options of createMailer, given by the host application. */
@@ -123,9 +134,9 @@ class MailerImpl implements Mailer {
   private route(protocol: Protocol): Transport {
     let t = this.routes.get(protocol);
     if (!t) {
-      if (protocol === 'managed') t = new SmtpTransport(relayEndpoint(this.managedRelay()), 'managed');
-      else if (protocol === 'smtp') t = new SmtpTransport(this.requireSmtp(), 'smtp');
-      else t = new MapiTransport(this.settings.mapi ?? { interface: 'simple', dialog: false });
+      if (protocol === 'managed') t = new (smtpModule().SmtpTransport)(relayEndpoint(this.managedRelay()), 'managed');
+      else if (protocol === 'smtp') t = new (smtpModule().SmtpTransport)(this.requireSmtp(), 'smtp');
+      else t = new (mapiModule().MapiTransport)(this.settings.mapi ?? { interface: 'simple', dialog: false });
       this.routes.set(protocol, t);
     }
     return t;
@@ -262,7 +273,7 @@ class MailerImpl implements Mailer {
       deadlineMs: options.deadlineMs,
       compose: () => {
         if (!identity) return Promise.reject(new TypeError(`send (${protocol}): this protocol does not compose MIME`));
-        return (composed ??= composeMessage(composeMail(msg, identity, eff, dropped)));
+        return (composed ??= composeModule().composeMessage(composeModule().composeMail(msg, identity, eff, dropped)));
       },
     };
   }
