@@ -4,35 +4,13 @@
  * Windows (under Wine in test/windows), so for both MAPI interfaces the same message goes through
  * the stages a MAPI send runs before the addon is called: validation and the capability rule.
  */
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import * as ts from 'typescript';
-import { createMailer, MailError, MailMessage, SendResult } from '../../lib';
+import { createMailer, MailError } from '../../lib';
 import { checkCapabilities, protocolKey, requestedFeatures } from '../../lib/capabilities';
 import { validateMessage } from '../../lib/message';
 import { validateSettings } from '../../lib/settings';
 import { tempDir, VCARD, writeFixture } from '../helpers/fixtures';
+import { compileExample, exampleCall, readmeExample } from '../helpers/readme';
 import { smtpSettings, startServer, testCert, TestServer } from '../helpers/server';
-
-/** The first ```ts block after the "## In code" heading. */
-function readmeExample(): string {
-  const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('\n## In code'));
-  const match = /```ts\n([\s\S]*?)```/.exec(section);
-  if (!match) throw new Error('README.md has no ```ts block under "## In code"');
-  return match[1];
-}
-
-type Run = (createMailerImpl: unknown, userSettings: unknown, relayFromTheSuite: unknown, vcardText: string) => Promise<SendResult>;
-
-/** The block as an async function of the names it takes from its context; returns its `result`. */
-function compile(block: string): Run {
-  expect(block).toMatch(/^import \{ createMailer \} from 'oxymail';$/m);
-  const body = block.replace(/^import .*$/m, '') + '\nreturn result;';
-  const js = ts.transpileModule(body, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.None } }).outputText;
-  const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor;
-  return new AsyncFunction('createMailer', 'userSettings', 'relayFromTheSuite', 'vcardText', js) as Run;
-}
 
 let server: TestServer;
 let cwd: string;
@@ -51,7 +29,7 @@ afterAll(async () => {
 });
 beforeEach(() => server.received.splice(0));
 
-const run = compile(readmeExample());
+const run = compileExample();
 const relay = () => ({
   host: '127.0.0.1',
   port: server.port,
@@ -87,26 +65,9 @@ test.each([
 });
 
 describe('MAPI: the capability stage of a send, for the same message', () => {
-  /** The message the example sends, captured through a createMailer that passes everything on. */
-  async function exampleMessage(): Promise<MailMessage> {
-    let captured: MailMessage | undefined;
-    const spy = (...args: Parameters<typeof createMailer>) => {
-      const real = createMailer(...args);
-      return {
-        close: () => real.close(),
-        send: async (message: MailMessage) => {
-          captured = message;
-          return { protocol: 'mapi', warnings: [] };
-        },
-      };
-    };
-    await run(spy, { email: 'zoe@example.fr', customize: true, protocol: 'mapi' }, undefined, VCARD);
-    return captured as MailMessage;
-  }
-
   async function capabilityStage(mapiInterface: 'simple' | 'extended', policy: 'warn' | 'error') {
     const settings = validateSettings({ email: 'zoe@example.fr', customize: true, protocol: 'mapi', mapi: { interface: mapiInterface } });
-    const msg = await validateMessage(await exampleMessage());
+    const msg = await validateMessage((await exampleCall(VCARD)).message);
     const warnings: { code: string; message: string }[] = [];
     const requested = requestedFeatures(msg, {}, settings.defaults, !!settings.mapi?.dialog);
     const dropped = checkCapabilities(protocolKey('mapi', mapiInterface), requested, policy, warnings as never);
