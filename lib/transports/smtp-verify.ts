@@ -9,6 +9,7 @@ import type { Protocol } from '../errors';
 import { nodemailer, smtpConnection } from '../lazy';
 import type { SmtpVerifyResult } from '../result';
 import type { SmtpEndpoint } from '../settings';
+import { NO_DEFAULTS } from './compose';
 import { mapSmtpError, poolOptions } from './smtp';
 
 /** SMTPConnection's state after connect() and login(); underscored fields are internal, hence optional. */
@@ -31,7 +32,7 @@ export async function verifySmtp(endpoint: SmtpEndpoint, protocol: Protocol): Pr
   const { pool: _pool, maxConnections: _max, ...single } = poolOptions(endpoint);
   // nodemailer's own transport builds the connection options and the login (password or OAuth2)
   // exactly as for a send; the connection is opened here so that its socket can be read.
-  const transport = nodemailer().createTransport(single) as unknown as {
+  const transport = nodemailer().createTransport(single, NO_DEFAULTS) as unknown as {
     transporter: { options: object; getAuth(o: object): { user?: string; method?: string } | false };
     close(): void;
   };

@@ -39,12 +39,13 @@ const relay = () => ({
 });
 
 test.each([
-  ['smtp', () => smtpSettings(server.port)],
-  ['managed', () => ({ label: 'Alice Martin', email: 'alice@example.com' })],
-])('%s: the example sends as written, and the server gets every part of it', async (protocol, settings) => {
+  ['smtp', () => smtpSettings(server.port), []],
+  // The relay is the envelope sender: its delivery reports go to the relay, and the result says so.
+  ['managed', () => ({ label: 'Alice Martin', email: 'alice@example.com' }), ['DELIVERY_RECEIPT_TO_RELAY']],
+])('%s: the example sends as written, and the server gets every part of it', async (protocol, settings, warnings) => {
   const result = await run(createMailer, settings(), relay(), VCARD);
   expect(result).toMatchObject({ protocol, accepted: ['bob@example.com', 'zoe@example.com', 'carol@example.com'], rejected: [] });
-  expect(result.warnings).toEqual([]);
+  expect(result.warnings.map((w) => w.code)).toEqual(warnings);
   expect(server.received).toHaveLength(1);
   const got = server.received[0];
   expect(got.rcptTo.map((r) => [r.address, r.dsn?.notify])).toEqual([
