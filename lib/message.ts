@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { AddressInput, forbiddenCharacter, hasLineBreak, Mailbox, parseAddressField } from './address';
 import { MailError, Problem } from './errors';
 import { Importance, IMPORTANCE_LEVELS, isImportance } from './importance';
+import { closest } from './suggest';
 import { EXTRA_FIELDS, MessageExtras, NormalizedExtras, normalizeExtras } from './message-extras';
 
 /** An attachment: a file path (streamed, never read whole) or in-memory content. */
@@ -168,7 +169,10 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
   };
   const m = ownFields(input, '', problem);
   for (const key of Object.keys(m)) {
-    if (!MESSAGE_FIELDS.has(key)) problem('UNKNOWN_OPTION', key, `unknown message field (known: ${[...MESSAGE_FIELDS].join(', ')})`);
+    if (!MESSAGE_FIELDS.has(key)) {
+      const guess = closest(key, [...MESSAGE_FIELDS]);
+      problem('UNKNOWN_OPTION', key, `unknown message field${guess ? `; did you mean ${guess}?` : ''} (known: ${[...MESSAGE_FIELDS].join(', ')})`);
+    }
   }
   const field = (name: 'to' | 'cc' | 'bcc') => {
     const value = m[name];
