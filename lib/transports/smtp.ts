@@ -5,27 +5,18 @@
  * error mapped to a stable code with a hint.
  */
 import * as os from 'node:os';
-import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
-import { isEhloName, isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
+import { nodemailer } from '../lazy';
+import type { SmtpVerifyResult } from '../result';
+import { isEhloName, isGmailHost, isLoopback, SmtpEndpoint } from '../settings';
+import { verifySmtp } from './smtp-verify';
 import type { TokenSource } from '../oauth/token-source';
 import { NO_DEFAULTS, ownMailOptions, rawSource, refuseGadgets, withOwnKeys } from './compose';
 import { DEFAULT_DEADLINE_MS, SendControl } from './send-control';
 import type { Delivery, SendJob, Transport } from './transport';
 
-/** Where and how to connect: the user's SMTP settings or the managed relay. */
-export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo' | 'oauth2'>;
-
-/** What verify() found. */
-export interface SmtpVerifyResult {
-  protocol: Protocol;
-  server: string;
-  security: SmtpSecurity;
-  tls: 'implicit' | 'starttls-required' | 'starttls-when-offered' | 'off';
-  authenticatedAs: string | null;
-  warnings: MailWarning[];
-}
+export type { SmtpEndpoint, SmtpVerifyResult };
 
 /**
  * The EHLO name when smtp.name is not set: the machine's name when it is fully qualified (a valid
@@ -154,7 +145,7 @@ const REFUSED = 'the server refused the OAuth2 access token (334 with an error)'
  * (sign-in required, provider unreachable) is kept aside, so the send raises it as it is rather than
  * as the EAUTH nodemailer would make of it.
  */
-function provisioner(tokens: TokenSource, failures: WeakMap<object, unknown>) {
+export function provisioner(tokens: TokenSource, failures: WeakMap<object, unknown>) {
   return (_user: string, renew: boolean, callback: (err: Error | null, token?: string) => void) => {
     // renew: the server refused the token; the send fails and is retried on a new connection.
     if (renew) return callback(new Error(REFUSED));
@@ -173,11 +164,6 @@ function provisioner(tokens: TokenSource, failures: WeakMap<object, unknown>) {
 function tokenRefused(err: unknown): boolean {
   const e = err as { code?: string; command?: string; response?: string };
   return e?.code === 'EAUTH' && /XOAUTH2/i.test(e.command ?? '') && !/5\.7\.139/.test(e.response ?? '');
-}
-
-function tlsMode(e: SmtpEndpoint): SmtpVerifyResult['tls'] {
-  const o = poolOptions(e);
-  return o.secure ? 'implicit' : o.requireTLS ? 'starttls-required' : o.ignoreTLS ? 'off' : 'starttls-when-offered';
 }
 
 /** The key under which a send's SendControl travels in nodemailer's mail data, for the stream plugin. */
@@ -205,15 +191,6 @@ export class SmtpTransport implements Transport {
     this.name = protocol;
   }
 
-  private create(
-    options: ReturnType<typeof poolOptions> | Omit<ReturnType<typeof poolOptions>, 'pool' | 'maxConnections'>,
-    defaults?: SendMailOptions,
-  ): Transporter {
-    const t = defaults ? nodemailer.createTransport(options as SMTPPoolOptions, defaults) : nodemailer.createTransport(options as SMTPPoolOptions);
-    if (this.tokens) t.set('oauth2_provision_cb', provisioner(this.tokens, this.tokenFailures));
-    return t;
-  }
-
   /**
    * Runs `attempt` with OAuth2 credentials: the token is obtained first (nothing is sent when it
    * cannot be), and a token the server refuses is refreshed once and the attempt made once more,
@@ -239,7 +216,8 @@ export class SmtpTransport implements Transport {
 
   private get pool(): Transporter {
     if (!this.transporter) {
-      const transporter = this.create(poolOptions(this.endpoint, this.tokens), NO_DEFAULTS);
+      const transporter = nodemailer().createTransport(poolOptions(this.endpoint, this.tokens), NO_DEFAULTS);
+      if (this.tokens) transporter.set('oauth2_provision_cb', provisioner(this.tokens, this.tokenFailures));
       // The composed message is read by the SMTP connection, which writes the terminating "." as
       // soon as the message ends: its 'end' marks the point after which a drop leaves the outcome
       // unknown. (The connection reads the stream; nothing is buffered in between.)
@@ -310,33 +288,21 @@ export class SmtpTransport implements Transport {
     }
   }
 
-  /** Connects, negotiates TLS and authenticates; sends nothing. */
+  /** Connects, negotiates TLS and authenticates; sends nothing (see smtp-verify.ts). */
   async verify(): Promise<SmtpVerifyResult> {
     refuseGadgets(['tls', 'auth'], 'nodemailer would merge the TLS options and the credentials into it');
-    // A separate, non-pooled transport: verify() must open a connection of its own.
-    const { pool: _pool, maxConnections: _max, ...single } = poolOptions(this.endpoint, this.tokens);
-    const attempt = async () => {
-      const probe = this.create(single);
-      try {
-        await probe.verify();
-      } finally {
-        probe.close();
-      }
-    };
+    const tokens = this.tokens;
+    const once = () => verifySmtp(this.endpoint, this.protocol, tokens && { tokens, failures: this.tokenFailures });
+    if (!tokens) return once();
+    await tokens.getAccessToken();
     try {
-      await this.withToken(attempt, (p) => p);
+      return await once();
     } catch (err) {
-      if (err instanceof MailError) throw err;
-      throw this.tokenFailure(err) ?? mapSmtpError(err, this.endpoint, this.protocol, 'verify', !!this.tokens);
+      // The login refused the token (not SMTP AUTH itself, 5.7.139): refresh once, try a new connection.
+      if (!(err instanceof MailError) || err.code !== 'SMTP_AUTH' || /5\.7\.139/.test(err.message)) throw err;
+      await tokens.getAccessToken({ forceRefresh: true });
+      return once();
     }
-    return {
-      protocol: this.protocol,
-      server: `${this.endpoint.host}:${this.endpoint.port}`,
-      security: this.endpoint.security,
-      tls: tlsMode(this.endpoint),
-      authenticatedAs: this.tokens?.user ?? this.endpoint.username ?? null,
-      warnings: [],
-    };
   }
 
   /** Ends every pending send (SMTP_DELIVERY_UNKNOWN where the message was already sent) and closes the connections. */
