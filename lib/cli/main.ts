@@ -11,7 +11,7 @@ import { capabilities, FEATURES, ProtocolKey } from '../capabilities';
 import { MailError } from '../errors';
 import { IMPORTANCE_LEVELS } from '../importance';
 import { createMailer, SendOptions } from '../mailer';
-import { MailMessage, validateMessage } from '../message';
+import { MailMessage, MESSAGE_LIMITS, validateMessage } from '../message';
 import { composeMail } from '../transports/compose';
 import { listProfiles } from '../transports/mapi';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
@@ -54,8 +54,22 @@ export function defaultOutboxFrom(user: string, host: string): string {
 
 async function readBody(flag: string, file: string): Promise<string> {
   try {
+    // Opening a FIFO blocks until a writer comes (forever, on a libuv thread): only a regular
+    // file is read, and one of sane size.
+    const stat = await fs.stat(file);
+    if (!stat.isFile()) {
+      throw new MailError('INVALID_MESSAGE', `send: ${flag} ${file}: not a regular file (a pipe, a device or a folder); nothing was sent`, {
+        hint: `Give a file; to pass text from a pipe, use --text "$(cat ${file})".`,
+      });
+    }
+    if (stat.size > MESSAGE_LIMITS.body) {
+      throw new MailError('MESSAGE_TOO_LARGE', `send: ${flag} ${file}: ${stat.size} bytes, over ${MESSAGE_LIMITS.body}; nothing was sent`, {
+        hint: 'Send a large document as an attachment (--attach).',
+      });
+    }
     return await fs.readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof MailError) throw err;
     throw new MailError('INVALID_MESSAGE', `send: ${flag} ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? err}); nothing was sent`);
   }
 }
