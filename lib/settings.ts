@@ -6,7 +6,9 @@
 import { failWithProblems, MailWarning, Problem } from './errors';
 import { Importance, IMPORTANCE_LEVELS } from './importance';
 import { checkAddress, forbiddenCharacter, hasLineBreak } from './address';
-import { parse as parseJsonc, printParseErrorCode, ParseError } from 'jsonc-parser';
+import type { ParseError } from 'jsonc-parser';
+import { jsoncParser } from './lazy';
+import { closest } from './suggest';
 import { DEADLINE_BOUNDS } from './transports/send-control';
 
 /** True for a name EHLO may carry: a domain name of LDH labels with a dot, or an address literal. */
@@ -43,6 +45,9 @@ export interface SmtpSettings {
   /** The name given in EHLO. Default: the machine's name when it is fully qualified, else the address literal [127.0.0.1]. */
   name?: string;
 }
+
+/** Where and how to connect: the user's SMTP settings or the managed relay. */
+export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
 
 /** MAPI parameters (the left-hand side of the product page). */
 export interface MapiSettings {
@@ -228,9 +233,7 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
       problems.push({ path, message: 'must be an object' });
       return;
     }
-    const section = path.split('.')[0];
-    const known = Object.hasOwn(SCHEMA, section) ? '' : ` (known: ${[...new Set(Object.keys(SCHEMA).map((p) => p.split('.')[0]))].join(', ')})`;
-    problems.push({ path, message: `unknown setting${known}` });
+    problems.push({ path, message: unknownSettingMessage(path) });
     return;
   }
   const { type } = field;
@@ -258,6 +261,28 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
   } else if (type === 'text' && value.length > (field.max ?? 1000)) {
     bad(`must be ${field.max ?? 1000} characters at most`);
   }
+}
+
+/**
+ * Why a dotted key is not a setting, with the keys of the object it was meant for: `smtp.prot` is
+ * answered with "did you mean smtp.port?" and the smtp keys; `smtpp.port` with the top-level ones.
+ */
+export function unknownSettingMessage(path: string): string {
+  const parts = path.split('.');
+  let depth = 0;
+  // The first segment that names nothing at its level is the misspelt one.
+  while (depth < parts.length - 1 && Object.keys(SCHEMA).some((p) => p.startsWith(`${parts.slice(0, depth + 1).join('.')}.`))) depth++;
+  const parent = parts.slice(0, depth).join('.');
+  const keys = [
+    ...new Set(
+      Object.keys(SCHEMA)
+        .filter((p) => !parent || p.startsWith(`${parent}.`))
+        .map((p) => p.split('.')[depth]),
+    ),
+  ];
+  const guess = closest(parts[depth], keys);
+  const name = (k: string) => (parent ? `${parent}.${k}` : k);
+  return `unknown setting${guess ? `; did you mean ${name(guess)}?` : ''} (${parent ? `the ${parent} keys` : 'the keys'}: ${keys.join(', ')})`;
 }
 
 /** Cross-field rules: what each mode needs, and settings that contradict each other. */
@@ -387,14 +412,17 @@ export function maskSecrets(settings: UserMailSettings): UserMailSettings {
 /**
  * JSON.parse for files that may hold secrets. Node's own message quotes the text around the fault
  * (a password, when the fault is an unquoted one), so on failure the error names only the line,
- * the column and the kind of fault, located by jsonc-parser in strict JSON mode.
+ * the column and the kind of fault, located by jsonc-parser in strict JSON mode. With `comments`
+ * (files people write: --settings, settings import), line and block comments are allowed.
  */
-export function parseSettingsJson(text: string, what: string): unknown {
+export function parseSettingsJson(text: string, what: string, options: { comments?: boolean } = {}): unknown {
   try {
-    return JSON.parse(text);
+    // Comments become spaces, so JSON.parse keeps its semantics (own __proto__ keys...) and offsets stay right.
+    return JSON.parse(options.comments ? jsoncParser().stripComments(text, ' ') : text);
   } catch {
     const errors: ParseError[] = [];
-    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    const { parse: parseJsonc, printParseErrorCode } = jsoncParser();
+    parseJsonc(text, errors, { disallowComments: !options.comments, allowTrailingComma: false, allowEmptyContent: false });
     const first = errors[0];
     const offset = first?.offset ?? text.length;
     const before = text.slice(0, offset).split('\n');
