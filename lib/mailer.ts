@@ -25,6 +25,7 @@ const mapiModule = lazy(() => require('./transports/mapi') as typeof MapiModule)
 const composeModule = lazy(() => require('./transports/compose') as typeof ComposeModule);
 /* eslint-enable @typescript-eslint/no-require-imports */
 import type { Delivery, SendJob, Transport } from './transports/transport';
+import { createTokenSource, OnTokens, TokenSource } from './oauth/token-source';
 
 /** Options of createMailer, given by the host application. */
 export interface MailerOptions {
@@ -34,6 +35,13 @@ export interface MailerOptions {
   overrides?: SettingsInput;
   /** What an explicit option the protocol cannot honour does: 'error' (default) or 'warn'. */
   unsupported?: UnsupportedPolicy;
+  /**
+   * With smtp.oauth2: receives each new refresh token (providers rotate them: save it, the old one
+   * stops working). Mailers made by the settings store save it themselves.
+   */
+  onTokens?: OnTokens;
+  /** SMTP credentials from your own token source (XOAUTH2), instead of smtp.oauth2 or a password. */
+  tokenSource?: TokenSource;
 }
 
 /** Options of one send. */
@@ -61,7 +69,7 @@ export interface Mailer {
   close(): void;
 }
 
-const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported']);
+const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'onTokens', 'tokenSource']);
 const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow', 'deadlineMs']);
 const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 
@@ -95,6 +103,12 @@ export function createMailer(settings: SettingsInput | UserMailSettings, givenOp
   const options = ownOptions(givenOptions, MAILER_OPTIONS);
   if (options.unsupported !== undefined && options.unsupported !== 'error' && options.unsupported !== 'warn') {
     throw new MailError('INVALID_OPTION', "createMailer: options.unsupported must be 'error' or 'warn'");
+  }
+  if (options.onTokens !== undefined && typeof options.onTokens !== 'function')
+    throw new MailError('INVALID_OPTION', 'createMailer: options.onTokens must be a function');
+  const ts = options.tokenSource;
+  if (ts !== undefined && (typeof ts?.getAccessToken !== 'function' || typeof ts.user !== 'string')) {
+    throw new MailError('INVALID_OPTION', 'createMailer: options.tokenSource must be { user: string, getAccessToken(options) }');
   }
   const resolved = resolveSettings(settings, options.overrides);
   return new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options);
@@ -175,11 +189,19 @@ class MailerImpl implements Mailer {
     let t = this.routes.get(protocol);
     if (!t) {
       if (protocol === 'managed') t = new (smtpModule().SmtpTransport)(relayEndpoint(this.managedRelay()), 'managed');
-      else if (protocol === 'smtp') t = new (smtpModule().SmtpTransport)(this.requireSmtp(), 'smtp');
+      else if (protocol === 'smtp') t = new (smtpModule().SmtpTransport)(this.requireSmtp(), 'smtp', this.tokenSource());
       else t = new (mapiModule().MapiTransport)(this.settings.mapi ?? { interface: 'simple', dialog: false });
       this.routes.set(protocol, t);
     }
     return t;
+  }
+
+  /** The SMTP credentials when they are OAuth2 tokens: the application's source, or one made from smtp.oauth2. */
+  private tokenSource(): TokenSource | undefined {
+    if (this.options.tokenSource) return this.options.tokenSource;
+    const smtp = this.settings.smtp;
+    if (!smtp?.oauth2) return undefined;
+    return createTokenSource({ oauth2: smtp.oauth2, user: smtp.username ?? (this.settings.email as string), onTokens: this.options.onTokens });
   }
 
   private requireSmtp() {
