@@ -17,7 +17,9 @@ const errorOf = (e) => ({ code: e.code, message: e.message, hint: e.hint, name: 
 
 scenario(async (addon, input) => {
   const host = { execPath: process.execPath, arch: process.arch, version: process.version };
+  const before = await testing.defaultMailClient();
   const registration = await testing.registerRecordingClient(input.dll ? { dll: input.dll } : {});
+  const during = await testing.defaultMailClient();
   const steps = [];
   try {
     for (const step of input.steps) {
@@ -40,5 +42,5 @@ scenario(async (addon, input) => {
   } finally {
     await registration.unregister();
   }
-  return { host, dll: registration.dll, steps, after: await testing.defaultMailClient() };
+  return { host, dll: registration.dll, steps, before, during, after: await testing.defaultMailClient() };
 });
