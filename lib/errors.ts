@@ -109,6 +109,24 @@ export class MailError extends Error {
   }
 }
 
+/**
+ * Any thrown value as a MailError: a MailError as is; a TypeError (an argument mistake) as
+ * INVALID_OPTION; a file-system error as STORE_ACCESS-like INTERNAL with its errno; anything else
+ * as INTERNAL. For the CLI's output and the last line of defence in send().
+ */
+export function asMailError(err: unknown, what = 'oxymail'): MailError {
+  if (err instanceof MailError) return err;
+  const message = (err as Error)?.message ?? String(err);
+  if (err instanceof TypeError) {
+    return new MailError('INVALID_OPTION', `${what}: ${message}`, { cause: err, hint: 'Check the arguments given (their types and values).' });
+  }
+  const errno = (err as NodeJS.ErrnoException)?.code;
+  return new MailError('INTERNAL', `${what}: unexpected failure${typeof errno === 'string' ? ` (${errno})` : ''}: ${message}`, {
+    cause: err,
+    hint: 'This is a bug in oxymail or a failure of the machine (disk, memory): retry, and report it with this message if it lasts.',
+  });
+}
+
 /** Raises the error for a list of validation problems, naming every one of them. */
 export function failWithProblems(code: 'INVALID_SETTINGS' | 'INVALID_MESSAGE', what: string, problems: Problem[]): never {
   const lines = problems.map((p) => `  - ${p.path}: ${p.message}`);
