@@ -13,6 +13,24 @@ import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './trans
 import { MapiSendOptions, MapiTransport } from './transports/mapi';
 import { SmtpTransport, SmtpVerifyResult } from './transports/smtp';
 import type { Delivery, SendJob, Transport } from './transports/transport';
+import { EventEmitter, on } from 'node:events';
+import { classify } from './outbox/policy';
+import { FlushOptions, FlushReport, Outbox, OutboxEvent, OutboxOptions, Replayer } from './outbox/outbox';
+import type { OutboxEntry } from './outbox/store';
+import { defaultOutboxFolder } from './outbox/paths';
+import { defaultStorePath } from './store/store';
+import { SentCopier, sentCopierFor } from './imap/sent-copy';
+
+/** A send's job, with what the mailer needs after the transport: the composed bytes' clean-up and the ENVID. */
+type MailerJob = SendJob & { disposeComposed(): Promise<void>; envelopeId(): string | undefined };
+
+/** The MESSAGE_QUEUED warning of an entry. */
+function queuedWarning(entry: OutboxEntry, reason: string): MailWarning {
+  return {
+    code: 'MESSAGE_QUEUED',
+    message: `not sent yet (${reason}): kept in the outbox as ${entry.id}, next try ${entry.nextAttemptAt ?? 'on the next flush'}`,
+  };
+}
 
 /** Options of createMailer, given by the host application. */
 export interface MailerOptions {
@@ -22,6 +40,18 @@ export interface MailerOptions {
   overrides?: SettingsInput;
   /** What an explicit option the protocol cannot honour does: 'error' (default) or 'warn'. */
   unsupported?: UnsupportedPolicy;
+  /**
+   * Keep messages that fail for a passing reason (server down, 4xx, timeout) in a durable local
+   * outbox and retry them: `true` (the default folder; `outbox: true` in the user's settings does
+   * the same) or `{ dir, ... }` with the retry timing. Default: no outbox (failures throw).
+   */
+  outbox?: boolean | MailerOutboxOptions;
+}
+
+/** The outbox of a mailer: its folder and retry timing. */
+export interface MailerOutboxOptions extends Partial<Omit<OutboxOptions, 'dir'>> {
+  /** Default: `outbox/default` beside the settings store (a store user's mailer: `outbox/<user>`). */
+  dir?: string;
 }
 
 /** Options of one send. */
@@ -42,12 +72,45 @@ export interface Mailer {
   readonly effectiveSettings: EffectiveSettings;
   /** The protocol a send uses unless sendOptions.protocol says otherwise. */
   readonly protocol: Protocol;
+  /** The outbox folder, when the mailer has one. */
+  readonly outboxDir: string | undefined;
   send(message: MailMessage, options?: SendOptions): Promise<SendResult>;
   verify(options?: { protocol?: Protocol }): Promise<VerifyResult>;
-  close(): void;
+  /** Sends the outbox's queued entries now (and pending copies in Sent); OUTBOX_DISABLED without an outbox. */
+  flush(options?: FlushOptions): Promise<FlushReport>;
+  /** The outbox entries, oldest first (empty without an outbox). */
+  outboxEntries(): Promise<OutboxEntry[]>;
+  /** Outbox events: queued, sent, failed, held, copied. */
+  on(type: OutboxEvent['type'], listener: (event: OutboxEvent) => void): this;
+  off(type: OutboxEvent['type'], listener: (event: OutboxEvent) => void): this;
+  /** The same events as an async iterator, until `signal` aborts. */
+  events(signal?: AbortSignal): AsyncIterable<OutboxEvent>;
+  /** Stops background retries and closes connections; resolves once a retry in progress has finished. */
+  close(): Promise<void>;
 }
 
-const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported']);
+const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'outbox']);
+const OUTBOX_OPTIONS = new Set(['dir', 'firstRetryMs', 'maxRetryMs', 'maxAgeMs', 'background', 'pollMs']);
+
+/** The outbox options of a mailer, checked; undefined when it has none. */
+function outboxOptions(given: MailerOptions['outbox'], fromSettings: boolean | undefined): OutboxOptions | undefined {
+  if (given === false || (given === undefined && !fromSettings)) return undefined;
+  const o = given === true || given === undefined ? {} : given;
+  if (!o || typeof o !== 'object' || Array.isArray(o))
+    throw new MailError('INVALID_OPTION', 'createMailer: options.outbox must be true, false or { dir, ... }');
+  rejectUnknown('createMailer outbox', o, OUTBOX_OPTIONS);
+  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir === ''))
+    throw new MailError('INVALID_OPTION', 'createMailer: options.outbox.dir must be a folder path');
+  for (const key of ['firstRetryMs', 'maxRetryMs', 'maxAgeMs', 'pollMs'] as const) {
+    const v = o[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 2 ** 31 * 1000)) {
+      throw new MailError('INVALID_OPTION', `createMailer: options.outbox.${key} must be a positive number of milliseconds`);
+    }
+  }
+  if (o.background !== undefined && typeof o.background !== 'boolean')
+    throw new MailError('INVALID_OPTION', 'createMailer: options.outbox.background must be true or false');
+  return { ...o, dir: o.dir ?? defaultOutboxFolder(defaultStorePath()) };
+}
 const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow']);
 const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 
@@ -68,7 +131,8 @@ export function createMailer(settings: SettingsInput | UserMailSettings, options
     throw new MailError('INVALID_OPTION', "createMailer: options.unsupported must be 'error' or 'warn'");
   }
   const resolved = resolveSettings(settings, options.overrides);
-  return new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options);
+  const outbox = outboxOptions(options.outbox, resolved.settings.outbox);
+  return new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options, outbox);
 }
 
 class MailerImpl implements Mailer {
@@ -81,15 +145,110 @@ class MailerImpl implements Mailer {
     smtp: () => this.identity('smtp'),
   };
   private relay?: ManagedRelay | null;
+  private readonly outbox?: Outbox;
+  private readonly quiet = new EventEmitter();
+  private readonly copiers = new Map<Protocol, SentCopier | undefined>();
 
   constructor(
     readonly settings: UserMailSettings,
     readonly effectiveSettings: EffectiveSettings,
     private readonly settingsWarnings: MailWarning[],
     private readonly options: MailerOptions,
+    outbox: OutboxOptions | undefined,
   ) {
     this.protocol = settings.customize ? (settings.protocol as Protocol) : 'managed';
     this.policy = options.unsupported ?? 'error';
+    if (outbox) {
+      this.outbox = new Outbox(outbox);
+      // Background retries of this mailer's own route, once it can be built (a broken route is reported by send()).
+      const replayer = this.tryReplayer(this.protocol);
+      if (replayer) this.outbox.startBackground(replayer);
+    }
+  }
+
+  get outboxDir(): string | undefined {
+    return this.outbox?.dir;
+  }
+
+  private get emitter(): EventEmitter {
+    return this.outbox ?? this.quiet;
+  }
+
+  on(type: OutboxEvent['type'], listener: (event: OutboxEvent) => void): this {
+    this.emitter.on(type, listener);
+    return this;
+  }
+
+  off(type: OutboxEvent['type'], listener: (event: OutboxEvent) => void): this {
+    this.emitter.off(type, listener);
+    return this;
+  }
+
+  async *events(signal?: AbortSignal): AsyncIterable<OutboxEvent> {
+    try {
+      for await (const [event] of on(this.emitter, 'event', { signal })) yield event as OutboxEvent;
+    } catch (err) {
+      if ((err as Error)?.name !== 'AbortError') throw err;
+    }
+  }
+
+  /** What the outbox needs to send entries of `protocol` again; undefined when the route cannot be built. */
+  private tryReplayer(protocol: Protocol): Replayer | undefined {
+    if (protocol === 'mapi') return undefined;
+    try {
+      return this.replayer(protocol);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private replayer(protocol: 'smtp' | 'managed'): Replayer {
+    const identity = this.identity(protocol);
+    const transport = this.route(protocol);
+    const copier = this.sentCopier(protocol);
+    return {
+      protocol,
+      sender: identity.from.address,
+      send: (job, signal) => transport.send(job, signal),
+      copyToSent: copier ? (composed) => copier(composed) : undefined,
+    };
+  }
+
+  /** The copy in Sent for a protocol, or undefined when none is made (settings, or the provider files it itself). */
+  private sentCopier(protocol: Protocol): SentCopier | undefined {
+    if (!this.copiers.has(protocol))
+      this.copiers.set(protocol, protocol === 'mapi' ? undefined : sentCopierFor(this.settings, protocol === 'managed' ? undefined : this.settings.smtp?.host));
+    return this.copiers.get(protocol);
+  }
+
+  async flush(options: FlushOptions = {}): Promise<FlushReport> {
+    if (!this.outbox) {
+      throw new MailError('OUTBOX_DISABLED', 'flush: this mailer has no outbox', {
+        hint: "Create the mailer with { outbox: true }, or set outbox: true in the user's settings.",
+      });
+    }
+    const protocols = new Set((await this.outbox.list()).map((e) => e.protocol));
+    protocols.add(this.protocol === 'mapi' ? 'smtp' : this.protocol);
+    const reports: FlushReport[] = [];
+    for (const protocol of protocols) {
+      // The mailer's own route must work; another route's entries wait for a mailer that has it.
+      const replayer = protocol === this.protocol ? this.replayer(protocol) : this.tryReplayer(protocol);
+      if (replayer) reports.push(await this.outbox.flush(replayer, options));
+    }
+    return reports.reduce((a, r) => ({
+      tried: a.tried + r.tried,
+      sent: a.sent + r.sent,
+      queued: a.queued + r.queued,
+      failed: a.failed + r.failed,
+      held: a.held + r.held,
+      copied: a.copied + r.copied,
+      busy: a.busy + r.busy,
+      results: [...a.results, ...r.results],
+    }));
+  }
+
+  async outboxEntries(): Promise<OutboxEntry[]> {
+    return this.outbox ? this.outbox.list() : [];
   }
 
   private chooseProtocol(requested: Protocol | undefined): Protocol {
@@ -196,32 +355,157 @@ class MailerImpl implements Mailer {
     const identity = this.identities[protocol]?.();
     const transport = this.route(protocol);
     const job = this.job(protocol, identity, msg, eff, dropped, options);
+    const outbox = identity ? this.outbox : undefined;
+    const base = { protocol, receipts, queued: false as boolean, savedToSent: false };
     let delivery: Delivery;
     try {
       delivery = await transport.send(job, options.signal);
+    } catch (err) {
+      try {
+        const kept = outbox && !options.signal?.aborted ? await this.keep(outbox, job, err, msg.subject) : undefined;
+        if (!kept) throw err;
+        warnings.push(kept.warning);
+        return {
+          ...base,
+          messageId: kept.entry.messageId,
+          accepted: [],
+          rejected: kept.rejected,
+          rejectedDetails: kept.rejectedDetails,
+          warnings,
+          queued: true,
+          outboxId: kept.entry.id,
+          queuedRecipients: kept.entry.envelope.to,
+          ...(job.envelopeId() ? { envelopeId: job.envelopeId() } : {}),
+        };
+      } finally {
+        await job.disposeComposed();
+      }
+    }
+    try {
+      warnings.push(...delivery.warnings);
+      if (eff.deliveryReceipt && !delivery.dsnOffered) {
+        receipts.delivery = 'unsupported-by-server';
+        warnings.push({
+          code: 'DELIVERY_RECEIPT_UNSUPPORTED',
+          message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
+        });
+      }
+      // A 4xx for some recipients: with an outbox, only those are queued; the others have it.
+      const deferred = outbox ? delivery.rejectedDetails.filter((r) => !r.permanent) : [];
+      const refused = delivery.rejected.filter((a) => !deferred.some((d) => d.address === a));
+      if (refused.length) {
+        warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${refused.join(', ')}; the other recipients were sent the message` });
+      }
+      const result: SendResult = {
+        ...base,
+        messageId: delivery.messageId,
+        accepted: delivery.accepted,
+        rejected: refused,
+        rejectedDetails: delivery.rejectedDetails,
+        warnings,
+        savedToSent: delivery.savedToSent,
+        ...(delivery.envelopeId ? { envelopeId: delivery.envelopeId } : {}),
+      };
+      const copier = delivery.raw ? this.sentCopier(protocol) : undefined;
+      let copyPending = false;
+      if (copier && delivery.raw) {
+        const copy = await copier(delivery.raw);
+        if (copy?.saved) result.savedToSent = true;
+        if (copy?.warning) {
+          copyPending = !!outbox;
+          warnings.push({ ...copy.warning, message: copy.warning.message + (outbox ? '; kept in the outbox: the copy is made again at the next flush' : '') });
+        }
+      }
+      if (outbox && delivery.raw && (deferred.length || copyPending)) {
+        const raw = delivery.raw;
+        const at = new Date().toISOString();
+        if (copyPending) {
+          await outbox.enqueue(raw, {
+            protocol: protocol as 'smtp' | 'managed',
+            subject: msg.subject,
+            state: 'sent',
+            attempt: { at, outcome: 'sent', accepted: delivery.accepted },
+          });
+        }
+        if (deferred.length) {
+          const entry = await outbox.enqueue(raw, {
+            protocol: protocol as 'smtp' | 'managed',
+            subject: msg.subject,
+            state: 'queued',
+            to: deferred.map((d) => d.address),
+            attempt: {
+              at,
+              outcome: 'partial',
+              accepted: delivery.accepted,
+              deferred: deferred.map((d) => d.address),
+              rejected: refused,
+              responseCode: deferred[0].responseCode,
+              message: deferred[0].response,
+            },
+            sentCopy: copier ? 'done' : undefined,
+          });
+          warnings.push(
+            queuedWarning(entry, `${deferred.map((d) => `${d.address}${d.responseCode ? ` (${d.responseCode})` : ''}`).join(', ')} deferred by the server`),
+          );
+          Object.assign(result, { queued: true, outboxId: entry.id, queuedRecipients: entry.envelope.to });
+        }
+      }
+      return result;
     } finally {
-      // The composed bytes (a temp file when attachments were streamed into it) are not kept.
       await job.disposeComposed();
     }
-    warnings.push(...delivery.warnings);
-    if (eff.deliveryReceipt && !delivery.dsnOffered) {
-      receipts.delivery = 'unsupported-by-server';
-      warnings.push({
-        code: 'DELIVERY_RECEIPT_UNSUPPORTED',
-        message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
-      });
+  }
+
+  /**
+   * The policy for a failed send, in one place: a transient failure before the server had the
+   * message is queued (only the deferred recipients when the server refused others for good); an
+   * unknown outcome is kept held for a person, and the error is thrown; a permanent one is thrown.
+   */
+  private async keep(outbox: Outbox, job: MailerJob, err: unknown, subject: string | undefined) {
+    const klass = classify(err);
+    if (klass === 'permanent') return undefined;
+    const composed = await job.compose().catch(() => undefined);
+    if (!composed) return undefined;
+    const facts = { code: String((err as MailError).code ?? 'ERROR'), responseCode: (err as MailError).responseCode, message: (err as Error).message };
+    const protocol = job.protocol as 'smtp' | 'managed';
+    if (klass === 'unknown') {
+      const entry = await outbox.enqueue(
+        composed,
+        {
+          protocol,
+          subject,
+          state: 'held',
+          attempt: { at: new Date().toISOString(), outcome: 'unknown', ...facts },
+          reason: 'the connection was lost after the message was sent and before the server answered: the recipients may have it',
+        },
+        err as MailError,
+      );
+      if (err && typeof err === 'object') Object.defineProperty(err, 'outboxId', { value: entry.id, enumerable: true });
+      return undefined;
     }
-    if (delivery.rejected.length) {
-      warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${delivery.rejected.join(', ')}; the other recipients were sent the message` });
-    }
+    // All recipients refused at RCPT: the 5xx ones for good, the 4xx ones later.
+    const perRcpt = (
+      (err as { cause?: { rejectedErrors?: { recipient?: string; responseCode?: number; response?: string }[] } }).cause?.rejectedErrors ?? []
+    ).filter((r) => r?.recipient);
+    const rejectedDetails = perRcpt.map((r) => ({
+      address: String(r.recipient),
+      responseCode: r.responseCode,
+      permanent: !(r.responseCode && r.responseCode < 500),
+      response: r.response,
+    }));
+    const later = rejectedDetails.filter((r) => !r.permanent).map((r) => r.address);
+    const to = perRcpt.length ? later : composed.envelope.to;
+    if (!to.length) return undefined;
+    const entry = await outbox.enqueue(
+      composed,
+      { protocol, subject, state: 'queued', to, attempt: { at: new Date().toISOString(), outcome: 'transient', ...facts } },
+      err as MailError,
+    );
     return {
-      protocol,
-      messageId: delivery.messageId,
-      accepted: delivery.accepted,
-      rejected: delivery.rejected,
-      receipts,
-      warnings,
-      savedToSent: delivery.savedToSent,
+      entry,
+      rejected: rejectedDetails.filter((r) => r.permanent).map((r) => r.address),
+      rejectedDetails,
+      warning: queuedWarning(entry, `${facts.code}${facts.responseCode ? ` ${facts.responseCode}` : ''}: ${facts.message}`),
     };
   }
 
@@ -233,9 +517,11 @@ class MailerImpl implements Mailer {
     eff: Effective,
     dropped: Set<Feature>,
     options: SendOptions,
-  ): SendJob & { disposeComposed(): Promise<void> } {
+  ): MailerJob {
     let composed: Promise<ComposedMessage> | undefined;
+    let envelopeId: string | undefined;
     return {
+      envelopeId: () => envelopeId,
       disposeComposed: async () => {
         const c = await composed?.catch(() => undefined);
         await c?.dispose();
@@ -248,7 +534,10 @@ class MailerImpl implements Mailer {
       parentWindow: options.parentWindow,
       compose: () => {
         if (!identity) return Promise.reject(new TypeError(`send (${protocol}): this protocol does not compose MIME`));
-        return (composed ??= composeMessage(composeMail(msg, identity, eff, dropped)));
+        return (composed ??= composeMessage(composeMail(msg, identity, eff, dropped), this.outbox?.store.tmp).then((c) => {
+          envelopeId = c.dsn?.id;
+          return c;
+        }));
       },
     };
   }
@@ -287,9 +576,18 @@ class MailerImpl implements Mailer {
     return { ...result, warnings: [...this.settingsWarnings, ...result.warnings] };
   }
 
-  close(): void {
-    for (const t of this.routes.values()) t.close?.();
-    this.routes.clear();
+  close(): Promise<void> {
+    const closeTransports = () => {
+      for (const t of this.routes.values()) t.close?.();
+      this.routes.clear();
+    };
+    if (!this.outbox?.busy) {
+      void this.outbox?.close();
+      closeTransports();
+      return Promise.resolve();
+    }
+    // A retry in progress finishes (its entry updated) before its connection is closed.
+    return this.outbox.close().then(closeTransports);
   }
 
   /** What console.log, util.inspect and JSON.stringify show: never a password, token or the relay's credentials. */

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { failWithProblems, MailError, Problem } from '../errors';
 import { createMailer, Mailer, MailerOptions } from '../mailer';
 import { MASK, maskSecrets, parseSettingsJson, SECRET_PATHS, UserMailSettings, validateSettings } from '../settings';
+import { userOutboxOption } from '../outbox/paths';
 import { alive, withLock } from './lock';
 import { canonical, getPath, isObject, setPath } from './paths';
 import { defaultCodec, SealedSecret, SecretCodec, storedSecretProblem } from './secrets';
@@ -421,7 +422,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
           hint: `Create them with: oxymail settings set ${shellWord(userId)} email=... customize=true protocol=smtp smtp.host=...`,
         });
       }
-      return createMailer(settings, mailerOptions);
+      return createMailer(settings, userOutboxOption(storePath, userId, settings.outbox, mailerOptions));
     },
   };
 }

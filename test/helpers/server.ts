@@ -35,6 +35,8 @@ export interface ServerOptions extends Partial<SMTPServerOptions> {
   authError?: { responseCode: number; message: string };
   /** Accepted credentials (default alice / secret). */
   credentials?: { user: string; pass: string };
+  /** Listen on this port (default: any free one). */
+  listenPort?: number;
 }
 
 let certCache: { key: string; cert: string } | undefined;
@@ -69,7 +71,7 @@ export function testCert(): { key: string; cert: string } {
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
-  const { rejectRcpt = [], authError, credentials = { user: 'alice', pass: 'secret' }, ...rest } = options;
+  const { rejectRcpt = [], authError, credentials = { user: 'alice', pass: 'secret' }, listenPort = 0, ...rest } = options;
   const received: Received[] = [];
   const logins: TestServer['logins'] = [];
   const { key, cert } = testCert();
@@ -112,7 +114,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     },
     ...rest,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return { port, received, logins, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
