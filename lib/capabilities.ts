@@ -52,7 +52,7 @@ const MATRIX: Record<ProtocolKey, Record<Feature, Capability>> = {
     senderName: { supported: false, note: 'the relay assigns the sender address; the display name is the user label' },
     replyTo: { supported: false, note: "Reply-To is always the user's e-mail address" },
     dialog: no,
-    savedToSent: no,
+    savedToSent: { supported: true, note: "with the user's IMAP account (imap settings): the exact message, \\Seen, in the \\Sent folder" },
     bulk: { supported: false, note: 'bulk (CRM) sending is refused in managed mode' },
   },
   smtp: {
@@ -68,7 +68,10 @@ const MATRIX: Record<ProtocolKey, Record<Feature, Capability>> = {
     senderName: yes,
     replyTo: yes,
     dialog: no,
-    savedToSent: { supported: false, note: 'no copy in Sent: Cc or Bcc yourself' },
+    savedToSent: {
+      supported: true,
+      note: "with an IMAP account (imap settings): the exact message, \\Seen, in the \\Sent folder; sentCopy 'auto' skips Gmail and Microsoft 365, which file it themselves",
+    },
     bulk: yes,
   },
   'mapi-simple': {
