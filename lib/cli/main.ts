@@ -17,6 +17,7 @@ import { listProfiles } from '../transports/mapi';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
 import { DoctorOptions, formatDoctorReport, runDoctor } from '../doctor';
 import { errorJson, print, progress, table, usage, writeErrorText } from './output';
+import { addOutboxCommands } from './outbox-commands';
 import { addSettingsCommands, checkUser, examples, readSettingsFile, storeFrom, userNotFound } from './settings-commands';
 
 interface SendFlags {
@@ -106,15 +107,18 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
   try {
     const result = await mailer.send(message, { protocol: f.protocol, dialog: f.dialog });
     const lines = [
-      `Sent by ${result.protocol}${result.messageId ? ` as ${result.messageId}` : ''}.`,
+      result.queued && !result.accepted.length
+        ? `Not sent yet: queued in the outbox as ${result.outboxId} (${result.messageId}); it is sent again later (oxymail outbox flush).`
+        : `Sent by ${result.protocol}${result.messageId ? ` as ${result.messageId}` : ''}.`,
       `  accepted: ${result.accepted.join(', ') || '(none)'}`,
       ...(result.rejected.length ? [`  rejected: ${result.rejected.join(', ')}`] : []),
+      ...(result.queued && result.accepted.length ? [`  queued for later: ${result.queuedRecipients?.join(', ')} (outbox entry ${result.outboxId})`] : []),
       `  read receipt: ${result.receipts.read}; delivery receipt: ${result.receipts.delivery}`,
       ...result.warnings.map((w) => `  warning [${w.code}]: ${w.message}`),
     ];
     print(f.json, result, lines.join('\n'));
   } finally {
-    mailer.close();
+    await mailer.close();
   }
 }
 
@@ -248,6 +252,7 @@ export function program(): Command {
       if (report.failed) process.exitCode = 1;
     });
   addSettingsCommands(cli);
+  addOutboxCommands(cli);
   return cli;
 }
 

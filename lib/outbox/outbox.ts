@@ -95,6 +95,8 @@ function replayJob(store: OutboxStore, entry: OutboxEntry): SendJob {
   };
 }
 
+const FIRST_PASS_MS = 1_000;
+
 /** A per-user outbox folder. */
 export class Outbox extends EventEmitter {
   readonly store: OutboxStore;
@@ -393,7 +395,9 @@ export class Outbox extends EventEmitter {
   startBackground(replayer: Replayer): void {
     if (this.options.background === false || this.closed) return;
     this.replayer = replayer;
-    this.reschedule(Date.now());
+    // The first pass a moment after the mailer opens (entries left by an earlier run), not at once:
+    // a mailer made for one send is closed before it.
+    this.reschedule(Date.now() + FIRST_PASS_MS);
   }
 
   /** Sets the next background pass at `at` if sooner than the one set (and at most pollMs away). */
