@@ -131,33 +131,37 @@ export function addOutboxCommands(cli: Command): void {
       .option('--settings <file>', 'send with the settings of a JSON file (outbox: the default folder, or --dir)')
       .option('--dir <folder>', 'the outbox folder (default: beside the settings store)')
       .option('--json', 'print the result as JSON');
-  common(outbox.command('list').description('list the entries: queued, held (outcome unknown), failed, sent with the copy in Sent pending')).action(
-    async (f: OutboxFlags, cmd: Command) => {
+  common(outbox.command('list').description('list the entries: queued, held (outcome unknown), failed, sent with the copy in Sent pending'))
+    .addHelpText('after', examples('oxymail outbox list --user alice', 'oxymail outbox list --dir ./outbox --json'))
+    .action(async (f: OutboxFlags, cmd: Command) => {
       const dir = outboxDir(f, cmd);
       const entries = await new Outbox({ dir }).list();
       print(f.json, entries, listText(entries, dir));
-    },
-  );
-  common(
-    outbox.command('show').argument('<id>', 'entry id, a unique prefix of it, or the Message-ID').description('show an entry and its attempt history'),
-  ).action(async (id: string, f: OutboxFlags, cmd: Command) => {
-    const box = new Outbox({ dir: outboxDir(f, cmd) });
-    const entry = await box.show(id);
-    print(f.json, { ...entry, file: box.messagePath(entry.id) }, showText(entry, box.messagePath(entry.id)));
-  });
-  common(
-    outbox.command('remove').argument('<id>', 'entry id, a unique prefix of it, or the Message-ID').description('remove an entry: it will not be sent'),
-  ).action(async (id: string, f: OutboxFlags, cmd: Command) => {
-    const entry = await new Outbox({ dir: outboxDir(f, cmd) }).remove(id);
-    print(f.json, { removed: entry.id, messageId: entry.messageId }, `Removed ${entry.id} (${printable(entry.messageId)}): it will not be sent.`);
-  });
+    });
+  common(outbox.command('show').argument('<id>', 'entry id, a unique prefix of it, or the Message-ID').description('show an entry and its attempt history'))
+    .addHelpText('after', examples('oxymail outbox show mihx2k3a-1f2e3d --user alice', 'oxymail outbox show "<id@example.com>" --user alice --json'))
+    .action(async (id: string, f: OutboxFlags, cmd: Command) => {
+      const box = new Outbox({ dir: outboxDir(f, cmd) });
+      const entry = await box.show(id);
+      print(f.json, { ...entry, file: box.messagePath(entry.id) }, showText(entry, box.messagePath(entry.id)));
+    });
+  common(outbox.command('remove').argument('<id>', 'entry id, a unique prefix of it, or the Message-ID').description('remove an entry: it will not be sent'))
+    .addHelpText('after', examples('oxymail outbox remove mihx2k3a-1f2e3d --user alice'))
+    .action(async (id: string, f: OutboxFlags, cmd: Command) => {
+      const entry = await new Outbox({ dir: outboxDir(f, cmd) }).remove(id);
+      print(f.json, { removed: entry.id, messageId: entry.messageId }, `Removed ${entry.id} (${printable(entry.messageId)}): it will not be sent.`);
+    });
   common(
     outbox
       .command('retry')
       .argument('<id>', 'entry id, a unique prefix of it, or the Message-ID')
       .description('put a held or failed entry back in the queue and, with --user or --settings, send it now'),
   )
-    .addHelpText('after', '\nA held entry may already have reached its recipients (the outcome was unknown): retry only after checking.')
+    .addHelpText(
+      'after',
+      examples('oxymail outbox retry mihx2k3a-1f2e3d --user alice') +
+        '\n\nA held entry may already have reached its recipients (the outcome was unknown): retry only after checking.',
+    )
     .action(async (id: string, f: OutboxFlags, cmd: Command) => {
       const dir = outboxDir(f, cmd);
       const entry = await new Outbox({ dir }).retry(id);
