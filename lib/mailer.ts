@@ -3,7 +3,7 @@
  * one road every message travels: validate -> capability check -> transport -> result.
  */
 import { Feature, checkCapabilities, Origin, ProtocolKey, UnsupportedPolicy } from './capabilities';
-import { MailError, MailWarning, Protocol } from './errors';
+import { MailError, MailWarning, Protocol, RejectedRecipient } from './errors';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult } from './result';
 import { inspect } from 'node:util';
@@ -11,6 +11,7 @@ import { EffectiveSettings, maskSecrets, resolveSettings, SettingsInput, UserMai
 import { ComposedMessage, composeMail, composeMessage, Effective, Identity } from './transports/compose';
 import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './transports/managed';
 import { MapiSendOptions, MapiTransport } from './transports/mapi';
+import { DEADLINE_BOUNDS } from './transports/send-control';
 import { SmtpTransport, SmtpVerifyResult } from './transports/smtp';
 import type { Delivery, SendJob, Transport } from './transports/transport';
 import { EventEmitter, on } from 'node:events';
@@ -23,6 +24,11 @@ import { SentCopier, sentCopierFor } from './imap/sent-copy';
 
 /** A send's job, with what the mailer needs after the transport: the composed bytes' clean-up and the ENVID. */
 type MailerJob = SendJob & { disposeComposed(): Promise<void>; envelopeId(): string | undefined };
+
+/** A recipient's details as the result shows them (the server's text stays in the outbox history). */
+function publicDetail(r: { address: string; responseCode?: number; permanent: boolean }): RejectedRecipient {
+  return { address: r.address, ...(r.responseCode !== undefined ? { responseCode: r.responseCode } : {}), permanent: r.permanent };
+}
 
 /** The MESSAGE_QUEUED warning of an entry. */
 function queuedWarning(entry: OutboxEntry, reason: string): MailWarning {
@@ -59,6 +65,8 @@ export interface SendOptions extends MapiSendOptions {
   /** Switch protocol for this send only. */
   protocol?: Protocol;
   signal?: AbortSignal;
+  /** Overall deadline of this send in ms (SMTP, managed): 100 to 3600000; default smtp.deadlineMs, else 300000. */
+  deadlineMs?: number;
 }
 
 /** What verify() found. */
@@ -111,7 +119,7 @@ function outboxOptions(given: MailerOptions['outbox'], fromSettings: boolean | u
     throw new MailError('INVALID_OPTION', 'createMailer: options.outbox.background must be true or false');
   return { ...o, dir: o.dir ?? defaultOutboxFolder(defaultStorePath()) };
 }
-const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow']);
+const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow', 'deadlineMs']);
 const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 
 function rejectUnknown(what: string, given: object, known: Set<string>): void {
@@ -121,6 +129,13 @@ function rejectUnknown(what: string, given: object, known: Set<string>): void {
       'UNKNOWN_OPTION',
       `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...known].join(', ')})`,
     );
+  }
+}
+
+function checkDeadline(ms: unknown): void {
+  if (ms === undefined) return;
+  if (!Number.isInteger(ms) || (ms as number) < DEADLINE_BOUNDS.min || (ms as number) > DEADLINE_BOUNDS.max) {
+    throw new MailError('INVALID_OPTION', `send: deadlineMs must be an integer from ${DEADLINE_BOUNDS.min} to ${DEADLINE_BOUNDS.max} (milliseconds)`);
   }
 }
 
@@ -328,6 +343,7 @@ class MailerImpl implements Mailer {
 
   async send(message: MailMessage, options: SendOptions = {}): Promise<SendResult> {
     rejectUnknown('send', options, SEND_OPTIONS);
+    checkDeadline(options.deadlineMs);
     const protocol = this.chooseProtocol(options.protocol);
     const msg = await validateMessage(message);
     if (protocol === 'managed' && msg.bulk) {
@@ -390,21 +406,31 @@ class MailerImpl implements Mailer {
           message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
         });
       }
-      // A 4xx for some recipients: with an outbox, only those are queued; the others have it.
-      const deferred = outbox ? delivery.rejectedDetails.filter((r) => !r.permanent) : [];
-      const refused = delivery.rejected.filter((a) => !deferred.some((d) => d.address === a));
-      if (refused.length) {
-        warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${refused.join(', ')}; the other recipients were sent the message` });
+      // A 4xx for some recipients: with an outbox, only those are queued (MESSAGE_QUEUED); the others have it.
+      const refused = delivery.rejectedDetails.filter((r) => r.permanent).map((r) => r.address);
+      const deferred = delivery.rejectedDetails.filter((r) => !r.permanent);
+      const unexplained = delivery.rejected.filter((a) => !delivery.rejectedDetails.some((r) => r.address === a));
+      if (refused.length || unexplained.length) {
+        const list = [...refused, ...unexplained].join(', ');
+        warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${list}; the other recipients were sent the message` });
       }
+      if (deferred.length && !outbox) {
+        warnings.push({
+          code: 'RECIPIENTS_DEFERRED',
+          message: `the server refused ${deferred.map((d) => d.address).join(', ')} for now (temporary failure): send to them again later`,
+        });
+      }
+      // The ENVID only went out when a delivery receipt was asked for and the server offers DSN.
+      const envelopeId = eff.deliveryReceipt && delivery.dsnOffered ? delivery.envelopeId : undefined;
       const result: SendResult = {
         ...base,
         messageId: delivery.messageId,
         accepted: delivery.accepted,
-        rejected: refused,
-        rejectedDetails: delivery.rejectedDetails,
+        rejected: delivery.rejected,
+        rejectedDetails: delivery.rejectedDetails.map(publicDetail),
+        ...(envelopeId ? { envelopeId } : {}),
         warnings,
         savedToSent: delivery.savedToSent,
-        ...(delivery.envelopeId ? { envelopeId: delivery.envelopeId } : {}),
       };
       const copier = delivery.raw ? this.sentCopier(protocol) : undefined;
       let copyPending = false;
@@ -438,7 +464,7 @@ class MailerImpl implements Mailer {
               outcome: 'partial',
               accepted: delivery.accepted,
               deferred: deferred.map((d) => d.address),
-              rejected: refused,
+              rejected: [...refused, ...unexplained],
               responseCode: deferred[0].responseCode,
               message: deferred[0].response,
             },
@@ -484,17 +510,13 @@ class MailerImpl implements Mailer {
       return undefined;
     }
     // All recipients refused at RCPT: the 5xx ones for good, the 4xx ones later.
-    const perRcpt = (
-      (err as { cause?: { rejectedErrors?: { recipient?: string; responseCode?: number; response?: string }[] } }).cause?.rejectedErrors ?? []
-    ).filter((r) => r?.recipient);
-    const rejectedDetails = perRcpt.map((r) => ({
-      address: String(r.recipient),
-      responseCode: r.responseCode,
-      permanent: !(r.responseCode && r.responseCode < 500),
-      response: r.response,
-    }));
+    const given = (err as MailError).rejectedDetails;
+    const fromCause = ((err as { cause?: { rejectedErrors?: { recipient?: string; responseCode?: number }[] } }).cause?.rejectedErrors ?? [])
+      .filter((r) => r?.recipient)
+      .map((r) => ({ address: String(r.recipient), responseCode: r.responseCode, permanent: !(r.responseCode && r.responseCode < 500) }));
+    const rejectedDetails = (given?.length ? given : fromCause).map(publicDetail);
     const later = rejectedDetails.filter((r) => !r.permanent).map((r) => r.address);
-    const to = perRcpt.length ? later : composed.envelope.to;
+    const to = rejectedDetails.length ? later : composed.envelope.to;
     if (!to.length) return undefined;
     const entry = await outbox.enqueue(
       composed,
@@ -532,6 +554,7 @@ class MailerImpl implements Mailer {
       dropped,
       dialog: options.dialog,
       parentWindow: options.parentWindow,
+      deadlineMs: options.deadlineMs,
       compose: () => {
         if (!identity) return Promise.reject(new TypeError(`send (${protocol}): this protocol does not compose MIME`));
         return (composed ??= composeMessage(composeMail(msg, identity, eff, dropped), this.outbox?.store.tmp).then((c) => {

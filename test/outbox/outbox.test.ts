@@ -169,11 +169,12 @@ test('partial 4xx: the recipients that got 250 are not sent again; only the defe
   const mailer = createMailer(settings(server.port), { outbox: { dir: path.join(tempDir(), 'ob'), background: false } });
   try {
     const r = await mailer.send({ to: ['bob@example.com', 'late@example.com', 'gone@example.com'], subject: 's', text: 'x' });
-    expect(r).toMatchObject({ queued: true, accepted: ['bob@example.com'], rejected: ['gone@example.com'], queuedRecipients: ['late@example.com'] });
+    expect(r).toMatchObject({ queued: true, accepted: ['bob@example.com'], queuedRecipients: ['late@example.com'] });
+    expect(r.rejected.sort()).toEqual(['gone@example.com', 'late@example.com']);
     expect(r.warnings.map((w) => w.code).sort()).toEqual(['MESSAGE_QUEUED', 'RECIPIENTS_REJECTED']);
     expect(r.rejectedDetails).toEqual([
-      { address: 'late@example.com', responseCode: 450, permanent: false, response: expect.stringMatching(/Mailbox busy/) },
-      { address: 'gone@example.com', responseCode: 550, permanent: true, response: expect.stringMatching(/No such user/) },
+      { address: 'late@example.com', responseCode: 450, permanent: false },
+      { address: 'gone@example.com', responseCode: 550, permanent: true },
     ]);
     deferring = false;
     expect(await mailer.flush()).toMatchObject({ sent: 1 });
