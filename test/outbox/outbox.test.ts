@@ -11,6 +11,7 @@ import { retryDelay, classify } from '../../lib/outbox/policy';
 import { openSettingsStore } from '../../lib/store/store';
 import { userOutboxDir } from '../../lib/outbox/paths';
 import { startServer, TestServer } from '../helpers/server';
+import { FaultServer, startFaultServer } from '../helpers/fault-server';
 import { tempDir, writeFixture } from '../helpers/fixtures';
 
 /** A loopback port nothing listens on (for "server down"), free for a server to take later. */
@@ -252,4 +253,46 @@ test("outbox: true in a store user's settings: send --user follows it, in that u
   await expect(without.send({ to: 'bob@example.com', subject: 's', text: 'x' })).rejects.toMatchObject({ code: 'SMTP_CONNECTION' });
   await expect(without.flush()).rejects.toMatchObject({ code: 'OUTBOX_DISABLED' });
   await without.close();
+});
+
+describe('against a scripted fault server', () => {
+  let fault: FaultServer | undefined;
+  afterEach(async () => {
+    await fault?.close();
+    fault = undefined;
+  });
+
+  test('a drop after the final dot (SMTP_DELIVERY_UNKNOWN) is held, never resent by a flush; a 421 then close at RCPT is queued', async () => {
+    fault = await startFaultServer({ afterDot: 'destroy' });
+    const dir = path.join(tempDir(), 'ob');
+    const mailer = createMailer(settings(fault.port), { outbox: { dir, background: false } });
+    const held: OutboxEvent[] = [];
+    mailer.on('held', (e) => held.push(e));
+    try {
+      const err = await mailer.send({ to: 'bob@example.com', subject: 'peut-être', text: 'x' }).catch((e) => e);
+      expect(err).toMatchObject({ code: 'SMTP_DELIVERY_UNKNOWN', deliveryUnknown: true });
+      expect(err.outboxId).toEqual(expect.any(String));
+      const [entry] = await mailer.outboxEntries();
+      expect(entry).toMatchObject({ id: err.outboxId, state: 'held' });
+      expect(held.map((e) => e.entry.id)).toEqual([entry.id]);
+      const delivered = fault.sessions.reduce((n, s) => n + s.messages.length, 0);
+      expect(delivered).toBe(1);
+      expect(await mailer.flush()).toMatchObject({ tried: 0, sent: 0 });
+      expect(fault.sessions.reduce((n, s) => n + s.messages.length, 0)).toBe(1);
+    } finally {
+      await mailer.close();
+    }
+    await fault.close();
+    fault = await startFaultServer({ replies: { RCPT: { reply: '421 4.3.2 Service shutting down', then: 'close' } } });
+    const mid = createMailer(settings(fault.port), { outbox: { dir, background: false } });
+    try {
+      const r = await mid.send({ to: 'bob@example.com', subject: 'coupé', text: 'x' });
+      expect(r.queued).toBe(true);
+      expect(r.warnings[0].message).toMatch(/421/);
+      expect((await mid.outboxEntries()).map((e) => e.state).sort()).toEqual(['held', 'queued']);
+      expect(fault.sessions.reduce((n, s) => n + s.messages.length, 0)).toBe(0);
+    } finally {
+      await mid.close();
+    }
+  });
 });
