@@ -70,6 +70,8 @@ export interface FlushOptions {
   ids?: string[];
   onProgress?: (p: FlushProgress) => void;
   signal?: AbortSignal;
+  /** How many entries are sent at once (default 4; the SMTP pool has 5 connections). */
+  concurrency?: number;
 }
 
 function errorFacts(err: unknown): { code: string; message: string; responseCode?: number } {
@@ -248,14 +250,20 @@ export class Outbox extends EventEmitter {
     );
     const report: FlushReport = { tried: 0, sent: 0, queued: 0, failed: 0, held: 0, copied: 0, busy: 0, results: [] };
     let done = 0;
-    for (const listed of wanted) {
-      if (options.signal?.aborted || (this.closed && options.dueOnly)) break;
-      const outcome = await this.store.withEntry(listed.id, (e) => this.process(e, replayer, options, report));
-      const result = outcome === 'busy' ? { outcome: 'busy' as const } : outcome;
-      if (result.outcome === 'busy') report.busy++;
-      report.results.push({ id: listed.id, messageId: listed.messageId, ...result });
-      options.onProgress?.({ done: ++done, total: wanted.length, id: listed.id, messageId: listed.messageId, outcome: result.outcome });
-    }
+    let next = 0;
+    // A few entries at a time, as many as the SMTP pool has connections; each under its own lock.
+    const worker = async () => {
+      while (next < wanted.length) {
+        if (options.signal?.aborted || (this.closed && options.dueOnly)) return;
+        const listed = wanted[next++];
+        const outcome = await this.store.withEntry(listed.id, (e) => this.process(e, replayer, options, report));
+        const result = outcome === 'busy' ? { outcome: 'busy' as const } : outcome;
+        if (result.outcome === 'busy') report.busy++;
+        report.results.push({ id: listed.id, messageId: listed.messageId, ...result });
+        options.onProgress?.({ done: ++done, total: wanted.length, id: listed.id, messageId: listed.messageId, outcome: result.outcome });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, wanted.length)) }, worker));
     return report;
   }
 
@@ -310,9 +318,10 @@ export class Outbox extends EventEmitter {
         return { outcome: 'partial' };
       }
       report.sent++;
+      e.state = 'sent';
+      delete e.nextAttemptAt;
       this.emitEvent({ type: 'sent', entry: e, warnings: delivery.warnings });
       if (replayer.copyToSent && e.sentCopy !== 'done') {
-        e.state = 'sent';
         e.sentCopy = 'pending';
         await this.store.write(e);
         const copied = await this.copy(e, replayer, report, composed);

@@ -131,7 +131,8 @@ test('kill -9 during enqueue, then during a flush of 200 entries, then flush aga
     expect(report.failed).toBe(0);
     const left = await store.list();
     expect(left.every((e) => e.state === 'held')).toBe(true);
-    expect(left.length).toBeLessThanOrEqual(1);
+    // At most the entries in flight when it was killed (a flush sends 4 at a time).
+    expect(left.length).toBeLessThanOrEqual(4);
     const counts = new Map<string, number>();
     for (const r of server.received) counts.set(r.parsed.messageId as string, (counts.get(r.parsed.messageId as string) ?? 0) + 1);
     const held = new Set(left.map((e) => e.messageId));

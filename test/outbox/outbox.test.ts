@@ -296,3 +296,59 @@ describe('against a scripted fault server', () => {
     }
   });
 });
+
+test('managed sending: relay down -> queued; flushed through the relay, with the assigned sender and the same Message-ID', async () => {
+  const port = await freePort();
+  const relay = { host: '127.0.0.1', port, security: 'none' as const, assignedAddress: 'u-4711@relay.example' };
+  const mailer = createMailer(
+    { label: 'Alice', email: 'alice@client.example' },
+    { managed: relay, outbox: { dir: path.join(tempDir(), 'ob'), background: false } },
+  );
+  try {
+    const r = await mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' });
+    expect(r).toMatchObject({ protocol: 'managed', queued: true });
+    const [entry] = await mailer.outboxEntries();
+    expect(entry).toMatchObject({ protocol: 'managed', envelope: { from: 'u-4711@relay.example', to: ['bob@example.com'] } });
+    const server = await serve({ listenPort: port });
+    expect(await mailer.flush()).toMatchObject({ sent: 1 });
+    expect(server.received.map((m) => [m.mailFrom, m.parsed.messageId, m.parsed.replyTo?.value[0].address])).toEqual([
+      ['u-4711@relay.example', r.messageId, 'alice@client.example'],
+    ]);
+  } finally {
+    await mailer.close();
+  }
+});
+
+test('events as an async iterator; close() stops the background retries and waits for a retry in progress', async () => {
+  let release: () => void = () => undefined;
+  let replies = 0;
+  const server = await serve({
+    onMailFrom(_a, _s, cb) {
+      replies++;
+      if (replies === 1) return cb(smtpError(451, '4.3.0 later'));
+      // The retry waits here until the test has called close().
+      release = () => cb();
+    },
+  });
+  const mailer = createMailer(settings(server.port), { outbox: { dir: path.join(tempDir(), 'ob'), firstRetryMs: 20 } });
+  const stop = new AbortController();
+  const seen: string[] = [];
+  const iterating = (async () => {
+    for await (const e of mailer.events(stop.signal)) seen.push(`${e.type} ${e.entry.state}`);
+  })();
+  const r = await mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' });
+  expect(r.queued).toBe(true);
+  // Event-driven: the retry is in progress once the server holds its MAIL FROM.
+  while (replies < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  let closed = false;
+  const closing = mailer.close().then(() => (closed = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(closed).toBe(false);
+  release();
+  await closing;
+  stop.abort();
+  await iterating;
+  expect(seen).toEqual(['queued queued', 'sent sent']);
+  expect(server.received.map((m) => m.parsed.messageId)).toEqual([r.messageId]);
+  expect(await new (await import('../../lib/outbox/outbox')).Outbox({ dir: mailer.outboxDir as string }).list()).toEqual([]);
+});
