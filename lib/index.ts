@@ -3,9 +3,23 @@
  * the Windows mail client (MAPI). Re-exports only.
  */
 export { createMailer } from './mailer';
-export type { Mailer, MailerOptions, SendOptions, VerifyResult } from './mailer';
+export type { Mailer, MailerOptions, MailerOutboxOptions, SendOptions, VerifyResult } from './mailer';
+export type { OutboxEvent, FlushReport, FlushOptions, FlushProgress, FlushOutcome } from './outbox/outbox';
+export type { OutboxEntry, EntryState, Attempt } from './outbox/store';
+export { Outbox } from './outbox/outbox';
 export { validateSettings, resolveSettings, maskSecrets } from './settings';
-export type { UserMailSettings, SettingsInput, SmtpSettings, MapiSettings, SmtpSecurity, EffectiveSettings, SettingsSource } from './settings';
+export type {
+  UserMailSettings,
+  SettingsInput,
+  SmtpSettings,
+  MapiSettings,
+  ImapSettings,
+  ImapSecurity,
+  SentCopyMode,
+  SmtpSecurity,
+  EffectiveSettings,
+  SettingsSource,
+} from './settings';
 export { validateMessage } from './message';
 export type { MailMessage, Attachment, DeliveryReceiptOptions, AddressField } from './message';
 export type { SendResult } from './result';
