@@ -38,7 +38,6 @@ export const ERROR_CODES = {
   OUTBOX_NOT_FOUND: 'no outbox entry has this id (or the prefix matches several)',
   OUTBOX_BUSY: 'another process is sending this outbox entry right now',
   OUTBOX_DISABLED: 'the mailer has no outbox (createMailer option outbox, or outbox: true in the settings)',
-  SENT_COPY_UNAVAILABLE: 'no IMAP account is configured for the copy in Sent, or the copy is off',
   SETTINGS_LOCKED: 'another process holds the settings file lock',
   SETTINGS_NOT_FOUND: 'no settings are stored for this user',
   USAGE: 'the command line was used wrongly (CLI only: exit code 2, in --json output)',

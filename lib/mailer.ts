@@ -445,7 +445,8 @@ class MailerImpl implements Mailer {
       if (outbox && delivery.raw && (deferred.length || copyPending)) {
         const raw = delivery.raw;
         const at = new Date().toISOString();
-        if (copyPending) {
+        // One entry: the deferred recipients (with the copy still to make, if it failed), or the copy alone.
+        if (copyPending && !deferred.length) {
           await outbox.enqueue(raw, {
             protocol: protocol as 'smtp' | 'managed',
             subject: msg.subject,
@@ -468,7 +469,7 @@ class MailerImpl implements Mailer {
               responseCode: deferred[0].responseCode,
               message: deferred[0].response,
             },
-            sentCopy: copier ? 'done' : undefined,
+            sentCopy: copier ? (copyPending ? 'pending' : 'done') : undefined,
           });
           warnings.push(
             queuedWarning(entry, `${deferred.map((d) => `${d.address}${d.responseCode ? ` (${d.responseCode})` : ''}`).join(', ')} deferred by the server`),

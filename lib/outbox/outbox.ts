@@ -206,7 +206,7 @@ export class Outbox extends EventEmitter {
       attempt: Attempt;
       to?: string[];
       reason?: string;
-      sentCopy?: 'done';
+      sentCopy?: 'done' | 'pending';
     },
     error?: MailError,
   ): Promise<OutboxEntry> {
@@ -289,6 +289,21 @@ export class Outbox extends EventEmitter {
       }
       if (e.state === 'sent') return await this.copy(e, replayer, report);
       if (e.state !== 'queued') return { outcome: 'skipped' };
+      if (e.sentCopy === 'pending' && replayer.copyToSent) {
+        // Sent to some recipients already, its copy failed then: made now, whatever the rest does.
+        const r = await replayer.copyToSent(await replayJob(this.store, e).compose(), e.envelope.from);
+        e.attempts.push({
+          at: new Date().toISOString(),
+          outcome: !r || r.saved ? 'copied' : 'copy-failed',
+          code: r?.warning?.code,
+          message: r?.warning?.message,
+        });
+        if (!r || r.saved) {
+          e.sentCopy = 'done';
+          report.copied++;
+        }
+        await this.store.write(e);
+      }
       if (options.dueOnly && Date.parse(e.nextAttemptAt ?? '') > Date.now()) return { outcome: 'skipped' };
       report.tried++;
       e.state = 'sending';

@@ -127,6 +127,36 @@ if (requireTool('Dovecot (dovecot-imapd)', DOVECOT, 'apt-get install -y dovecot-
       }
     });
 
+    test('a 4xx for one recipient with IMAP down: one entry, the copy made at the next flush, once, while the deferred recipient waits', async () => {
+      await smtp.close();
+      let deferring = true;
+      smtp = await startServer({
+        onRcptTo(address, _session, cb) {
+          if (address.address === 'late@example.com' && deferring) return cb(Object.assign(new Error('4.2.0 busy'), { responseCode: 450 }));
+          cb();
+        },
+      });
+      const imap = await dovecot();
+      await imap.stop();
+      const mailer = createMailer(settings(smtp.port, imap), { outbox: { dir: path.join(tempDir(), 'ob'), background: false } });
+      try {
+        const r = await mailer.send({ to: ['bob@example.com', 'late@example.com'], subject: 'moitié', text: 'x' });
+        expect(r).toMatchObject({ queued: true, savedToSent: false, accepted: ['bob@example.com'], queuedRecipients: ['late@example.com'] });
+        expect(r.warnings.map((w) => w.code).sort()).toEqual(['MESSAGE_QUEUED', 'SENT_COPY_FAILED']);
+        const entries = await mailer.outboxEntries();
+        expect(entries.map((e) => [e.state, e.sentCopy])).toEqual([['queued', 'pending']]);
+        await imap.start();
+        expect(await mailer.flush()).toMatchObject({ copied: 1, sent: 0, queued: 1 });
+        expect(await imap.find('Sent', r.messageId as string)).toHaveLength(1);
+        deferring = false;
+        expect(await mailer.flush()).toMatchObject({ copied: 0, sent: 1 });
+        expect(await imap.find('Sent', r.messageId as string)).toHaveLength(1);
+        expect(smtp.received.map((m) => m.rcptTo.map((x) => x.address))).toEqual([['bob@example.com'], ['late@example.com']]);
+      } finally {
+        await mailer.close();
+      }
+    });
+
     test('a queued message gets its copy when the flush sends it; a refused IMAP login is a warning without the password', async () => {
       const imap = await dovecot();
       const port = await freePort();
