@@ -228,9 +228,11 @@ export class OutboxStore {
 
   /**
    * Runs `work` holding the entry's lock; resolves `busy` when another process holds it. `work`
-   * gets the entry as it is on disk once the lock is held (undefined: it is gone).
+   * gets the entry as it is on disk once the lock is held (undefined: it is gone). The wait is long
+   * enough to take over the lock of a dead process on a loaded machine, short against a live
+   * holder's send.
    */
-  async withEntry<T>(id: string, work: (entry: OutboxEntry | undefined) => Promise<T>, waitMs = 50): Promise<T | 'busy'> {
+  async withEntry<T>(id: string, work: (entry: OutboxEntry | undefined) => Promise<T>, waitMs = 500): Promise<T | 'busy'> {
     try {
       return await withLock(this.jsonPath(id), async () => work(await this.read(id)), { timeoutMs: waitMs });
     } catch (err) {

@@ -117,7 +117,7 @@ test('kill -9 during enqueue, then during a flush of 200 entries, then flush aga
   expect(new Set(all.map((e) => e.messageId)).size).toBe(all.length);
 
   // Flush, killed while sending.
-  server = await startServer({ listenPort: port });
+  server = await startServer({ listenPort: port, clientsMayDie: true });
   const flusher = run(['flush', dir, String(port)]);
   await receivedAtLeast(server, 60);
   await kill9(flusher);
@@ -159,7 +159,7 @@ test('two processes flushing the same outbox: no message sent twice', async () =
   } finally {
     await queuer.close();
   }
-  server = await startServer({ listenPort: port });
+  server = await startServer({ listenPort: port, clientsMayDie: true });
   const a = run(['flush', dir, String(port)]);
   const b = run(['flush', dir, String(port)]);
   expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0]);
