@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   SMTP_UTF8_UNSUPPORTED: 'an address has a non-ASCII local part and the SMTP server does not offer SMTPUTF8',
   SMTP_PROTOCOL: 'the SMTP server answered something unexpected',
   MAPI_UNAVAILABLE: 'MAPI cannot be used on this platform or the native addon is missing',
+  MAPI_BITNESS_MISMATCH: "the mail client's MAPI DLL is 32-bit and this process 64-bit (or the reverse): MAPI was not called",
   MAPI_ANSI_UNREPRESENTABLE: 'an ANSI-only mail client would get a changed path, address or profile name: nothing was sent',
   OUTBOX_WRITE: 'the message could not be written to the local outbox',
   OUTBOX_NOT_FOUND: 'no outbox entry has this id (or the prefix matches several)',
@@ -42,7 +43,7 @@ export const ERROR_CODES = {
   SETTINGS_NOT_FOUND: 'no settings are stored for this user',
   USAGE: 'the command line was used wrongly (CLI only: exit code 2, in --json output)',
   SECRET_UNREADABLE: 'a stored secret cannot be decrypted (another Windows user or machine)',
-  STORE_UNSAFE: 'the settings store is a symlink, not a regular file, or cannot be read or written safely',
+  STORE_ACCESS: 'the settings store cannot be used: a symlink or not a regular file, no permission, a folder, a full disk',
   INTERNAL: 'an unexpected failure inside oxymail (a bug: please report it with the message)',
 } as const;
 
@@ -109,6 +110,24 @@ export class MailError extends Error {
       if (details[key] !== undefined) (this as Record<string, unknown>)[key] = details[key];
     }
   }
+}
+
+/**
+ * Any thrown value as a MailError: a MailError as is; a TypeError (an argument mistake) as
+ * INVALID_OPTION; a file-system error as STORE_ACCESS-like INTERNAL with its errno; anything else
+ * as INTERNAL. For the CLI's output and the last line of defence in send().
+ */
+export function asMailError(err: unknown, what = 'oxymail'): MailError {
+  if (err instanceof MailError) return err;
+  const message = (err as Error)?.message ?? String(err);
+  if (err instanceof TypeError) {
+    return new MailError('INVALID_OPTION', `${what}: ${message}`, { cause: err, hint: 'Check the arguments given (their types and values).' });
+  }
+  const errno = (err as NodeJS.ErrnoException)?.code;
+  return new MailError('INTERNAL', `${what}: unexpected failure${typeof errno === 'string' ? ` (${errno})` : ''}: ${message}`, {
+    cause: err,
+    hint: 'This is a bug in oxymail or a failure of the machine (disk, memory): retry, and report it with this message if it lasts.',
+  });
 }
 
 /** Raises the error for a list of validation problems, naming every one of them. */

@@ -3,7 +3,7 @@
  * one road every message travels: validate -> capability check -> transport -> result.
  */
 import { Feature, checkCapabilities, Origin, ProtocolKey, UnsupportedPolicy } from './capabilities';
-import { MailError, MailWarning, Protocol, RejectedRecipient } from './errors';
+import { asMailError, MailError, MailWarning, Protocol, RejectedRecipient } from './errors';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult } from './result';
 import { inspect } from 'node:util';
@@ -132,6 +132,13 @@ function rejectUnknown(what: string, given: object, known: Set<string>): void {
   }
 }
 
+/** The known options as own properties only: one inherited from a polluted Object.prototype is not the caller's. */
+function ownOptions<T extends object>(given: T, known: Set<string>): T {
+  const out = {} as Record<string, unknown>;
+  for (const key of known) out[key] = Object.hasOwn(given, key) ? (given as Record<string, unknown>)[key] : undefined;
+  return out as T;
+}
+
 function checkDeadline(ms: unknown): void {
   if (ms === undefined) return;
   if (!Number.isInteger(ms) || (ms as number) < DEADLINE_BOUNDS.min || (ms as number) > DEADLINE_BOUNDS.max) {
@@ -140,8 +147,9 @@ function checkDeadline(ms: unknown): void {
 }
 
 /** Creates a mailer for one user's settings (validated now: INVALID_SETTINGS lists every problem). */
-export function createMailer(settings: SettingsInput | UserMailSettings, options: MailerOptions = {}): Mailer {
-  rejectUnknown('createMailer', options, MAILER_OPTIONS);
+export function createMailer(settings: SettingsInput | UserMailSettings, givenOptions: MailerOptions = {}): Mailer {
+  rejectUnknown('createMailer', givenOptions, MAILER_OPTIONS);
+  const options = ownOptions(givenOptions, MAILER_OPTIONS);
   if (options.unsupported !== undefined && options.unsupported !== 'error' && options.unsupported !== 'warn') {
     throw new MailError('INVALID_OPTION', "createMailer: options.unsupported must be 'error' or 'warn'");
   }
@@ -153,32 +161,53 @@ export function createMailer(settings: SettingsInput | UserMailSettings, options
 class MailerImpl implements Mailer {
   readonly protocol: Protocol;
   private readonly policy: UnsupportedPolicy;
-  private readonly routes = new Map<Protocol, Transport>();
+  // What holds a secret (the settings, the relay, the transports and their connections) lives in
+  // private fields, exposed through accessors on the prototype: neither util.inspect (even with
+  // customInspect: false or showHidden) nor a spread ({ ...mailer }) reaches them.
+  readonly #settings: UserMailSettings;
+  readonly #options: MailerOptions;
+  readonly #routes = new Map<Protocol, Transport>();
+  #relay?: ManagedRelay | null;
   /** Who composed messages are from, for the protocols that compose (MAPI: the mail client's account). */
-  private readonly identities: Partial<Record<Protocol, () => Identity>> = {
+  readonly #identities: Partial<Record<Protocol, () => Identity>> = {
     managed: () => this.identity('managed'),
     smtp: () => this.identity('smtp'),
   };
-  private relay?: ManagedRelay | null;
-  private readonly outbox?: Outbox;
-  private readonly quiet = new EventEmitter();
-  private readonly copiers = new Map<Protocol, SentCopier | undefined>();
+  // The outbox and the copiers (whose closures hold the IMAP account) are private fields too.
+  readonly #outbox?: Outbox;
+  readonly #quiet = new EventEmitter();
+  readonly #copiers = new Map<Protocol, SentCopier | undefined>();
 
   constructor(
-    readonly settings: UserMailSettings,
+    settings: UserMailSettings,
     readonly effectiveSettings: EffectiveSettings,
     private readonly settingsWarnings: MailWarning[],
-    private readonly options: MailerOptions,
+    options: MailerOptions,
     outbox: OutboxOptions | undefined,
   ) {
+    this.#settings = settings;
+    this.#options = options;
     this.protocol = settings.customize ? (settings.protocol as Protocol) : 'managed';
     this.policy = options.unsupported ?? 'error';
     if (outbox) {
-      this.outbox = new Outbox(outbox);
+      this.#outbox = new Outbox(outbox);
+      const box = this.#outbox;
       // Background retries of this mailer's own route, once it can be built (a broken route is reported by send()).
       const replayer = this.tryReplayer(this.protocol);
-      if (replayer) this.outbox.startBackground(replayer);
+      if (replayer) box.startBackground(replayer);
     }
+  }
+
+  private get outbox(): Outbox | undefined {
+    return this.#outbox;
+  }
+
+  private get quiet(): EventEmitter {
+    return this.#quiet;
+  }
+
+  private get copiers(): Map<Protocol, SentCopier | undefined> {
+    return this.#copiers;
   }
 
   get outboxDir(): string | undefined {
@@ -266,6 +295,31 @@ class MailerImpl implements Mailer {
     return this.outbox ? this.outbox.list() : [];
   }
 
+  /** The validated settings after layering (secrets included: do not print). */
+  get settings(): UserMailSettings {
+    return this.#settings;
+  }
+
+  private get options(): MailerOptions {
+    return this.#options;
+  }
+
+  private get routes(): Map<Protocol, Transport> {
+    return this.#routes;
+  }
+
+  private get identities(): Partial<Record<Protocol, () => Identity>> {
+    return this.#identities;
+  }
+
+  private get relay(): ManagedRelay | null | undefined {
+    return this.#relay;
+  }
+
+  private set relay(relay: ManagedRelay | null | undefined) {
+    this.#relay = relay;
+  }
+
   private chooseProtocol(requested: Protocol | undefined): Protocol {
     if (requested === undefined) return this.protocol;
     if (!PROTOCOLS.includes(requested)) throw new MailError('INVALID_OPTION', `send: protocol must be one of ${PROTOCOLS.join(', ')}`);
@@ -342,7 +396,17 @@ class MailerImpl implements Mailer {
   }
 
   async send(message: MailMessage, options: SendOptions = {}): Promise<SendResult> {
-    rejectUnknown('send', options, SEND_OPTIONS);
+    try {
+      return await this.sendOnce(message, options);
+    } catch (err) {
+      // Every failure leaves as a MailError with a code, whatever raised it.
+      throw asMailError(err, 'send');
+    }
+  }
+
+  private async sendOnce(message: MailMessage, givenOptions: SendOptions): Promise<SendResult> {
+    rejectUnknown('send', givenOptions, SEND_OPTIONS);
+    const options = ownOptions(givenOptions, SEND_OPTIONS);
     checkDeadline(options.deadlineMs);
     const protocol = this.chooseProtocol(options.protocol);
     const msg = await validateMessage(message);
@@ -404,6 +468,13 @@ class MailerImpl implements Mailer {
         warnings.push({
           code: 'DELIVERY_RECEIPT_UNSUPPORTED',
           message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
+        });
+      } else if (eff.deliveryReceipt && protocol === 'managed') {
+        // MAIL FROM is the relay's assigned address: the reports go there, never to the user.
+        receipts.delivery = 'to-relay';
+        warnings.push({
+          code: 'DELIVERY_RECEIPT_TO_RELAY',
+          message: "managed mode: the delivery receipt was requested, but the reports go to the relay's address (the envelope sender), not to the user",
         });
       }
       // A 4xx for some recipients: with an outbox, only those are queued (MESSAGE_QUEUED); the others have it.
@@ -582,7 +653,9 @@ class MailerImpl implements Mailer {
     return {
       from: { name: smtp.senderName ?? this.settings.label ?? '', address: email },
       replyTo: smtp.replyTo ? { name: '', address: smtp.replyTo } : undefined,
-      receiptsTo: smtp.replyTo ?? email,
+      // The user is the envelope sender (Return-Path): RFC 8098 clients send the receipt without
+      // asking only when Disposition-Notification-To is that same address, not the reply address.
+      receiptsTo: email,
     };
   }
 

@@ -128,12 +128,21 @@ export function defaultStorePath(env: NodeJS.ProcessEnv = process.env, platform 
 }
 
 /** Names every plain object inherits (`__proto__`, `constructor`, `toString`...): refused as user ids. */
-const RESERVED_IDS = new Set(Object.getOwnPropertyNames(Object.prototype));
+const RESERVED_IDS = new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'prototype']);
+
+/**
+ * The characters a user id may hold: letters and digits of any script (with their combining
+ * marks), and space . _ @ + - ' inside. No control, bidi, zero-width or other invisible character:
+ * an id is printed in terminals and hints, and two ids that look the same must be the same.
+ */
+const USER_ID = /^[\p{L}\p{N}](?:[\p{L}\p{M}\p{N} ._@+'-]{0,126}[\p{L}\p{M}\p{N}._@+'-])?$/u;
 
 /** Why `userId` cannot be a user id, or undefined when it can. */
 export function userIdProblem(userId: unknown): string | undefined {
-  if (typeof userId !== 'string' || !/^[^\x00-\x1f\x7f]{1,128}$/.test(userId)) return 'a user id is 1 to 128 printable characters';
-  if (RESERVED_IDS.has(userId)) return `'${userId}' is reserved (a name every JavaScript object has): choose another user id`;
+  if (typeof userId === 'string' && RESERVED_IDS.has(userId)) return `'${userId}' is reserved (a name every JavaScript object has): choose another user id`;
+  if (typeof userId !== 'string' || !USER_ID.test(userId)) {
+    return "a user id is 1 to 128 characters: letters, digits and space . _ @ + - ' (starting with a letter or a digit)";
+  }
   return undefined;
 }
 
@@ -166,6 +175,68 @@ export function setAgain(userId: string, secretPath: string): string {
   return `Set it again (it prompts for the secret): oxymail settings set ${shellWord(userId)} --secret-stdin ${secretPath}`;
 }
 
+/** A settings file is small: anything bigger, or nested deeper, is not one (and is not parsed). */
+const MAX_STORE_BYTES = 64 * 1024 * 1024;
+const MAX_STORE_DEPTH = 64;
+
+/** The deepest nesting of brackets in JSON text (strings skipped), without parsing it. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/**
+ * The store must be a regular file, not a symlink: a users.json that links elsewhere is refused
+ * rather than followed (a write would land in the link's target, and a rename would silently
+ * replace the link). True when it exists, false when it does not.
+ */
+async function checkRegularFile(file: string): Promise<boolean> {
+  let stat;
+  try {
+    stat = await fs.lstat(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  if (stat.isSymbolicLink()) {
+    throw new MailError('STORE_ACCESS', `settings: ${file} is a symbolic link; oxymail does not follow it`, {
+      hint: `Point OXYMAIL_SETTINGS (or --store) at the real file (${file} -> its target), or replace the link by the file.`,
+    });
+  }
+  if (!stat.isFile()) {
+    throw new MailError('STORE_ACCESS', `settings: ${file} is not a regular file`, {
+      hint: `Remove or rename ${file}, or choose another store with --store FILE.`,
+    });
+  }
+  return true;
+}
+
+/** A file-system failure on the store as a MailError with a code and a hint. */
+function storeAccessError(err: unknown, file: string, op: string): MailError {
+  if (err instanceof MailError) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const hint =
+    code === 'EACCES' || code === 'EPERM'
+      ? `This account may not ${op === 'read' ? 'read' : 'write'} ${file}: check its owner and rights (or choose another store with --store FILE).`
+      : code === 'EISDIR'
+        ? `${file} is a folder: choose a file name (--store FILE).`
+        : code === 'ENOSPC'
+          ? 'The disk is full: free some space and retry.'
+          : `Check ${file} and its folder (--store FILE chooses another).`;
+  return new MailError('STORE_ACCESS', `settings: could not ${op} ${file}: ${(err as Error)?.message ?? String(err)}`, { cause: err, hint });
+}
+
 const invalidSettings = (file: string, problems: Problem[]): never =>
   failWithProblems('INVALID_SETTINGS', `settings: ${file} holds invalid settings (nothing was overwritten; the previous version is in ${file}.bak)`, problems);
 
@@ -177,10 +248,18 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
   async function read(): Promise<StoreFile> {
     let text: string;
     try {
+      if (!(await checkRegularFile(storePath))) return { version: STORE_VERSION, users: new Map() };
       text = await fs.readFile(storePath, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: STORE_VERSION, users: new Map() };
-      throw err;
+      throw storeAccessError(err, storePath, 'read');
+    }
+    if (text.length > MAX_STORE_BYTES) {
+      return invalidSettings(storePath, [{ path: '(file)', message: `is over ${MAX_STORE_BYTES} bytes: not a settings file` }]);
+    }
+    const depth = nestingDepth(text);
+    if (depth > MAX_STORE_DEPTH) {
+      return invalidSettings(storePath, [{ path: '(file)', message: `is nested ${depth} levels deep: settings are at most ${MAX_STORE_DEPTH}` }]);
     }
     let doc = parseSettingsJson(text, `${storePath} (nothing was overwritten; the previous version is in ${storePath}.bak)`) as Raw;
     if (!isObject(doc)) return invalidSettings(storePath, [{ path: '(file)', message: 'must be a JSON object' }]);
@@ -286,7 +365,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
   async function removeStaleTemp(): Promise<void> {
     const dir = path.dirname(storePath);
     const base = path.basename(storePath).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const pattern = new RegExp(`^${base}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+    const pattern = new RegExp(`^${base}(?:\\.bak)?\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
     for (const name of await fs.readdir(dir)) {
       const m = pattern.exec(name);
       if (!m) continue;
@@ -298,30 +377,43 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
     }
   }
 
-  async function write(doc: StoreFile): Promise<void> {
-    const tmp = `${storePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  /** Writes `data` to a fresh private temp file next to `target`, on disk, and renames it over `target` (never through a link). */
+  async function replaceFile(target: string, data: string | Buffer): Promise<void> {
+    const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const handle = await fs.open(tmp, 'wx', 0o600);
     try {
-      await handle.writeFile(`${JSON.stringify({ version: doc.version, users: Object.fromEntries(doc.users) }, null, 2)}\n`);
-      // On disk before the rename: after a power cut the new name never points at empty data.
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fs.copyFile(storePath, `${storePath}.bak`).catch((err) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
-      await fs.rename(tmp, storePath);
+      try {
+        await handle.writeFile(data);
+        // On disk before the rename: after a power cut the new name never points at empty data.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      // rename() replaces a symlink at `target` itself: its target is never written.
+      await fs.rename(tmp, target);
     } catch (err) {
       await fs.rm(tmp, { force: true });
       throw err;
     }
   }
 
+  async function write(doc: StoreFile): Promise<void> {
+    try {
+      // The previous version becomes the .bak the same way: a private temp file renamed over it,
+      // so a .bak that is a symlink is replaced, not followed, and it is 0600 like the store.
+      const previous = (await checkRegularFile(storePath)) ? await fs.readFile(storePath) : undefined;
+      if (previous) await replaceFile(`${storePath}.bak`, previous);
+      await replaceFile(storePath, `${JSON.stringify({ version: doc.version, users: Object.fromEntries(doc.users) }, null, 2)}\n`);
+    } catch (err) {
+      throw storeAccessError(err, storePath, 'write');
+    }
+  }
+
   /** Read, change, write under the lock: a concurrent writer never loses an update. */
   async function transact<T>(change: (users: Map<string, Raw>) => Promise<{ result: T; changed: boolean }>): Promise<T> {
-    await fs.mkdir(path.dirname(storePath), { recursive: true, mode: 0o700 });
+    await fs.mkdir(path.dirname(storePath), { recursive: true, mode: 0o700 }).catch((err) => {
+      throw storeAccessError(err, path.dirname(storePath), 'create the folder of');
+    });
     return withLock(
       storePath,
       async () => {

@@ -12,6 +12,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
+import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
 import type MailMessage from 'nodemailer/lib/mailer/mail-message';
 import { MailError } from '../errors';
 import { convert } from 'html-to-text';
@@ -46,6 +47,125 @@ export function newMessageId(fromAddress: string): string {
   return `<${randomUUID()}@${domain}>`;
 }
 
+/**
+ * Every key nodemailer reads on mail options and on an attachment. An object literal inherits
+ * from Object.prototype, so a key the code leaves unset would be read from a polluted prototype
+ * (a `bcc` or `html` added to every message): each is set as an own property, undefined when
+ * unused, which nodemailer reads as "not set".
+ */
+const MAIL_KEYS = [
+  'from',
+  'sender',
+  'to',
+  'cc',
+  'bcc',
+  'replyTo',
+  'inReplyTo',
+  'references',
+  'subject',
+  'text',
+  'html',
+  'watchHtml',
+  'amp',
+  'icalEvent',
+  'headers',
+  'attachments',
+  'alternatives',
+  'envelope',
+  'messageId',
+  'date',
+  'encoding',
+  'raw',
+  'textEncoding',
+  'priority',
+  'list',
+  'dsn',
+  'dkim',
+  'attachDataUrls',
+  'keepBcc',
+  'xMailer',
+  'baseBoundary',
+  'boundaryPrefix',
+  'normalizeHeaderKey',
+  'disableFileAccess',
+  'disableUrlAccess',
+  'newline',
+  'signal',
+  'maxRecipients',
+  'requireTLSExtensionEnabled',
+  'sendingZone',
+  'ses',
+  'defaults',
+  'hostname',
+] as const;
+const PART_KEYS = [
+  'content',
+  'path',
+  'href',
+  'httpHeaders',
+  'raw',
+  'filename',
+  'cid',
+  'contentType',
+  'contentDisposition',
+  'contentTransferEncoding',
+  'encoding',
+  'headers',
+  'related',
+  'method',
+] as const;
+
+/** Transporter defaults with nothing inherited to copy into messages (see the composer below). */
+export const NO_DEFAULTS = Object.freeze({ headers: Object.freeze({}) }) as unknown as SendMailOptions;
+
+/** `o` with every key of `keys` as an own property (undefined when unset). */
+export function withOwnKeys<T extends object>(o: T, keys: readonly string[]): T {
+  for (const key of keys) if (!Object.hasOwn(o, key)) (o as Record<string, unknown>)[key] = undefined;
+  return o;
+}
+
+/**
+ * nodemailer builds object literals of its own for each MIME part and reads part keys from them
+ * (`headers`, `encoding`, `path`...): no option of ours can shadow those. When some other code in
+ * the process has put one of them on Object.prototype, composing would carry it into the message
+ * (a header, a file read from disk): nothing is sent instead.
+ */
+export function refuseGadgets(keys: readonly string[] = ['headers', ...PART_KEYS], why = 'nodemailer would read it into the message'): void {
+  const polluted = keys.filter((key) => Object.hasOwn(Object.prototype, key));
+  if (polluted.length) {
+    throw new MailError(
+      'INTERNAL',
+      `send: Object.prototype has been given ${polluted.map((k) => `'${k}'`).join(', ')} by other code in this process (prototype pollution); nothing was sent, as ${why}`,
+      { hint: `Find and fix the code that sets Object.prototype.${polluted[0]} (often a merge of untrusted JSON into an object).` },
+    );
+  }
+}
+
+/** Mail options safe from a polluted Object.prototype (see MAIL_KEYS); URLs are never fetched. */
+export function ownMailOptions(o: SendMailOptions): SendMailOptions {
+  withOwnKeys(o, MAIL_KEYS);
+  o.disableUrlAccess = true;
+  // Not contentTransferEncoding: nodemailer tests it with `in`, so an own undefined would turn off
+  // its base64 default (and line endings of a text attachment would change). refuseGadgets()
+  // covers a polluted one.
+  const shadow = PART_KEYS.filter((k) => k !== 'contentTransferEncoding');
+  for (const a of o.attachments ?? []) withOwnKeys(a, shadow);
+  if (o.icalEvent && typeof o.icalEvent === 'object') withOwnKeys(o.icalEvent, shadow);
+  return o;
+}
+
+/** A subject with a run of more than 76 non-blank characters cannot be folded: sent as encoded words, each line within 998. */
+function foldableSubject(subject: string): string {
+  return /\S{77,}/.test(subject) ? mimeFuncs.encodeWords(subject, 'Q', 52, true) : subject;
+}
+
+/** A text part given as a string is sent as UTF-8: its content type says so (else readers assume US-ASCII). */
+function attachmentType(a: NormalizedMessage['attachments'][number]): string | undefined {
+  if (typeof a.content !== 'string') return a.contentType;
+  const type = a.contentType ?? mimeFuncs.detectMimeType(a.filename);
+  return /^text\//i.test(type) && !/;\s*charset=/i.test(type) ? `${type}; charset=utf-8` : type;
+}
+
 /** nodemailer mail options for a message; `dropped` features are left out. */
 export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective, dropped: Set<Feature>): SendMailOptions {
   const html = dropped.has('html') ? undefined : msg.html;
@@ -54,7 +174,7 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
   if (eff.readReceipt) headers['Disposition-Notification-To'] = `<${id.receiptsTo}>`;
   // Only what is set: nodemailer does work for every field it is given, even an empty one.
   // The Message-ID is ours, so that a failure (delivery unknown above all) can name the message.
-  const options: SendMailOptions = { from: id.from, subject: msg.subject, text: text ?? '', messageId: newMessageId(id.from.address) };
+  const options: SendMailOptions = { from: id.from, subject: foldableSubject(msg.subject), text: text ?? '', messageId: newMessageId(id.from.address) };
   if (id.replyTo) options.replyTo = id.replyTo;
   if (msg.to.length) options.to = msg.to;
   if (msg.cc.length) options.cc = msg.cc;
@@ -65,7 +185,7 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
     options.attachments = msg.attachments.map((a) =>
       a.path !== undefined
         ? { path: a.path, filename: a.filename, contentType: a.contentType }
-        : { content: a.content, filename: a.filename, contentType: a.contentType },
+        : { content: a.content, filename: a.filename, contentType: attachmentType(a) },
     );
   }
   if (msg.calendar && !dropped.has('calendar')) options.icalEvent = { method: msg.calendar.method, content: msg.calendar.content };
@@ -76,7 +196,7 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
       notify: eff.deliveryReceipt.notify.map((n) => n.toUpperCase()),
     };
   }
-  return options;
+  return ownMailOptions(options);
 }
 
 /** The DSN parameters of a message: they travel on MAIL FROM / RCPT TO, not in the bytes. */
@@ -118,14 +238,19 @@ export function rawSource(c: Pick<ComposedMessage, 'buffer' | 'path'>): Buffer |
  * A nodemailer transport that only composes: the same pipeline as its SMTP transport (Bcc kept out
  * of the headers, unlike its stream transport), handing back the message stream and the envelope.
  */
-const streamer = nodemailer.createTransport({
-  name: 'oxymail-compose',
-  version: '1',
-  send(mail: MailMessage, done: (err: Error | null, info: unknown) => void) {
-    const message = mail.message;
-    done(null, { envelope: message.getEnvelope(), messageId: message.messageId(), message: message.createReadStream() });
+const streamer = nodemailer.createTransport(
+  {
+    name: 'oxymail-compose',
+    version: '1',
+    send(mail: MailMessage, done: (err: Error | null, info: unknown) => void) {
+      const message = mail.message;
+      done(null, { envelope: message.getEnvelope(), messageId: message.messageId(), message: message.createReadStream() });
+    },
   },
-});
+  // nodemailer copies `defaults.headers` into every message: an own, empty one, so that a
+  // `headers` on a polluted Object.prototype is not read instead.
+  NO_DEFAULTS,
+);
 
 /**
  * Builds the RFC 5322 bytes of nodemailer mail options. Without attachments the message is held in
@@ -133,6 +258,7 @@ const streamer = nodemailer.createTransport({
  * `dir` when given (the outbox's own tmp folder, so queuing is a rename) else the system temp.
  */
 export async function composeMessage(mail: SendMailOptions, dir?: string): Promise<ComposedMessage> {
+  refuseGadgets();
   const dsn = mail.dsn as DsnParams | undefined;
   let info: { envelope: { from: string | false; to: string[] }; messageId: string; message: Readable };
   try {

@@ -9,7 +9,7 @@ import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
 import { isEhloName, isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
-import { rawSource } from './compose';
+import { NO_DEFAULTS, ownMailOptions, rawSource, refuseGadgets, withOwnKeys } from './compose';
 import { DEFAULT_DEADLINE_MS, SendControl } from './send-control';
 import type { Delivery, SendJob, Transport } from './transport';
 
@@ -44,6 +44,46 @@ function safeHostname(): string {
   }
 }
 
+/** The transport options nodemailer reads (see poolOptions). */
+const TRANSPORT_KEYS = [
+  'service',
+  'url',
+  'proxy',
+  'socket',
+  'connection',
+  'secured',
+  'localAddress',
+  'logger',
+  'debug',
+  'transactionLog',
+  'lmtp',
+  'authMethod',
+  'customAuth',
+  'dnsTimeout',
+  'greetingTimeout',
+  'connectionTimeout',
+  'socketTimeout',
+  'socketCloseTimeout',
+  'maxMessages',
+  'rateDelta',
+  'rateLimit',
+  'getSocket',
+  'component',
+  'disableFileAccess',
+  'disableUrlAccess',
+  'servername',
+  'idleTimeout',
+  'maxResponseSize',
+  'allowInternalNetworkInterfaces',
+  'opportunisticTLS',
+  'auth',
+  'forceAuth',
+  'requireTLS',
+  'ignoreTLS',
+  'secure',
+  'name',
+] as const;
+
 /** nodemailer pool options for an endpoint. Exported for tests and the benchmark. */
 export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
   const hasCredentials = e.username !== undefined;
@@ -74,7 +114,11 @@ export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
     options.forceAuth = true;
     options.auth = e.accessToken !== undefined ? { type: 'OAuth2', user: e.username, accessToken: e.accessToken } : { user: e.username, pass: e.password };
   }
-  return options;
+  // Certificates are verified unless the settings say otherwise, as an own property: a
+  // `tls` or `rejectUnauthorized` on a polluted Object.prototype must not turn verification off.
+  options.tls = { ...(e.tls ?? {}), rejectUnauthorized: e.tls?.rejectUnauthorized !== false };
+  // Every other option nodemailer reads is set as an own property too, for the same reason.
+  return withOwnKeys(options, TRANSPORT_KEYS);
 }
 
 function tlsMode(e: SmtpEndpoint): SmtpVerifyResult['tls'] {
@@ -105,7 +149,7 @@ export class SmtpTransport implements Transport {
 
   private get pool(): Transporter {
     if (!this.transporter) {
-      const transporter = nodemailer.createTransport(poolOptions(this.endpoint));
+      const transporter = nodemailer.createTransport(poolOptions(this.endpoint), NO_DEFAULTS);
       // The composed message is read by the SMTP connection, which writes the terminating "." as
       // soon as the message ends: its 'end' marks the point after which a drop leaves the outcome
       // unknown. (The connection reads the stream; nothing is buffered in between.)
@@ -133,6 +177,10 @@ export class SmtpTransport implements Transport {
    * SMTP_DELIVERY_UNKNOWN, never a plain failure.
    */
   async send(job: SendJob, signal?: AbortSignal): Promise<Delivery> {
+    // nodemailer merges the `tls` and `auth` options into `{}.tls` / `{}.auth`: with those on a
+    // polluted Object.prototype, it would merge our certificate rules and credentials into the
+    // prototype itself (shared by every object) and use what another transport left there.
+    refuseGadgets(['tls', 'auth'], 'nodemailer would merge the TLS options and the credentials into it');
     const control = new SendControl(job.deadlineMs ?? this.endpoint.deadlineMs ?? DEFAULT_DEADLINE_MS, signal);
     this.pending.add(control);
     let messageId: string | undefined;
@@ -143,7 +191,9 @@ export class SmtpTransport implements Transport {
       // server advertises SIZE, and refuses before MAIL FROM (nothing uploaded) above its limit.
       const mail: SendMailOptions = { envelope: { ...composed.envelope, size: composed.size } as SendMailOptions['envelope'], raw: rawSource(composed) };
       if (composed.dsn) mail.dsn = composed.dsn;
-      const info = await this.pool.sendMail({ ...mail, signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions);
+      const envelope = mail.envelope as Record<string, unknown>;
+      withOwnKeys(envelope, ['cc', 'bcc', 'size', 'dsn', 'use8BitMime', 'requireTLSExtensionEnabled']);
+      const info = await this.pool.sendMail(ownMailOptions({ ...mail, signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions));
       return {
         messageId: composed.messageId,
         envelopeId: composed.dsn?.id,
@@ -167,6 +217,7 @@ export class SmtpTransport implements Transport {
 
   /** Connects, negotiates TLS and authenticates; sends nothing. */
   async verify(): Promise<SmtpVerifyResult> {
+    refuseGadgets(['tls', 'auth'], 'nodemailer would merge the TLS options and the credentials into it');
     // A separate, non-pooled transport: verify() must open a connection of its own.
     const { pool: _pool, maxConnections: _max, ...single } = poolOptions(this.endpoint);
     const probe = nodemailer.createTransport(single);
