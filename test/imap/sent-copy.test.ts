@@ -56,6 +56,22 @@ test('auto skips the providers that file SMTP-submitted mail themselves (decided
   expect(pickSentFolder([{ path: 'INBOX' }])).toBeUndefined();
 });
 
+test('imapflow is loaded only when a copy is made: a mailer that sends without imap settings never loads it', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const dist = path.join(__dirname, '..', '..', 'dist', 'index.js');
+  const code = `const { createMailer } = require(${JSON.stringify(dist)});
+    const m = createMailer({ email: 'a@example.com', customize: true, protocol: 'smtp', smtp: { host: '127.0.0.1', port: 1 } }, { outbox: { dir: process.argv[1], background: false } });
+    m.send({ to: 'b@example.com', subject: 's', text: 'x' }).catch(() => undefined).then(() => m.close()).then(() => {
+      process.stdout.write(String(Object.keys(require.cache).some((k) => k.includes('imapflow'))));
+    });`;
+  expect(execFileSync(process.execPath, ['-e', code, path.join(tempDir(), 'ob')]).toString()).toBe('false');
+  // The same check sees it once a copy is tried (here to a closed port: a warning, and imapflow loaded).
+  const copy = path.join(__dirname, '..', '..', 'dist', 'imap', 'sent-copy.js');
+  const tried = `require(${JSON.stringify(copy)}).appendToSent({ host: '127.0.0.1', port: 1, security: 'none' }, { buffer: Buffer.from('x') })
+    .then((r) => process.stdout.write(r.warning.code + ' ' + Object.keys(require.cache).some((k) => k.includes('imapflow'))));`;
+  expect(execFileSync(process.execPath, ['-e', tried]).toString()).toBe('SENT_COPY_FAILED true');
+});
+
 if (requireTool('Dovecot (dovecot-imapd)', DOVECOT, 'apt-get install -y dovecot-imapd')) {
   describe('copy in Sent with a real Dovecot', () => {
     let smtp: TestServer;
