@@ -279,16 +279,20 @@ class MailerImpl implements Mailer {
       const replayer = protocol === this.protocol ? this.replayer(protocol) : this.tryReplayer(protocol);
       if (replayer) reports.push(await this.outbox.flush(replayer, options));
     }
-    return reports.reduce((a, r) => ({
-      tried: a.tried + r.tried,
-      sent: a.sent + r.sent,
-      queued: a.queued + r.queued,
-      failed: a.failed + r.failed,
-      held: a.held + r.held,
-      copied: a.copied + r.copied,
-      busy: a.busy + r.busy,
-      results: [...a.results, ...r.results],
-    }));
+    const none: FlushReport = { tried: 0, sent: 0, queued: 0, failed: 0, held: 0, copied: 0, busy: 0, results: [] };
+    return reports.reduce(
+      (a, r) => ({
+        tried: a.tried + r.tried,
+        sent: a.sent + r.sent,
+        queued: a.queued + r.queued,
+        failed: a.failed + r.failed,
+        held: a.held + r.held,
+        copied: a.copied + r.copied,
+        busy: a.busy + r.busy,
+        results: [...a.results, ...r.results],
+      }),
+      none,
+    );
   }
 
   async outboxEntries(): Promise<OutboxEntry[]> {

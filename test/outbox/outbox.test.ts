@@ -352,3 +352,14 @@ test('events as an async iterator; close() stops the background retries and wait
   expect(server.received.map((m) => m.parsed.messageId)).toEqual([r.messageId]);
   expect(await new (await import('../../lib/outbox/outbox')).Outbox({ dir: mailer.outboxDir as string }).list()).toEqual([]);
 });
+
+test('a MAPI mailer with an outbox: MAPI sends are never queued, and a flush has nothing it can send', async () => {
+  const mailer = createMailer({ customize: true, protocol: 'mapi' }, { outbox: { dir: path.join(tempDir(), 'ob'), background: false } });
+  try {
+    await expect(mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' })).rejects.toMatchObject({ code: 'MAPI_UNAVAILABLE' });
+    expect(await mailer.outboxEntries()).toEqual([]);
+    expect(await mailer.flush()).toEqual({ tried: 0, sent: 0, queued: 0, failed: 0, held: 0, copied: 0, busy: 0, results: [] });
+  } finally {
+    await mailer.close();
+  }
+});
