@@ -30,6 +30,15 @@ function publicDetail(r: { address: string; responseCode?: number; permanent: bo
   return { address: r.address, ...(r.responseCode !== undefined ? { responseCode: r.responseCode } : {}), permanent: r.permanent };
 }
 
+/**
+ * When the outbox cannot keep a message (disk full, rights), the send's own error is what the
+ * caller gets, saying also that nothing was kept.
+ */
+function noteUnkept(err: unknown, why: unknown): undefined {
+  if (err instanceof Error) err.message += `; the outbox could not keep the message either: ${(why as Error)?.message ?? String(why)}`;
+  return undefined;
+}
+
 /** The MESSAGE_QUEUED warning of an entry. */
 function queuedWarning(entry: OutboxEntry, reason: string): MailWarning {
   return {
@@ -446,7 +455,9 @@ class MailerImpl implements Mailer {
       delivery = await transport.send(job, options.signal);
     } catch (err) {
       try {
-        const kept = outbox && !options.signal?.aborted ? await this.keep(outbox, job, err, msg.subject) : undefined;
+        // An abort by the caller is not queued; an unknown outcome is kept held whatever ended it.
+        const keeping = outbox && (!options.signal?.aborted || classify(err) === 'unknown');
+        const kept = keeping ? await this.keep(outbox, job, err, msg.subject).catch((e) => noteUnkept(err, e)) : undefined;
         if (!kept) throw err;
         warnings.push(kept.warning);
         return {

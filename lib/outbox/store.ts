@@ -12,7 +12,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MailError } from '../errors';
-import { withLock } from '../store/lock';
+import { EMPTY_LOCK_STALE_MS, withLock } from '../store/lock';
 import { ComposedMessage, DsnParams, openComposed } from '../transports/compose';
 
 /** Where an entry stands. */
@@ -229,10 +229,10 @@ export class OutboxStore {
   /**
    * Runs `work` holding the entry's lock; resolves `busy` when another process holds it. `work`
    * gets the entry as it is on disk once the lock is held (undefined: it is gone). The wait is long
-   * enough to take over the lock of a dead process on a loaded machine, short against a live
-   * holder's send.
+   * enough to take over the lock of a dead process, even one killed before it wrote its pid (an
+   * empty lock counts as stale after EMPTY_LOCK_STALE_MS), and short against a live holder's send.
    */
-  async withEntry<T>(id: string, work: (entry: OutboxEntry | undefined) => Promise<T>, waitMs = 500): Promise<T | 'busy'> {
+  async withEntry<T>(id: string, work: (entry: OutboxEntry | undefined) => Promise<T>, waitMs = EMPTY_LOCK_STALE_MS + 500): Promise<T | 'busy'> {
     try {
       return await withLock(this.jsonPath(id), async () => work(await this.read(id)), { timeoutMs: waitMs });
     } catch (err) {

@@ -363,3 +363,17 @@ test('a MAPI mailer with an outbox: MAPI sends are never queued, and a flush has
     await mailer.close();
   }
 });
+
+test('an outbox that cannot be written: the send fails with its own error, which says nothing was kept', async () => {
+  const port = await freePort();
+  const dir = tempDir();
+  const notAFolder = writeFixture(dir, 'file', 'x');
+  const mailer = createMailer(settings(port), { outbox: { dir: path.join(notAFolder, 'ob'), background: false } });
+  try {
+    const err = await mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'SMTP_CONNECTION' });
+    expect(err.message).toMatch(/the outbox could not keep the message either: outbox: could not write to/);
+  } finally {
+    await mailer.close();
+  }
+});
