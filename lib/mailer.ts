@@ -2,24 +2,43 @@
  * createMailer: the user's effective settings, the protocol choice, the capability rule, and the
  * one road every message travels: validate -> capability check -> transport -> result.
  */
-import { Feature, checkCapabilities, Origin, ProtocolKey, UnsupportedPolicy } from './capabilities';
+import { Feature, checkCapabilities, Origin, protocolKey, ProtocolKey, requestedFeatures, UnsupportedPolicy } from './capabilities';
 import { asMailError, MailError, MailWarning, Protocol, RejectedRecipient } from './errors';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
-import { SendResult } from './result';
+import { SendResult, SmtpVerifyResult } from './result';
 import { inspect } from 'node:util';
 import { EffectiveSettings, maskSecrets, resolveSettings, SettingsInput, UserMailSettings } from './settings';
-import { ComposedMessage, composeMail, composeMessage, Effective, Identity } from './transports/compose';
+import type { ComposedMessage, Effective, Identity } from './transports/compose';
+import type * as ComposeModule from './transports/compose';
 import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './transports/managed';
-import { MapiSendOptions, MapiTransport } from './transports/mapi';
+import type { MapiSendOptions, MapiTransport } from './transports/mapi';
+import type * as MapiModule from './transports/mapi';
 import { DEADLINE_BOUNDS } from './transports/send-control';
-import { SmtpTransport, SmtpVerifyResult } from './transports/smtp';
+import type { SmtpTransport } from './transports/smtp';
+import type * as SmtpModule from './transports/smtp';
+import { lazy } from './lazy';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// The transports (and nodemailer behind them) load with the first send or verify: require('oxymail') stays fast.
+const smtpModule = lazy(() => require('./transports/smtp') as typeof SmtpModule);
+const mapiModule = lazy(() => require('./transports/mapi') as typeof MapiModule);
+const composeModule = lazy(() => require('./transports/compose') as typeof ComposeModule);
+/* eslint-enable @typescript-eslint/no-require-imports */
 import type { Delivery, SendJob, Transport } from './transports/transport';
+import { createTokenSource, OnTokens, TokenSource } from './oauth/token-source';
 import { EventEmitter, on } from 'node:events';
 import { classify } from './outbox/policy';
-import { FlushOptions, FlushReport, Outbox, OutboxEvent, OutboxOptions, Replayer } from './outbox/outbox';
+import type { FlushOptions, FlushReport, Outbox, OutboxEvent, OutboxOptions, Replayer } from './outbox/outbox';
+import type * as OutboxModule from './outbox/outbox';
 import type { OutboxEntry } from './outbox/store';
 import { defaultOutboxFolder } from './outbox/paths';
-import { defaultStorePath } from './store/store';
+import type * as StoreModule from './store/store';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// The outbox (and the store's lock it uses) loads only for a mailer that has one.
+const outboxModule = lazy(() => require('./outbox/outbox') as typeof OutboxModule);
+const storeModule = lazy(() => require('./store/store') as typeof StoreModule);
+/* eslint-enable @typescript-eslint/no-require-imports */
 import { SentCopier, sentCopierFor } from './imap/sent-copy';
 
 /** A send's job, with what the mailer needs after the transport: the composed bytes' clean-up and the ENVID. */
@@ -61,6 +80,13 @@ export interface MailerOptions {
    * the same) or `{ dir, ... }` with the retry timing. Default: no outbox (failures throw).
    */
   outbox?: boolean | MailerOutboxOptions;
+  /**
+   * With smtp.oauth2: receives each new refresh token (providers rotate them: save it, the old one
+   * stops working). Mailers made by the settings store save it themselves.
+   */
+  onTokens?: OnTokens;
+  /** SMTP credentials from your own token source (XOAUTH2), instead of smtp.oauth2 or a password. */
+  tokenSource?: TokenSource;
 }
 
 /** The outbox of a mailer: its folder and retry timing. */
@@ -106,7 +132,7 @@ export interface Mailer {
   close(): Promise<void>;
 }
 
-const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'outbox']);
+const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'onTokens', 'tokenSource', 'outbox']);
 const OUTBOX_OPTIONS = new Set(['dir', 'firstRetryMs', 'maxRetryMs', 'maxAgeMs', 'background', 'pollMs']);
 
 /** The outbox options of a mailer, checked; undefined when it has none. */
@@ -126,7 +152,7 @@ function outboxOptions(given: MailerOptions['outbox'], fromSettings: boolean | u
   }
   if (o.background !== undefined && typeof o.background !== 'boolean')
     throw new MailError('INVALID_OPTION', 'createMailer: options.outbox.background must be true or false');
-  return { ...o, dir: o.dir ?? defaultOutboxFolder(defaultStorePath()) };
+  return { ...o, dir: o.dir ?? defaultOutboxFolder(storeModule().defaultStorePath()) };
 }
 const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow', 'deadlineMs']);
 const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
@@ -161,6 +187,12 @@ export function createMailer(settings: SettingsInput | UserMailSettings, givenOp
   const options = ownOptions(givenOptions, MAILER_OPTIONS);
   if (options.unsupported !== undefined && options.unsupported !== 'error' && options.unsupported !== 'warn') {
     throw new MailError('INVALID_OPTION', "createMailer: options.unsupported must be 'error' or 'warn'");
+  }
+  if (options.onTokens !== undefined && typeof options.onTokens !== 'function')
+    throw new MailError('INVALID_OPTION', 'createMailer: options.onTokens must be a function');
+  const ts = options.tokenSource;
+  if (ts !== undefined && (typeof ts?.getAccessToken !== 'function' || typeof ts.user !== 'string')) {
+    throw new MailError('INVALID_OPTION', 'createMailer: options.tokenSource must be { user: string, getAccessToken(options) }');
   }
   const resolved = resolveSettings(settings, options.overrides);
   const outbox = outboxOptions(options.outbox, resolved.settings.outbox);
@@ -199,7 +231,7 @@ class MailerImpl implements Mailer {
     this.protocol = settings.customize ? (settings.protocol as Protocol) : 'managed';
     this.policy = options.unsupported ?? 'error';
     if (outbox) {
-      this.#outbox = new Outbox(outbox);
+      this.#outbox = new (outboxModule().Outbox)(outbox);
       const box = this.#outbox;
       // Background retries of this mailer's own route, once it can be built (a broken route is reported by send()).
       const replayer = this.tryReplayer(this.protocol);
@@ -354,12 +386,20 @@ class MailerImpl implements Mailer {
   private route(protocol: Protocol): Transport {
     let t = this.routes.get(protocol);
     if (!t) {
-      if (protocol === 'managed') t = new SmtpTransport(relayEndpoint(this.managedRelay()), 'managed');
-      else if (protocol === 'smtp') t = new SmtpTransport(this.requireSmtp(), 'smtp');
-      else t = new MapiTransport(this.settings.mapi ?? { interface: 'simple', dialog: false });
+      if (protocol === 'managed') t = new (smtpModule().SmtpTransport)(relayEndpoint(this.managedRelay()), 'managed');
+      else if (protocol === 'smtp') t = new (smtpModule().SmtpTransport)(this.requireSmtp(), 'smtp', this.tokenSource());
+      else t = new (mapiModule().MapiTransport)(this.settings.mapi ?? { interface: 'simple', dialog: false });
       this.routes.set(protocol, t);
     }
     return t;
+  }
+
+  /** The SMTP credentials when they are OAuth2 tokens: the application's source, or one made from smtp.oauth2. */
+  private tokenSource(): TokenSource | undefined {
+    if (this.options.tokenSource) return this.options.tokenSource;
+    const smtp = this.settings.smtp;
+    if (!smtp?.oauth2) return undefined;
+    return createTokenSource({ oauth2: smtp.oauth2, user: smtp.username ?? (this.settings.email as string), onTokens: this.options.onTokens });
   }
 
   private requireSmtp() {
@@ -384,28 +424,12 @@ class MailerImpl implements Mailer {
   }
 
   private protocolKey(protocol: Protocol): ProtocolKey {
-    return protocol === 'mapi' ? `mapi-${this.settings.mapi?.interface ?? 'simple'}` : protocol;
+    return protocolKey(protocol, this.settings.mapi?.interface);
   }
 
   /** Which options this send asks for, and whether the caller or the settings asked. */
   private requested(msg: NormalizedMessage, options: SendOptions, protocol: Protocol): Partial<Record<Feature, Origin>> {
-    const d = this.settings.defaults;
-    const r: Partial<Record<Feature, Origin>> = {};
-    if (msg.html !== undefined) r.html = 'explicit';
-    if (msg.calendar) r.calendar = 'explicit';
-    if (msg.importance !== undefined) {
-      if (msg.importance !== 'normal') r.importance = 'explicit';
-    } else if (d.importance !== 'normal') r.importance = 'settings';
-    if (msg.readReceipt !== undefined) {
-      if (msg.readReceipt) r.readReceipt = 'explicit';
-    } else if (d.readReceipt) r.readReceipt = 'settings';
-    if (msg.deliveryReceipt !== undefined) {
-      if (msg.deliveryReceipt) r.deliveryReceipt = 'explicit';
-    } else if (d.deliveryReceipt) r.deliveryReceipt = 'settings';
-    if (options.dialog) r.dialog = 'explicit';
-    else if (options.dialog === undefined && protocol === 'mapi' && this.settings.mapi?.dialog) r.dialog = 'settings';
-    if (msg.bulk) r.bulk = 'explicit';
-    return r;
+    return requestedFeatures(msg, options, this.settings.defaults, protocol === 'mapi' && !!this.settings.mapi?.dialog);
   }
 
   async send(message: MailMessage, options: SendOptions = {}): Promise<SendResult> {
@@ -644,10 +668,12 @@ class MailerImpl implements Mailer {
       deadlineMs: options.deadlineMs,
       compose: () => {
         if (!identity) return Promise.reject(new TypeError(`send (${protocol}): this protocol does not compose MIME`));
-        return (composed ??= composeMessage(composeMail(msg, identity, eff, dropped), this.outbox?.store.tmp).then((c) => {
-          envelopeId = c.dsn?.id;
-          return c;
-        }));
+        return (composed ??= composeModule()
+          .composeMessage(composeModule().composeMail(msg, identity, eff, dropped), this.outbox?.store.tmp)
+          .then((c) => {
+            envelopeId = c.dsn?.id;
+            return c;
+          }));
       },
     };
   }

@@ -9,6 +9,8 @@ import { Readable } from 'node:stream';
 import { AddressInput, forbiddenCharacter, hasLineBreak, Mailbox, parseAddressField } from './address';
 import { MailError, Problem } from './errors';
 import { Importance, IMPORTANCE_LEVELS, isImportance } from './importance';
+import { closest } from './suggest';
+import { EXTRA_FIELDS, MessageExtras, NormalizedExtras, normalizeExtras } from './message-extras';
 
 /** An attachment: a file path (streamed, never read whole) or in-memory content. */
 export interface Attachment {
@@ -16,6 +18,8 @@ export interface Attachment {
   content?: Buffer | string | Readable;
   filename?: string;
   contentType?: string;
+  /** Content-ID of an inline image, referenced from the HTML as cid:... (SMTP; MAPI attaches it as a file). */
+  cid?: string;
 }
 
 /** Delivery status notification details (RFC 3461). */
@@ -29,7 +33,7 @@ export interface DeliveryReceiptOptions {
 export type AddressField = AddressInput | AddressInput[];
 
 /** The message, the same for every protocol. */
-export interface MailMessage {
+export interface MailMessage extends MessageExtras {
   to?: AddressField;
   cc?: AddressField;
   bcc?: AddressField;
@@ -52,10 +56,11 @@ export interface NormalizedAttachment {
   content?: Buffer | string | Readable;
   filename: string;
   contentType?: string;
+  cid?: string;
 }
 
 /** A validated message. Options left undefined were not set by the caller. */
-export interface NormalizedMessage {
+export interface NormalizedMessage extends NormalizedExtras {
   to: Mailbox[];
   cc: Mailbox[];
   bcc: Mailbox[];
@@ -83,8 +88,9 @@ const MESSAGE_FIELDS = new Set([
   'readReceipt',
   'deliveryReceipt',
   'bulk',
+  ...EXTRA_FIELDS,
 ]);
-const ATTACHMENT_FIELDS = new Set(['path', 'content', 'filename', 'contentType']);
+const ATTACHMENT_FIELDS = new Set(['path', 'content', 'filename', 'contentType', 'cid']);
 const NOTIFY = ['success', 'failure', 'delay'];
 
 /** Content types nodemailer would guess wrong, or that clients need exact (vCard, vCalendar). */
@@ -163,7 +169,10 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
   };
   const m = ownFields(input, '', problem);
   for (const key of Object.keys(m)) {
-    if (!MESSAGE_FIELDS.has(key)) problem('UNKNOWN_OPTION', key, `unknown message field (known: ${[...MESSAGE_FIELDS].join(', ')})`);
+    if (!MESSAGE_FIELDS.has(key)) {
+      const guess = closest(key, [...MESSAGE_FIELDS]);
+      problem('UNKNOWN_OPTION', key, `unknown message field${guess ? `; did you mean ${guess}?` : ''} (known: ${[...MESSAGE_FIELDS].join(', ')})`);
+    }
   }
   const field = (name: 'to' | 'cc' | 'bcc') => {
     const value = m[name];
@@ -214,6 +223,7 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
   const deliveryReceipt = normalizeDeliveryReceipt(m.deliveryReceipt, problem);
   const calendar = normalizeCalendar(m.calendar, problem);
   const attachments = await normalizeAttachments(m.attachments, problem);
+  const extra = normalizeExtras(m, problems, codes, problem, bulk, importance);
 
   if (problems.length === 0 && to.length + cc.length + bcc.length === 0) {
     problem('NO_RECIPIENTS', 'to', 'the message needs at least one recipient (to, cc or bcc)');
@@ -223,7 +233,7 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
     const lines = problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
     throw new MailError(code, `send: invalid message, nothing was sent:\n${lines}`, { problems });
   }
-  return { to, cc, bcc, subject, text, html, attachments, calendar, importance, readReceipt, deliveryReceipt, bulk };
+  return { to, cc, bcc, subject, text, html, attachments, calendar, importance: extra.importance, readReceipt, deliveryReceipt, bulk, ...extra.extras };
 }
 
 type ProblemFn = (code: string, path: string, message: string) => void;
@@ -289,7 +299,7 @@ async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise
       continue;
     }
     let typesOk = true;
-    for (const key of ['filename', 'contentType'] as const) {
+    for (const key of ['filename', 'contentType', 'cid'] as const) {
       if (a[key] !== undefined && (typeof a[key] !== 'string' || hasLineBreak(a[key] as string))) {
         problem('INVALID_MESSAGE', `${at}.${key}`, 'must be a string without CR or LF');
         typesOk = false;
@@ -331,7 +341,7 @@ async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise
       );
     }
     const contentType = a.contentType ?? CONTENT_TYPES[path.extname(filename).toLowerCase()];
-    out.push({ path: filePath, content: a.content, filename, contentType });
+    out.push({ path: filePath, content: a.content, filename, contentType, cid: a.cid });
   }
   return out;
 }

@@ -6,7 +6,10 @@
 import { failWithProblems, MailWarning, Problem } from './errors';
 import { Importance, IMPORTANCE_LEVELS } from './importance';
 import { checkAddress, forbiddenCharacter, hasLineBreak } from './address';
-import { parse as parseJsonc, printParseErrorCode, ParseError } from 'jsonc-parser';
+import { issuerProblem, OAUTH2_PRESETS } from './oauth/presets';
+import type { ParseError } from 'jsonc-parser';
+import { jsoncParser } from './lazy';
+import { closest } from './suggest';
 import { DEADLINE_BOUNDS } from './transports/send-control';
 
 /** True for a name EHLO may carry: a domain name of LDH labels with a dot, or an address literal. */
@@ -28,8 +31,10 @@ export interface SmtpSettings {
   security: SmtpSecurity;
   username?: string;
   password?: string;
-  /** An OAuth2 access token (XOAUTH2) used instead of the password. */
+  /** An OAuth2 access token (XOAUTH2) used instead of the password; you refresh it yourself (see `oauth2` instead). */
   accessToken?: string;
+  /** OAuth2 sign-in (XOAUTH2 with tokens kept fresh from a refresh token): see lib/oauth. */
+  oauth2?: OAuth2Settings;
   senderName?: string;
   replyTo?: string;
   /** Allow a password over an unencrypted connection to a host outside loopback. */
@@ -43,6 +48,32 @@ export interface SmtpSettings {
   /** The name given in EHLO. Default: the machine's name when it is fully qualified, else the address literal [127.0.0.1]. */
   name?: string;
 }
+
+/** The OAuth2 providers oxymail has presets for; 'oidc' is any OpenID provider, found by its issuer's discovery document. */
+export type OAuth2Provider = 'microsoft' | 'google' | 'oidc';
+
+/** `smtp.oauth2`: who issues the tokens, for which registered application. */
+export interface OAuth2Settings {
+  provider: OAuth2Provider;
+  /** The application (client) id registered at the provider (a public client: no secret). */
+  clientId: string;
+  /** Microsoft only: 'organizations' (default), 'common', 'consumers', a tenant id or a domain. */
+  tenant?: string;
+  /** 'oidc' only (required): the issuer URL; http:// on loopback only. */
+  issuer?: string;
+  /** Space-separated scopes (an array in files is joined); preset for microsoft and google, required for oidc. */
+  scopes?: string;
+  /**
+   * Only for clients the provider issues a "secret" to although they run on the user's machine
+   * (Google's "Desktop app" clients, whose token endpoint wants it): kept like a password.
+   */
+  clientSecret?: string;
+  /** The refresh token `oxymail auth login` stored (a secret: sealed, masked, never on the command line). */
+  refreshToken?: string;
+}
+
+/** Where and how to connect: the user's SMTP settings or the managed relay. */
+export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo' | 'oauth2'>;
 
 /** MAPI parameters (the left-hand side of the product page). */
 export interface MapiSettings {
@@ -112,7 +143,7 @@ export type SettingsSource = 'default' | 'user' | 'application';
 /** Every effective value with the layer it came from (secrets masked). */
 export type EffectiveSettings = Record<string, { value: unknown; source: SettingsSource }>;
 
-type FieldType = 'string' | 'text' | 'address' | 'boolean' | 'port' | 'positive' | 'ehlo' | readonly string[];
+type FieldType = 'string' | 'text' | 'address' | 'boolean' | 'port' | 'positive' | 'ehlo' | 'scopes' | readonly string[];
 
 interface Field {
   type: FieldType;
@@ -135,6 +166,13 @@ const SCHEMA: Record<string, Field> = {
   'smtp.username': { type: 'text' },
   'smtp.password': { type: 'string', secret: true },
   'smtp.accessToken': { type: 'string', secret: true },
+  'smtp.oauth2.provider': { type: ['microsoft', 'google', 'oidc'] },
+  'smtp.oauth2.clientId': { type: 'text' },
+  'smtp.oauth2.tenant': { type: 'text' },
+  'smtp.oauth2.issuer': { type: 'text' },
+  'smtp.oauth2.scopes': { type: 'scopes' },
+  'smtp.oauth2.clientSecret': { type: 'string', secret: true },
+  'smtp.oauth2.refreshToken': { type: 'string', secret: true },
   'smtp.senderName': { type: 'text' },
   'smtp.replyTo': { type: 'address' },
   'smtp.allowInsecureAuth': { type: 'boolean' },
@@ -276,9 +314,7 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
       problems.push({ path, message: 'must be an object' });
       return;
     }
-    const section = path.split('.')[0];
-    const known = Object.hasOwn(SCHEMA, section) ? '' : ` (known: ${[...new Set(Object.keys(SCHEMA).map((p) => p.split('.')[0]))].join(', ')})`;
-    problems.push({ path, message: `unknown setting${known}` });
+    problems.push({ path, message: unknownSettingMessage(path) });
     return;
   }
   const { type } = field;
@@ -294,6 +330,11 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
     if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) bad(`must be an integer from ${min} to ${max}`);
   } else if (type === 'ehlo') {
     if (typeof value !== 'string' || !isEhloName(value)) bad('must be a fully qualified domain name (mail.example.com) or an address literal ([192.0.2.1])');
+  } else if (type === 'scopes') {
+    const tokens = scopeTokens(value);
+    if (!tokens) bad('must be a space-separated string of scopes (in a file, an array of strings is also accepted)');
+    else if (!tokens.length) bad('must name at least one scope');
+    else if (tokens.some((t) => !SCOPE_TOKEN.test(t))) bad('holds a character no scope may contain (RFC 6749: printable ASCII except space, " and \\)');
   } else if (typeof value !== 'string') {
     bad('must be a string');
   } else if (type === 'address') {
@@ -306,6 +347,38 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
   } else if (type === 'text' && value.length > 1000) {
     bad('must be 1000 characters at most');
   }
+}
+
+/** RFC 6749 scope-token: printable ASCII except space, `"` and backslash. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** The scopes of a string (space-separated) or an array (one per item, as files may write them); undefined for anything else. */
+function scopeTokens(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return value.split(/[ \t]+/).filter(Boolean);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((v) => v.trim()).filter(Boolean);
+  return undefined;
+}
+
+/**
+ * Why a dotted key is not a setting, with the keys of the object it was meant for: `smtp.prot` is
+ * answered with "did you mean smtp.port?" and the smtp keys; `smtpp.port` with the top-level ones.
+ */
+export function unknownSettingMessage(path: string): string {
+  const parts = path.split('.');
+  let depth = 0;
+  // The first segment that names nothing at its level is the misspelt one.
+  while (depth < parts.length - 1 && Object.keys(SCHEMA).some((p) => p.startsWith(`${parts.slice(0, depth + 1).join('.')}.`))) depth++;
+  const parent = parts.slice(0, depth).join('.');
+  const keys = [
+    ...new Set(
+      Object.keys(SCHEMA)
+        .filter((p) => !parent || p.startsWith(`${parent}.`))
+        .map((p) => p.split('.')[depth]),
+    ),
+  ];
+  const guess = closest(parts[depth], keys);
+  const name = (k: string) => (parent ? `${parent}.${k}` : k);
+  return `unknown setting${guess ? `; did you mean ${name(guess)}?` : ''} (${parent ? `the ${parent} keys` : 'the keys'}: ${keys.join(', ')})`;
 }
 
 /** Cross-field rules: what each mode needs, and settings that contradict each other. */
@@ -333,18 +406,19 @@ function checkCombination(s: UserMailSettings, problems: Problem[], warnings: Ma
       message: `security 'tls' on port ${smtp.port}: most servers expect STARTTLS there ('wrong version number' if so)`,
     });
   }
-  if ((smtp.username === undefined) !== (smtp.password === undefined && smtp.accessToken === undefined)) {
+  if (smtp.oauth2) checkOAuth2(smtp, problems);
+  else if ((smtp.username === undefined) !== (smtp.password === undefined && smtp.accessToken === undefined)) {
     problems.push({
       path: smtp.username === undefined ? 'smtp.username' : 'smtp.password',
       message: 'username and password (or accessToken) go together',
       hint: 'Give both at once; with the CLI: oxymail settings set USER smtp.username=NAME --password-stdin (the password read from stdin).',
     });
   }
-  const hasSecret = smtp.password !== undefined || smtp.accessToken !== undefined;
+  const hasSecret = smtp.password !== undefined || smtp.accessToken !== undefined || smtp.oauth2 !== undefined;
   if (hasSecret && smtp.security === 'none' && smtp.host && !isLoopback(smtp.host) && !smtp.allowInsecureAuth) {
     problems.push({
       path: 'smtp.security',
-      message: `'none' would send the password in clear text to ${smtp.host}`,
+      message: `'none' would send the ${smtp.oauth2 ? 'access token' : 'password'} in clear text to ${smtp.host}`,
       hint: "Use security 'auto', 'starttls' or 'tls'; set smtp.allowInsecureAuth: true only for a trusted network.",
     });
   }
@@ -392,6 +466,46 @@ function checkImap(s: UserMailSettings, problems: Problem[]): void {
   }
 }
 
+/**
+ * smtp.oauth2: what each provider needs. A refresh token is not required: settings without one are
+ * the state before `oxymail auth login`.
+ */
+function checkOAuth2(smtp: SmtpSettings, problems: Problem[]): void {
+  const o = smtp.oauth2 as Partial<OAuth2Settings>;
+  const at = (key: string) => `smtp.oauth2.${key}`;
+  if (!o.provider) problems.push({ path: at('provider'), message: "is required with smtp.oauth2 ('microsoft', 'google' or 'oidc')" });
+  if (!o.clientId)
+    problems.push({
+      path: at('clientId'),
+      message: 'is required with smtp.oauth2: the application (client) id registered at the provider',
+      hint: 'README, "OAuth2 (Microsoft 365, Google)", says how to register the application.',
+    });
+  if (o.provider === 'oidc') {
+    if (!o.issuer) problems.push({ path: at('issuer'), message: "is required for provider 'oidc' (the issuer URL of its discovery document)" });
+    else {
+      const problem = issuerProblem(o.issuer);
+      if (problem) problems.push({ path: at('issuer'), message: problem });
+    }
+    if (!o.scopes) problems.push({ path: at('scopes'), message: "is required for provider 'oidc' (space-separated, e.g. 'openid offline_access smtp')" });
+  } else if (o.provider && o.issuer !== undefined) {
+    problems.push({ path: at('issuer'), message: `is preset for provider '${o.provider}': leave it out, or use provider 'oidc' for another issuer` });
+  }
+  if (o.provider && o.provider !== 'microsoft' && o.tenant !== undefined) {
+    problems.push({ path: at('tenant'), message: "is for provider 'microsoft' only" });
+  } else if (o.tenant !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(o.tenant)) {
+    problems.push({ path: at('tenant'), message: "must be 'organizations', 'common', 'consumers', a tenant id or a domain (contoso.onmicrosoft.com)" });
+  }
+  for (const key of ['password', 'accessToken'] as const) {
+    if (smtp[key] !== undefined) {
+      problems.push({
+        path: `smtp.${key}`,
+        message: 'contradicts smtp.oauth2 (the access token comes from the OAuth2 sign-in)',
+        hint: `Remove it: oxymail settings unset USER smtp.${key}`,
+      });
+    }
+  }
+}
+
 /** Options for validateSettings. */
 export interface ValidateOptions {
   /** Receives warnings (Gmail app password, TLS on a STARTTLS port...). */
@@ -404,6 +518,25 @@ export interface ValidateOptions {
  */
 export function validateSettings(input: unknown, options: ValidateOptions = {}): UserMailSettings {
   return resolveSettings(input, undefined, options).settings;
+}
+
+/** A provider preset fills in what the settings leave out: its scopes, its tenant, and its SMTP server when smtp.host is unset. */
+function applyOAuth2Preset(flat: Map<string, unknown>, source: Map<string, SettingsSource>): void {
+  const provider = flat.get('smtp.oauth2.provider');
+  if (typeof provider !== 'string' || !Object.hasOwn(OAUTH2_PRESETS, provider)) return;
+  const preset = OAUTH2_PRESETS[provider as OAuth2Provider];
+  const fill = (path: string, value: unknown) => {
+    if (value === undefined || flat.has(path)) return;
+    flat.set(path, value);
+    source.set(path, 'default');
+  };
+  fill('smtp.oauth2.scopes', preset.scopes);
+  fill('smtp.oauth2.tenant', preset.tenant);
+  if (preset.smtp && !flat.has('smtp.host')) {
+    fill('smtp.host', preset.smtp.host);
+    fill('smtp.port', preset.smtp.port);
+    fill('smtp.security', preset.smtp.security);
+  }
 }
 
 /** The effective settings of a user with an application's overrides, and where each value came from. */
@@ -431,6 +564,10 @@ export function resolveSettings(user: unknown, overrides?: unknown, options: Val
       source.set(path, name);
     }
   }
+  const scopes = flat.get('smtp.oauth2.scopes');
+  if (scopes !== undefined && !problems.some((p) => p.path === 'smtp.oauth2.scopes'))
+    flat.set('smtp.oauth2.scopes', (scopeTokens(scopes) as string[]).join(' '));
+  applyOAuth2Preset(flat, source);
   const sections = new Set([...flat.keys()].map((p) => p.split('.')[0]));
   for (const [path, field] of Object.entries(SCHEMA)) {
     if (field.default === undefined || flat.has(path)) continue;
@@ -467,14 +604,17 @@ export function maskSecrets(settings: UserMailSettings): UserMailSettings {
 /**
  * JSON.parse for files that may hold secrets. Node's own message quotes the text around the fault
  * (a password, when the fault is an unquoted one), so on failure the error names only the line,
- * the column and the kind of fault, located by jsonc-parser in strict JSON mode.
+ * the column and the kind of fault, located by jsonc-parser in strict JSON mode. With `comments`
+ * (files people write: --settings, settings import), line and block comments are allowed.
  */
-export function parseSettingsJson(text: string, what: string): unknown {
+export function parseSettingsJson(text: string, what: string, options: { comments?: boolean } = {}): unknown {
   try {
-    return JSON.parse(text);
+    // Comments become spaces, so JSON.parse keeps its semantics (own __proto__ keys...) and offsets stay right.
+    return JSON.parse(options.comments ? jsoncParser().stripComments(text, ' ') : text);
   } catch {
     const errors: ParseError[] = [];
-    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    const { parse: parseJsonc, printParseErrorCode } = jsoncParser();
+    parseJsonc(text, errors, { disallowComments: !options.comments, allowTrailingComma: false, allowEmptyContent: false });
     const first = errors[0];
     const offset = first?.offset ?? text.length;
     const before = text.slice(0, offset).split('\n');

@@ -3,11 +3,12 @@
  * client and its DLLs, the SMTP server as seen from here, the managed relay. All I/O goes through
  * the probe; nothing here decides what is good or bad. No secret ends up in the facts.
  */
+import type { TokenSource } from '../oauth/token-source';
 import { MailError } from '../errors';
 import { isGmailHost, looksLikeAppPassword } from '../settings';
 import type { SettingsInput, UserMailSettings } from '../settings';
 import { ManagedRelay, MANAGED_HINT, resolveRelay } from '../transports/managed';
-import type { SmtpEndpoint } from '../transports/smtp';
+import type { SmtpEndpoint } from '../settings';
 import { PE_HEAD_BYTES, PeHeader, readPeHeader } from './pe';
 import type { ConnectFact, HandshakeFact, LoginFact, LookupFact, Probe } from './probe';
 import { DOCTOR_TIMEOUT_MS } from './smtp-probe';
@@ -168,7 +169,13 @@ async function mapiFacts(probe: Probe): Promise<MapiFacts> {
 }
 
 /** DNS, then TCP, then the EHLO handshake, then (with credentials) the login; each only if the previous worked. */
-async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: SettingsInput, unreadable: string[]): Promise<SmtpFacts | null> {
+async function smtpFacts(
+  probe: Probe,
+  settings: UserMailSettings,
+  raw: SettingsInput,
+  unreadable: string[],
+  oauth?: GatherInput['oauth'],
+): Promise<SmtpFacts | null> {
   const s = settings.smtp;
   if (!s?.host) return null;
   const timeout = s.timeoutMs ?? DOCTOR_TIMEOUT_MS;
@@ -180,7 +187,7 @@ async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: Settings
     port: s.port,
     security: s.security,
     username: s.username ?? null,
-    auth: s.accessToken !== undefined ? 'oauth2' : s.password !== undefined ? 'password' : 'none',
+    auth: s.accessToken !== undefined || s.oauth2 ? 'oauth2' : s.password !== undefined ? 'password' : 'none',
     appPasswordShape: gmail && s.password !== undefined ? looksLikeAppPassword(s.password) : null,
     dns: await probe.lookup(s.host, timeout),
   };
@@ -199,9 +206,10 @@ async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: Settings
     timeoutMs: timeout,
   };
   facts.handshake = await probe.smtpHandshake(endpoint);
-  if (facts.handshake.ok && s.username !== undefined) {
+  if (facts.handshake.ok && (s.username !== undefined || s.oauth2)) {
     if (unreadableSmtp.length) facts.loginSkipped = `${unreadableSmtp.join(' and ')} cannot be read on this machine`;
-    else facts.login = await probe.smtpLogin(raw);
+    else if (s.oauth2 && !oauth?.tokenSource) facts.loginSkipped = oauth?.skipped ?? 'the OAuth2 sign-in was not checked';
+    else facts.login = await probe.smtpLogin(raw, oauth?.tokenSource);
   }
   return facts;
 }
@@ -230,13 +238,15 @@ export interface GatherInput {
   managed?: ManagedRelay;
   /** Dotted paths of secrets that could not be opened here (masked in `settings`): no login with them. */
   unreadableSecrets?: string[];
+  /** With smtp.oauth2: the token source whose refresh worked (the XOAUTH2 login uses it), or why the login is skipped. */
+  oauth?: { tokenSource?: TokenSource; skipped?: string };
 }
 
 /** Reads every fact through the probe. Never throws: a failed reading is a fact too. */
 export async function gatherFacts(probe: Probe, input: GatherInput = {}): Promise<DoctorFacts> {
   const [mapi, smtp] = await Promise.all([
     mapiFacts(probe),
-    input.settings ? smtpFacts(probe, input.settings, input.rawSettings ?? input.settings, input.unreadableSecrets ?? []) : Promise.resolve(null),
+    input.settings ? smtpFacts(probe, input.settings, input.rawSettings ?? input.settings, input.unreadableSecrets ?? [], input.oauth) : Promise.resolve(null),
   ]);
   return {
     platform: probe.platform,

@@ -355,7 +355,7 @@ function providerLines(s: SmtpFacts): DoctorLine[] {
         verdict: 'warn',
         title: 'Microsoft 365: password login (basic auth) for SMTP is being switched off',
         detail:
-          'From 2026 many tenants have SMTP AUTH with a password disabled (535 5.7.139, 535 5.7.3, later 550 5.7.30). Use OAuth2 (smtp.accessToken, scope https://outlook.office.com/SMTP.Send) on smtp.office365.com:587 (oxymail settings set USER --secret-stdin smtp.accessToken reads the token from stdin), or have the administrator enable SMTP AUTH for this mailbox.',
+          'From 2026 many tenants have SMTP AUTH with a password disabled (535 5.7.139, 535 5.7.3, later 550 5.7.30). Use OAuth2: smtp.oauth2.provider=microsoft and smtp.oauth2.clientId (the application registered in Entra ID), then oxymail auth login USER (README: "OAuth2 (Microsoft 365, Google)"); or have the administrator enable SMTP AUTH for this mailbox.',
       },
     ];
   }

@@ -8,15 +8,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkMapiBitness, MapiFlavour } from '../doctor/bitness';
-import { readFileHeadSync } from '../doctor/file-head';
+import type { MapiFlavour } from '../doctor/bitness';
+import type * as Bitness from '../doctor/bitness';
+import type * as FileHead from '../doctor/file-head';
 import { failWithProblems, MailError, MailWarning } from '../errors';
 import { mapiImportance } from '../importance';
 import { ansiError, extendedMapiError, isLoadFailure, mapiLoadError, simpleMapiError } from '../mapi-codes';
 import { NormalizedAttachment, NormalizedMessage } from '../message';
 import { loadNative, NativeBinding, NativeLoad } from '../native';
 import type { MapiSettings } from '../settings';
-import { Effective, htmlToText } from './compose';
+import type { Effective } from '../capabilities';
+import { htmlToText } from './compose';
 import type { Delivery, SendJob, Transport } from './transport';
 
 /** Per-send MAPI options. */
@@ -99,6 +101,11 @@ export async function removeTempDir(dir: string): Promise<void> {
 export async function checkBitness(binding: NativeBinding, flavour: MapiFlavour, op: string): Promise<void> {
   const read = binding.readRegistry;
   if (!read) return;
+  // The doctor's code is loaded by the first MAPI send, not by require('oxymail').
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { checkMapiBitness } = require('../doctor/bitness') as typeof Bitness;
+  const { readFileHeadSync } = require('../doctor/file-head') as typeof FileHead;
+  /* eslint-enable @typescript-eslint/no-require-imports */
   // Synchronous reads behind the async interface: no I/O turn, so sends keep their order.
   const reader = {
     env: process.env,
@@ -143,6 +150,8 @@ export class MapiTransport implements Transport {
     const warnings: MailWarning[] = [];
     if (job.dropped.has('html') && msg.text === undefined)
       warnings.push({ code: 'HTML_CONVERTED', message: 'the HTML body was converted to plain text for MAPI' });
+    if (msg.attachments.some((a) => a.cid))
+      warnings.push({ code: 'INLINE_ATTACHED', message: 'MAPI carries no inline images: the images with a cid went as ordinary attachments' });
     warnings.push(...outcome.warnings);
     if (!outcome.unicode) {
       warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });

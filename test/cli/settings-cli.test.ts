@@ -92,7 +92,12 @@ test('an administrator creates an SMTP user and a MAPI user, lists, tests and se
     const tested = await run(['settings', 'test', 'alice', '--to', 'me@example.com', '--json'], env);
     expect(tested.code).toBe(0);
     const report = JSON.parse(tested.stdout);
-    expect(report.verify).toMatchObject({ authenticatedAs: 'alice', tls: 'starttls-when-offered' });
+    expect(report.verify).toMatchObject({
+      authenticatedAs: 'alice',
+      tls: 'starttls',
+      tlsPolicy: 'starttls-when-offered',
+      tlsProtocol: expect.stringMatching(/^TLSv1\.[23]$/),
+    });
     expect(report.dsnOffered).toBe(true);
     const words = await run(['settings', 'test', 'alice'], env);
     expect(words.stdout).toMatch(/^ok connected to 127\.0\.0\.1:\d+ \(smtp\)$/m);
@@ -187,7 +192,10 @@ test('show, unset, remove, export without secrets, import keeping the stored sec
 test.each([
   [['settings', 'set', 'alice', 'smtp.password=hunter2'], /use --secret-stdin smtp\.password/],
   [['settings', 'set', 'alice', 'smtp.accessToken=ya29.hunter2'], /use --secret-stdin smtp\.accessToken/],
-  [['settings', 'set', 'alice', '--secret-stdin', 'smtp.host'], /--secret-stdin takes one of smtp\.password, smtp\.accessToken, mapi\.password/],
+  [
+    ['settings', 'set', 'alice', '--secret-stdin', 'smtp.host'],
+    /--secret-stdin takes one of smtp\.password, smtp\.accessToken, smtp\.oauth2\.clientSecret, smtp\.oauth2\.refreshToken, mapi\.password/,
+  ],
   [['settings', 'set', 'alice', '--secret-stdin', 'smtp.password', '--password-stdin'], /not both/],
   [['settings', 'set', 'alice', 'smtp.prot=25'], /unknown setting 'smtp\.prot'/],
   [['settings', 'set', 'alice', 'smtp=x'], /'smtp' is a group of settings/],
@@ -201,7 +209,7 @@ test.each([
   [['settings', 'set', 'alice', 'no-equals-sign'], /key=value/],
   [['settings', 'set', 'alice'], /nothing to set/],
   [['settings', 'show'], /missing required argument/],
-  [['send', '--user', 'a', '--settings', 'f', '--to', 'b@example.com', '--subject', 's', '--text', 'x'], /either --settings FILE or --user USER/],
+  [['send', '--user', 'a', '--settings', 'f', '--to', 'b@example.com', '--subject', 's', '--text', 'x'], /either --user USER or --settings FILE/],
   [['send', '--user', '__proto__', '--to', 'b@example.com', '--subject', 's', '--text', 'x'], /reserved/],
 ])('usage error %j exits 2', async (args, message) => {
   const store = path.join(tempDir(), 'users.json');
@@ -246,6 +254,10 @@ test('--help lists every command; every command and sub-command has examples', a
   expect(seen.sort()).toEqual(
     [
       '',
+      'auth',
+      'auth login',
+      'auth logout',
+      'auth status',
       'capabilities',
       'doctor',
       'mapi',
