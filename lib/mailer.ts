@@ -218,6 +218,7 @@ class MailerImpl implements Mailer {
   readonly #outbox?: Outbox;
   readonly #quiet = new EventEmitter();
   readonly #copiers = new Map<Protocol, SentCopier | undefined>();
+  #madeTokenSource?: TokenSource;
 
   constructor(
     settings: UserMailSettings,
@@ -302,7 +303,12 @@ class MailerImpl implements Mailer {
   /** The copy in Sent for a protocol, or undefined when none is made (settings, or the provider files it itself). */
   private sentCopier(protocol: Protocol): SentCopier | undefined {
     if (!this.copiers.has(protocol))
-      this.copiers.set(protocol, protocol === 'mapi' ? undefined : sentCopierFor(this.settings, protocol === 'managed' ? undefined : this.settings.smtp?.host));
+      this.copiers.set(
+        protocol,
+        protocol === 'mapi'
+          ? undefined
+          : sentCopierFor(this.settings, protocol === 'managed' ? undefined : this.settings.smtp?.host, protocol === 'smtp' ? this.tokenSource() : undefined),
+      );
     return this.copiers.get(protocol);
   }
 
@@ -399,7 +405,13 @@ class MailerImpl implements Mailer {
     if (this.options.tokenSource) return this.options.tokenSource;
     const smtp = this.settings.smtp;
     if (!smtp?.oauth2) return undefined;
-    return createTokenSource({ oauth2: smtp.oauth2, user: smtp.username ?? (this.settings.email as string), onTokens: this.options.onTokens });
+    // One source per mailer, shared by SMTP and the IMAP copy: two would each refresh, and a rotated
+    // refresh token would leave the other with a dead one.
+    return (this.#madeTokenSource ??= createTokenSource({
+      oauth2: smtp.oauth2,
+      user: smtp.username ?? (this.settings.email as string),
+      onTokens: this.options.onTokens,
+    }));
   }
 
   private requireSmtp() {

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { MailWarning } from '../errors';
 import { isGmailHost, isLoopback, ImapSettings, UserMailSettings } from '../settings';
 import type { ComposedMessage } from '../transports/compose';
+import type { TokenSource } from '../oauth/token-source';
 
 /** What a copy did. */
 export interface SentCopyOutcome {
@@ -26,6 +27,8 @@ export interface ImapAccount extends Omit<ImapSettings, 'username' | 'password' 
   username?: string;
   password?: string;
   accessToken?: string;
+  /** The SMTP OAuth2 sign-in (smtp.oauth2 or the application's source): a fresh token per copy. */
+  tokenSource?: TokenSource;
 }
 
 /**
@@ -42,10 +45,11 @@ export function filesSentItself(smtpHost: string | undefined): 'gmail' | 'micros
 }
 
 /** The IMAP account of the settings: its own credentials, else the SMTP sign-in (same user, same password or token). */
-export function imapAccount(settings: UserMailSettings): ImapAccount | undefined {
+export function imapAccount(settings: UserMailSettings, tokenSource?: TokenSource): ImapAccount | undefined {
   const imap = settings.imap;
   if (!imap?.host) return undefined;
   if (imap.username !== undefined) return { ...imap };
+  if (tokenSource) return { ...imap, username: tokenSource.user, tokenSource };
   const smtp = settings.smtp;
   return { ...imap, username: smtp?.username, password: smtp?.password, accessToken: smtp?.accessToken };
 }
@@ -54,10 +58,10 @@ export function imapAccount(settings: UserMailSettings): ImapAccount | undefined
  * The copier for a user's settings, or undefined when no copy is to be made: sentCopy 'off'; no
  * IMAP account; or 'auto' with a provider that files sent mail itself.
  */
-export function sentCopierFor(settings: UserMailSettings, smtpHost: string | undefined): SentCopier | undefined {
+export function sentCopierFor(settings: UserMailSettings, smtpHost: string | undefined, tokenSource?: TokenSource): SentCopier | undefined {
   const mode = settings.sentCopy ?? 'auto';
   if (mode === 'off') return undefined;
-  const account = imapAccount(settings);
+  const account = imapAccount(settings, tokenSource);
   if (!account) return undefined;
   if (mode === 'auto' && filesSentItself(smtpHost)) return undefined;
   let folder: string | undefined;
@@ -108,7 +112,15 @@ function failed(account: ImapAccount, what: string, hint: string): SentCopyOutco
  * \Seen. imapflow takes the literal as one Buffer (its size is announced first), so the message
  * is read into memory for the APPEND; the SMTP send itself streamed it.
  */
-export async function appendToSent(account: ImapAccount, composed: ComposedMessage, knownFolder?: string): Promise<SentCopyOutcome> {
+export async function appendToSent(given: ImapAccount, composed: ComposedMessage, knownFolder?: string): Promise<SentCopyOutcome> {
+  let account = given;
+  if (given.tokenSource) {
+    try {
+      account = { ...given, accessToken: await given.tokenSource.getAccessToken() };
+    } catch (err) {
+      return failed(given, `no OAuth2 access token: ${(err as Error)?.message ?? String(err)}`, 'The copy is tried again at the next flush.');
+    }
+  }
   // Lazily: imapflow (and its logger) is loaded only by a mailer that makes copies.
   const { ImapFlow } = require('imapflow') as typeof import('imapflow');
   const secure = account.security === 'tls' || (account.security === 'auto' && account.port === 993);

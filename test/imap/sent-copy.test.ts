@@ -72,6 +72,28 @@ test('imapflow is loaded only when a copy is made: a mailer that sends without i
   expect(execFileSync(process.execPath, ['-e', tried]).toString()).toBe('SENT_COPY_FAILED true');
 });
 
+test('with the SMTP OAuth2 sign-in, the copy asks the same token source (one per mailer); a token that cannot be had is a SENT_COPY_FAILED warning', async () => {
+  const asked: string[] = [];
+  const source = { user: 'alice@example.com', getAccessToken: async () => (asked.push('token'), Promise.reject(new Error('refresh refused'))) };
+  const s = validateSettings({
+    email: 'alice@example.com',
+    customize: true,
+    protocol: 'smtp',
+    smtp: { host: 'mail.example.com' },
+    imap: { host: '127.0.0.1', port: 1, security: 'none' },
+  });
+  const copier = sentCopierFor(s, 'mail.example.com', source);
+  const r = await copier?.({
+    messageId: '<x@example.com>',
+    envelope: { from: 'a@example.com', to: [] },
+    size: 1,
+    buffer: Buffer.from('x'),
+    dispose: async () => undefined,
+  });
+  expect(r).toMatchObject({ saved: false, warning: { code: 'SENT_COPY_FAILED', message: expect.stringMatching(/no OAuth2 access token: refresh refused/) } });
+  expect(asked).toEqual(['token']);
+});
+
 if (requireTool('Dovecot (dovecot-imapd)', DOVECOT, 'apt-get install -y dovecot-imapd')) {
   describe('copy in Sent with a real Dovecot', () => {
     let smtp: TestServer;
