@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import type { MailWarning } from '../errors';
 import { isGmailHost, isLoopback, ImapSettings, UserMailSettings } from '../settings';
-import type { ComposedMessage } from '../transports/compose';
+import type { ComposedMessage } from '../transports/transport';
 import type { TokenSource } from '../oauth/token-source';
 
 /** What a copy did. */

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { MailError, MailWarning } from '../errors';
-import type { ComposedMessage } from '../transports/compose';
+import type { ComposedMessage } from '../transports/transport';
 import type { Delivery, SendJob } from '../transports/transport';
 import { classify, DEFAULT_RETRY, FailureClass, retryDelay, RetryPolicy } from './policy';
 import { Attempt, EntryGone, OutboxEntry, OutboxStore } from './store';

@@ -8,12 +8,13 @@
  * next to its `entry.json` (lib/store/lock.ts, which takes over the lock of a dead process).
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { Readable } from 'node:stream';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MailError } from '../errors';
 import { EMPTY_LOCK_STALE_MS, withLock } from '../store/lock';
-import { ComposedMessage, DsnParams, openComposed } from '../transports/compose';
+import type { ComposedMessage, DsnParams } from '../transports/transport';
 
 /** Where an entry stands. */
 export type EntryState = 'queued' | 'sending' | 'held' | 'failed' | 'sent';
@@ -166,7 +167,10 @@ export class OutboxStore {
       } else {
         await fs.mkdir(work, { mode: 0o700 });
         const file = path.join(work, 'message.eml');
-        await pipeline(openComposed(composed), createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+        await pipeline(
+          composed.buffer ? Readable.from([composed.buffer]) : createReadStream(composed.path as string),
+          createWriteStream(file, { flags: 'wx', mode: 0o600 }),
+        );
         await fsyncFile(file);
       }
       await writeJsonDurably(path.join(work, 'entry.json'), entry);
