@@ -66,7 +66,7 @@ const MATRIX: Record<ProtocolKey, Record<Feature, Capability>> = {
     references: yes,
     listUnsubscribe: { supported: false, note: 'bulk (CRM) sending is refused in managed mode' },
     dialog: no,
-    savedToSent: no,
+    savedToSent: { supported: true, note: "with the user's IMAP account (imap settings): the exact message, \\Seen, in the \\Sent folder" },
     bulk: { supported: false, note: 'bulk (CRM) sending is refused in managed mode' },
   },
   smtp: {
@@ -86,7 +86,10 @@ const MATRIX: Record<ProtocolKey, Record<Feature, Capability>> = {
     references: yes,
     listUnsubscribe: yes,
     dialog: no,
-    savedToSent: { supported: false, note: 'no copy in Sent: Cc or Bcc yourself' },
+    savedToSent: {
+      supported: true,
+      note: "with an IMAP account (imap settings): the exact message, \\Seen, in the \\Sent folder; sentCopy 'auto' skips Gmail and Microsoft 365, which file it themselves",
+    },
     bulk: yes,
   },
   'mapi-simple': {

@@ -13,13 +13,18 @@ import type * as MapiModule from './transports/mapi';
 import type * as SignInModule from './oauth/signin';
 
 export { createMailer } from './mailer';
-export type { Mailer, MailerOptions, SendOptions, VerifyResult } from './mailer';
+export type { Mailer, MailerOptions, MailerOutboxOptions, SendOptions, VerifyResult } from './mailer';
+export type { OutboxEvent, FlushReport, FlushOptions, FlushProgress, FlushOutcome } from './outbox/outbox';
+export type { OutboxEntry, EntryState, Attempt } from './outbox/store';
 export { validateSettings, resolveSettings, maskSecrets } from './settings';
 export type {
   UserMailSettings,
   SettingsInput,
   SmtpSettings,
   MapiSettings,
+  ImapSettings,
+  ImapSecurity,
+  SentCopyMode,
   SmtpSecurity,
   EffectiveSettings,
   SettingsSource,

@@ -3,7 +3,7 @@
  * one road every message travels: validate -> capability check -> transport -> result.
  */
 import { Feature, checkCapabilities, Origin, protocolKey, ProtocolKey, requestedFeatures, UnsupportedPolicy } from './capabilities';
-import { asMailError, MailError, MailWarning, Protocol } from './errors';
+import { asMailError, MailError, MailWarning, Protocol, RejectedRecipient } from './errors';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult, SmtpVerifyResult } from './result';
 import { inspect } from 'node:util';
@@ -26,6 +26,45 @@ const composeModule = lazy(() => require('./transports/compose') as typeof Compo
 /* eslint-enable @typescript-eslint/no-require-imports */
 import type { Delivery, SendJob, Transport } from './transports/transport';
 import { createTokenSource, OnTokens, TokenSource } from './oauth/token-source';
+import { EventEmitter, on } from 'node:events';
+import { classify } from './outbox/policy';
+import type { FlushOptions, FlushReport, Outbox, OutboxEvent, OutboxOptions, Replayer } from './outbox/outbox';
+import type * as OutboxModule from './outbox/outbox';
+import type { OutboxEntry } from './outbox/store';
+import { defaultOutboxFolder } from './outbox/paths';
+import type * as StoreModule from './store/store';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// The outbox (and the store's lock it uses) loads only for a mailer that has one.
+const outboxModule = lazy(() => require('./outbox/outbox') as typeof OutboxModule);
+const storeModule = lazy(() => require('./store/store') as typeof StoreModule);
+/* eslint-enable @typescript-eslint/no-require-imports */
+import { SentCopier, sentCopierFor } from './imap/sent-copy';
+
+/** A send's job, with what the mailer needs after the transport: the composed bytes' clean-up and the ENVID. */
+type MailerJob = SendJob & { disposeComposed(): Promise<void>; envelopeId(): string | undefined };
+
+/** A recipient's details as the result shows them (the server's text stays in the outbox history). */
+function publicDetail(r: { address: string; responseCode?: number; permanent: boolean }): RejectedRecipient {
+  return { address: r.address, ...(r.responseCode !== undefined ? { responseCode: r.responseCode } : {}), permanent: r.permanent };
+}
+
+/**
+ * When the outbox cannot keep a message (disk full, rights), the send's own error is what the
+ * caller gets, saying also that nothing was kept.
+ */
+function noteUnkept(err: unknown, why: unknown): undefined {
+  if (err instanceof Error) err.message += `; the outbox could not keep the message either: ${(why as Error)?.message ?? String(why)}`;
+  return undefined;
+}
+
+/** The MESSAGE_QUEUED warning of an entry. */
+function queuedWarning(entry: OutboxEntry, reason: string): MailWarning {
+  return {
+    code: 'MESSAGE_QUEUED',
+    message: `not sent yet (${reason}): kept in the outbox as ${entry.id}, next try ${entry.nextAttemptAt ?? 'on the next flush'}`,
+  };
+}
 
 /** Options of createMailer, given by the host application. */
 export interface MailerOptions {
@@ -36,12 +75,24 @@ export interface MailerOptions {
   /** What an explicit option the protocol cannot honour does: 'error' (default) or 'warn'. */
   unsupported?: UnsupportedPolicy;
   /**
+   * Keep messages that fail for a passing reason (server down, 4xx, timeout) in a durable local
+   * outbox and retry them: `true` (the default folder; `outbox: true` in the user's settings does
+   * the same) or `{ dir, ... }` with the retry timing. Default: no outbox (failures throw).
+   */
+  outbox?: boolean | MailerOutboxOptions;
+  /**
    * With smtp.oauth2: receives each new refresh token (providers rotate them: save it, the old one
    * stops working). Mailers made by the settings store save it themselves.
    */
   onTokens?: OnTokens;
   /** SMTP credentials from your own token source (XOAUTH2), instead of smtp.oauth2 or a password. */
   tokenSource?: TokenSource;
+}
+
+/** The outbox of a mailer: its folder and retry timing. */
+export interface MailerOutboxOptions extends Partial<Omit<OutboxOptions, 'dir'>> {
+  /** Default: `outbox/default` beside the settings store (a store user's mailer: `outbox/<user>`). */
+  dir?: string;
 }
 
 /** Options of one send. */
@@ -64,12 +115,45 @@ export interface Mailer {
   readonly effectiveSettings: EffectiveSettings;
   /** The protocol a send uses unless sendOptions.protocol says otherwise. */
   readonly protocol: Protocol;
+  /** The outbox folder, when the mailer has one. */
+  readonly outboxDir: string | undefined;
   send(message: MailMessage, options?: SendOptions): Promise<SendResult>;
   verify(options?: { protocol?: Protocol }): Promise<VerifyResult>;
-  close(): void;
+  /** Sends the outbox's queued entries now (and pending copies in Sent); OUTBOX_DISABLED without an outbox. */
+  flush(options?: FlushOptions): Promise<FlushReport>;
+  /** The outbox entries, oldest first (empty without an outbox). */
+  outboxEntries(): Promise<OutboxEntry[]>;
+  /** Outbox events: queued, sent, failed, held, copied. */
+  on(type: OutboxEvent['type'], listener: (event: OutboxEvent) => void): this;
+  off(type: OutboxEvent['type'], listener: (event: OutboxEvent) => void): this;
+  /** The same events as an async iterator, until `signal` aborts. */
+  events(signal?: AbortSignal): AsyncIterable<OutboxEvent>;
+  /** Stops background retries and closes connections; resolves once a retry in progress has finished. */
+  close(): Promise<void>;
 }
 
-const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'onTokens', 'tokenSource']);
+const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'onTokens', 'tokenSource', 'outbox']);
+const OUTBOX_OPTIONS = new Set(['dir', 'firstRetryMs', 'maxRetryMs', 'maxAgeMs', 'background', 'pollMs']);
+
+/** The outbox options of a mailer, checked; undefined when it has none. */
+function outboxOptions(given: MailerOptions['outbox'], fromSettings: boolean | undefined): OutboxOptions | undefined {
+  if (given === false || (given === undefined && !fromSettings)) return undefined;
+  const o = given === true || given === undefined ? {} : given;
+  if (!o || typeof o !== 'object' || Array.isArray(o))
+    throw new MailError('INVALID_OPTION', 'createMailer: options.outbox must be true, false or { dir, ... }');
+  rejectUnknown('createMailer outbox', o, OUTBOX_OPTIONS);
+  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir === ''))
+    throw new MailError('INVALID_OPTION', 'createMailer: options.outbox.dir must be a folder path');
+  for (const key of ['firstRetryMs', 'maxRetryMs', 'maxAgeMs', 'pollMs'] as const) {
+    const v = o[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 2 ** 31 * 1000)) {
+      throw new MailError('INVALID_OPTION', `createMailer: options.outbox.${key} must be a positive number of milliseconds`);
+    }
+  }
+  if (o.background !== undefined && typeof o.background !== 'boolean')
+    throw new MailError('INVALID_OPTION', 'createMailer: options.outbox.background must be true or false');
+  return { ...o, dir: o.dir ?? defaultOutboxFolder(storeModule().defaultStorePath()) };
+}
 const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow', 'deadlineMs']);
 const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 
@@ -111,7 +195,8 @@ export function createMailer(settings: SettingsInput | UserMailSettings, givenOp
     throw new MailError('INVALID_OPTION', 'createMailer: options.tokenSource must be { user: string, getAccessToken(options) }');
   }
   const resolved = resolveSettings(settings, options.overrides);
-  return new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options);
+  const outbox = outboxOptions(options.outbox, resolved.settings.outbox);
+  return new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options, outbox);
 }
 
 class MailerImpl implements Mailer {
@@ -129,17 +214,136 @@ class MailerImpl implements Mailer {
     managed: () => this.identity('managed'),
     smtp: () => this.identity('smtp'),
   };
+  // The outbox and the copiers (whose closures hold the IMAP account) are private fields too.
+  readonly #outbox?: Outbox;
+  readonly #quiet = new EventEmitter();
+  readonly #copiers = new Map<Protocol, SentCopier | undefined>();
+  #madeTokenSource?: TokenSource;
 
   constructor(
     settings: UserMailSettings,
     readonly effectiveSettings: EffectiveSettings,
     private readonly settingsWarnings: MailWarning[],
     options: MailerOptions,
+    outbox: OutboxOptions | undefined,
   ) {
     this.#settings = settings;
     this.#options = options;
     this.protocol = settings.customize ? (settings.protocol as Protocol) : 'managed';
     this.policy = options.unsupported ?? 'error';
+    if (outbox) {
+      this.#outbox = new (outboxModule().Outbox)(outbox);
+      const box = this.#outbox;
+      // Background retries of this mailer's own route, once it can be built (a broken route is reported by send()).
+      const replayer = this.tryReplayer(this.protocol);
+      if (replayer) box.startBackground(replayer);
+    }
+  }
+
+  private get outbox(): Outbox | undefined {
+    return this.#outbox;
+  }
+
+  private get quiet(): EventEmitter {
+    return this.#quiet;
+  }
+
+  private get copiers(): Map<Protocol, SentCopier | undefined> {
+    return this.#copiers;
+  }
+
+  get outboxDir(): string | undefined {
+    return this.outbox?.dir;
+  }
+
+  private get emitter(): EventEmitter {
+    return this.outbox ?? this.quiet;
+  }
+
+  on(type: OutboxEvent['type'], listener: (event: OutboxEvent) => void): this {
+    this.emitter.on(type, listener);
+    return this;
+  }
+
+  off(type: OutboxEvent['type'], listener: (event: OutboxEvent) => void): this {
+    this.emitter.off(type, listener);
+    return this;
+  }
+
+  async *events(signal?: AbortSignal): AsyncIterable<OutboxEvent> {
+    try {
+      for await (const [event] of on(this.emitter, 'event', { signal })) yield event as OutboxEvent;
+    } catch (err) {
+      if ((err as Error)?.name !== 'AbortError') throw err;
+    }
+  }
+
+  /** What the outbox needs to send entries of `protocol` again; undefined when the route cannot be built. */
+  private tryReplayer(protocol: Protocol): Replayer | undefined {
+    if (protocol === 'mapi') return undefined;
+    try {
+      return this.replayer(protocol);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private replayer(protocol: 'smtp' | 'managed'): Replayer {
+    const identity = this.identity(protocol);
+    const transport = this.route(protocol);
+    const copier = this.sentCopier(protocol);
+    return {
+      protocol,
+      sender: identity.from.address,
+      send: (job, signal) => transport.send(job, signal),
+      copyToSent: copier ? (composed) => copier(composed) : undefined,
+    };
+  }
+
+  /** The copy in Sent for a protocol, or undefined when none is made (settings, or the provider files it itself). */
+  private sentCopier(protocol: Protocol): SentCopier | undefined {
+    if (!this.copiers.has(protocol))
+      this.copiers.set(
+        protocol,
+        protocol === 'mapi'
+          ? undefined
+          : sentCopierFor(this.settings, protocol === 'managed' ? undefined : this.settings.smtp?.host, protocol === 'smtp' ? this.tokenSource() : undefined),
+      );
+    return this.copiers.get(protocol);
+  }
+
+  async flush(options: FlushOptions = {}): Promise<FlushReport> {
+    if (!this.outbox) {
+      throw new MailError('OUTBOX_DISABLED', 'flush: this mailer has no outbox', {
+        hint: "Create the mailer with { outbox: true }, or set outbox: true in the user's settings.",
+      });
+    }
+    const protocols = new Set((await this.outbox.list()).map((e) => e.protocol));
+    protocols.add(this.protocol === 'mapi' ? 'smtp' : this.protocol);
+    const reports: FlushReport[] = [];
+    for (const protocol of protocols) {
+      // The mailer's own route must work; another route's entries wait for a mailer that has it.
+      const replayer = protocol === this.protocol ? this.replayer(protocol) : this.tryReplayer(protocol);
+      if (replayer) reports.push(await this.outbox.flush(replayer, options));
+    }
+    const none: FlushReport = { tried: 0, sent: 0, queued: 0, failed: 0, held: 0, copied: 0, busy: 0, results: [] };
+    return reports.reduce(
+      (a, r) => ({
+        tried: a.tried + r.tried,
+        sent: a.sent + r.sent,
+        queued: a.queued + r.queued,
+        failed: a.failed + r.failed,
+        held: a.held + r.held,
+        copied: a.copied + r.copied,
+        busy: a.busy + r.busy,
+        results: [...a.results, ...r.results],
+      }),
+      none,
+    );
+  }
+
+  async outboxEntries(): Promise<OutboxEntry[]> {
+    return this.outbox ? this.outbox.list() : [];
   }
 
   /** The validated settings after layering (secrets included: do not print). */
@@ -201,7 +405,13 @@ class MailerImpl implements Mailer {
     if (this.options.tokenSource) return this.options.tokenSource;
     const smtp = this.settings.smtp;
     if (!smtp?.oauth2) return undefined;
-    return createTokenSource({ oauth2: smtp.oauth2, user: smtp.username ?? (this.settings.email as string), onTokens: this.options.onTokens });
+    // One source per mailer, shared by SMTP and the IMAP copy: two would each refresh, and a rotated
+    // refresh token would leave the other with a dead one.
+    return (this.#madeTokenSource ??= createTokenSource({
+      oauth2: smtp.oauth2,
+      user: smtp.username ?? (this.settings.email as string),
+      onTokens: this.options.onTokens,
+    }));
   }
 
   private requireSmtp() {
@@ -274,57 +484,173 @@ class MailerImpl implements Mailer {
     const identity = this.identities[protocol]?.();
     const transport = this.route(protocol);
     const job = this.job(protocol, identity, msg, eff, dropped, options);
+    const outbox = identity ? this.outbox : undefined;
+    const base = { protocol, receipts, queued: false as boolean, savedToSent: false };
     let delivery: Delivery;
     try {
       delivery = await transport.send(job, options.signal);
+    } catch (err) {
+      try {
+        // An abort by the caller is not queued; an unknown outcome is kept held whatever ended it.
+        const keeping = outbox && (!options.signal?.aborted || classify(err) === 'unknown');
+        const kept = keeping ? await this.keep(outbox, job, err, msg.subject).catch((e) => noteUnkept(err, e)) : undefined;
+        if (!kept) throw err;
+        warnings.push(kept.warning);
+        return {
+          ...base,
+          messageId: kept.entry.messageId,
+          accepted: [],
+          rejected: kept.rejected,
+          rejectedDetails: kept.rejectedDetails,
+          warnings,
+          queued: true,
+          outboxId: kept.entry.id,
+          queuedRecipients: kept.entry.envelope.to,
+          ...(job.envelopeId() ? { envelopeId: job.envelopeId() } : {}),
+        };
+      } finally {
+        await job.disposeComposed();
+      }
+    }
+    try {
+      warnings.push(...delivery.warnings);
+      if (eff.deliveryReceipt && !delivery.dsnOffered) {
+        receipts.delivery = 'unsupported-by-server';
+        warnings.push({
+          code: 'DELIVERY_RECEIPT_UNSUPPORTED',
+          message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
+        });
+      } else if (eff.deliveryReceipt && protocol === 'managed') {
+        // MAIL FROM is the relay's assigned address: the reports go there, never to the user.
+        receipts.delivery = 'to-relay';
+        warnings.push({
+          code: 'DELIVERY_RECEIPT_TO_RELAY',
+          message: "managed mode: the delivery receipt was requested, but the reports go to the relay's address (the envelope sender), not to the user",
+        });
+      }
+      // A 4xx for some recipients: with an outbox, only those are queued (MESSAGE_QUEUED); the others have it.
+      const refused = delivery.rejectedDetails.filter((r) => r.permanent).map((r) => r.address);
+      const deferred = delivery.rejectedDetails.filter((r) => !r.permanent);
+      const unexplained = delivery.rejected.filter((a) => !delivery.rejectedDetails.some((r) => r.address === a));
+      if (refused.length || unexplained.length) {
+        const list = [...refused, ...unexplained].join(', ');
+        warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${list}; the other recipients were sent the message` });
+      }
+      if (deferred.length && !outbox) {
+        warnings.push({
+          code: 'RECIPIENTS_DEFERRED',
+          message: `the server refused ${deferred.map((d) => d.address).join(', ')} for now (temporary failure): send to them again later`,
+        });
+      }
+      // The ENVID only went out when a delivery receipt was asked for and the server offers DSN.
+      const envelopeId = eff.deliveryReceipt && delivery.dsnOffered ? delivery.envelopeId : undefined;
+      const result: SendResult = {
+        ...base,
+        messageId: delivery.messageId,
+        accepted: delivery.accepted,
+        rejected: delivery.rejected,
+        rejectedDetails: delivery.rejectedDetails.map(publicDetail),
+        ...(envelopeId ? { envelopeId } : {}),
+        warnings,
+        savedToSent: delivery.savedToSent,
+      };
+      const copier = delivery.raw ? this.sentCopier(protocol) : undefined;
+      let copyPending = false;
+      if (copier && delivery.raw) {
+        const copy = await copier(delivery.raw);
+        if (copy?.saved) result.savedToSent = true;
+        if (copy?.warning) {
+          copyPending = !!outbox;
+          warnings.push({ ...copy.warning, message: copy.warning.message + (outbox ? '; kept in the outbox: the copy is made again at the next flush' : '') });
+        }
+      }
+      if (outbox && delivery.raw && (deferred.length || copyPending)) {
+        const raw = delivery.raw;
+        const at = new Date().toISOString();
+        // One entry: the deferred recipients (with the copy still to make, if it failed), or the copy alone.
+        if (copyPending && !deferred.length) {
+          await outbox.enqueue(raw, {
+            protocol: protocol as 'smtp' | 'managed',
+            subject: msg.subject,
+            state: 'sent',
+            attempt: { at, outcome: 'sent', accepted: delivery.accepted },
+          });
+        }
+        if (deferred.length) {
+          const entry = await outbox.enqueue(raw, {
+            protocol: protocol as 'smtp' | 'managed',
+            subject: msg.subject,
+            state: 'queued',
+            to: deferred.map((d) => d.address),
+            attempt: {
+              at,
+              outcome: 'partial',
+              accepted: delivery.accepted,
+              deferred: deferred.map((d) => d.address),
+              rejected: [...refused, ...unexplained],
+              responseCode: deferred[0].responseCode,
+              message: deferred[0].response,
+            },
+            sentCopy: copier ? (copyPending ? 'pending' : 'done') : undefined,
+          });
+          warnings.push(
+            queuedWarning(entry, `${deferred.map((d) => `${d.address}${d.responseCode ? ` (${d.responseCode})` : ''}`).join(', ')} deferred by the server`),
+          );
+          Object.assign(result, { queued: true, outboxId: entry.id, queuedRecipients: entry.envelope.to });
+        }
+      }
+      return result;
     } finally {
-      // The composed bytes (a temp file when attachments were streamed into it) are not kept.
       await job.disposeComposed();
     }
-    warnings.push(...delivery.warnings);
-    if (eff.deliveryReceipt && !delivery.dsnOffered) {
-      receipts.delivery = 'unsupported-by-server';
-      warnings.push({
-        code: 'DELIVERY_RECEIPT_UNSUPPORTED',
-        message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
-      });
-    } else if (eff.deliveryReceipt && protocol === 'managed') {
-      // MAIL FROM is the relay's assigned address: the reports go there, never to the user.
-      receipts.delivery = 'to-relay';
-      warnings.push({
-        code: 'DELIVERY_RECEIPT_TO_RELAY',
-        message: "managed mode: the delivery receipt was requested, but the reports go to the relay's address (the envelope sender), not to the user",
-      });
+  }
+
+  /**
+   * The policy for a failed send, in one place: a transient failure before the server had the
+   * message is queued (only the deferred recipients when the server refused others for good); an
+   * unknown outcome is kept held for a person, and the error is thrown; a permanent one is thrown.
+   */
+  private async keep(outbox: Outbox, job: MailerJob, err: unknown, subject: string | undefined) {
+    const klass = classify(err);
+    if (klass === 'permanent') return undefined;
+    const composed = await job.compose().catch(() => undefined);
+    if (!composed) return undefined;
+    const facts = { code: String((err as MailError).code ?? 'ERROR'), responseCode: (err as MailError).responseCode, message: (err as Error).message };
+    const protocol = job.protocol as 'smtp' | 'managed';
+    if (klass === 'unknown') {
+      const entry = await outbox.enqueue(
+        composed,
+        {
+          protocol,
+          subject,
+          state: 'held',
+          attempt: { at: new Date().toISOString(), outcome: 'unknown', ...facts },
+          reason: 'the connection was lost after the message was sent and before the server answered: the recipients may have it',
+        },
+        err as MailError,
+      );
+      if (err && typeof err === 'object') Object.defineProperty(err, 'outboxId', { value: entry.id, enumerable: true });
+      return undefined;
     }
-    const refused = delivery.rejectedDetails.filter((r) => r.permanent).map((r) => r.address);
-    const deferred = delivery.rejectedDetails.filter((r) => !r.permanent).map((r) => r.address);
-    const unexplained = delivery.rejected.filter((a) => !delivery.rejectedDetails.some((r) => r.address === a));
-    if (refused.length || unexplained.length) {
-      const list = [...refused, ...unexplained].join(', ');
-      warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${list}; the other recipients were sent the message` });
-    }
-    if (deferred.length) {
-      warnings.push({
-        code: 'RECIPIENTS_DEFERRED',
-        message: `the server refused ${deferred.join(', ')} for now (temporary failure): send to them again later`,
-      });
-    }
-    // The ENVID only went out when a delivery receipt was asked for and the server offers DSN.
-    const envelopeId = eff.deliveryReceipt && delivery.dsnOffered ? delivery.envelopeId : undefined;
+    // All recipients refused at RCPT: the 5xx ones for good, the 4xx ones later.
+    const given = (err as MailError).rejectedDetails;
+    const fromCause = ((err as { cause?: { rejectedErrors?: { recipient?: string; responseCode?: number }[] } }).cause?.rejectedErrors ?? [])
+      .filter((r) => r?.recipient)
+      .map((r) => ({ address: String(r.recipient), responseCode: r.responseCode, permanent: !(r.responseCode && r.responseCode < 500) }));
+    const rejectedDetails = (given?.length ? given : fromCause).map(publicDetail);
+    const later = rejectedDetails.filter((r) => !r.permanent).map((r) => r.address);
+    const to = rejectedDetails.length ? later : composed.envelope.to;
+    if (!to.length) return undefined;
+    const entry = await outbox.enqueue(
+      composed,
+      { protocol, subject, state: 'queued', to, attempt: { at: new Date().toISOString(), outcome: 'transient', ...facts } },
+      err as MailError,
+    );
     return {
-      protocol,
-      messageId: delivery.messageId,
-      accepted: delivery.accepted,
-      rejected: delivery.rejected,
-      rejectedDetails: delivery.rejectedDetails.map(({ address, responseCode, permanent }) => ({
-        address,
-        ...(responseCode !== undefined ? { responseCode } : {}),
-        permanent,
-      })),
-      ...(envelopeId ? { envelopeId } : {}),
-      receipts,
-      warnings,
-      savedToSent: delivery.savedToSent,
+      entry,
+      rejected: rejectedDetails.filter((r) => r.permanent).map((r) => r.address),
+      rejectedDetails,
+      warning: queuedWarning(entry, `${facts.code}${facts.responseCode ? ` ${facts.responseCode}` : ''}: ${facts.message}`),
     };
   }
 
@@ -336,9 +662,11 @@ class MailerImpl implements Mailer {
     eff: Effective,
     dropped: Set<Feature>,
     options: SendOptions,
-  ): SendJob & { disposeComposed(): Promise<void> } {
+  ): MailerJob {
     let composed: Promise<ComposedMessage> | undefined;
+    let envelopeId: string | undefined;
     return {
+      envelopeId: () => envelopeId,
       disposeComposed: async () => {
         const c = await composed?.catch(() => undefined);
         await c?.dispose();
@@ -352,7 +680,12 @@ class MailerImpl implements Mailer {
       deadlineMs: options.deadlineMs,
       compose: () => {
         if (!identity) return Promise.reject(new TypeError(`send (${protocol}): this protocol does not compose MIME`));
-        return (composed ??= composeModule().composeMessage(composeModule().composeMail(msg, identity, eff, dropped)));
+        return (composed ??= composeModule()
+          .composeMessage(composeModule().composeMail(msg, identity, eff, dropped), this.outbox?.store.tmp)
+          .then((c) => {
+            envelopeId = c.dsn?.id;
+            return c;
+          }));
       },
     };
   }
@@ -393,9 +726,18 @@ class MailerImpl implements Mailer {
     return { ...result, warnings: [...this.settingsWarnings, ...result.warnings] };
   }
 
-  close(): void {
-    for (const t of this.routes.values()) t.close?.();
-    this.routes.clear();
+  close(): Promise<void> {
+    const closeTransports = () => {
+      for (const t of this.routes.values()) t.close?.();
+      this.routes.clear();
+    };
+    if (!this.outbox?.busy) {
+      void this.outbox?.close();
+      closeTransports();
+      return Promise.resolve();
+    }
+    // A retry in progress finishes (its entry updated) before its connection is closed.
+    return this.outbox.close().then(closeTransports);
   }
 
   /** What console.log, util.inspect and JSON.stringify show: never a password, token or the relay's credentials. */

@@ -11,7 +11,7 @@ export interface SendResult {
   messageId: string | null;
   /** Recipients the server or mail client took. */
   accepted: string[];
-  /** Recipients the server refused (the others were sent). */
+  /** Recipients the server refused (the others were sent); with an outbox, those it deferred (4xx) are also in queuedRecipients. */
   rejected: string[];
   /** Each refused recipient with the server's reply code; `permanent: false` (4xx) may be retried later. */
   rejectedDetails: RejectedRecipient[];
@@ -23,8 +23,17 @@ export interface SendResult {
     delivery: 'requested' | 'not-requested' | 'unsupported-by-server' | 'to-relay';
   };
   warnings: MailWarning[];
-  /** True when a copy was kept in the sender's Sent Items (MAPI). */
+  /** True when a copy was kept in the sender's Sent folder: MAPI, or the IMAP server confirmed the APPEND. */
   savedToSent: boolean;
+  /**
+   * True when (some of) the message is in the outbox, to be retried (a warning MESSAGE_QUEUED says
+   * why): a transient failure, or a 4xx for some recipients.
+   */
+  queued: boolean;
+  /** The outbox entry id when queued (oxymail outbox show ID). */
+  outboxId?: string;
+  /** The recipients still to be sent to, when queued. */
+  queuedRecipients?: string[];
 }
 
 /** What verify() found on SMTP (or the managed relay). */

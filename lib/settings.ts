@@ -85,6 +85,33 @@ export interface MapiSettings {
   dialog: boolean;
 }
 
+/** How the IMAP connection is secured: 'auto' is implicit TLS on 993, STARTTLS elsewhere. */
+export type ImapSecurity = 'auto' | 'starttls' | 'tls' | 'none';
+
+/** The IMAP account where a copy of each message sent by SMTP is kept (Sent folder). */
+export interface ImapSettings {
+  host: string;
+  /** Default 993. */
+  port: number;
+  security: ImapSecurity;
+  /** Default: smtp.username (the same sign-in as SMTP). */
+  username?: string;
+  /** Default: smtp.password when username is not given either. */
+  password?: string;
+  /** An OAuth2 access token (XOAUTH2) used instead of the password. */
+  accessToken?: string;
+  /** The folder to file copies in; default: the one flagged \\Sent (RFC 6154), else Sent, Sent Items, Éléments envoyés, INBOX.Sent. */
+  sentFolder?: string;
+  /** Allow a password over an unencrypted connection to a host outside loopback. */
+  allowInsecureAuth?: boolean;
+  tls?: { ca?: string; servername?: string; rejectUnauthorized?: boolean };
+  /** Connection, greeting and socket timeout in milliseconds. */
+  timeoutMs?: number;
+}
+
+/** Where a copy of an SMTP-sent message goes: 'auto' (IMAP when configured, skipping providers that file it themselves), 'imap', 'off'. */
+export type SentCopyMode = 'auto' | 'imap' | 'off';
+
 /** One user's e-mail sending settings. JSON-serialisable. */
 export interface UserMailSettings {
   /** Libellé: the user's display name. */
@@ -96,6 +123,12 @@ export interface UserMailSettings {
   protocol?: 'smtp' | 'mapi';
   smtp?: SmtpSettings;
   mapi?: MapiSettings;
+  /** The Sent-folder account for SMTP and managed sending. */
+  imap?: ImapSettings;
+  /** Whether a copy goes to the Sent folder over IMAP (absent: 'auto'). */
+  sentCopy?: SentCopyMode;
+  /** Keep messages that could not be sent yet in the local outbox and retry them (absent: false). */
+  outbox?: boolean;
   defaults: { readReceipt: boolean; deliveryReceipt: boolean; importance: Importance };
 }
 
@@ -153,6 +186,21 @@ const SCHEMA: Record<string, Field> = {
   'mapi.password': { type: 'string', secret: true },
   'mapi.interface': { type: ['simple', 'extended'], default: 'simple' },
   'mapi.dialog': { type: 'boolean', default: false },
+  'imap.host': { type: 'text' },
+  'imap.port': { type: 'port', default: 993 },
+  'imap.security': { type: ['auto', 'starttls', 'tls', 'none'], default: 'auto' },
+  'imap.username': { type: 'text' },
+  'imap.password': { type: 'string', secret: true },
+  'imap.accessToken': { type: 'string', secret: true },
+  'imap.sentFolder': { type: 'text' },
+  'imap.allowInsecureAuth': { type: 'boolean' },
+  'imap.tls.ca': { type: 'string' },
+  'imap.tls.servername': { type: 'text' },
+  'imap.tls.rejectUnauthorized': { type: 'boolean' },
+  'imap.timeoutMs': { type: 'positive' },
+  // No schema defaults for these two: absent means 'auto' and false, and settings listings stay as they were.
+  sentCopy: { type: ['auto', 'imap', 'off'] },
+  outbox: { type: 'boolean' },
   'defaults.readReceipt': { type: 'boolean', default: false },
   'defaults.deliveryReceipt': { type: 'boolean', default: false },
   'defaults.importance': { type: IMPORTANCE_LEVELS, default: 'normal' },
@@ -342,6 +390,7 @@ function checkCombination(s: UserMailSettings, problems: Problem[], warnings: Ma
     if (!s.smtp?.host) problems.push({ path: 'smtp.host', message: 'is required for SMTP sending (server name or IP address)' });
     if (!s.email) problems.push({ path: 'email', message: "is required for SMTP sending (it is the sender's address)" });
   }
+  checkImap(s, problems);
   const smtp = s.smtp;
   if (!smtp) return;
   if (smtp.port === 465 && (smtp.security === 'starttls' || smtp.security === 'none')) {
@@ -383,6 +432,37 @@ function checkCombination(s: UserMailSettings, problems: Problem[], warnings: Ma
           'Google account > Security > 2-Step Verification must be on > App passwords > generate one for this PC.',
       });
     }
+  }
+}
+
+/** The IMAP account's own rules: a host when a copy is asked for, credentials that go together, no password in clear. */
+function checkImap(s: UserMailSettings, problems: Problem[]): void {
+  const imap = s.imap;
+  if (s.sentCopy === 'imap' && !imap?.host) {
+    problems.push({ path: 'imap.host', message: "is required when sentCopy is 'imap' (the server that keeps the Sent folder)" });
+  }
+  if (!imap) return;
+  if (!imap.host) problems.push({ path: 'imap.host', message: 'is required when imap is set (server name or IP address)' });
+  if (imap.port === 993 && (imap.security === 'starttls' || imap.security === 'none')) {
+    problems.push({
+      path: 'imap.security',
+      message: `'${imap.security}' contradicts port 993, which speaks TLS from the first byte`,
+      hint: "Use security 'tls' (or 'auto') with port 993, or port 143 with 'starttls'.",
+    });
+  }
+  if (imap.username !== undefined && imap.password === undefined && imap.accessToken === undefined) {
+    problems.push({ path: 'imap.password', message: 'imap.username needs imap.password (or imap.accessToken)' });
+  }
+  if (imap.username === undefined && (imap.password !== undefined || imap.accessToken !== undefined)) {
+    problems.push({ path: 'imap.username', message: 'imap.password (or accessToken) needs imap.username' });
+  }
+  const secret = imap.password ?? imap.accessToken ?? (imap.username === undefined ? (s.smtp?.password ?? s.smtp?.accessToken) : undefined);
+  if (secret !== undefined && imap.security === 'none' && imap.host && !isLoopback(imap.host) && !imap.allowInsecureAuth) {
+    problems.push({
+      path: 'imap.security',
+      message: `'none' would send the password in clear text to ${imap.host}`,
+      hint: "Use security 'auto', 'starttls' or 'tls'; set imap.allowInsecureAuth: true only for a trusted network.",
+    });
   }
 }
 
@@ -492,7 +572,7 @@ export function resolveSettings(user: unknown, overrides?: unknown, options: Val
   for (const [path, field] of Object.entries(SCHEMA)) {
     if (field.default === undefined || flat.has(path)) continue;
     const section = path.split('.')[0];
-    if ((section === 'smtp' || section === 'mapi') && !sections.has(section)) continue;
+    if ((section === 'smtp' || section === 'mapi' || section === 'imap') && !sections.has(section)) continue;
     flat.set(path, field.default);
     source.set(path, 'default');
   }

@@ -22,6 +22,7 @@ import { errorJson, print, progress, readStdinText, table, usage, writeErrorText
 import { countedAttachments } from './progress';
 import { addSettingsCommands, checkUser, examples, mailerFrom, readSettingsFile, storeFrom, userNotFound, userSource } from './settings-commands';
 import { addAuthCommands } from './auth-commands';
+import { addOutboxCommands } from './outbox-commands';
 
 interface SendFlags {
   to?: string[];
@@ -143,15 +144,18 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
       bar?.finish();
     }
     const lines = [
-      `Sent by ${result.protocol}${result.messageId ? ` as ${result.messageId}` : ''}.`,
+      result.queued && !result.accepted.length
+        ? `Not sent yet: queued in the outbox as ${result.outboxId} (${result.messageId}); it is sent again later (oxymail outbox flush).`
+        : `Sent by ${result.protocol}${result.messageId ? ` as ${result.messageId}` : ''}.`,
       `  accepted: ${result.accepted.join(', ') || '(none)'}`,
       ...(result.rejected.length ? [`  rejected: ${result.rejected.join(', ')}`] : []),
+      ...(result.queued && result.accepted.length ? [`  queued for later: ${result.queuedRecipients?.join(', ')} (outbox entry ${result.outboxId})`] : []),
       `  read receipt: ${result.receipts.read}; delivery receipt: ${result.receipts.delivery}`,
       ...result.warnings.map((w) => `  warning [${w.code}]: ${w.message}`),
     ];
     print(f.json, result, lines.join('\n'));
   } finally {
-    mailer.close();
+    await mailer.close();
   }
 }
 
@@ -315,6 +319,7 @@ export function program(): Command {
       if (report.failed) process.exitCode = 1;
     });
   addSettingsCommands(cli);
+  addOutboxCommands(cli);
   addAuthCommands(cli);
   for (const c of allCommands(cli)) {
     // One line for a usage error, then where the whole story is: never the whole help.

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { failWithProblems, MailError, Problem } from '../errors';
 import { createMailer, Mailer, MailerOptions } from '../mailer';
 import { MASK, maskSecrets, parseSettingsJson, SECRET_PATHS, UserMailSettings, validateSettings } from '../settings';
+import { userOutboxOption } from '../outbox/paths';
 import { alive, withLock } from './lock';
 import { canonical, getPath, isObject, setPath } from './paths';
 import { defaultCodec, SealedSecret, SecretCodec, storedSecretProblem } from './secrets';
@@ -550,9 +551,10 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
           hint: `Create them with: oxymail settings set ${shellWord(userId)} email=... customize=true protocol=smtp smtp.host=...`,
         });
       }
-      if (!settings.smtp?.oauth2 || mailerOptions?.tokenSource) return createMailer(settings, mailerOptions);
-      const tokenSource = tokenSourceOf(userId, settings, mailerOptions?.onTokens);
-      return createMailer(settings, { ...mailerOptions, tokenSource, onTokens: undefined });
+      const options = userOutboxOption(storePath, userId, settings.outbox, mailerOptions);
+      if (!settings.smtp?.oauth2 || options.tokenSource) return createMailer(settings, options);
+      const tokenSource = tokenSourceOf(userId, settings, options.onTokens);
+      return createMailer(settings, { ...options, tokenSource, onTokens: undefined });
     },
     async tokenSourceFor(userId, sourceOptions = {}) {
       const settings = await this.get(userId);

@@ -35,6 +35,10 @@ export interface ServerOptions extends Partial<SMTPServerOptions> {
   authError?: { responseCode: number; message: string };
   /** Accepted credentials (default alice / secret). */
   credentials?: { user: string; pass: string };
+  /** Listen on this port (default: any free one). */
+  listenPort?: number;
+  /** Client connections that die (a client killed with -9) are expected: their socket errors are ignored. */
+  clientsMayDie?: boolean;
 }
 
 let certCache: { key: string; cert: string } | undefined;
@@ -69,7 +73,7 @@ export function testCert(): { key: string; cert: string } {
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
-  const { rejectRcpt = [], authError, credentials = { user: 'alice', pass: 'secret' }, ...rest } = options;
+  const { rejectRcpt = [], authError, credentials = { user: 'alice', pass: 'secret' }, listenPort = 0, clientsMayDie = false, ...rest } = options;
   const received: Received[] = [];
   const logins: TestServer['logins'] = [];
   const { key, cert } = testCert();
@@ -112,7 +116,8 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     },
     ...rest,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  if (clientsMayDie) server.on('error', () => undefined);
+  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return { port, received, logins, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

@@ -25,7 +25,8 @@ describe('capability matrix', () => {
     expect(row('readReceipt')).toEqual([true, true, true, true]);
     expect(row('deliveryReceipt')).toEqual([true, true, false, true]);
     expect(row('dialog')).toEqual([false, false, true, false]);
-    expect(row('savedToSent')).toEqual([false, false, true, true]);
+    expect(row('savedToSent')).toEqual([true, true, true, true]);
+    expect(m.smtp.savedToSent.note).toMatch(/IMAP/);
     expect(row('bulk')).toEqual([false, true, true, true]);
     for (const f of ['to', 'cc', 'bcc', 'attachments'] as const) expect(row(f)).toEqual([true, true, true, true]);
     expect(m.managed.replyTo.note).toMatch(/always the user/);
