@@ -1,3 +1,6 @@
+// Tests expect English people-facing text whatever the machine's locale (a French test sets its own).
+process.env.OXYMAIL_LANG = 'en';
+
 /** @type {import('jest').Config} */
 module.exports = {
   preset: 'ts-jest',

@@ -3,7 +3,7 @@
  * one road every message travels: validate -> capability check -> transport -> result.
  */
 import { Feature, checkCapabilities, Origin, ProtocolKey, UnsupportedPolicy } from './capabilities';
-import { MailError, MailWarning, Protocol } from './errors';
+import { localizeError, localizeWarning, MailError, MailWarning, Protocol } from './errors';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult } from './result';
 import { inspect } from 'node:util';
@@ -22,6 +22,11 @@ export interface MailerOptions {
   overrides?: SettingsInput;
   /** What an explicit option the protocol cannot honour does: 'error' (default) or 'warn'. */
   unsupported?: UnsupportedPolicy;
+  /**
+   * The language of messages, hints and warnings this mailer throws and returns ('fr', 'fr-CA',
+   * 'en'...: fr* is French, anything else English); else the process default (OXYMAIL_LANG, LANG...).
+   */
+  locale?: string;
 }
 
 /** Options of one send. */
@@ -47,7 +52,7 @@ export interface Mailer {
   close(): void;
 }
 
-const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported']);
+const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'locale']);
 const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow']);
 const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 
@@ -63,12 +68,38 @@ function rejectUnknown(what: string, given: object, known: Set<string>): void {
 
 /** Creates a mailer for one user's settings (validated now: INVALID_SETTINGS lists every problem). */
 export function createMailer(settings: SettingsInput | UserMailSettings, options: MailerOptions = {}): Mailer {
-  rejectUnknown('createMailer', options, MAILER_OPTIONS);
-  if (options.unsupported !== undefined && options.unsupported !== 'error' && options.unsupported !== 'warn') {
-    throw new MailError('INVALID_OPTION', "createMailer: options.unsupported must be 'error' or 'warn'");
+  const locale = typeof options?.locale === 'string' ? options.locale : undefined;
+  try {
+    rejectUnknown('createMailer', options, MAILER_OPTIONS);
+    if (options.unsupported !== undefined && options.unsupported !== 'error' && options.unsupported !== 'warn') {
+      throw new MailError('INVALID_OPTION', "createMailer: options.unsupported must be 'error' or 'warn'");
+    }
+    if (options.locale !== undefined && typeof options.locale !== 'string') {
+      throw new MailError('INVALID_OPTION', "createMailer: options.locale must be a string such as 'fr' or 'en'");
+    }
+    const resolved = resolveSettings(settings, options.overrides);
+    const mailer = new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options);
+    return locale === undefined ? mailer : localized(mailer, locale);
+  } catch (err) {
+    throw locale === undefined ? err : localizeError(err, locale);
   }
-  const resolved = resolveSettings(settings, options.overrides);
-  return new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options);
+}
+
+/**
+ * The mailer boundary in an explicit locale: what send() and verify() throw or return (message,
+ * hint, problems, warnings) given again in `locale`; codes and every other field unchanged.
+ */
+function localized(mailer: MailerImpl, locale: string): Mailer {
+  const again = <R extends { warnings: MailWarning[] }>(call: Promise<R>): Promise<R> =>
+    call.then(
+      (r) => ({ ...r, warnings: r.warnings.map((w) => localizeWarning(w, locale)) }),
+      (err) => Promise.reject(localizeError(err, locale)),
+    );
+  const send = mailer.send.bind(mailer);
+  const verify = mailer.verify.bind(mailer);
+  mailer.send = (message, options) => again(send(message, options));
+  mailer.verify = (options) => again(verify(options));
+  return mailer;
 }
 
 class MailerImpl implements Mailer {
