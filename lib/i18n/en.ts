@@ -165,4 +165,56 @@ export const en = {
   'doctor.report.recommendation': 'Recommendation: {choice}',
   'doctor.report.choice.mapiOrSmtp': 'MAPI or SMTP',
   'doctor.report.choice.managed': 'managed relay',
+  // MAPI (lib/mapi-codes.ts).
+  'MAPI.failed': '{op} ({call}): {what}',
+  'MAPI.unknownError': 'unknown MAPI error {status}',
+  'MAPI.win32Error': 'Win32 error {win32}',
+  'MAPI.extendedFailed': 'failed',
+  'MAPI_USER_ABORT.what': 'the user cancelled',
+  'MAPI_FAILURE.what': 'the mail client failed',
+  'MAPI_LOGIN_FAILURE.what': 'logon to the mail profile failed',
+  'MAPI_ACCESS_DENIED.what': 'access denied',
+  'MAPI_TOO_MANY_FILES.what': 'too many attachments',
+  'MAPI_TOO_MANY_RECIPIENTS.what': 'too many recipients',
+  'MAPI_ATTACHMENT_NOT_FOUND.what': 'an attachment was not found',
+  'MAPI_ATTACHMENT_OPEN_FAILURE.what': 'an attachment could not be opened',
+  'MAPI_UNKNOWN_RECIPIENT.what': 'a recipient is unknown to the mail client',
+  'MAPI_AMBIGUOUS_RECIPIENT.what': 'a recipient name is ambiguous',
+  'MAPI_UNICODE_NOT_SUPPORTED.what': 'the mail client does not support Unicode',
+  'MAPI.hint.noClient':
+    'No usable default mail client: install or repair Outlook or Thunderbird and set it as the default mail program (Windows Settings > Apps > Default apps > Email). The new Outlook (olk.exe) has no MAPI: switch back to classic Outlook or use SMTP. A 32-bit Outlook cannot serve a 64-bit process (and the reverse): use a Node/Electron build of the same bitness, or SMTP.',
+  'MAPI_LOGIN_FAILURE.hint': 'Check mapi.profile and mapi.password, or leave the profile empty to use the default one.',
+  'MAPI_TOO_MANY_FILES.hint': 'Thunderbird accepts at most 100 attachments: send several messages or use SMTP.',
+  'MAPI_TOO_MANY_RECIPIENTS.hint': 'Thunderbird accepts at most 2000 recipients: send several messages or use SMTP.',
+  'MAPI_UNKNOWN_RECIPIENT.hint': 'Check the address; some clients only accept addresses from their address book in silent mode: try the dialog.',
+  'MAPI_UNAVAILABLE.hint.dllNotFound':
+    'The MAPI DLL was not found: install a MAPI mail client (classic Outlook, Thunderbird) and make it the default, or check OXYMAIL_MAPI_DLL.',
+  'MAPI_UNAVAILABLE.hint.bitness':
+    'The mail client is not of the same bitness as this process (a 32-bit Outlook cannot serve 64-bit Node/Electron): use a Node/Electron build of the same bitness as Office, or SMTP.',
+  'MAPI_UNAVAILABLE.hint.noExtended':
+    "This DLL has no Extended MAPI: only classic Outlook (and clients with an Extended MAPI provider) has it. Use mapi.interface 'simple' with other mail clients, make classic Outlook the default mail client, or check OXYMAIL_MAPI_DLL.",
+  'MAPI_UNAVAILABLE.cannotLoad': 'cannot load {dll}',
+  'MAPI_UNAVAILABLE.noExports': '{dll} does not export {mapi} MAPI ({lacks})',
+  'MAPI_UNAVAILABLE.load': '{op} ({call}): {what} ({code})',
+  'MAPI_ANSI_UNREPRESENTABLE.profile': 'the profile name "{profile}"',
+  'MAPI_ANSI_UNREPRESENTABLE.password': 'the password',
+  'MAPI_ANSI_UNREPRESENTABLE.attachment': 'the attachment path "{path}"',
+  'MAPI_ANSI_UNREPRESENTABLE.address': 'the address "{address}"',
+  'MAPI_ANSI_UNREPRESENTABLE.message': 'send ({call}): {what} has characters the Windows ANSI code page cannot hold: nothing was sent',
+  'MAPI_ANSI_UNREPRESENTABLE.hint.logon':
+    "Simple MAPI's MAPILogon takes the profile and password in the Windows code page: rename the profile, use mapi.interface 'extended' (Unicode), or leave mapi.profile and mapi.password empty to use the default session.",
+  'MAPI_ANSI_UNREPRESENTABLE.hint.attachment':
+    'The mail client has no Unicode MAPI (MAPISendMailW), so this goes through the Windows code page, which cannot hold it unchanged: rename the file (and its folder) with characters of that code page, attach it as in-memory content (its temp copy gets a safe name), use a mail client with Unicode MAPI, or SMTP.',
+  'MAPI_ANSI_UNREPRESENTABLE.hint.address':
+    'The mail client has no Unicode MAPI (MAPISendMailW), so this goes through the Windows code page, which cannot hold it unchanged: use SMTP for this message, or a mail client with Unicode MAPI.',
+  'MAPI_CALL_FAILED.hint':
+    'Extended MAPI fails with MAPI_E_CALL_FAILED when the process and Outlook differ in bitness (the default Office install is 32-bit): run a Node/Electron of the same bitness as Office, or use SMTP. Also check that classic Outlook (not the new Outlook) is the default mail client and has a profile.',
+  'MAPI_LOGON_FAILED.hint.password':
+    "The profile refused the logon. Outlook's own provider takes no password here (Microsoft documents it as 'must be NULL'): clear mapi.password and let Outlook use the profile's stored credentials, or check the profile name.",
+  'MAPI_LOGON_FAILED.hint': 'Check mapi.profile (oxymail mapi profiles lists them), or leave it empty to use the default profile.',
+  'MAPI_UNCONFIGURED.hint': 'The mail profile is not configured: open the mail client once and finish its account setup.',
+  'MAPI_NOT_FOUND.hint': 'The profile has no default message store or no Outbox: open the mail client once, or choose another profile.',
+  'MAPI_NO_RECIPIENTS.hint': 'The message has no recipient the mail client accepted.',
+  'MAPI_USER_CANCEL.hint': 'The user cancelled the logon dialog.',
+  'MAPI_FILE_NOT_FOUND.hint': 'An attachment file disappeared before it could be read.',
 } as const;

@@ -172,4 +172,59 @@ export const fr: Record<keyof typeof en, string> = {
   'doctor.report.recommendation': 'Recommandation : {choice}',
   'doctor.report.choice.mapiOrSmtp': 'MAPI ou SMTP',
   'doctor.report.choice.managed': 'relais géré',
+  // MAPI (lib/mapi-codes.ts).
+  'MAPI.failed': '{op} ({call}) : {what}',
+  'MAPI.unknownError': 'erreur MAPI inconnue {status}',
+  'MAPI.win32Error': 'erreur Win32 {win32}',
+  'MAPI.extendedFailed': 'échec',
+  'MAPI_USER_ABORT.what': "l'utilisateur a annulé",
+  'MAPI_FAILURE.what': 'le client de messagerie a échoué',
+  'MAPI_LOGIN_FAILURE.what': "l'ouverture du profil de messagerie a échoué",
+  'MAPI_ACCESS_DENIED.what': 'accès refusé',
+  'MAPI_TOO_MANY_FILES.what': 'trop de pièces jointes',
+  'MAPI_TOO_MANY_RECIPIENTS.what': 'trop de destinataires',
+  'MAPI_ATTACHMENT_NOT_FOUND.what': 'une pièce jointe est introuvable',
+  'MAPI_ATTACHMENT_OPEN_FAILURE.what': "une pièce jointe n'a pas pu être ouverte",
+  'MAPI_UNKNOWN_RECIPIENT.what': 'un destinataire est inconnu du client de messagerie',
+  'MAPI_AMBIGUOUS_RECIPIENT.what': 'un nom de destinataire est ambigu',
+  'MAPI_UNICODE_NOT_SUPPORTED.what': 'le client de messagerie ne prend pas en charge Unicode',
+  'MAPI.hint.noClient':
+    "Aucun client de messagerie par défaut utilisable : installez ou réparez Outlook ou Thunderbird et faites-en le logiciel de messagerie par défaut (Paramètres Windows > Applications > Applications par défaut > Courrier). Le nouvel Outlook (olk.exe) n'a pas de MAPI : revenez à Outlook classique ou utilisez SMTP. Un Outlook 32 bits ne peut pas servir un processus 64 bits (et inversement) : utilisez un Node/Electron de la même architecture, ou SMTP.",
+  'MAPI_LOGIN_FAILURE.hint': 'Vérifiez mapi.profile et mapi.password, ou laissez le profil vide pour utiliser le profil par défaut.',
+  'MAPI_TOO_MANY_FILES.hint': 'Thunderbird accepte au plus 100 pièces jointes : envoyez plusieurs messages ou utilisez SMTP.',
+  'MAPI_TOO_MANY_RECIPIENTS.hint': 'Thunderbird accepte au plus 2000 destinataires : envoyez plusieurs messages ou utilisez SMTP.',
+  'MAPI_UNKNOWN_RECIPIENT.hint':
+    "Vérifiez l'adresse ; certains clients n'acceptent en mode silencieux que les adresses de leur carnet d'adresses : essayez avec la fenêtre de saisie.",
+  'MAPI_UNAVAILABLE.hint.dllNotFound':
+    'La DLL MAPI est introuvable : installez un client de messagerie MAPI (Outlook classique, Thunderbird) et faites-en le logiciel par défaut, ou vérifiez OXYMAIL_MAPI_DLL.',
+  'MAPI_UNAVAILABLE.hint.bitness':
+    "Le client de messagerie n'a pas la même architecture que ce processus (un Outlook 32 bits ne peut pas servir un Node/Electron 64 bits) : utilisez un Node/Electron de la même architecture qu'Office, ou SMTP.",
+  'MAPI_UNAVAILABLE.hint.noExtended':
+    "Cette DLL n'a pas de MAPI étendu : seul Outlook classique (et les clients dotés d'un fournisseur MAPI étendu) l'a. Utilisez mapi.interface 'simple' avec les autres clients de messagerie, faites d'Outlook classique le client de messagerie par défaut, ou vérifiez OXYMAIL_MAPI_DLL.",
+  'MAPI_UNAVAILABLE.cannotLoad': 'impossible de charger {dll}',
+  'MAPI_UNAVAILABLE.noExports': "{dll} n'exporte pas MAPI {mapi} ({lacks})",
+  'MAPI_UNAVAILABLE.load': '{op} ({call}) : {what} ({code})',
+  'MAPI_ANSI_UNREPRESENTABLE.profile': 'le nom de profil "{profile}"',
+  'MAPI_ANSI_UNREPRESENTABLE.password': 'le mot de passe',
+  'MAPI_ANSI_UNREPRESENTABLE.attachment': 'le chemin de pièce jointe "{path}"',
+  'MAPI_ANSI_UNREPRESENTABLE.address': 'l\'adresse "{address}"',
+  'MAPI_ANSI_UNREPRESENTABLE.message':
+    "send ({call}) : {what} contient des caractères que la page de code ANSI de Windows ne peut pas représenter : rien n'a été envoyé",
+  'MAPI_ANSI_UNREPRESENTABLE.hint.logon':
+    "MAPILogon (MAPI simple) reçoit le profil et le mot de passe dans la page de code de Windows : renommez le profil, utilisez mapi.interface 'extended' (Unicode), ou laissez mapi.profile et mapi.password vides pour utiliser la session par défaut.",
+  'MAPI_ANSI_UNREPRESENTABLE.hint.attachment':
+    "Le client de messagerie n'a pas de MAPI Unicode (MAPISendMailW) : le texte passe par la page de code de Windows, qui ne peut pas le représenter tel quel. Renommez le fichier (et son dossier) avec des caractères de cette page de code, joignez-le comme contenu en mémoire (sa copie temporaire reçoit un nom sûr), utilisez un client de messagerie avec MAPI Unicode, ou SMTP.",
+  'MAPI_ANSI_UNREPRESENTABLE.hint.address':
+    "Le client de messagerie n'a pas de MAPI Unicode (MAPISendMailW) : le texte passe par la page de code de Windows, qui ne peut pas le représenter tel quel. Utilisez SMTP pour ce message, ou un client de messagerie avec MAPI Unicode.",
+  'MAPI_CALL_FAILED.hint':
+    "MAPI étendu échoue avec MAPI_E_CALL_FAILED quand le processus et Outlook n'ont pas la même architecture (Office s'installe en 32 bits par défaut) : utilisez un Node/Electron de la même architecture qu'Office, ou SMTP. Vérifiez aussi qu'Outlook classique (pas le nouvel Outlook) est le client de messagerie par défaut et a un profil.",
+  'MAPI_LOGON_FAILED.hint.password':
+    "Le profil a refusé l'ouverture de session. Le fournisseur d'Outlook ne prend pas de mot de passe ici (Microsoft le documente comme « must be NULL ») : videz mapi.password et laissez Outlook utiliser les identifiants enregistrés du profil, ou vérifiez le nom du profil.",
+  'MAPI_LOGON_FAILED.hint': 'Vérifiez mapi.profile (oxymail mapi profiles les liste), ou laissez-le vide pour utiliser le profil par défaut.',
+  'MAPI_UNCONFIGURED.hint': "Le profil de messagerie n'est pas configuré : ouvrez une fois le client de messagerie et terminez la configuration du compte.",
+  'MAPI_NOT_FOUND.hint':
+    "Le profil n'a pas de banque de messages par défaut ou pas de boîte d'envoi : ouvrez une fois le client de messagerie, ou choisissez un autre profil.",
+  'MAPI_NO_RECIPIENTS.hint': "Le message n'a aucun destinataire accepté par le client de messagerie.",
+  'MAPI_USER_CANCEL.hint': "L'utilisateur a annulé la fenêtre d'ouverture de session.",
+  'MAPI_FILE_NOT_FOUND.hint': "Un fichier joint a disparu avant d'avoir pu être lu.",
 };
