@@ -15,18 +15,25 @@ export const ERROR_CODES = {
   INVALID_ADDRESS: 'an address is not a valid e-mail address',
   NO_RECIPIENTS: 'the message has no recipient',
   ATTACHMENT_NOT_FOUND: 'an attachment file does not exist or cannot be read',
+  ATTACHMENT_UNREADABLE: 'an attachment could not be read while the message was being sent (nothing was delivered)',
+  MESSAGE_TOO_LARGE: 'a field of the message is over the sane upper bound oxymail sets (header, body, attachment count)',
   UNKNOWN_OPTION: 'an option name is not known',
   INVALID_OPTION: 'an option has a value it cannot take',
   UNSUPPORTED_OPTION: 'the chosen protocol cannot honour an option set explicitly',
   ABORTED: 'the send was aborted by its AbortSignal',
+  MAILER_CLOSED: 'the mailer was closed while the send was pending; nothing was sent',
   MANAGED_NOT_CONNECTED: 'managed sending is selected but no relay is configured',
   MANAGED_BULK_FORBIDDEN: 'bulk (CRM) sending is refused by the managed relay',
   SMTP_AUTH: 'the SMTP server refused the login',
   SMTP_CONNECTION: 'the SMTP server could not be reached or closed the connection',
-  SMTP_TIMEOUT: 'the SMTP server did not answer in time',
+  SMTP_TIMEOUT: 'the SMTP server did not answer in time (or the send went over its overall deadline)',
+  SMTP_DELIVERY_UNKNOWN: 'the connection ended after the whole message was sent and before the server answered: the server may have it (never retried)',
+  SMTP_STARTTLS_REQUIRED: 'the SMTP server wants STARTTLS before login or mail, and the settings turn TLS off',
   SMTP_TLS: 'TLS could not be negotiated with the SMTP server',
   SMTP_REJECTED: 'the SMTP server refused every recipient (or the sender)',
   SMTP_MESSAGE_REJECTED: 'the SMTP server refused the message itself',
+  SMTP_MESSAGE_TOO_LARGE: "the message is larger than the SMTP server's advertised SIZE limit (nothing was uploaded)",
+  SMTP_UTF8_UNSUPPORTED: 'an address has a non-ASCII local part and the SMTP server does not offer SMTPUTF8',
   SMTP_PROTOCOL: 'the SMTP server answered something unexpected',
   MAPI_UNAVAILABLE: 'MAPI cannot be used on this platform or the native addon is missing',
   MAPI_ANSI_UNREPRESENTABLE: 'an ANSI-only mail client would get a changed path, address or profile name: nothing was sent',
@@ -35,6 +42,8 @@ export const ERROR_CODES = {
   SETTINGS_NOT_FOUND: 'no settings are stored for this user',
   USAGE: 'the command line was used wrongly (CLI only: exit code 2, in --json output)',
   SECRET_UNREADABLE: 'a stored secret cannot be decrypted (another Windows user or machine)',
+  STORE_UNSAFE: 'the settings store is a symlink, not a regular file, or cannot be read or written safely',
+  INTERNAL: 'an unexpected failure inside oxymail (a bug: please report it with the message)',
 } as const;
 
 /** A stable oxymail error code (MAPI return codes add `MAPI_*` codes, see mapi-codes.ts). */
@@ -54,6 +63,22 @@ export interface MailErrorDetails {
   cause?: unknown;
   /** For INVALID_SETTINGS / INVALID_MESSAGE: every problem found, with its field path. */
   problems?: Problem[];
+  /**
+   * SMTP_DELIVERY_UNKNOWN: the whole message (final "." included) was sent and no reply came. The
+   * server may have it: never send it again without checking.
+   */
+  deliveryUnknown?: boolean;
+  /** The Message-ID of the message the failure concerns, when it was composed. */
+  messageId?: string;
+  /** Per-recipient refusals (all recipients refused: SMTP_REJECTED). */
+  rejectedDetails?: RejectedRecipient[];
+}
+
+/** One recipient the server refused, and whether the refusal was permanent (5xx) or temporary (4xx). */
+export interface RejectedRecipient {
+  address: string;
+  responseCode?: number;
+  permanent: boolean;
 }
 
 /** One problem found while validating, with the dotted path of the field at fault. */
@@ -103,13 +128,17 @@ export class MailError extends Error {
   readonly mapiCode?: number;
   readonly permanent?: boolean;
   readonly problems?: Problem[];
+  readonly deliveryUnknown?: boolean;
+  readonly messageId?: string;
+  readonly rejectedDetails?: RejectedRecipient[];
 
   /** `message` and `details.hint`: catalog Texts (`text(key, params)`), shown in the process default locale. */
   constructor(code: ErrorCode, message: string | Text, details: MailErrorDetails = {}) {
     super(format(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'MailError';
     this.code = code;
-    for (const key of ['protocol', 'responseCode', 'mapiCode', 'permanent', 'problems'] as const) {
+    const keys = ['protocol', 'responseCode', 'mapiCode', 'permanent', 'problems', 'deliveryUnknown', 'messageId', 'rejectedDetails'] as const;
+    for (const key of keys) {
       if (details[key] !== undefined) (this as Record<string, unknown>)[key] = details[key];
     }
     if (details.hint !== undefined) (this as { hint?: string }).hint = format(details.hint);
@@ -153,6 +182,8 @@ export const WARNING_CODES = {
   HTML_CONVERTED: 'an HTML-only body was converted to plain text (MAPI)',
   DELIVERY_RECEIPT_UNSUPPORTED: 'the SMTP server does not offer DSN: no delivery receipt will come',
   RECIPIENTS_REJECTED: 'the server refused some recipients; the others got the message',
+  RECIPIENTS_DEFERRED: 'the server refused some recipients for now (4xx): send to them again later',
+  DELIVERY_RECEIPT_TO_RELAY: "managed mode: delivery receipts (DSN) go to the suite's relay address, not to the user",
   MAPI_ANSI: 'the mail client has no Unicode MAPI: text outside the Windows code page may be lost',
   TEMP_CLEANUP_FAILED: 'the temp copies of in-memory attachments could not be removed after a MAPI send',
   TLS_ON_STARTTLS_PORT: "security 'tls' on a port where servers usually expect STARTTLS",

@@ -12,7 +12,7 @@ export type { SendResult } from './result';
 export { capabilities, FEATURES } from './capabilities';
 export type { Capability, Feature, ProtocolKey } from './capabilities';
 export { MailError, ERROR_CODES, WARNING_CODES } from './errors';
-export type { ErrorCode, Protocol, MailWarning, Problem, WarningCode } from './errors';
+export type { ErrorCode, Protocol, MailWarning, Problem, RejectedRecipient, WarningCode } from './errors';
 export { IMPORTANCE_LEVELS } from './importance';
 export type { Importance } from './importance';
 export { SIMPLE_MAPI_CODES, simpleMapiCode } from './mapi-codes';

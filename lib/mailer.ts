@@ -11,6 +11,7 @@ import { EffectiveSettings, maskSecrets, resolveSettings, SettingsInput, UserMai
 import { ComposedMessage, composeMail, composeMessage, Effective, Identity } from './transports/compose';
 import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './transports/managed';
 import { MapiSendOptions, MapiTransport } from './transports/mapi';
+import { DEADLINE_BOUNDS } from './transports/send-control';
 import { SmtpTransport, SmtpVerifyResult } from './transports/smtp';
 import type { Delivery, SendJob, Transport } from './transports/transport';
 
@@ -34,6 +35,8 @@ export interface SendOptions extends MapiSendOptions {
   /** Switch protocol for this send only. */
   protocol?: Protocol;
   signal?: AbortSignal;
+  /** Overall deadline of this send in ms (SMTP, managed): 100 to 3600000; default smtp.deadlineMs, else 300000. */
+  deadlineMs?: number;
 }
 
 /** What verify() found. */
@@ -53,7 +56,7 @@ export interface Mailer {
 }
 
 const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'locale']);
-const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow']);
+const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow', 'deadlineMs']);
 const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 
 function rejectUnknown(what: string, given: object, known: Set<string>): void {
@@ -63,6 +66,13 @@ function rejectUnknown(what: string, given: object, known: Set<string>): void {
       'UNKNOWN_OPTION',
       `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...known].join(', ')})`,
     );
+  }
+}
+
+function checkDeadline(ms: unknown): void {
+  if (ms === undefined) return;
+  if (!Number.isInteger(ms) || (ms as number) < DEADLINE_BOUNDS.min || (ms as number) > DEADLINE_BOUNDS.max) {
+    throw new MailError('INVALID_OPTION', `send: deadlineMs must be an integer from ${DEADLINE_BOUNDS.min} to ${DEADLINE_BOUNDS.max} (milliseconds)`);
   }
 }
 
@@ -200,6 +210,7 @@ class MailerImpl implements Mailer {
 
   async send(message: MailMessage, options: SendOptions = {}): Promise<SendResult> {
     rejectUnknown('send', options, SEND_OPTIONS);
+    checkDeadline(options.deadlineMs);
     const protocol = this.chooseProtocol(options.protocol);
     const msg = await validateMessage(message);
     if (protocol === 'managed' && msg.bulk) {
@@ -242,14 +253,32 @@ class MailerImpl implements Mailer {
         message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
       });
     }
-    if (delivery.rejected.length) {
-      warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${delivery.rejected.join(', ')}; the other recipients were sent the message` });
+    const refused = delivery.rejectedDetails.filter((r) => r.permanent).map((r) => r.address);
+    const deferred = delivery.rejectedDetails.filter((r) => !r.permanent).map((r) => r.address);
+    const unexplained = delivery.rejected.filter((a) => !delivery.rejectedDetails.some((r) => r.address === a));
+    if (refused.length || unexplained.length) {
+      const list = [...refused, ...unexplained].join(', ');
+      warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${list}; the other recipients were sent the message` });
     }
+    if (deferred.length) {
+      warnings.push({
+        code: 'RECIPIENTS_DEFERRED',
+        message: `the server refused ${deferred.join(', ')} for now (temporary failure): send to them again later`,
+      });
+    }
+    // The ENVID only went out when a delivery receipt was asked for and the server offers DSN.
+    const envelopeId = eff.deliveryReceipt && delivery.dsnOffered ? delivery.envelopeId : undefined;
     return {
       protocol,
       messageId: delivery.messageId,
       accepted: delivery.accepted,
       rejected: delivery.rejected,
+      rejectedDetails: delivery.rejectedDetails.map(({ address, responseCode, permanent }) => ({
+        address,
+        ...(responseCode !== undefined ? { responseCode } : {}),
+        permanent,
+      })),
+      ...(envelopeId ? { envelopeId } : {}),
       receipts,
       warnings,
       savedToSent: delivery.savedToSent,
@@ -277,6 +306,7 @@ class MailerImpl implements Mailer {
       dropped,
       dialog: options.dialog,
       parentWindow: options.parentWindow,
+      deadlineMs: options.deadlineMs,
       compose: () => {
         if (!identity) return Promise.reject(new TypeError(`send (${protocol}): this protocol does not compose MIME`));
         return (composed ??= composeMessage(composeMail(msg, identity, eff, dropped)));

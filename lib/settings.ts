@@ -7,6 +7,14 @@ import { failWithProblems, MailWarning, Problem } from './errors';
 import { Importance, IMPORTANCE_LEVELS } from './importance';
 import { checkAddress, hasLineBreak } from './address';
 import { parse as parseJsonc, printParseErrorCode, ParseError } from 'jsonc-parser';
+import { DEADLINE_BOUNDS } from './transports/send-control';
+
+/** True for a name EHLO may carry: a domain name of LDH labels with a dot, or an address literal. */
+export function isEhloName(name: string): boolean {
+  if (name.length > 255) return false;
+  if (/^\[(?:\d{1,3}(?:\.\d{1,3}){3}|IPv6:[0-9A-Fa-f:.]+)\]$/.test(name)) return true;
+  return /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(name);
+}
 
 /** How the SMTP connection is secured. */
 export type SmtpSecurity = 'auto' | 'starttls' | 'tls' | 'none';
@@ -28,8 +36,12 @@ export interface SmtpSettings {
   allowInsecureAuth?: boolean;
   /** TLS details: a private CA (PEM), the name the certificate must carry. */
   tls?: { ca?: string; servername?: string; rejectUnauthorized?: boolean };
-  /** Connection, greeting and socket timeout in milliseconds. */
+  /** Connection, greeting and socket (inactivity) timeout in milliseconds: 100 to 600000. */
   timeoutMs?: number;
+  /** Overall deadline of one send in milliseconds, from send() to the server's answer: 100 to 3600000, default 300000 (5 minutes). */
+  deadlineMs?: number;
+  /** The name given in EHLO. Default: the machine's name when it is fully qualified, else the address literal [127.0.0.1]. */
+  name?: string;
 }
 
 /** MAPI parameters (the left-hand side of the product page). */
@@ -67,12 +79,15 @@ export type SettingsSource = 'default' | 'user' | 'application';
 /** Every effective value with the layer it came from (secrets masked). */
 export type EffectiveSettings = Record<string, { value: unknown; source: SettingsSource }>;
 
-type FieldType = 'string' | 'text' | 'address' | 'boolean' | 'port' | 'positive' | readonly string[];
+type FieldType = 'string' | 'text' | 'address' | 'boolean' | 'port' | 'positive' | 'ehlo' | readonly string[];
 
 interface Field {
   type: FieldType;
   default?: unknown;
   secret?: boolean;
+  /** Bounds of a 'positive' number. */
+  min?: number;
+  max?: number;
 }
 
 /** The schema, as dotted paths. `text` may not contain CR/LF (it ends up in a header). */
@@ -93,7 +108,9 @@ const SCHEMA: Record<string, Field> = {
   'smtp.tls.ca': { type: 'string' },
   'smtp.tls.servername': { type: 'text' },
   'smtp.tls.rejectUnauthorized': { type: 'boolean' },
-  'smtp.timeoutMs': { type: 'positive' },
+  'smtp.timeoutMs': { type: 'positive', min: 100, max: 600_000 },
+  'smtp.deadlineMs': { type: 'positive', min: DEADLINE_BOUNDS.min, max: DEADLINE_BOUNDS.max },
+  'smtp.name': { type: 'ehlo' },
   'mapi.profile': { type: 'text' },
   'mapi.password': { type: 'string', secret: true },
   'mapi.interface': { type: ['simple', 'extended'], default: 'simple' },
@@ -180,7 +197,10 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
   } else if (type === 'port') {
     if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) bad('must be an integer from 1 to 65535');
   } else if (type === 'positive') {
-    if (!Number.isInteger(value) || (value as number) <= 0) bad('must be a positive integer');
+    const { min = 1, max = Number.MAX_SAFE_INTEGER } = field;
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) bad(`must be an integer from ${min} to ${max}`);
+  } else if (type === 'ehlo') {
+    if (typeof value !== 'string' || !isEhloName(value)) bad('must be a fully qualified domain name (mail.example.com) or an address literal ([192.0.2.1])');
   } else if (typeof value !== 'string') {
     bad('must be a string');
   } else if (type === 'address') {

@@ -40,6 +40,12 @@ export function htmlToText(html: string): string {
   return convert(html, { wordwrap: 76 });
 }
 
+/** A fresh Message-ID in the sender's domain, as nodemailer would make it. */
+export function newMessageId(fromAddress: string): string {
+  const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1) || 'localhost';
+  return `<${randomUUID()}@${domain}>`;
+}
+
 /** nodemailer mail options for a message; `dropped` features are left out. */
 export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective, dropped: Set<Feature>): SendMailOptions {
   const html = dropped.has('html') ? undefined : msg.html;
@@ -47,7 +53,8 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
   const headers: Record<string, string> = eff.importance ? smtpImportanceHeaders(eff.importance) : {};
   if (eff.readReceipt) headers['Disposition-Notification-To'] = `<${id.receiptsTo}>`;
   // Only what is set: nodemailer does work for every field it is given, even an empty one.
-  const options: SendMailOptions = { from: id.from, subject: msg.subject, text: text ?? '' };
+  // The Message-ID is ours, so that a failure (delivery unknown above all) can name the message.
+  const options: SendMailOptions = { from: id.from, subject: msg.subject, text: text ?? '', messageId: newMessageId(id.from.address) };
   if (id.replyTo) options.replyTo = id.replyTo;
   if (msg.to.length) options.to = msg.to;
   if (msg.cc.length) options.cc = msg.cc;
@@ -131,7 +138,7 @@ export async function composeMessage(mail: SendMailOptions, dir?: string): Promi
   try {
     info = (await streamer.sendMail(mail)) as unknown as typeof info;
   } catch (err) {
-    throw composeError(err);
+    throw composeError(err, mail);
   }
   const envelope = { from: info.envelope.from || '', to: [...info.envelope.to] };
   if (!mail.attachments?.length) {
@@ -139,7 +146,7 @@ export async function composeMessage(mail: SendMailOptions, dir?: string): Promi
     try {
       await pipeline(info.message, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }));
     } catch (err) {
-      throw composeError(err);
+      throw composeError(err, mail);
     }
     const buffer = Buffer.concat(chunks);
     return { messageId: info.messageId, envelope, dsn, size: buffer.length, buffer, dispose: async () => undefined };
@@ -162,17 +169,26 @@ export async function composeMessage(mail: SendMailOptions, dir?: string): Promi
         hint: 'Free some disk space (or check the rights on the temp folder), then send again.',
       });
     }
-    throw composeError(err);
+    throw composeError(err, mail);
   }
   return { messageId: info.messageId, envelope, dsn, size, path: file, dispose };
 }
 
-function composeError(err: unknown): MailError {
+function composeError(err: unknown, mail: SendMailOptions): MailError {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOENT' || e?.code === 'EACCES' || e?.code === 'EISDIR' || e?.code === 'EPERM') {
     return new MailError('ATTACHMENT_NOT_FOUND', `send: an attachment could not be read while composing the message: ${e.message}; nothing was sent`, {
       cause: err,
       hint: 'Check that the attachment files exist and can be read, then send again.',
+    });
+  }
+  // Any other failure while reading (an I/O error, a stream given as content that fails) is the
+  // attachment's, not the message's shape.
+  const streamed = mail.attachments?.some((a) => a.path !== undefined || (a.content && typeof (a.content as Readable).pipe === 'function'));
+  if (streamed && !(err instanceof TypeError)) {
+    return new MailError('ATTACHMENT_UNREADABLE', `send: an attachment failed while it was read: ${e?.message ?? String(err)}; nothing was sent`, {
+      cause: err,
+      hint: 'Check the attachment (its file, disk or network share, or the stream given as content), then send again.',
     });
   }
   return new MailError('INVALID_MESSAGE', `send: the message could not be composed: ${e?.message ?? String(err)}; nothing was sent`, { cause: err });

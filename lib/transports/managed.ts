@@ -56,7 +56,20 @@ export function resolveRelay(given: ManagedRelay | undefined, env: NodeJS.Proces
   });
 }
 
-const RELAY_FIELDS = ['host', 'port', 'security', 'username', 'password', 'accessToken', 'allowInsecureAuth', 'tls', 'timeoutMs', 'assignedAddress'];
+const RELAY_FIELDS = [
+  'host',
+  'port',
+  'security',
+  'username',
+  'password',
+  'accessToken',
+  'allowInsecureAuth',
+  'tls',
+  'timeoutMs',
+  'deadlineMs',
+  'name',
+  'assignedAddress',
+];
 
 /**
  * The relay goes through the same rules as a user's SMTP settings (types, port/TLS contradictions,

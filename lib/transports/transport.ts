@@ -20,6 +20,8 @@ export interface SendJob {
   /** MAPI only: the compose window and its parent. */
   dialog?: boolean;
   parentWindow?: Buffer | bigint;
+  /** SMTP, managed: the overall deadline of this send in ms (else smtp.deadlineMs, else 5 minutes). */
+  deadlineMs?: number;
   /**
    * The composed RFC 5322 message (SMTP, managed): made on the first call and the same object on
    * every later one, so what is sent, queued and copied to Sent is one set of bytes. A replay from
