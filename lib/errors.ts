@@ -114,6 +114,14 @@ export function localizeProblem(p: Problem, locale: string): Problem {
   return out;
 }
 
+/** The same problem under another path (its Texts kept, so it can still be localized). */
+export function problemAt(p: Problem, path: string): Problem {
+  const t = TEXTS.get(p);
+  const out: Problem = { ...p, path };
+  if (t) TEXTS.set(out, t);
+  return out;
+}
+
 /** The Text of a problem's message (its string when it was made without one). */
 function problemText(p: Problem): Text | string {
   return TEXTS.get(p)?.message ?? p.message;

@@ -3,7 +3,8 @@
  * validation (every problem, with its field path) and the layering of an application's local
  * settings over the user's general ones, with the provenance of each value.
  */
-import { failWithProblems, MailWarning, Problem } from './errors';
+import { failWithProblems, MailWarning, Problem, problem } from './errors';
+import { Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS } from './importance';
 import { checkAddress, hasLineBreak } from './address';
 import { parse as parseJsonc, printParseErrorCode, ParseError } from 'jsonc-parser';
@@ -340,17 +341,19 @@ export function maskSecrets(settings: UserMailSettings): UserMailSettings {
  * (a password, when the fault is an unquoted one), so on failure the error names only the line,
  * the column and the kind of fault, located by jsonc-parser in strict JSON mode.
  */
-export function parseSettingsJson(text: string, what: string): unknown {
+export function parseSettingsJson(source: string, what: string | Text): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(source);
   } catch {
     const errors: ParseError[] = [];
-    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    parseJsonc(source, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
     const first = errors[0];
-    const offset = first?.offset ?? text.length;
-    const before = text.slice(0, offset).split('\n');
-    const where = `line ${before.length}, column ${before[before.length - 1].length + 1}`;
+    const offset = first?.offset ?? source.length;
+    const before = source.slice(0, offset).split('\n');
+    const where = text('INVALID_SETTINGS.jsonWhere', { line: before.length, column: before[before.length - 1].length + 1 });
     const kind = first ? printParseErrorCode(first.error) : 'InvalidJson';
-    return failWithProblems('INVALID_SETTINGS', `settings: ${what} is not valid JSON`, [{ path: '(file)', message: `${kind} at ${where}` }]);
+    return failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS.notJson', { what }), [
+      problem('(file)', text('INVALID_SETTINGS.jsonFault', { kind, where })),
+    ]);
   }
 }
