@@ -3,7 +3,8 @@
  * a header value from smuggling in another header.
  */
 import addressparser from 'nodemailer/lib/addressparser';
-import { Problem } from './errors';
+import { Problem, problem } from './errors';
+import { Text, text } from './i18n';
 
 /** A mailbox: a display name (may be empty) and an addr-spec. */
 export interface Mailbox {
@@ -25,14 +26,14 @@ const LABEL = '[A-Za-z0-9\\u0080-\\uFFFF](?:[A-Za-z0-9\\u0080-\\uFFFF-]*[A-Za-z0
 const DOMAIN = new RegExp(`^(${LABEL}\\.)+${LABEL}$|^\\[[0-9A-Fa-f:.]+\\]$`);
 
 /** Why an addr-spec is not a valid address, or undefined when it is. */
-export function checkAddress(address: string): string | undefined {
-  if (hasLineBreak(address)) return 'must not contain CR or LF';
+export function checkAddress(address: string): Text | undefined {
+  if (hasLineBreak(address)) return text('INVALID_MESSAGE.lineBreak');
   const at = address.lastIndexOf('@');
-  if (at < 1) return `'${address}' is not an e-mail address (expected name@domain)`;
+  if (at < 1) return text('INVALID_ADDRESS.notAddress', { address });
   const local = address.slice(0, at);
   const domain = address.slice(at + 1);
-  if (!LOCAL.test(local) || local.length > 64) return `'${address}' has an invalid local part`;
-  if (!DOMAIN.test(domain) || domain.length > 253) return `'${address}' has an invalid domain`;
+  if (!LOCAL.test(local) || local.length > 64) return text('INVALID_ADDRESS.local', { address });
+  if (!DOMAIN.test(domain) || domain.length > 253) return text('INVALID_ADDRESS.domain', { address });
   return undefined;
 }
 
@@ -48,14 +49,14 @@ export function parseAddressField(path: string, value: unknown, problems: Proble
     const at = Array.isArray(value) ? `${path}[${i}]` : path;
     if (typeof item === 'string') {
       if (hasLineBreak(item)) {
-        problems.push({ path: at, message: 'must not contain CR or LF' });
+        problems.push(problem(at, text('INVALID_MESSAGE.lineBreak')));
         codes.add('INVALID_MESSAGE');
         return;
       }
       const parsed = addressparser(item, { flatten: true });
       const ambiguous = checkAmbiguous(item, parsed);
       if (ambiguous) {
-        problems.push({ path: at, message: ambiguous });
+        problems.push(problem(at, ambiguous));
         codes.add('INVALID_ADDRESS');
         return;
       }
@@ -63,13 +64,13 @@ export function parseAddressField(path: string, value: unknown, problems: Proble
     } else if (item && typeof item === 'object' && typeof (item as Mailbox).address === 'string') {
       const { name = '', address } = item as Mailbox;
       if (typeof name !== 'string' || hasLineBreak(name) || hasLineBreak(address)) {
-        problems.push({ path: at, message: 'name and address must be strings without CR or LF' });
+        problems.push(problem(at, text('INVALID_MESSAGE.mailbox')));
         codes.add('INVALID_MESSAGE');
         return;
       }
       pushMailbox(at, name, address.trim(), out, problems, codes);
     } else {
-      problems.push({ path: at, message: 'must be an address string or { name, address }' });
+      problems.push(problem(at, text('INVALID_MESSAGE.addressShape')));
       codes.add('INVALID_MESSAGE');
     }
   });
@@ -82,21 +83,21 @@ export function parseAddressField(path: string, value: unknown, problems: Proble
  * are refused instead: an unquoted name holding an '@', text after a closing '>', and a bare name
  * in front of an address that has no angle brackets.
  */
-function checkAmbiguous(raw: string, parsed: { name: string; address: string }[]): string | undefined {
+function checkAmbiguous(raw: string, parsed: { name: string; address: string }[]): Text | undefined {
   const unquoted = raw.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  const fix = 'separate addresses with commas and write a display name as Name <address>';
-  if (/>\s*[^\s,;(]/.test(unquoted)) return `'${raw}': text after '>'; ${fix}`;
+  const fix = text('INVALID_ADDRESS.fix');
+  if (/>\s*[^\s,;(]/.test(unquoted)) return text('INVALID_ADDRESS.afterBracket', { raw, fix });
   for (const { name } of parsed) {
-    if (name.includes('@') && !raw.includes(`"${name}"`)) return `'${raw}' reads as several addresses without commas; ${fix}`;
+    if (name.includes('@') && !raw.includes(`"${name}"`)) return text('INVALID_ADDRESS.noCommas', { raw, fix });
   }
-  if (!unquoted.includes('<') && !unquoted.includes('(') && parsed.some((m) => m.name)) return `'${raw}': a name without <address>; ${fix}`;
+  if (!unquoted.includes('<') && !unquoted.includes('(') && parsed.some((m) => m.name)) return text('INVALID_ADDRESS.bareName', { raw, fix });
   return undefined;
 }
 
 function pushMailbox(path: string, name: string, address: string, out: Mailbox[], problems: Problem[], codes: Set<string>): void {
-  const problem = checkAddress(address);
-  if (problem) {
-    problems.push({ path, message: problem });
+  const wrong = checkAddress(address);
+  if (wrong) {
+    problems.push(problem(path, wrong));
     codes.add('INVALID_ADDRESS');
   } else {
     out.push({ name, address });

@@ -174,11 +174,16 @@ export function localizeError<T>(err: T, locale: string): T {
   return err;
 }
 
+/** `what:` then one `  - path: message` line per problem, as a Text. */
+export function problemsText(what: string | Text, problems: Problem[]): Text {
+  const lines = problems.map((p) => text('problems.line', { path: p.path, message: problemText(p) }));
+  return text('problems.list', { what, list: textList(lines, '\n') });
+}
+
 /** Raises the error for a list of validation problems, naming every one of them. */
 export function failWithProblems(code: 'INVALID_SETTINGS' | 'INVALID_MESSAGE', what: string | Text, problems: Problem[]): never {
-  const lines = problems.map((p) => text('problems.line', { path: p.path, message: problemText(p) }));
   const hints = problems.filter((p) => p.hint).map((p) => TEXTS.get(p)?.hint ?? p.hint);
-  throw new MailError(code, text('problems.list', { what, list: textList(lines, '\n') }), {
+  throw new MailError(code, problemsText(what, problems), {
     problems,
     hint: hints.length ? text('problems.hints', { hints: textList(hints, ' ') }) : undefined,
   });

@@ -7,7 +7,8 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { AddressInput, hasLineBreak, Mailbox, parseAddressField } from './address';
-import { MailError, Problem } from './errors';
+import { ErrorCode, MailError, Problem, problem as textProblem, problemsText } from './errors';
+import { Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS, isImportance } from './importance';
 
 /** An attachment: a file path (streamed, never read whole) or in-memory content. */
@@ -99,16 +100,16 @@ const CODE_ORDER = ['INVALID_MESSAGE', 'UNKNOWN_OPTION', 'INVALID_ADDRESS', 'ATT
  */
 export async function validateMessage(input: MailMessage): Promise<NormalizedMessage> {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
-    throw new MailError('INVALID_MESSAGE', 'send: the message must be an object');
+    throw new MailError('INVALID_MESSAGE', text('INVALID_MESSAGE.notObject'));
   }
   const problems: Problem[] = [];
   const codes = new Set<string>();
-  const problem = (code: string, p: string, message: string) => {
-    problems.push({ path: p, message });
+  const problem = (code: string, p: string, message: Text | string) => {
+    problems.push(textProblem(p, message));
     codes.add(code);
   };
   for (const key of Object.keys(input)) {
-    if (!MESSAGE_FIELDS.has(key)) problem('UNKNOWN_OPTION', key, `unknown message field (known: ${[...MESSAGE_FIELDS].join(', ')})`);
+    if (!MESSAGE_FIELDS.has(key)) problem('UNKNOWN_OPTION', key, text('UNKNOWN_OPTION.messageField', { known: [...MESSAGE_FIELDS].join(', ') }));
   }
   const m = input as Record<string, unknown>;
   const field = (name: 'to' | 'cc' | 'bcc') => (m[name] === undefined ? [] : parseAddressField(name, m[name], problems, codes));
@@ -119,16 +120,16 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
   const optionalString = (name: string, header: boolean) => {
     const value = m[name];
     if (value === undefined) return undefined;
-    if (typeof value !== 'string') return void problem('INVALID_MESSAGE', name, 'must be a string');
-    if (header && hasLineBreak(value)) return void problem('INVALID_MESSAGE', name, 'must not contain CR or LF (header injection)');
+    if (typeof value !== 'string') return void problem('INVALID_MESSAGE', name, text('INVALID_SETTINGS.string'));
+    if (header && hasLineBreak(value)) return void problem('INVALID_MESSAGE', name, text('INVALID_MESSAGE.headerInjection'));
     return value;
   };
   const subject = optionalString('subject', true) ?? '';
-  const text = optionalString('text', false);
+  const body = optionalString('text', false);
   const html = optionalString('html', false);
 
   const optionalBoolean = (name: string) => {
-    if (m[name] !== undefined && typeof m[name] !== 'boolean') problem('INVALID_MESSAGE', name, 'must be true or false');
+    if (m[name] !== undefined && typeof m[name] !== 'boolean') problem('INVALID_MESSAGE', name, text('INVALID_SETTINGS.boolean'));
     return m[name] as boolean | undefined;
   };
   const readReceipt = optionalBoolean('readReceipt');
@@ -137,7 +138,7 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
   let importance: Importance | undefined;
   if (m.importance !== undefined) {
     if (isImportance(m.importance)) importance = m.importance;
-    else problem('INVALID_MESSAGE', 'importance', `must be one of ${IMPORTANCE_LEVELS.join(', ')}`);
+    else problem('INVALID_MESSAGE', 'importance', text('INVALID_SETTINGS.oneOf', { values: IMPORTANCE_LEVELS.join(', ') }));
   }
 
   const deliveryReceipt = normalizeDeliveryReceipt(m.deliveryReceipt, problem);
@@ -145,32 +146,32 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
   const attachments = await normalizeAttachments(m.attachments, problem);
 
   if (problems.length === 0 && to.length + cc.length + bcc.length === 0) {
-    problem('NO_RECIPIENTS', 'to', 'the message needs at least one recipient (to, cc or bcc)');
+    problem('NO_RECIPIENTS', 'to', text('NO_RECIPIENTS'));
   }
   if (problems.length) {
     const code = CODE_ORDER.find((c) => codes.has(c)) ?? 'INVALID_MESSAGE';
-    const lines = problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
-    throw new MailError(code, `send: invalid message, nothing was sent:\n${lines}`, { problems });
+    throw new MailError(code as ErrorCode, problemsText(text('INVALID_MESSAGE'), problems), { problems });
   }
-  return { to, cc, bcc, subject, text, html, attachments, calendar, importance, readReceipt, deliveryReceipt, bulk };
+  return { to, cc, bcc, subject, text: body, html, attachments, calendar, importance, readReceipt, deliveryReceipt, bulk };
 }
 
-type ProblemFn = (code: string, path: string, message: string) => void;
+type ProblemFn = (code: string, path: string, message: Text | string) => void;
 
 function normalizeDeliveryReceipt(value: unknown, problem: ProblemFn): NormalizedMessage['deliveryReceipt'] {
   if (value === undefined) return undefined;
   if (value === false) return false;
   if (value === true) return { notify: ['success', 'failure'], ret: 'headers' };
-  if (!value || typeof value !== 'object') return void problem('INVALID_MESSAGE', 'deliveryReceipt', 'must be a boolean or { notify, ret, envelopeId }');
+  if (!value || typeof value !== 'object') return void problem('INVALID_MESSAGE', 'deliveryReceipt', text('INVALID_MESSAGE.deliveryReceipt'));
   const { notify = ['success', 'failure'], ret = 'headers', envelopeId, ...rest } = value as DeliveryReceiptOptions;
-  for (const key of Object.keys(rest)) problem('UNKNOWN_OPTION', `deliveryReceipt.${key}`, 'unknown field (known: notify, ret, envelopeId)');
+  for (const key of Object.keys(rest))
+    problem('UNKNOWN_OPTION', `deliveryReceipt.${key}`, text('UNKNOWN_OPTION.fieldKnown', { known: 'notify, ret, envelopeId' }));
   if (!Array.isArray(notify) || notify.length === 0 || notify.some((n) => !NOTIFY.includes(n))) {
-    problem('INVALID_MESSAGE', 'deliveryReceipt.notify', `must be a non-empty array of ${NOTIFY.join(', ')}`);
+    problem('INVALID_MESSAGE', 'deliveryReceipt.notify', text('INVALID_MESSAGE.notify', { values: NOTIFY.join(', ') }));
   }
-  if (ret !== 'headers' && ret !== 'full') problem('INVALID_MESSAGE', 'deliveryReceipt.ret', "must be 'headers' or 'full'");
+  if (ret !== 'headers' && ret !== 'full') problem('INVALID_MESSAGE', 'deliveryReceipt.ret', text('INVALID_SETTINGS.oneOf', { values: "'headers', 'full'" }));
   // ENVID is an xtext: printable ASCII without spaces, 100 characters at most (RFC 3461).
   if (envelopeId !== undefined && (typeof envelopeId !== 'string' || !/^[\x21-\x7e]{1,100}$/.test(envelopeId))) {
-    problem('INVALID_MESSAGE', 'deliveryReceipt.envelopeId', 'must be 1 to 100 printable ASCII characters without spaces');
+    problem('INVALID_MESSAGE', 'deliveryReceipt.envelopeId', text('INVALID_MESSAGE.envelopeId'));
   }
   return { notify, ret, envelopeId };
 }
@@ -179,12 +180,12 @@ function normalizeCalendar(value: unknown, problem: ProblemFn): NormalizedMessag
   if (value === undefined) return undefined;
   const cal = value as { content?: unknown; method?: unknown };
   if (!cal || typeof cal !== 'object' || typeof cal.content !== 'string') {
-    return void problem('INVALID_MESSAGE', 'calendar', 'must be { content: string, method?: string }');
+    return void problem('INVALID_MESSAGE', 'calendar', text('INVALID_MESSAGE.calendar'));
   }
-  for (const key of Object.keys(cal)) if (key !== 'content' && key !== 'method') problem('UNKNOWN_OPTION', `calendar.${key}`, 'unknown field');
+  for (const key of Object.keys(cal)) if (key !== 'content' && key !== 'method') problem('UNKNOWN_OPTION', `calendar.${key}`, text('UNKNOWN_OPTION.field'));
   const method = cal.method ?? 'PUBLISH';
   if (typeof method !== 'string' || !/^[A-Za-z-]{1,32}$/.test(method)) {
-    return void problem('INVALID_MESSAGE', 'calendar.method', 'must be an iCalendar method such as REQUEST or PUBLISH');
+    return void problem('INVALID_MESSAGE', 'calendar.method', text('INVALID_MESSAGE.calendarMethod'));
   }
   return { content: cal.content, method: method.toUpperCase() };
 }
@@ -192,44 +193,44 @@ function normalizeCalendar(value: unknown, problem: ProblemFn): NormalizedMessag
 async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise<NormalizedAttachment[]> {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
-    problem('INVALID_MESSAGE', 'attachments', 'must be an array');
+    problem('INVALID_MESSAGE', 'attachments', text('INVALID_MESSAGE.array'));
     return [];
   }
   const out: NormalizedAttachment[] = [];
   for (const [i, raw] of value.entries()) {
     const at = `attachments[${i}]`;
     if (!raw || typeof raw !== 'object') {
-      problem('INVALID_MESSAGE', at, 'must be { path | content, filename?, contentType? }');
+      problem('INVALID_MESSAGE', at, text('INVALID_MESSAGE.attachment'));
       continue;
     }
     const a = raw as Attachment;
-    for (const key of Object.keys(a)) if (!ATTACHMENT_FIELDS.has(key)) problem('UNKNOWN_OPTION', `${at}.${key}`, 'unknown attachment field');
+    for (const key of Object.keys(a)) if (!ATTACHMENT_FIELDS.has(key)) problem('UNKNOWN_OPTION', `${at}.${key}`, text('UNKNOWN_OPTION.attachmentField'));
     if ((a.path === undefined) === (a.content === undefined)) {
-      problem('INVALID_MESSAGE', at, 'needs exactly one of path or content');
+      problem('INVALID_MESSAGE', at, text('INVALID_MESSAGE.pathOrContent'));
       continue;
     }
     for (const key of ['filename', 'contentType'] as const) {
       if (a[key] !== undefined && (typeof a[key] !== 'string' || hasLineBreak(a[key] as string))) {
-        problem('INVALID_MESSAGE', `${at}.${key}`, 'must be a string without CR or LF');
+        problem('INVALID_MESSAGE', `${at}.${key}`, text('INVALID_MESSAGE.stringNoLineBreak'));
       }
     }
     let filePath: string | undefined;
     if (a.path !== undefined) {
       if (typeof a.path !== 'string' || a.path === '') {
-        problem('INVALID_MESSAGE', `${at}.path`, 'must be a file path');
+        problem('INVALID_MESSAGE', `${at}.path`, text('INVALID_MESSAGE.filePath'));
         continue;
       }
       filePath = path.resolve(a.path);
       const unreadable = await checkReadableFile(filePath);
-      if (unreadable) problem('ATTACHMENT_NOT_FOUND', `${at}.path`, `${filePath}: ${unreadable}`);
+      if (unreadable) problem('ATTACHMENT_NOT_FOUND', `${at}.path`, text('ATTACHMENT_NOT_FOUND.file', { file: filePath, why: unreadable }));
     } else if (!(typeof a.content === 'string' || Buffer.isBuffer(a.content) || a.content instanceof Readable)) {
-      problem('INVALID_MESSAGE', `${at}.content`, 'must be a Buffer, a string or a readable stream');
+      problem('INVALID_MESSAGE', `${at}.content`, text('INVALID_MESSAGE.content'));
     } else if (!a.filename) {
-      problem('INVALID_MESSAGE', `${at}.filename`, 'is required for in-memory content');
+      problem('INVALID_MESSAGE', `${at}.filename`, text('INVALID_MESSAGE.filenameRequired'));
     }
     const filename = a.filename ?? path.basename(filePath ?? '');
     if (a.filename === undefined && hasLineBreak(filename)) {
-      problem('INVALID_MESSAGE', `${at}.path`, 'the file name (used as the attachment name) contains CR or LF: give a filename');
+      problem('INVALID_MESSAGE', `${at}.path`, text('INVALID_MESSAGE.filenameLineBreak'));
     }
     const contentType = a.contentType ?? CONTENT_TYPES[path.extname(filename).toLowerCase()];
     out.push({ path: filePath, content: a.content, filename, contentType });
@@ -237,14 +238,18 @@ async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise
   return out;
 }
 
-async function checkReadableFile(file: string): Promise<string | undefined> {
+async function checkReadableFile(file: string): Promise<Text | undefined> {
   try {
     const stat = await fs.stat(file);
-    if (!stat.isFile()) return 'is not a regular file';
+    if (!stat.isFile()) return text('ATTACHMENT_NOT_FOUND.notFile');
     await fs.access(file, fsConstants.R_OK);
     return undefined;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code})`;
+    return code === 'ENOENT'
+      ? text('ATTACHMENT_NOT_FOUND.noFile')
+      : code === 'EACCES'
+        ? text('ATTACHMENT_NOT_FOUND.denied')
+        : text('ATTACHMENT_NOT_FOUND.unreadable', { code });
   }
 }

@@ -3,7 +3,7 @@
  * validation (every problem, with its field path) and the layering of an application's local
  * settings over the user's general ones, with the provenance of each value.
  */
-import { failWithProblems, MailWarning, Problem, problem } from './errors';
+import { failWithProblems, MailWarning, Problem, problem, warning } from './errors';
 import { Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS } from './importance';
 import { checkAddress, hasLineBreak } from './address';
@@ -181,85 +181,71 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
   const field = SCHEMA[path];
   if (!field) {
     if (Object.keys(SCHEMA).some((p) => p.startsWith(`${path}.`))) {
-      problems.push({ path, message: 'must be an object' });
+      problems.push(problem(path, text('INVALID_SETTINGS.object')));
       return;
     }
     const section = path.split('.')[0];
-    const known = SCHEMA[section] ? '' : ` (known: ${[...new Set(Object.keys(SCHEMA).map((p) => p.split('.')[0]))].join(', ')})`;
-    problems.push({ path, message: `unknown setting${known}` });
+    const known = SCHEMA[section] ? '' : [...new Set(Object.keys(SCHEMA).map((p) => p.split('.')[0]))].join(', ');
+    problems.push(problem(path, known ? text('INVALID_SETTINGS.unknownKnown', { known }) : text('INVALID_SETTINGS.unknown')));
     return;
   }
   const { type } = field;
-  const bad = (message: string) => problems.push({ path, message });
+  const bad = (message: Text | string) => problems.push(problem(path, message));
   if (Array.isArray(type)) {
-    if (!type.includes(value as string)) bad(`must be one of ${type.map((t) => `'${t}'`).join(', ')}`);
+    if (!type.includes(value as string)) bad(text('INVALID_SETTINGS.oneOf', { values: type.map((t) => `'${t}'`).join(', ') }));
   } else if (type === 'boolean') {
-    if (typeof value !== 'boolean') bad('must be true or false');
+    if (typeof value !== 'boolean') bad(text('INVALID_SETTINGS.boolean'));
   } else if (type === 'port') {
-    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) bad('must be an integer from 1 to 65535');
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) bad(text('INVALID_SETTINGS.port'));
   } else if (type === 'positive') {
     const { min = 1, max = Number.MAX_SAFE_INTEGER } = field;
-    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) bad(`must be an integer from ${min} to ${max}`);
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) bad(text('INVALID_SETTINGS.integerRange', { min, max }));
   } else if (type === 'ehlo') {
-    if (typeof value !== 'string' || !isEhloName(value)) bad('must be a fully qualified domain name (mail.example.com) or an address literal ([192.0.2.1])');
+    if (typeof value !== 'string' || !isEhloName(value)) bad(text('INVALID_SETTINGS.ehlo'));
   } else if (typeof value !== 'string') {
-    bad('must be a string');
+    bad(text('INVALID_SETTINGS.string'));
   } else if (type === 'address') {
-    const problem = checkAddress(value);
-    if (problem) bad(problem);
+    const wrong = checkAddress(value);
+    if (wrong) bad(wrong);
   } else if (type === 'text' && hasLineBreak(value)) {
-    bad('must not contain CR or LF');
+    bad(text('INVALID_SETTINGS.lineBreak'));
   }
 }
 
 /** Cross-field rules: what each mode needs, and settings that contradict each other. */
 function checkCombination(s: UserMailSettings, problems: Problem[], warnings: MailWarning[]): void {
   if (s.customize && !s.protocol) {
-    problems.push({ path: 'protocol', message: "is required when customize is true ('smtp' or 'mapi')" });
+    problems.push(problem('protocol', text('INVALID_SETTINGS.protocolRequired')));
   }
   if (s.customize && s.protocol === 'smtp') {
-    if (!s.smtp?.host) problems.push({ path: 'smtp.host', message: 'is required for SMTP sending (server name or IP address)' });
-    if (!s.email) problems.push({ path: 'email', message: "is required for SMTP sending (it is the sender's address)" });
+    if (!s.smtp?.host) problems.push(problem('smtp.host', text('INVALID_SETTINGS.hostRequired')));
+    if (!s.email) problems.push(problem('email', text('INVALID_SETTINGS.emailRequired')));
   }
   const smtp = s.smtp;
   if (!smtp) return;
   if (smtp.port === 465 && (smtp.security === 'starttls' || smtp.security === 'none')) {
-    problems.push({
-      path: 'smtp.security',
-      message: `'${smtp.security}' contradicts port 465, which speaks TLS from the first byte`,
-      hint: "Use security 'tls' (or 'auto') with port 465, or port 587 with 'starttls'.",
-    });
+    problems.push(problem('smtp.security', text('INVALID_SETTINGS.port465', { security: smtp.security }), text('INVALID_SETTINGS.hint.port465')));
   }
   if (smtp.security === 'tls' && smtp.port !== 465) {
-    warnings.push({
-      code: 'TLS_ON_STARTTLS_PORT',
-      message: `security 'tls' on port ${smtp.port}: most servers expect STARTTLS there ('wrong version number' if so)`,
-    });
+    warnings.push(warning('TLS_ON_STARTTLS_PORT', text('TLS_ON_STARTTLS_PORT', { port: smtp.port })));
   }
   if ((smtp.username === undefined) !== (smtp.password === undefined && smtp.accessToken === undefined)) {
-    problems.push({
-      path: smtp.username === undefined ? 'smtp.username' : 'smtp.password',
-      message: 'username and password (or accessToken) go together',
-      hint: 'Give both at once; with the CLI: oxymail settings set USER smtp.username=NAME --password-stdin (the password read from stdin).',
-    });
+    problems.push(
+      problem(
+        smtp.username === undefined ? 'smtp.username' : 'smtp.password',
+        text('INVALID_SETTINGS.credentialsTogether'),
+        text('INVALID_SETTINGS.hint.credentialsTogether'),
+      ),
+    );
   }
   const hasSecret = smtp.password !== undefined || smtp.accessToken !== undefined;
   if (hasSecret && smtp.security === 'none' && smtp.host && !isLoopback(smtp.host) && !smtp.allowInsecureAuth) {
-    problems.push({
-      path: 'smtp.security',
-      message: `'none' would send the password in clear text to ${smtp.host}`,
-      hint: "Use security 'auto', 'starttls' or 'tls'; set smtp.allowInsecureAuth: true only for a trusted network.",
-    });
+    problems.push(problem('smtp.security', text('INVALID_SETTINGS.clearPassword', { host: smtp.host }), text('INVALID_SETTINGS.hint.clearPassword')));
   }
   if (smtp.host && isGmailHost(smtp.host) && smtp.password !== undefined) {
     smtp.password = smtp.password.replace(/\s+/g, '');
     if (!looksLikeAppPassword(smtp.password)) {
-      warnings.push({
-        code: 'GMAIL_APP_PASSWORD',
-        message:
-          'Gmail needs an app password (16 letters, shown in 4 groups of 4) rather than the account password: ' +
-          'Google account > Security > 2-Step Verification must be on > App passwords > generate one for this PC.',
-      });
+      warnings.push(warning('GMAIL_APP_PASSWORD', text('GMAIL_APP_PASSWORD', { steps: text('GMAIL_APP_PASSWORD.steps') })));
     }
   }
 }
@@ -294,7 +280,7 @@ export function resolveSettings(user: unknown, overrides?: unknown, options: Val
   const source = new Map<string, SettingsSource>();
   for (const [name, layer] of layers) {
     if (!layer || typeof layer !== 'object' || Array.isArray(layer)) {
-      problems.push({ path: name === 'user' ? '(settings)' : '(overrides)', message: 'must be an object' });
+      problems.push(problem(name === 'user' ? '(settings)' : '(overrides)', text('INVALID_SETTINGS.object')));
       continue;
     }
     for (const [path, value] of flatten(layer, '', new Map())) {
@@ -320,7 +306,7 @@ export function resolveSettings(user: unknown, overrides?: unknown, options: Val
   const combination: Problem[] = [];
   checkCombination(settings, combination, warnings);
   problems.push(...combination.filter((p) => !reported.has(p.path)));
-  if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', problems);
+  if (problems.length) failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS'), problems);
   warnings.forEach((w) => options.onWarning?.(w));
   const effective: EffectiveSettings = {};
   for (const [path, value] of flatten(settings, '', new Map())) {

@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { checkAddress } from '../address';
 import { capabilities, FEATURES, ProtocolKey } from '../capabilities';
 import { MailError } from '../errors';
+import { text } from '../i18n';
 import { IMPORTANCE_LEVELS } from '../importance';
 import { createMailer, SendOptions } from '../mailer';
 import { MailMessage, validateMessage } from '../message';
@@ -84,7 +85,7 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
     const msg = await validateMessage(message);
     const from = f.from ?? defaultOutboxFrom(os.userInfo().username, os.hostname());
     const fromProblem = checkAddress(from);
-    if (fromProblem) throw new MailError('INVALID_ADDRESS', `send (outbox): --from: ${fromProblem}; nothing was written`);
+    if (fromProblem) throw new MailError('INVALID_ADDRESS', text('INVALID_ADDRESS.outboxFrom', { problem: fromProblem }));
     const dir = f.outbox ?? defaultOutboxDir();
     const eff = { importance: msg.importance === 'normal' ? undefined : msg.importance, readReceipt: !!msg.readReceipt, deliveryReceipt: msg.deliveryReceipt };
     const written = await writeToOutbox(composeMail(msg, { from: { name: '', address: from }, receiptsTo: from }, eff, new Set()), dir);
