@@ -36,13 +36,14 @@ export const ERROR_CODES = {
   SMTP_UTF8_UNSUPPORTED: 'an address has a non-ASCII local part and the SMTP server does not offer SMTPUTF8',
   SMTP_PROTOCOL: 'the SMTP server answered something unexpected',
   MAPI_UNAVAILABLE: 'MAPI cannot be used on this platform or the native addon is missing',
+  MAPI_BITNESS_MISMATCH: "the mail client's MAPI DLL is 32-bit and this process 64-bit (or the reverse): MAPI was not called",
   MAPI_ANSI_UNREPRESENTABLE: 'an ANSI-only mail client would get a changed path, address or profile name: nothing was sent',
   OUTBOX_WRITE: 'the message could not be written to the local outbox',
   SETTINGS_LOCKED: 'another process holds the settings file lock',
   SETTINGS_NOT_FOUND: 'no settings are stored for this user',
   USAGE: 'the command line was used wrongly (CLI only: exit code 2, in --json output)',
   SECRET_UNREADABLE: 'a stored secret cannot be decrypted (another Windows user or machine)',
-  STORE_UNSAFE: 'the settings store is a symlink, not a regular file, or cannot be read or written safely',
+  STORE_ACCESS: 'the settings store cannot be used: a symlink or not a regular file, no permission, a folder, a full disk',
   INTERNAL: 'an unexpected failure inside oxymail (a bug: please report it with the message)',
 } as const;
 

@@ -6,7 +6,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { AddressInput, hasLineBreak, Mailbox, parseAddressField } from './address';
+import { AddressInput, forbiddenCharacter, hasLineBreak, Mailbox, parseAddressField } from './address';
 import { ErrorCode, MailError, Problem, problem as textProblem, problemsText } from './errors';
 import { Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS, isImportance } from './importance';
@@ -92,7 +92,61 @@ const NOTIFY = ['success', 'failure', 'delay'];
 const CONTENT_TYPES: Record<string, string> = { '.vcf': 'text/vcard', '.ics': 'text/calendar', '.vcs': 'text/x-vcalendar' };
 
 /** Which error code a set of problems is reported under, most fundamental first. */
-const CODE_ORDER = ['INVALID_MESSAGE', 'UNKNOWN_OPTION', 'INVALID_ADDRESS', 'ATTACHMENT_NOT_FOUND', 'NO_RECIPIENTS'] as const;
+const CODE_ORDER = ['INVALID_MESSAGE', 'UNKNOWN_OPTION', 'MESSAGE_TOO_LARGE', 'INVALID_ADDRESS', 'ATTACHMENT_NOT_FOUND', 'NO_RECIPIENTS'] as const;
+
+/**
+ * Sane upper bounds: far above any real message, low enough that nothing downstream (a header
+ * line, a MAPI structure, memory) is asked for the absurd. Above them: MESSAGE_TOO_LARGE.
+ */
+export const MESSAGE_LIMITS = {
+  subject: 2000,
+  recipients: 1000,
+  attachments: 250,
+  filename: 255,
+  contentType: 200,
+  /** Characters of text or html given in memory (a string). */
+  body: 50 * 1024 * 1024,
+  calendar: 10 * 1024 * 1024,
+  /** Bytes of one attachment given in memory (a Buffer or a string): bigger files go by path. */
+  inMemoryAttachment: 100 * 1024 * 1024,
+} as const;
+
+/** A single-part MIME type with optional parameters (no boundary): what contentType may be. */
+const TOKEN = '[A-Za-z0-9!#$&^_.+-]+';
+const MIME_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:\\s*;\\s*${TOKEN}=(?:${TOKEN}|"[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"))*$`);
+
+/** Why a contentType cannot be used, or undefined. */
+export function checkContentType(value: string): Text | undefined {
+  if (value.length > MESSAGE_LIMITS.contentType) return text('INVALID_ADDRESS.fieldLength', { max: MESSAGE_LIMITS.contentType });
+  if (!MIME_TYPE.test(value)) return text('INVALID_MESSAGE.mimeType');
+  if (/^multipart\//i.test(value)) return text('INVALID_MESSAGE.multipart');
+  if (/;\s*boundary=/i.test(value)) return text('INVALID_MESSAGE.boundary');
+  return undefined;
+}
+
+/**
+ * The caller's object as own, enumerable properties only, read once: a property inherited from a
+ * polluted Object.prototype is not the caller's, and a getter that throws is an invalid message,
+ * not a crash. Returns null-prototype copies.
+ */
+function ownFields(value: object, at: string, problem: ProblemFn): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  let keys: string[];
+  try {
+    keys = Object.keys(value);
+  } catch (err) {
+    problem('INVALID_MESSAGE', at || '(message)', text('INVALID_MESSAGE.unreadable', { error: (err as Error)?.message ?? String(err) }));
+    return out;
+  }
+  for (const key of keys) {
+    try {
+      out[key] = (value as Record<string, unknown>)[key];
+    } catch (err) {
+      problem('INVALID_MESSAGE', at ? `${at}.${key}` : key, text('INVALID_MESSAGE.getterThrew', { error: (err as Error)?.message ?? String(err) }));
+    }
+  }
+  return out;
+}
 
 /**
  * Validates and normalises a message. Throws MailError (INVALID_MESSAGE, INVALID_ADDRESS,
@@ -108,25 +162,38 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
     problems.push(textProblem(p, message));
     codes.add(code);
   };
-  for (const key of Object.keys(input)) {
+  const m = ownFields(input, '', problem);
+  for (const key of Object.keys(m)) {
     if (!MESSAGE_FIELDS.has(key)) problem('UNKNOWN_OPTION', key, text('UNKNOWN_OPTION.messageField', { known: [...MESSAGE_FIELDS].join(', ') }));
   }
-  const m = input as Record<string, unknown>;
-  const field = (name: 'to' | 'cc' | 'bcc') => (m[name] === undefined ? [] : parseAddressField(name, m[name], problems, codes));
+  const field = (name: 'to' | 'cc' | 'bcc') => {
+    const value = m[name];
+    if (value === undefined) return [];
+    // Arrays are read by index: copy them so an inherited index or a throwing element getter cannot act.
+    const items = Array.isArray(value) ? Object.values(ownFields(value, name, problem)) : value;
+    return parseAddressField(name, items, problems, codes);
+  };
   const to = field('to');
   const cc = field('cc');
   const bcc = field('bcc');
+  if (to.length + cc.length + bcc.length > MESSAGE_LIMITS.recipients) {
+    problem('MESSAGE_TOO_LARGE', 'to', text('MESSAGE_TOO_LARGE.recipients', { count: to.length + cc.length + bcc.length, max: MESSAGE_LIMITS.recipients }));
+  }
 
-  const optionalString = (name: string, header: boolean) => {
+  const optionalString = (name: string, header: boolean, max: number) => {
     const value = m[name];
     if (value === undefined) return undefined;
     if (typeof value !== 'string') return void problem('INVALID_MESSAGE', name, text('INVALID_SETTINGS.string'));
     if (header && hasLineBreak(value)) return void problem('INVALID_MESSAGE', name, text('INVALID_MESSAGE.headerInjection'));
+    if (header && forbiddenCharacter(value.replace(/\t/g, ' '))) {
+      return void problem('INVALID_MESSAGE', name, text('INVALID_SETTINGS.invisible', { character: forbiddenCharacter(value.replace(/\t/g, ' ')) }));
+    }
+    if (value.length > max) return void problem('MESSAGE_TOO_LARGE', name, text('MESSAGE_TOO_LARGE.characters', { length: value.length, max }));
     return value;
   };
-  const subject = optionalString('subject', true) ?? '';
-  const body = optionalString('text', false);
-  const html = optionalString('html', false);
+  const subject = optionalString('subject', true, MESSAGE_LIMITS.subject) ?? '';
+  const body = optionalString('text', false, MESSAGE_LIMITS.body);
+  const html = optionalString('html', false, MESSAGE_LIMITS.body);
 
   const optionalBoolean = (name: string) => {
     if (m[name] !== undefined && typeof m[name] !== 'boolean') problem('INVALID_MESSAGE', name, text('INVALID_SETTINGS.boolean'));
@@ -161,14 +228,16 @@ function normalizeDeliveryReceipt(value: unknown, problem: ProblemFn): Normalize
   if (value === undefined) return undefined;
   if (value === false) return false;
   if (value === true) return { notify: ['success', 'failure'], ret: 'headers' };
-  if (!value || typeof value !== 'object') return void problem('INVALID_MESSAGE', 'deliveryReceipt', text('INVALID_MESSAGE.deliveryReceipt'));
-  const { notify = ['success', 'failure'], ret = 'headers', envelopeId, ...rest } = value as DeliveryReceiptOptions;
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    return void problem('INVALID_MESSAGE', 'deliveryReceipt', text('INVALID_MESSAGE.deliveryReceipt'));
+  }
+  const { notify = ['success', 'failure'], ret = 'headers', envelopeId, ...rest } = ownFields(value, 'deliveryReceipt', problem) as DeliveryReceiptOptions;
   for (const key of Object.keys(rest))
     problem('UNKNOWN_OPTION', `deliveryReceipt.${key}`, text('UNKNOWN_OPTION.fieldKnown', { known: 'notify, ret, envelopeId' }));
   if (!Array.isArray(notify) || notify.length === 0 || notify.some((n) => !NOTIFY.includes(n))) {
     problem('INVALID_MESSAGE', 'deliveryReceipt.notify', text('INVALID_MESSAGE.notify', { values: NOTIFY.join(', ') }));
   }
-  if (ret !== 'headers' && ret !== 'full') problem('INVALID_MESSAGE', 'deliveryReceipt.ret', text('INVALID_SETTINGS.oneOf', { values: "'headers', 'full'" }));
+  if (ret !== 'headers' && ret !== 'full') problem('INVALID_MESSAGE', 'deliveryReceipt.ret', text('INVALID_MESSAGE.ret'));
   // ENVID is an xtext: printable ASCII without spaces, 100 characters at most (RFC 3461).
   if (envelopeId !== undefined && (typeof envelopeId !== 'string' || !/^[\x21-\x7e]{1,100}$/.test(envelopeId))) {
     problem('INVALID_MESSAGE', 'deliveryReceipt.envelopeId', text('INVALID_MESSAGE.envelopeId'));
@@ -178,10 +247,11 @@ function normalizeDeliveryReceipt(value: unknown, problem: ProblemFn): Normalize
 
 function normalizeCalendar(value: unknown, problem: ProblemFn): NormalizedMessage['calendar'] {
   if (value === undefined) return undefined;
-  const cal = value as { content?: unknown; method?: unknown };
-  if (!cal || typeof cal !== 'object' || typeof cal.content !== 'string') {
-    return void problem('INVALID_MESSAGE', 'calendar', text('INVALID_MESSAGE.calendar'));
-  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return void problem('INVALID_MESSAGE', 'calendar', text('INVALID_MESSAGE.calendar'));
+  const cal = ownFields(value, 'calendar', problem) as { content?: unknown; method?: unknown };
+  if (typeof cal.content !== 'string') return void problem('INVALID_MESSAGE', 'calendar', text('INVALID_MESSAGE.calendar'));
+  if (cal.content.length > MESSAGE_LIMITS.calendar)
+    return void problem('MESSAGE_TOO_LARGE', 'calendar.content', text('INVALID_ADDRESS.fieldLength', { max: MESSAGE_LIMITS.calendar }));
   for (const key of Object.keys(cal)) if (key !== 'content' && key !== 'method') problem('UNKNOWN_OPTION', `calendar.${key}`, text('UNKNOWN_OPTION.field'));
   const method = cal.method ?? 'PUBLISH';
   if (typeof method !== 'string' || !/^[A-Za-z-]{1,32}$/.test(method)) {
@@ -197,22 +267,43 @@ async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise
     return [];
   }
   const out: NormalizedAttachment[] = [];
-  for (const [i, raw] of value.entries()) {
+  const list = Object.values(ownFields(value, 'attachments', problem));
+  if (list.length > MESSAGE_LIMITS.attachments) {
+    problem('MESSAGE_TOO_LARGE', 'attachments', text('MESSAGE_TOO_LARGE.attachments', { count: list.length, max: MESSAGE_LIMITS.attachments }));
+    return [];
+  }
+  for (const [i, raw] of list.entries()) {
     const at = `attachments[${i}]`;
-    if (!raw || typeof raw !== 'object') {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
       problem('INVALID_MESSAGE', at, text('INVALID_MESSAGE.attachment'));
       continue;
     }
-    const a = raw as Attachment;
+    const a = ownFields(raw, at, problem) as Attachment;
     for (const key of Object.keys(a)) if (!ATTACHMENT_FIELDS.has(key)) problem('UNKNOWN_OPTION', `${at}.${key}`, text('UNKNOWN_OPTION.attachmentField'));
     if ((a.path === undefined) === (a.content === undefined)) {
       problem('INVALID_MESSAGE', at, text('INVALID_MESSAGE.pathOrContent'));
       continue;
     }
+    let typesOk = true;
     for (const key of ['filename', 'contentType'] as const) {
       if (a[key] !== undefined && (typeof a[key] !== 'string' || hasLineBreak(a[key] as string))) {
         problem('INVALID_MESSAGE', `${at}.${key}`, text('INVALID_MESSAGE.stringNoLineBreak'));
+        typesOk = false;
       }
+    }
+    if (!typesOk) continue;
+    if (typeof a.filename === 'string') {
+      const bad = forbiddenCharacter(a.filename);
+      if (bad) problem('INVALID_MESSAGE', `${at}.filename`, text('INVALID_SETTINGS.invisible', { character: bad }));
+      else if (a.filename.length > MESSAGE_LIMITS.filename)
+        problem('MESSAGE_TOO_LARGE', `${at}.filename`, text('INVALID_ADDRESS.fieldLength', { max: MESSAGE_LIMITS.filename }));
+    }
+    if (typeof a.contentType === 'string') {
+      const bad = checkContentType(a.contentType);
+      if (bad) problem('INVALID_MESSAGE', `${at}.contentType`, bad);
+    }
+    if ((typeof a.content === 'string' || Buffer.isBuffer(a.content)) && Buffer.byteLength(a.content) > MESSAGE_LIMITS.inMemoryAttachment) {
+      problem('MESSAGE_TOO_LARGE', `${at}.content`, text('MESSAGE_TOO_LARGE.inMemory', { max: MESSAGE_LIMITS.inMemoryAttachment }));
     }
     let filePath: string | undefined;
     if (a.path !== undefined) {
@@ -229,8 +320,8 @@ async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise
       problem('INVALID_MESSAGE', `${at}.filename`, text('INVALID_MESSAGE.filenameRequired'));
     }
     const filename = a.filename ?? path.basename(filePath ?? '');
-    if (a.filename === undefined && hasLineBreak(filename)) {
-      problem('INVALID_MESSAGE', `${at}.path`, text('INVALID_MESSAGE.filenameLineBreak'));
+    if (a.filename === undefined && (hasLineBreak(filename) || forbiddenCharacter(filename) || filename.length > MESSAGE_LIMITS.filename)) {
+      problem('INVALID_MESSAGE', `${at}.path`, text('INVALID_MESSAGE.filenameUnusable'));
     }
     const contentType = a.contentType ?? CONTENT_TYPES[path.extname(filename).toLowerCase()];
     out.push({ path: filePath, content: a.content, filename, contentType });

@@ -78,6 +78,11 @@ export interface NativeBinding {
   protectData?(data: Buffer): Promise<Buffer>;
   /** CryptUnprotectData; rejects when the data was sealed by another user or machine. */
   unprotectData?(data: Buffer): Promise<Buffer>;
+  /**
+   * One REG_SZ / REG_EXPAND_SZ value (unexpanded; `name` null: the key's default), read in this
+   * process, so in the same 32- or 64-bit registry view as the MAPI32 it loads; null when absent.
+   */
+  readRegistry?(hive: 'HKCU' | 'HKLM', subkey: string, name: string | null): { type: 'REG_SZ' | 'REG_EXPAND_SZ'; data: string } | null;
 }
 
 /** The addon, or the reason it cannot be loaded here. */

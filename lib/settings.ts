@@ -6,7 +6,7 @@
 import { failWithProblems, MailWarning, Problem, problem, warning } from './errors';
 import { Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS } from './importance';
-import { checkAddress, hasLineBreak } from './address';
+import { checkAddress, forbiddenCharacter, hasLineBreak } from './address';
 import { parse as parseJsonc, printParseErrorCode, ParseError } from 'jsonc-parser';
 import { DEADLINE_BOUNDS } from './transports/send-control';
 
@@ -126,7 +126,7 @@ export const SECRET_PATHS = Object.keys(SCHEMA).filter((p) => SCHEMA[p].secret);
 
 /** The JSON type a setting takes, for tools that read values as text (`smtp.port=587`). */
 export function settingKind(path: string): 'boolean' | 'number' | 'string' | undefined {
-  const field = SCHEMA[path];
+  const field = Object.hasOwn(SCHEMA, path) ? SCHEMA[path] : undefined;
   if (!field) return undefined;
   if (field.type === 'boolean') return 'boolean';
   if (field.type === 'port' || field.type === 'positive') return 'number';
@@ -154,11 +154,38 @@ export function looksLikeAppPassword(password: string): boolean {
 }
 
 /** Flattens nested settings into dotted leaf paths; an array or null counts as a leaf. */
-function flatten(input: unknown, prefix: string, out: Map<string, unknown>): Map<string, unknown> {
+/** Names no settings key may take: the members of Object.prototype (`toString`, `constructor`, `__proto__`...). */
+export const RESERVED_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'prototype']);
+
+/** The deepest nesting settings have (smtp.tls.ca is 3); anything deeper is refused, not walked. */
+const MAX_DEPTH = 4;
+
+/**
+ * Flattens nested settings into dotted leaf paths; an array or null counts as a leaf. Own
+ * enumerable properties only; a reserved name, a getter that throws or nesting deeper than any
+ * setting is a problem (as the path '(reserved)', '(unreadable)', '(too deep)' records it).
+ */
+function flatten(input: unknown, prefix: string, out: Map<string, unknown>, problems?: Problem[], depth = 0): Map<string, unknown> {
   if (input && typeof input === 'object' && !Array.isArray(input) && !Buffer.isBuffer(input)) {
-    for (const [key, value] of Object.entries(input)) {
+    if (depth >= MAX_DEPTH) {
+      problems?.push(problem(prefix, text('INVALID_SETTINGS.tooDeep')));
+      return out;
+    }
+    let entries: [string, unknown][];
+    try {
+      entries = Object.keys(input).map((key) => [key, (input as Record<string, unknown>)[key]]);
+    } catch (err) {
+      problems?.push(problem(prefix || '(settings)', text('INVALID_SETTINGS.unreadable', { error: (err as Error)?.message ?? String(err) })));
+      return out;
+    }
+    for (const [key, value] of entries) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      if (RESERVED_KEYS.has(key)) {
+        problems?.push(problem(path, text('INVALID_SETTINGS.reserved', { key })));
+        continue;
+      }
       if (value === undefined) continue;
-      flatten(value, prefix ? `${prefix}.${key}` : key, out);
+      flatten(value, path, out, problems, depth + 1);
     }
   } else if (prefix) {
     out.set(prefix, input);
@@ -166,26 +193,44 @@ function flatten(input: unknown, prefix: string, out: Map<string, unknown>): Map
   return out;
 }
 
+/**
+ * Nests dotted paths back into objects. Every key of the schema is an own property of its section
+ * (undefined when unset), so that code reading `settings.smtp.allowInsecureAuth` never reads a
+ * value inherited from a polluted Object.prototype.
+ */
 function unflatten(flat: Map<string, unknown>): Record<string, unknown> {
   const root: Record<string, unknown> = {};
   for (const [path, value] of flat) {
     const keys = path.split('.');
+    if (keys.some((k) => RESERVED_KEYS.has(k))) continue;
     let node = root;
-    for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    for (const key of keys.slice(0, -1)) {
+      if (!Object.hasOwn(node, key) || node[key] === undefined) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
     node[keys[keys.length - 1]] = value;
+  }
+  for (const path of Object.keys(SCHEMA)) {
+    const keys = path.split('.');
+    let node: Record<string, unknown> | undefined = root;
+    for (const [i, key] of keys.entries()) {
+      if (!node || typeof node !== 'object') break;
+      if (!Object.hasOwn(node, key)) node[key] = undefined;
+      node = i < keys.length - 1 ? (node[key] as Record<string, unknown> | undefined) : undefined;
+    }
   }
   return root;
 }
 
 function checkField(path: string, value: unknown, problems: Problem[]): void {
-  const field = SCHEMA[path];
+  const field = Object.hasOwn(SCHEMA, path) ? SCHEMA[path] : undefined;
   if (!field) {
     if (Object.keys(SCHEMA).some((p) => p.startsWith(`${path}.`))) {
       problems.push(problem(path, text('INVALID_SETTINGS.object')));
       return;
     }
     const section = path.split('.')[0];
-    const known = SCHEMA[section] ? '' : [...new Set(Object.keys(SCHEMA).map((p) => p.split('.')[0]))].join(', ');
+    const known = Object.hasOwn(SCHEMA, section) ? '' : [...new Set(Object.keys(SCHEMA).map((p) => p.split('.')[0]))].join(', ');
     problems.push(problem(path, known ? text('INVALID_SETTINGS.unknownKnown', { known }) : text('INVALID_SETTINGS.unknown')));
     return;
   }
@@ -209,6 +254,10 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
     if (wrong) bad(wrong);
   } else if (type === 'text' && hasLineBreak(value)) {
     bad(text('INVALID_SETTINGS.lineBreak'));
+  } else if (type === 'text' && forbiddenCharacter(value)) {
+    bad(text('INVALID_SETTINGS.invisible', { character: forbiddenCharacter(value) }));
+  } else if (type === 'text' && value.length > 1000) {
+    bad(text('INVALID_SETTINGS.textLength', { max: 1000 }));
   }
 }
 
@@ -283,7 +332,7 @@ export function resolveSettings(user: unknown, overrides?: unknown, options: Val
       problems.push(problem(name === 'user' ? '(settings)' : '(overrides)', text('INVALID_SETTINGS.object')));
       continue;
     }
-    for (const [path, value] of flatten(layer, '', new Map())) {
+    for (const [path, value] of flatten(layer, '', new Map(), problems)) {
       checkField(path, value, problems);
       flat.set(path, value);
       source.set(path, name);
@@ -310,7 +359,7 @@ export function resolveSettings(user: unknown, overrides?: unknown, options: Val
   warnings.forEach((w) => options.onWarning?.(w));
   const effective: EffectiveSettings = {};
   for (const [path, value] of flatten(settings, '', new Map())) {
-    effective[path] = { value: SCHEMA[path]?.secret ? MASK : value, source: source.get(path) ?? 'default' };
+    effective[path] = { value: Object.hasOwn(SCHEMA, path) && SCHEMA[path].secret ? MASK : value, source: source.get(path) ?? 'default' };
   }
   return { settings, effective, warnings };
 }

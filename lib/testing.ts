@@ -61,16 +61,26 @@ export interface RecordedCall {
 /** Runs `reg.exe`; a seam tests may replace. */
 export type RegRunner = (args: string[]) => Promise<string>;
 
+/**
+ * The registry view this process's MAPI32 reads: `/reg:32` for a 32-bit Node, `/reg:64` otherwise.
+ * Given explicitly, so the right view is written whichever reg.exe answers (under Wine with wine32,
+ * `reg` is the 32-bit one).
+ */
+export const REG_VIEW = process.arch === 'ia32' ? '/reg:32' : '/reg:64';
+
 const runReg: RegRunner = (args) =>
   new Promise((resolve, reject) => {
-    execFile('reg', args, { windowsHide: true }, (err, stdout, stderr) =>
+    execFile('reg', [...args, REG_VIEW], { windowsHide: true }, (err, stdout, stderr) =>
       err ? reject(new Error(`reg ${args[0]}: ${stderr || err.message}`)) : resolve(stdout),
     );
   });
 
+/** The architectures the recording client is shipped for (cross-built with mingw-w64). */
+export const RECORDING_CLIENT_ARCHES = ['x64', 'ia32'] as const;
+
 /**
- * Where the packaged recording client DLL is, for this process's architecture. It is built for x64
- * only (by npm run build:win, with mingw-w64): other architectures get MAPI_UNAVAILABLE.
+ * Where the packaged recording client DLL is, for this process's architecture (x64 or ia32: a
+ * process loads a mail client of its own bitness only). Other architectures get MAPI_UNAVAILABLE.
  */
 export function recordingClientPath(arch = process.arch): string {
   const root = path.join(__dirname, '..');
@@ -79,10 +89,9 @@ export function recordingClientPath(arch = process.arch): string {
   if (!found) {
     throw new MailError('MAPI_UNAVAILABLE', `testing: the recording mail client is not in this package (looked at ${candidates.join(', ')})`, {
       protocol: 'mapi',
-      hint:
-        arch === 'x64'
-          ? 'Build it with npm run build:win (Linux, mingw-w64) or use a package that ships prebuilds.'
-          : `The recording client is built for x64 only: run the smoke test with an x64 Node (this one is ${arch}).`,
+      hint: (RECORDING_CLIENT_ARCHES as readonly string[]).includes(arch)
+        ? 'Build it with npm run build:win (Linux, mingw-w64) or use a package that ships prebuilds.'
+        : `The recording client is built for ${RECORDING_CLIENT_ARCHES.join(' and ')} only: run the smoke test with such a Node (this one is ${arch}).`,
     });
   }
   return found;

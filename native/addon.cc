@@ -7,8 +7,21 @@
 // Napi::TypeError, which node-addon-api turns into a synchronous JS TypeError.
 #include <napi.h>
 
+#include <cstdint>
+
 #include "dpapi.h"
 #include "mapi_thread.h"
+#include "registry.h"
+
+// The policy above, enforced: node-gyp's common.gypi defines _HAS_EXCEPTIONS=0
+// for MSVC, which would compile the STL without exceptions under code that
+// catches std::bad_alloc (binding.gyp removes it; the build-files test checks).
+#if !defined(NAPI_CPP_EXCEPTIONS) || defined(NAPI_DISABLE_CPP_EXCEPTIONS)
+#error "oxymail is built with C++ exceptions on: define NAPI_CPP_EXCEPTIONS (binding.gyp, CMakeLists.txt)"
+#endif
+#if defined(_MSC_VER) && defined(_HAS_EXCEPTIONS) && !_HAS_EXCEPTIONS
+#error "oxymail is built with C++ exceptions on: _HAS_EXCEPTIONS must be 1 (binding.gyp)"
+#endif
 
 namespace {
 
@@ -57,6 +70,8 @@ uint64_t UiParam(const Napi::Object& o) {
   bool lossless = false;
   uint64_t v = Field(o, "uiParam", &Napi::Value::IsBigInt, "a bigint").As<Napi::BigInt>().Uint64Value(&lossless);
   if (!lossless) throw Napi::TypeError::New(o.Env(), "uiParam must fit in an unsigned 64-bit integer");
+  // ulUIParam is a ULONG_PTR: a 32-bit process would silently cut a larger handle.
+  if (v > UINTPTR_MAX) throw Napi::TypeError::New(o.Env(), "uiParam must fit in 32 bits in a 32-bit process");
   return v;
 }
 
@@ -163,6 +178,29 @@ Napi::Value Dpapi(const Napi::CallbackInfo& info, bool protect) {
   return deferred.Promise();
 }
 
+// readRegistry(hive 'HKCU' | 'HKLM', subkey, name | null) -> { type, data } | null,
+// synchronous (microseconds): the default mail client's values, as this
+// process's MAPI32 will read them, for the bitness check TypeScript makes.
+Napi::Value ReadRegistry(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsString() || !(info[2].IsString() || info[2].IsNull()))
+    throw Napi::TypeError::New(env, "readRegistry expects (hive, subkey, name | null)");
+  std::string hive = info[0].As<Napi::String>();
+  if (hive != "HKCU" && hive != "HKLM") throw Napi::TypeError::New(env, "hive must be HKCU or HKLM");
+  std::string name = info[2].IsNull() ? std::string() : info[2].As<Napi::String>().Utf8Value();
+  oxymail::RegistryString v = oxymail::ReadRegistryString(hive == "HKCU", info[1].As<Napi::String>(), name);
+  if (v.error == oxymail::kRegistryNotFound) return env.Null();
+  if (v.error != 0) {
+    Napi::Error e = Napi::Error::New(env, "RegGetValueW failed (Win32 error " + std::to_string(v.error) + ")");
+    e.Set("win32Error", Napi::Number::New(env, v.error));
+    throw e;
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("type", v.expand ? "REG_EXPAND_SZ" : "REG_SZ");
+  out.Set("data", v.data);
+  return out;
+}
+
 Napi::Value ProtectData(const Napi::CallbackInfo& info) { return Dpapi(info, true); }
 Napi::Value UnprotectData(const Napi::CallbackInfo& info) { return Dpapi(info, false); }
 
@@ -173,6 +211,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listProfiles", Napi::Function::New(env, ListProfiles, "listProfiles", thread));
   exports.Set("protectData", Napi::Function::New(env, ProtectData, "protectData"));
   exports.Set("unprotectData", Napi::Function::New(env, UnprotectData, "unprotectData"));
+  exports.Set("readRegistry", Napi::Function::New(env, ReadRegistry, "readRegistry"));
   return exports;
 }
 

@@ -26,7 +26,8 @@ typedef HRESULT(WINAPI* QueryAllRowsFn)(LPMAPITABLE, LPSPropTagArray, LPSRestric
 typedef void(WINAPI* FreeProwsFn)(LPSRowSet);
 
 constexpr size_t kChunk = 64 * 1024;
-constexpr HRESULT kProcNotFound = HRESULT_FROM_WIN32(ERROR_PROC_NOT_FOUND);
+// Not constexpr: in the Windows SDK HRESULT_FROM_WIN32 is a FORCEINLINE function (MSVC C2131).
+const HRESULT kProcNotFound = __HRESULT_FROM_WIN32(ERROR_PROC_NOT_FOUND);
 
 template <typename F>
 F Proc(HMODULE module, const char* decorated, const char* plain) {

@@ -112,7 +112,8 @@ export function expandEnv(value: string, env: Record<string, string | undefined>
   return value.replace(/%([^%]+)%/g, (all, name: string) => envValue(env, name) ?? all);
 }
 
-async function readDll(probe: Probe, value: DllFact['value'], raw: string): Promise<DllFact> {
+/** One DLL value: the path as registered, and the PE header of the file there when it is absolute. */
+export async function readDll(probe: Pick<Probe, 'readFileHead'>, value: DllFact['value'], raw: string): Promise<DllFact> {
   const path = raw.trim().replace(/^"(.*)"$/, '$1');
   const absolute = /^[a-zA-Z]:[\\/]|^\\\\/.test(path);
   if (!absolute) return { value, path, absolute, exists: null };
@@ -122,33 +123,45 @@ async function readDll(probe: Probe, value: DllFact['value'], raw: string): Prom
   return { value, path, absolute, exists: true, pe: readPeHeader(head.head) };
 }
 
-/** The default mail client: HKCU's choice overrides HKLM's, as MAPI32 reads them. */
+/** What reading the default mail client needs: registry values, file heads, the environment (REG_EXPAND_SZ). */
+export type ClientReader = Pick<Probe, 'readRegistry' | 'readFileHead' | 'env'>;
+
+/**
+ * The default mail client and its MAPI DLLs (PE headers read), or null when none is set. HKCU's
+ * choice overrides HKLM's, as MAPI32 reads them. Throws when the registry cannot be read.
+ * Shared by the doctor and the check a MAPI send makes before its first call (bitness.ts).
+ */
+export async function readDefaultClient(probe: ClientReader): Promise<MailClientFacts | null> {
+  let found: { name: string; hive: 'HKCU' | 'HKLM' } | null = null;
+  for (const hive of ['HKCU', 'HKLM'] as const) {
+    const v = await probe.readRegistry(`${hive}\\${MAIL_KEY}`, null);
+    if (v && v.data.trim()) {
+      found = { name: v.data.trim(), hive };
+      break;
+    }
+  }
+  if (!found) return null;
+  const { name, hive } = found;
+  // A client chosen in HKCU usually keeps its key (and DLLPath) in HKLM, where installers write it.
+  for (const keyHive of hive === 'HKCU' ? (['HKCU', 'HKLM'] as const) : (['HKLM'] as const)) {
+    const key = `${keyHive}\\${MAIL_KEY}\\${name}`;
+    const values = await Promise.all((['DLLPath', 'DLLPathEx'] as const).map(async (v) => [v, await probe.readRegistry(key, v)] as const));
+    const command = await probe.readRegistry(`${key}\\shell\\open\\command`, null);
+    if (!values.some(([, r]) => r) && !command) continue;
+    const dlls: DllFact[] = [];
+    for (const [value, reg] of values) {
+      if (reg) dlls.push(await readDll(probe, value, reg.type === 'REG_EXPAND_SZ' ? expandEnv(reg.data, probe.env) : reg.data));
+    }
+    return { name, hive, keyHive, dlls, openCommand: command?.data ?? null };
+  }
+  return { name, hive, keyHive: null, dlls: [], openCommand: null };
+}
+
+/** MAPI on this machine: the default mail client, or why it could not be read. */
 async function mapiFacts(probe: Probe): Promise<MapiFacts> {
   if (probe.platform !== 'win32') return { available: false, reason: `MAPI exists only on Windows (this is ${probe.platform})` };
   try {
-    let found: { name: string; hive: 'HKCU' | 'HKLM' } | null = null;
-    for (const hive of ['HKCU', 'HKLM'] as const) {
-      const v = await probe.readRegistry(`${hive}\\${MAIL_KEY}`, null);
-      if (v && v.data.trim()) {
-        found = { name: v.data.trim(), hive };
-        break;
-      }
-    }
-    if (!found) return { available: true, client: null };
-    const { name, hive } = found;
-    // A client chosen in HKCU usually keeps its key (and DLLPath) in HKLM, where installers write it.
-    for (const keyHive of hive === 'HKCU' ? (['HKCU', 'HKLM'] as const) : (['HKLM'] as const)) {
-      const key = `${keyHive}\\${MAIL_KEY}\\${name}`;
-      const values = await Promise.all((['DLLPath', 'DLLPathEx'] as const).map(async (v) => [v, await probe.readRegistry(key, v)] as const));
-      const command = await probe.readRegistry(`${key}\\shell\\open\\command`, null);
-      if (!values.some(([, r]) => r) && !command) continue;
-      const dlls: DllFact[] = [];
-      for (const [value, reg] of values) {
-        if (reg) dlls.push(await readDll(probe, value, reg.type === 'REG_EXPAND_SZ' ? expandEnv(reg.data, probe.env) : reg.data));
-      }
-      return { available: true, client: { name, hive, keyHive, dlls, openCommand: command?.data ?? null } };
-    }
-    return { available: true, client: { name, hive, keyHive: null, dlls: [], openCommand: null } };
+    return { available: true, client: await readDefaultClient(probe) };
   } catch (err) {
     return { available: true, client: null, registryError: (err as Error).message };
   }

@@ -45,3 +45,51 @@ export function describeMachine(machine: number, t: (key: MessageKey, params?: P
   if (!arch) return t('doctor.machine.unknown', { hex });
   return t(arch === 'ia32' ? 'doctor.machine.ia32' : arch === 'x64' ? 'doctor.machine.x64' : 'doctor.machine.arm64', { hex });
 }
+
+/** The DLLs a PE image imports: loaded with it (`dlls`) and delay-loaded at first use (`delayed`). */
+export type PeImports = { ok: true; dlls: string[]; delayed: string[] } | { ok: false; reason: string };
+
+/**
+ * Reads the import and delay-import directories of a whole PE image (the file's bytes): the DLL
+ * names Windows must find to load it. Used to prove that a shipped addon needs only Windows' own
+ * DLLs (no libstdc++/libgcc/winpthread next to it, no `node.exe` to load up front).
+ */
+export function readPeImports(image: Buffer): PeImports {
+  const header = readPeHeader(image);
+  if (!header.ok) return header;
+  if (header.pe32Plus === null) return { ok: false, reason: 'no optional header' };
+  const pe = image.readUInt32LE(0x3c);
+  const sections = image.readUInt16LE(pe + 6);
+  const optional = pe + 24;
+  const directories = optional + (header.pe32Plus ? 112 : 96);
+  const table = optional + image.readUInt16LE(pe + 20);
+  const offsetOf = (rva: number): number => {
+    for (let i = 0; i < sections; i++) {
+      const s = table + i * 40;
+      const va = image.readUInt32LE(s + 12);
+      const size = Math.max(image.readUInt32LE(s + 8), image.readUInt32LE(s + 16));
+      if (rva >= va && rva < va + size) return rva - va + image.readUInt32LE(s + 20);
+    }
+    throw new Error(`RVA 0x${rva.toString(16)} is in no section`);
+  };
+  const cString = (rva: number): string => {
+    const at = offsetOf(rva);
+    return image.toString('latin1', at, image.indexOf(0, at));
+  };
+  // Walks a directory of fixed-size descriptors, ended by an all-zero one; `nameAt`: its name RVA's offset.
+  const names = (index: number, size: number, nameAt: number): string[] => {
+    const rva = image.readUInt32LE(directories + index * 8);
+    if (rva === 0) return [];
+    const out: string[] = [];
+    for (let at = offsetOf(rva); ; at += size) {
+      const descriptor = image.subarray(at, at + size);
+      if (descriptor.length < size || descriptor.every((b) => b === 0)) return out;
+      out.push(cString(image.readUInt32LE(at + nameAt)));
+    }
+  };
+  try {
+    return { ok: true, dlls: names(1, 20, 12), delayed: names(13, 32, 4) };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+}

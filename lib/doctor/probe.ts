@@ -6,12 +6,12 @@
  */
 import { execFile } from 'node:child_process';
 import { promises as dns } from 'node:dns';
-import { open } from 'node:fs/promises';
 import * as net from 'node:net';
 import type { MailError } from '../errors';
 import type { SettingsInput } from '../settings';
 import { listProfiles } from '../transports/mapi';
 import type { SmtpEndpoint } from '../transports/smtp';
+import { readFileHead } from './file-head';
 import { smtpHandshake, smtpLogin } from './smtp-probe';
 
 /** One registry value as `reg query` prints it (`REG_SZ`, `REG_EXPAND_SZ`...). */
@@ -92,26 +92,6 @@ function regQuery(key: string, name: string | null): Promise<RegistryValue | nul
       else resolve(parseRegQuery(stdout, name === null));
     });
   });
-}
-
-async function readFileHead(path: string, bytes: number): Promise<FileHead> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { exists: false };
-    return { exists: true, error: (err as Error).message };
-  }
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return { exists: true, head: buffer.subarray(0, bytesRead) };
-  } catch (err) {
-    return { exists: true, error: (err as Error).message };
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Settles with `fallback` after `ms` unless `promise` settles first; the timer never keeps Node alive. */

@@ -2,8 +2,8 @@
  * A lock file next to the settings file, so two processes (two admins, a CLI and an app) never
  * lose each other's update. The lock is created with O_EXCL and holds the owner's pid. A lock
  * whose owner died (killed mid-write) is taken over instead of blocking forever; so is an empty
- * lock older than a couple of seconds (a process that died between creating it and writing its
- * pid).
+ * lock, or one holding anything but a positive pid (`0`, garbage), older than a couple of seconds
+ * (a process that died between creating it and writing its pid, or a file someone else wrote).
  *
  * Taking over is serialised by a second, short-lived lock (`<file>.lock.break`): without it, two
  * waiters that both saw the same stale lock could each remove "it", the second one removing the
@@ -58,7 +58,9 @@ export function isBusyError(err: unknown, platform: string = process.platform): 
 async function readHolder(lock: string, platform: string): Promise<Holder | undefined> {
   try {
     const [stat, text] = await Promise.all([fs.stat(lock), fs.readFile(lock, 'utf8')]);
-    const pid = /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
+    // Only a positive pid counts: `0` would name our own process group (kill(0, 0) always succeeds)
+    // and never go stale. Anything else is garbage, stale like an empty lock.
+    const pid = /^[1-9]\d{0,9}$/.test(text.trim()) && Number(text.trim()) <= 0xffffffff ? Number(text.trim()) : undefined;
     return { stat, text, pid };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || isBusyError(err, platform)) return undefined;
@@ -73,7 +75,8 @@ function isStale(h: Holder): boolean {
 
 function holderName(h: Holder | undefined): Text {
   if (!h) return text('SETTINGS_LOCKED.holder.unknown');
-  return h.pid !== undefined ? text('SETTINGS_LOCKED.holder.pid', { pid: h.pid }) : text('SETTINGS_LOCKED.holder.noPid');
+  if (h.pid !== undefined) return text('SETTINGS_LOCKED.holder.pid', { pid: h.pid });
+  return h.text.trim() ? text('SETTINGS_LOCKED.holder.garbage') : text('SETTINGS_LOCKED.holder.noPid');
 }
 
 /** Creates `file` exclusively with our pid; false when another process has it. */

@@ -128,18 +128,25 @@ export function defaultStorePath(env: NodeJS.ProcessEnv = process.env, platform 
 }
 
 /** Names every plain object inherits (`__proto__`, `constructor`, `toString`...): refused as user ids. */
-const RESERVED_IDS = new Set(Object.getOwnPropertyNames(Object.prototype));
+const RESERVED_IDS = new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'prototype']);
+
+/**
+ * The characters a user id may hold: letters and digits of any script (with their combining
+ * marks), and space . _ @ + - ' inside. No control, bidi, zero-width or other invisible character:
+ * an id is printed in terminals and hints, and two ids that look the same must be the same.
+ */
+const USER_ID = /^[\p{L}\p{N}](?:[\p{L}\p{M}\p{N} ._@+'-]{0,126}[\p{L}\p{M}\p{N}._@+'-])?$/u;
 
 /** Why `userId` cannot be a user id, or undefined when it can. */
 export function userIdProblem(userId: unknown): string | undefined {
-  const problem = userIdText(userId);
-  return problem && format(problem);
+  const wrong = userIdText(userId);
+  return wrong && format(wrong);
 }
 
 /** Why `userId` cannot be a user id, as a catalog Text. */
 function userIdText(userId: unknown): Text | undefined {
-  if (typeof userId !== 'string' || !/^[^\x00-\x1f\x7f]{1,128}$/.test(userId)) return text('INVALID_SETTINGS.userId');
-  if (RESERVED_IDS.has(userId)) return text('INVALID_SETTINGS.userIdReserved', { id: userId });
+  if (typeof userId === 'string' && RESERVED_IDS.has(userId)) return text('INVALID_SETTINGS.userIdReserved', { id: userId });
+  if (typeof userId !== 'string' || !USER_ID.test(userId)) return text('INVALID_SETTINGS.userId');
   return undefined;
 }
 
@@ -176,6 +183,68 @@ function setAgainText(userId: string, secretPath: string): Text {
   return text('SECRET_UNREADABLE.setAgain', { user: shellWord(userId), path: secretPath });
 }
 
+/** A settings file is small: anything bigger, or nested deeper, is not one (and is not parsed). */
+const MAX_STORE_BYTES = 64 * 1024 * 1024;
+const MAX_STORE_DEPTH = 64;
+
+/** The deepest nesting of brackets in JSON text (strings skipped), without parsing it. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/**
+ * The store must be a regular file, not a symlink: a users.json that links elsewhere is refused
+ * rather than followed (a write would land in the link's target, and a rename would silently
+ * replace the link). True when it exists, false when it does not.
+ */
+async function checkRegularFile(file: string): Promise<boolean> {
+  let stat;
+  try {
+    stat = await fs.lstat(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  if (stat.isSymbolicLink()) {
+    throw new MailError('STORE_ACCESS', text('STORE_ACCESS.symlink', { file }), {
+      hint: text('STORE_ACCESS.hint.symlink', { file }),
+    });
+  }
+  if (!stat.isFile()) {
+    throw new MailError('STORE_ACCESS', text('STORE_ACCESS.notFile', { file }), {
+      hint: text('STORE_ACCESS.hint.notFile', { file }),
+    });
+  }
+  return true;
+}
+
+/** A file-system failure on the store as a MailError with a code and a hint. */
+function storeAccessError(err: unknown, file: string, op: string): MailError {
+  if (err instanceof MailError) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const hint =
+    code === 'EACCES' || code === 'EPERM'
+      ? text(op === 'read' ? 'STORE_ACCESS.hint.mayNotRead' : 'STORE_ACCESS.hint.mayNotWrite', { file })
+      : code === 'EISDIR'
+        ? text('STORE_ACCESS.hint.folder', { file })
+        : code === 'ENOSPC'
+          ? text('STORE_ACCESS.hint.diskFull')
+          : text('STORE_ACCESS.hint.check', { file });
+  return new MailError('STORE_ACCESS', text('STORE_ACCESS', { op, file, error: (err as Error)?.message ?? String(err) }), { cause: err, hint });
+}
+
 const invalidSettings = (file: string, problems: Problem[]): never => failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS.store', { file }), problems);
 
 /** Opens (without reading yet) the store at `file` (default: defaultStorePath()). */
@@ -186,10 +255,18 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
   async function read(): Promise<StoreFile> {
     let content: string;
     try {
+      if (!(await checkRegularFile(storePath))) return { version: STORE_VERSION, users: new Map() };
       content = await fs.readFile(storePath, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: STORE_VERSION, users: new Map() };
-      throw err;
+      throw storeAccessError(err, storePath, 'read');
+    }
+    if (content.length > MAX_STORE_BYTES) {
+      return invalidSettings(storePath, [problem('(file)', text('INVALID_SETTINGS.storeSize', { max: MAX_STORE_BYTES }))]);
+    }
+    const depth = nestingDepth(content);
+    if (depth > MAX_STORE_DEPTH) {
+      return invalidSettings(storePath, [problem('(file)', text('INVALID_SETTINGS.storeDepth', { depth, max: MAX_STORE_DEPTH }))]);
     }
     let doc = parseSettingsJson(content, text('INVALID_SETTINGS.storeFile', { file: storePath })) as Raw;
     if (!isObject(doc)) return invalidSettings(storePath, [problem('(file)', text('INVALID_SETTINGS.jsonObject'))]);
@@ -273,12 +350,9 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
       valid = validateSettings(next);
     } catch (err) {
       if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw err;
-      return failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', [
-        ...problems,
-        ...(err.problems ?? []).map((pr) => ({ ...pr, path: at(pr.path) })),
-      ]);
+      return failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS'), [...problems, ...(err.problems ?? []).map((pr) => problemAt(pr, at(pr.path)))]);
     }
-    if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', problems);
+    if (problems.length) failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS'), problems);
     const raw = structuredClone(valid) as unknown as Raw;
     for (const p of SECRET_PATHS) {
       const value = getPath(raw, p);
@@ -293,7 +367,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
   async function removeStaleTemp(): Promise<void> {
     const dir = path.dirname(storePath);
     const base = path.basename(storePath).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const pattern = new RegExp(`^${base}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+    const pattern = new RegExp(`^${base}(?:\\.bak)?\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
     for (const name of await fs.readdir(dir)) {
       const m = pattern.exec(name);
       if (!m) continue;
@@ -305,30 +379,43 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
     }
   }
 
-  async function write(doc: StoreFile): Promise<void> {
-    const tmp = `${storePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  /** Writes `data` to a fresh private temp file next to `target`, on disk, and renames it over `target` (never through a link). */
+  async function replaceFile(target: string, data: string | Buffer): Promise<void> {
+    const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const handle = await fs.open(tmp, 'wx', 0o600);
     try {
-      await handle.writeFile(`${JSON.stringify({ version: doc.version, users: Object.fromEntries(doc.users) }, null, 2)}\n`);
-      // On disk before the rename: after a power cut the new name never points at empty data.
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fs.copyFile(storePath, `${storePath}.bak`).catch((err) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
-      await fs.rename(tmp, storePath);
+      try {
+        await handle.writeFile(data);
+        // On disk before the rename: after a power cut the new name never points at empty data.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      // rename() replaces a symlink at `target` itself: its target is never written.
+      await fs.rename(tmp, target);
     } catch (err) {
       await fs.rm(tmp, { force: true });
       throw err;
     }
   }
 
+  async function write(doc: StoreFile): Promise<void> {
+    try {
+      // The previous version becomes the .bak the same way: a private temp file renamed over it,
+      // so a .bak that is a symlink is replaced, not followed, and it is 0600 like the store.
+      const previous = (await checkRegularFile(storePath)) ? await fs.readFile(storePath) : undefined;
+      if (previous) await replaceFile(`${storePath}.bak`, previous);
+      await replaceFile(storePath, `${JSON.stringify({ version: doc.version, users: Object.fromEntries(doc.users) }, null, 2)}\n`);
+    } catch (err) {
+      throw storeAccessError(err, storePath, 'write');
+    }
+  }
+
   /** Read, change, write under the lock: a concurrent writer never loses an update. */
   async function transact<T>(change: (users: Map<string, Raw>) => Promise<{ result: T; changed: boolean }>): Promise<T> {
-    await fs.mkdir(path.dirname(storePath), { recursive: true, mode: 0o700 });
+    await fs.mkdir(path.dirname(storePath), { recursive: true, mode: 0o700 }).catch((err) => {
+      throw storeAccessError(err, path.dirname(storePath), 'create the folder of');
+    });
     return withLock(
       storePath,
       async () => {

@@ -12,6 +12,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
+import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
 import type MailMessage from 'nodemailer/lib/mailer/mail-message';
 import { MailError } from '../errors';
 import { convert } from 'html-to-text';
@@ -46,6 +47,101 @@ export function newMessageId(fromAddress: string): string {
   return `<${randomUUID()}@${domain}>`;
 }
 
+/**
+ * Every key nodemailer reads on mail options and on an attachment. An object literal inherits
+ * from Object.prototype, so a key the code leaves unset would be read from a polluted prototype
+ * (a `bcc` or `html` added to every message): each is set as an own property, undefined when
+ * unused, which nodemailer reads as "not set".
+ */
+const MAIL_KEYS = [
+  'from',
+  'sender',
+  'to',
+  'cc',
+  'bcc',
+  'replyTo',
+  'inReplyTo',
+  'references',
+  'subject',
+  'text',
+  'html',
+  'watchHtml',
+  'amp',
+  'icalEvent',
+  'headers',
+  'attachments',
+  'alternatives',
+  'envelope',
+  'messageId',
+  'date',
+  'encoding',
+  'raw',
+  'textEncoding',
+  'priority',
+  'list',
+  'dsn',
+  'dkim',
+  'attachDataUrls',
+  'keepBcc',
+  'xMailer',
+  'baseBoundary',
+  'boundaryPrefix',
+  'normalizeHeaderKey',
+  'disableFileAccess',
+  'disableUrlAccess',
+  'newline',
+  'signal',
+  'maxRecipients',
+  'requireTLSExtensionEnabled',
+  'sendingZone',
+  'ses',
+  'defaults',
+  'hostname',
+] as const;
+const PART_KEYS = [
+  'content',
+  'path',
+  'href',
+  'httpHeaders',
+  'raw',
+  'filename',
+  'cid',
+  'contentType',
+  'contentDisposition',
+  'contentTransferEncoding',
+  'encoding',
+  'headers',
+  'related',
+  'method',
+] as const;
+
+/** `o` with every key of `keys` as an own property (undefined when unset). */
+export function withOwnKeys<T extends object>(o: T, keys: readonly string[]): T {
+  for (const key of keys) if (!Object.hasOwn(o, key)) (o as Record<string, unknown>)[key] = undefined;
+  return o;
+}
+
+/** Mail options safe from a polluted Object.prototype (see MAIL_KEYS); URLs are never fetched. */
+export function ownMailOptions(o: SendMailOptions): SendMailOptions {
+  withOwnKeys(o, MAIL_KEYS);
+  o.disableUrlAccess = true;
+  for (const a of o.attachments ?? []) withOwnKeys(a, PART_KEYS);
+  if (o.icalEvent && typeof o.icalEvent === 'object') withOwnKeys(o.icalEvent, PART_KEYS);
+  return o;
+}
+
+/** A subject with a run of more than 76 non-blank characters cannot be folded: sent as encoded words, each line within 998. */
+function foldableSubject(subject: string): string {
+  return /\S{77,}/.test(subject) ? mimeFuncs.encodeWords(subject, 'Q', 52, true) : subject;
+}
+
+/** A text part given as a string is sent as UTF-8: its content type says so (else readers assume US-ASCII). */
+function attachmentType(a: NormalizedMessage['attachments'][number]): string | undefined {
+  if (typeof a.content !== 'string') return a.contentType;
+  const type = a.contentType ?? mimeFuncs.detectMimeType(a.filename);
+  return /^text\//i.test(type) && !/;\s*charset=/i.test(type) ? `${type}; charset=utf-8` : type;
+}
+
 /** nodemailer mail options for a message; `dropped` features are left out. */
 export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective, dropped: Set<Feature>): SendMailOptions {
   const html = dropped.has('html') ? undefined : msg.html;
@@ -54,7 +150,7 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
   if (eff.readReceipt) headers['Disposition-Notification-To'] = `<${id.receiptsTo}>`;
   // Only what is set: nodemailer does work for every field it is given, even an empty one.
   // The Message-ID is ours, so that a failure (delivery unknown above all) can name the message.
-  const options: SendMailOptions = { from: id.from, subject: msg.subject, text: text ?? '', messageId: newMessageId(id.from.address) };
+  const options: SendMailOptions = { from: id.from, subject: foldableSubject(msg.subject), text: text ?? '', messageId: newMessageId(id.from.address) };
   if (id.replyTo) options.replyTo = id.replyTo;
   if (msg.to.length) options.to = msg.to;
   if (msg.cc.length) options.cc = msg.cc;
@@ -65,7 +161,7 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
     options.attachments = msg.attachments.map((a) =>
       a.path !== undefined
         ? { path: a.path, filename: a.filename, contentType: a.contentType }
-        : { content: a.content, filename: a.filename, contentType: a.contentType },
+        : { content: a.content, filename: a.filename, contentType: attachmentType(a) },
     );
   }
   if (msg.calendar && !dropped.has('calendar')) options.icalEvent = { method: msg.calendar.method, content: msg.calendar.content };
@@ -76,7 +172,7 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
       notify: eff.deliveryReceipt.notify.map((n) => n.toUpperCase()),
     };
   }
-  return options;
+  return ownMailOptions(options);
 }
 
 /** The DSN parameters of a message: they travel on MAIL FROM / RCPT TO, not in the bytes. */

@@ -8,6 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { checkMapiBitness, MapiFlavour } from '../doctor/bitness';
+import { readFileHeadSync } from '../doctor/file-head';
 import { failWithProblems, MailError, MailWarning } from '../errors';
 import { mapiImportance } from '../importance';
 import { ansiError, extendedMapiError, isLoadFailure, mapiLoadError, simpleMapiError } from '../mapi-codes';
@@ -25,14 +27,19 @@ export interface MapiSendOptions {
   parentWindow?: Buffer | bigint;
 }
 
-/** Turns a parent-window handle into the ulUIParam value. */
-export function uiParam(parent: Buffer | bigint | undefined): bigint {
+/**
+ * Turns a parent-window handle into the ulUIParam value, a ULONG_PTR: at most 32 bits in a 32-bit
+ * (ia32) process, 64 bits otherwise.
+ */
+export function uiParam(parent: Buffer | bigint | undefined, arch: string = process.arch): bigint {
   if (parent === undefined) return 0n;
   if (typeof parent === 'bigint') {
-    if (parent < 0n || parent > 0xffffffffffffffffn) throw new TypeError('send: parentWindow is out of range');
+    const max = arch === 'ia32' ? 0xffffffffn : 0xffffffffffffffffn;
+    if (parent < 0n || parent > max)
+      throw new TypeError(`send: parentWindow is out of range${arch === 'ia32' ? ' (a 32-bit process has 32-bit window handles)' : ''}`);
     return parent;
   }
-  if (Buffer.isBuffer(parent) && parent.length === 8) return parent.readBigUInt64LE(0);
+  if (Buffer.isBuffer(parent) && parent.length === 8) return uiParam(parent.readBigUInt64LE(0), arch);
   if (Buffer.isBuffer(parent) && parent.length === 4) return BigInt(parent.readUInt32LE(0));
   throw new TypeError('send: parentWindow must be a bigint or the 4- or 8-byte Buffer of getNativeWindowHandle()');
 }
@@ -85,6 +92,25 @@ export async function removeTempDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Before the first MAPI call: MAPI_BITNESS_MISMATCH when the mail client's DLL (as this process's
+ * registry view names it, read by the addon) cannot be loaded by this process (doctor/bitness.ts).
+ */
+export async function checkBitness(binding: NativeBinding, flavour: MapiFlavour, op: string): Promise<void> {
+  const read = binding.readRegistry;
+  if (!read) return;
+  // Synchronous reads behind the async interface: no I/O turn, so sends keep their order.
+  const reader = {
+    env: process.env,
+    readFileHead: async (file: string, bytes: number) => readFileHeadSync(file, bytes),
+    readRegistry: async (key: string, name: string | null) => {
+      const [hive, ...rest] = key.split('\\');
+      return read(hive as 'HKCU' | 'HKLM', rest.join('\\'), name);
+    },
+  };
+  await checkMapiBitness(reader, flavour, process.arch, { dllPath: process.env.OXYMAIL_MAPI_DLL || undefined, op });
+}
+
 /** Adds `text` to an error's message, and to the stack's first line that printing an error shows. */
 function appendToMessage(err: Error, text: string): void {
   const before = err.message;
@@ -98,6 +124,7 @@ function appendToMessage(err: Error, text: string): void {
 export class MapiTransport implements Transport {
   readonly name = 'mapi';
   native: () => NativeLoad = loadNative;
+  bitness: (binding: NativeBinding, flavour: MapiFlavour, op: string) => Promise<void> = checkBitness;
   removeTemp: (dir: string) => Promise<void> = removeTempDir;
 
   constructor(private readonly settings: MapiSettings) {}
@@ -141,6 +168,7 @@ export class MapiTransport implements Transport {
   async sendMessage(msg: NormalizedMessage, eff: Effective, options: MapiSendOptions): Promise<MapiOutcome> {
     checkProfile(this.settings.profile);
     const binding = this.binding('send');
+    await this.bitness(binding, this.settings.interface === 'extended' ? 'extended' : 'simple', 'send');
     const temp = msg.attachments.some((a) => a.path === undefined) ? await fs.mkdtemp(path.join(os.tmpdir(), 'oxymail-')) : undefined;
     let outcome: Omit<MapiOutcome, 'warnings'>;
     try {
@@ -232,6 +260,7 @@ export async function listProfiles(native: () => NativeLoad = loadNative): Promi
   const loaded = native();
   if (!loaded.binding) throw unavailable('profiles', loaded.reason);
   if (!loaded.binding.listProfiles) throw unavailable('profiles', 'this build of the addon has no Extended MAPI');
+  await checkBitness(loaded.binding, 'extended', 'profiles');
   const result = await loaded.binding.listProfiles({ dllPath: process.env.OXYMAIL_MAPI_DLL || undefined });
   if (isLoadFailure(result.call)) throw mapiLoadError(result, 'extended', 'profiles');
   if (result.hresult !== 0) throw extendedMapiError(result.hresult, result.call, 'profiles');

@@ -9,7 +9,7 @@ import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
 import { isEhloName, isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
-import { rawSource } from './compose';
+import { ownMailOptions, rawSource, withOwnKeys } from './compose';
 import { DEFAULT_DEADLINE_MS, SendControl } from './send-control';
 import type { Delivery, SendJob, Transport } from './transport';
 
@@ -44,6 +44,46 @@ function safeHostname(): string {
   }
 }
 
+/** The transport options nodemailer reads (see poolOptions). */
+const TRANSPORT_KEYS = [
+  'service',
+  'url',
+  'proxy',
+  'socket',
+  'connection',
+  'secured',
+  'localAddress',
+  'logger',
+  'debug',
+  'transactionLog',
+  'lmtp',
+  'authMethod',
+  'customAuth',
+  'dnsTimeout',
+  'greetingTimeout',
+  'connectionTimeout',
+  'socketTimeout',
+  'socketCloseTimeout',
+  'maxMessages',
+  'rateDelta',
+  'rateLimit',
+  'getSocket',
+  'component',
+  'disableFileAccess',
+  'disableUrlAccess',
+  'servername',
+  'idleTimeout',
+  'maxResponseSize',
+  'allowInternalNetworkInterfaces',
+  'opportunisticTLS',
+  'auth',
+  'forceAuth',
+  'requireTLS',
+  'ignoreTLS',
+  'secure',
+  'name',
+] as const;
+
 /** nodemailer pool options for an endpoint. Exported for tests and the benchmark. */
 export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
   const hasCredentials = e.username !== undefined;
@@ -74,7 +114,11 @@ export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
     options.forceAuth = true;
     options.auth = e.accessToken !== undefined ? { type: 'OAuth2', user: e.username, accessToken: e.accessToken } : { user: e.username, pass: e.password };
   }
-  return options;
+  // Certificates are verified unless the settings say otherwise, as an own property: a
+  // `tls` or `rejectUnauthorized` on a polluted Object.prototype must not turn verification off.
+  options.tls = { ...(e.tls ?? {}), rejectUnauthorized: e.tls?.rejectUnauthorized !== false };
+  // Every other option nodemailer reads is set as an own property too, for the same reason.
+  return withOwnKeys(options, TRANSPORT_KEYS);
 }
 
 function tlsMode(e: SmtpEndpoint): SmtpVerifyResult['tls'] {
@@ -143,7 +187,9 @@ export class SmtpTransport implements Transport {
       // server advertises SIZE, and refuses before MAIL FROM (nothing uploaded) above its limit.
       const mail: SendMailOptions = { envelope: { ...composed.envelope, size: composed.size } as SendMailOptions['envelope'], raw: rawSource(composed) };
       if (composed.dsn) mail.dsn = composed.dsn;
-      const info = await this.pool.sendMail({ ...mail, signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions);
+      const envelope = mail.envelope as Record<string, unknown>;
+      withOwnKeys(envelope, ['cc', 'bcc', 'size', 'dsn', 'use8BitMime', 'requireTLSExtensionEnabled']);
+      const info = await this.pool.sendMail(ownMailOptions({ ...mail, signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions));
       return {
         messageId: composed.messageId,
         envelopeId: composed.dsn?.id,

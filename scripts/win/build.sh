@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Cross-builds prebuilds/win32-x64/oxymail.napi.node and the recording
-# mail-client DLLs (prebuilds/win32-x64/, build/win/) with mingw-w64. `npm run build:win`.
+# Cross-builds the Windows addon with mingw-w64, for each arch given (x64, ia32; default both):
+# prebuilds/win32-<arch>/oxymail.node, the recording mail client shipped for oxymail/testing
+# (prebuilds/win32-<arch>/oxymail_recording_client.dll) and its ANSI-only variant used by the tests
+# (build/win-<arch>/). Incremental. `npm run build:win [-- x64|ia32]`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD_DIR="$ROOT/build/cmake-win32-x64"
 BUILD_TYPE="${BUILD_TYPE:-Release}"
+ARCHES=("$@")
+[ "${#ARCHES[@]}" -gt 0 ] || ARCHES=(x64 ia32)
 
-cmake -S "$ROOT" -B "$BUILD_DIR" \
-  -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/mingw-w64-x86_64.cmake" \
-  -DCMAKE_BUILD_TYPE="$BUILD_TYPE"
-cmake --build "$BUILD_DIR" --parallel "$(nproc 2>/dev/null || echo 2)"
-
-echo "[build] $ROOT/prebuilds/win32-x64/oxymail.napi.node"
-echo "[build] $ROOT/prebuilds/win32-x64/oxymail_recording_client.dll"
-echo "[build] $ROOT/build/win/oxymail_recording_client_ansi.dll"
+for arch in "${ARCHES[@]}"; do
+  case "$arch" in
+    x64) toolchain=mingw-w64-x86_64 ;;
+    ia32) toolchain=mingw-w64-i686 ;;
+    *) echo "[build] unknown arch $arch (x64 or ia32)" >&2; exit 2 ;;
+  esac
+  dir="$ROOT/build/cmake-win32-$arch"
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/$toolchain.cmake" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+  cmake --build "$dir" --parallel "$(nproc 2>/dev/null || echo 2)"
+  echo "[build] $ROOT/prebuilds/win32-$arch/oxymail.node, oxymail_recording_client.dll; build/win-$arch/oxymail_recording_client_ansi.dll"
+done

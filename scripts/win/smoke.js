@@ -3,12 +3,13 @@
 // the system MAPI32 there could show Windows' "no mail client" message box and wait forever, so
 // OXYMAIL_MAPI_DLL names a DLL that does not exist: a send and a profile list must both fail with
 // MAPI_UNAVAILABLE at LoadLibraryW (Win32 error 126), which only the loaded addon can report.
-//   node scripts/win/smoke.js      (exit 0: the addon works; 1: it does not)
+//   node scripts/win/smoke.js [<installed oxymail folder>]   (exit 0: the addon works; 1: it does not)
+// Without a folder it checks this checkout (dist/ and prebuilds/).
 'use strict';
 const path = require('path');
 
 process.env.OXYMAIL_MAPI_DLL = 'C:\\oxymail-smoke\\no-such-mapi.dll';
-const { createMailer, listProfiles } = require(path.join(__dirname, '..', '..', 'dist'));
+const { createMailer, listProfiles } = require(process.argv[2] || path.join(__dirname, '..', '..'));
 
 const expectLoadFailure = (what) => (err) => {
   const ok = err && err.code === 'MAPI_UNAVAILABLE' && /\(LoadLibraryW\): cannot load .*\(Win32 error 126\)/.test(err.message);

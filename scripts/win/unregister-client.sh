@@ -3,7 +3,7 @@
 # client at all (not even Wine's "Native Mail Client", whose xdg-email
 # fallback would make tests depend on the desktop). restore-wine-default
 # puts Wine's own client back instead.
-#   unregister-client.sh [--restore-wine-default]
+#   unregister-client.sh [x64|ia32] [--restore-wine-default]   (the registry view of that arch)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -11,12 +11,15 @@ export WINEPREFIX="${WINEPREFIX:-$ROOT/.cache/wineprefix}"
 export WINEDEBUG="${WINEDEBUG:--all}"
 KEY='HKLM\Software\Clients\Mail'
 . "$ROOT/scripts/win/wine-reg.sh"
+ARCH=x64
+case "${1:-}" in x64|ia32) ARCH="$1"; shift ;; esac
+REG_VIEW="$(reg_view_for "$ARCH")"
 
-wine reg delete "$KEY\\Oxymail Recording Client" /f >/dev/null 2>&1 || true
+reg_quiet delete "$KEY\\Oxymail Recording Client" /f
 if [ "${1:-}" = "--restore-wine-default" ]; then
   reg add "$KEY" /ve /d "Native Mail Client" /f
   echo "[unregister] default mail client: Native Mail Client (Wine's)"
 else
-  wine reg delete "$KEY" /ve /f >/dev/null 2>&1 || true
-  echo "[unregister] no default mail client"
+  reg_quiet delete "$KEY" /ve /f
+  echo "[unregister] no default mail client ($REG_VIEW)"
 fi

@@ -1,20 +1,33 @@
 /**
- * `oxymail doctor` with its real probe in Windows node.exe (x64) under Wine: reg.exe reads the
+ * `oxymail doctor` with its real probe in Windows node.exe (the target's arch) under Wine: reg.exe reads the
  * prefix's Software\Clients\Mail, the registered DLL's PE header is read from disk. Cases: the
- * recording client registered (present, x64 like node.exe), no client at all, and a 32-bit DLL
+ * recording client registered (present, the arch of node.exe), no client at all, and a DLL of the other bitness
  * chosen in HKCU (with a DLLPath that does not exist), removed again afterwards.
  */
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ADDON, buildNative, CLIENT_DLL, registerClient, runScenario, unregisterClient, wineEnv, winPath, wineReady } from './harness';
+import { CLIENT_DLL, registerClient, runScenario, TARGET, unregisterClient, wineReg, winPath, wineReady } from './harness';
 import { MACHINE, peBytes } from '../doctor/fixtures';
 
 jest.setTimeout(180_000);
 
 const LOCAL = { SESSIONNAME: 'Console', CLIENTNAME: null, CITRIX_METAINFO: null };
-const THIRTY_TWO = 'Oxymail Doctor 32-bit Client';
+// A client of the other bitness than the target's node.exe: 32-bit for x64, 64-bit for ia32.
+const THIRTY_TWO = 'Oxymail Doctor Other-Bitness Client';
+const OWN = TARGET.arch === 'x64' ? '64-bit x64 (0x8664)' : '32-bit x86 (0x014c)';
+const OTHER =
+  TARGET.arch === 'x64'
+    ? {
+        machine: MACHINE.i386,
+        title: '32-bit x86 (0x014c), this process is 64-bit (x64)',
+        fix: /Run a 32-bit \(ia32\) Node\/Electron to match a 32-bit Office, or install 64-bit Office, or use SMTP\./,
+      }
+    : {
+        machine: MACHINE.x64,
+        title: '64-bit x64 (0x8664), this process is 32-bit (ia32)',
+        fix: /Run a 64-bit \(x64\) Node\/Electron to match Oxymail Doctor Other-Bitness Client, or use SMTP\./,
+      };
 
 interface Case {
   name: string;
@@ -25,7 +38,7 @@ interface Case {
 async function doctor(cases: Case[]) {
   const { result, run } = await runScenario('doctor', { cases });
   if (result.error) throw new Error(`scenario failed: ${JSON.stringify(result.error)}\n${run.stderr}`);
-  expect(result).toMatchObject({ platform: 'win32', arch: 'x64' });
+  expect(result).toMatchObject({ platform: 'win32', arch: TARGET.arch });
   const byName: Record<string, { report: any; text: string }> = {};
   for (const o of result.outcomes) byName[o.name] = o;
   return byName;
@@ -33,30 +46,16 @@ async function doctor(cases: Case[]) {
 
 const line = (report: any, id: string) => report.lines.find((l: any) => l.id === id);
 
-/** `wine reg ...` in the suite's prefix; resolves with the exit code (1: no such key or value). */
-function wineReg(args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    execFile('wine', ['reg', ...args], { env: wineEnv() }, (err) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') reject(err);
-      else resolve(err ? Number((err as { code?: number }).code ?? 1) : 0);
-    });
-  });
-}
-
 if (wineReady('oxymail doctor, real probe (Wine)')) {
   describe('oxymail doctor, real probe (Wine)', () => {
-    beforeAll(async () => {
-      // Built by the other Windows suites in a full run; build only what is missing when run alone.
-      if (!fs.existsSync(CLIENT_DLL.wide) || !fs.existsSync(ADDON)) await buildNative();
-      await registerClient('wide');
-    }, 300_000);
+    beforeAll(() => registerClient('wide'), 300_000);
 
     afterAll(async () => {
       // Leave the prefix as the other Windows suites expect it: the recording client registered.
       await registerClient('wide');
     });
 
-    test('the recording client registered: found in HKLM, its DLL exists and is x64 like node.exe', async () => {
+    test('the recording client registered: found in HKLM, its DLL exists and has the arch of node.exe', async () => {
       const out = await doctor([
         { name: 'local', env: LOCAL },
         { name: 'rds', env: { ...LOCAL, SESSIONNAME: 'RDP-Tcp#2', CLIENTNAME: 'PC-ACCUEIL' } },
@@ -69,7 +68,7 @@ if (wineReady('oxymail doctor, real probe (Wine)')) {
         id: 'mapi.dllpath',
         verdict: 'ok',
         title: `DLLPath: ${winPath(CLIENT_DLL.wide)}`,
-        detail: '64-bit x64 (0x8664), the same as this process.',
+        detail: `${OWN}, the same as this process.`,
       });
       // register-client.sh may also set DLLPathEx (the same DLL): every DLL line must then be ok too.
       expect(local.lines.filter((l: any) => l.id.startsWith('mapi.dll')).every((l: any) => l.verdict === 'ok')).toBe(true);
@@ -106,10 +105,10 @@ if (wineReady('oxymail doctor, real probe (Wine)')) {
       }
     });
 
-    test('a 32-bit DLL chosen in HKCU, with a DLLPath that does not exist: both reported, then removed', async () => {
+    test('a DLL of the other bitness chosen in HKCU, with a DLLPath that does not exist: both reported, then removed', async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oxymail-doctor-'));
       const dll32 = path.join(dir, 'legacy32.dll');
-      fs.writeFileSync(dll32, peBytes(MACHINE.i386));
+      fs.writeFileSync(dll32, peBytes(OTHER.machine));
       const gone = path.join(dir, 'removed.dll');
       const clientKey = `HKLM\\Software\\Clients\\Mail\\${THIRTY_TWO}`;
       const userKey = 'HKCU\\Software\\Clients\\Mail';
@@ -126,8 +125,8 @@ if (wineReady('oxymail doctor, real probe (Wine)')) {
         expect(line(r, 'mapi.dllpath')).toMatchObject({ verdict: 'warn', title: `DLLPath ${winPath(gone)} does not exist` });
         expect(line(r, 'mapi.dllpathex')).toMatchObject({
           verdict: 'warn',
-          title: `${THIRTY_TWO}'s DLLPathEx is 32-bit x86 (0x014c), this process is 64-bit (x64)`,
-          detail: expect.stringMatching(/Run a 32-bit \(ia32\) Node\/Electron to match a 32-bit Office, or install 64-bit Office, or use SMTP\./),
+          title: `${THIRTY_TWO}'s DLLPathEx is ${OTHER.title}`,
+          detail: expect.stringMatching(OTHER.fix),
         });
         expect(r.recommendation.choice).toBe('smtp');
       } finally {
@@ -136,7 +135,7 @@ if (wineReady('oxymail doctor, real probe (Wine)')) {
         await wineReg(['delete', clientKey, '/f']);
         fs.rmSync(dir, { recursive: true, force: true });
       }
-      // Nothing left behind: HKCU names no client again, the 32-bit client's key is gone.
+      // Nothing left behind: HKCU names no client again, the other-bitness client's key is gone.
       expect(await wineReg(['query', clientKey])).not.toBe(0);
       const after = await doctor([{ name: 'after', env: LOCAL }]);
       expect(line(after.after.report, 'mapi.client').title).toBe('Default mail client: Oxymail Recording Client (HKLM)');

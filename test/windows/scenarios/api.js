@@ -1,6 +1,6 @@
 // Runs oxymail's PUBLIC API (dist/) with Windows node.exe under Wine: each case creates a mailer
 // from settings and sends a message (or, with listProfiles, lists the MAPI profiles).
-// argv: <unused addon path> <result .json> <input .json>.
+// argv: <installed package> <result .json> <input .json>.
 // A case may set environment variables first (the recording client reads them at each call),
 // including OXYMAIL_MAPI_RECORD and TEMP (the case's own temp folder), and may send several
 // messages at once (concurrency).
@@ -9,8 +9,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { Readable } = require('stream');
-const { scenario, applyEnv } = require('./common');
-const oxymail = require(path.join(__dirname, '..', '..', '..', 'dist'));
+const { scenario, applyEnv, pkg } = require('./common');
+const oxymail = pkg();
 
 /** Attachment streams not yet read to their end (or error). */
 let openStreams = 0;

@@ -1,11 +1,18 @@
-// Shared by the scenario scripts that test/windows/native.test.ts runs with
-// Windows node.exe under Wine. argv: <addon .node path> <result .json path>
-// [<input .json path>]. Results go through a file because node.exe under
-// Wine fails with EBADF when its stdout is a pipe.
+// Shared by the scenario scripts that the test/windows suites run with a Windows node.exe (under
+// Wine on Linux). argv: <installed oxymail package folder> <result .json path> [<input .json path>].
+// The addon and the public API come from that package (the packed tarball, installed), as a user
+// gets them. Results go through a file because node.exe under Wine fails with EBADF when its
+// stdout is a pipe.
 'use strict';
 const fs = require('fs');
+const path = require('path');
 
-const [addonPath, resultPath, inputPath] = process.argv.slice(2);
+const [packageDir, resultPath, inputPath] = process.argv.slice(2);
+
+/** A module of the installed package: pkg() is require('oxymail'), pkg('dist/testing')... */
+function pkg(sub = '') {
+  return require(path.join(packageDir, sub));
+}
 
 /** Writes the scenario's result (bigints as strings) for the test to read. */
 function finish(result) {
@@ -17,7 +24,9 @@ function finish(result) {
 function scenario(body) {
   let addon;
   try {
-    addon = require(addonPath);
+    // As lib/native.ts loads it: node-gyp-build picks prebuilds/win32-<arch>/oxymail.node.
+    const load = require(require.resolve('node-gyp-build', { paths: [packageDir] }));
+    addon = load(packageDir);
   } catch (e) {
     finish({ error: { name: e.name, message: e.message, stage: 'require' } });
     return;
@@ -75,4 +84,4 @@ function applyEnv(env = {}) {
   }
 }
 
-module.exports = { scenario, request, extendedRequest, finish, applyEnv };
+module.exports = { scenario, request, extendedRequest, finish, applyEnv, pkg };

@@ -1,10 +1,9 @@
 // Runs `oxymail doctor` (dist/doctor) with the REAL probe in Windows node.exe under Wine: reg.exe
-// reads the prefix's registry, the DLLs are read from disk. argv: <addon path, unused> <result .json> <input .json>.
+// reads the prefix's registry, the DLLs are read from disk. argv: <installed package> <result .json> <input .json>.
 // Each case sets (or, with null, removes) environment variables first: SESSIONNAME and friends.
 'use strict';
-const path = require('path');
-const { scenario, applyEnv } = require('./common');
-const doctor = require(path.join(__dirname, '..', '..', '..', 'dist', 'doctor'));
+const { scenario, applyEnv, pkg } = require('./common');
+const doctor = pkg('dist/doctor');
 
 scenario(async (_addon, input) => {
   const outcomes = [];

@@ -1,9 +1,8 @@
 // The settings store under Windows: secrets sealed with DPAPI on disk, opened by get().
 'use strict';
 const fs = require('fs');
-const path = require('path');
-const { scenario } = require('./common');
-const { openSettingsStore } = require(path.join(__dirname, '..', '..', '..', 'dist'));
+const { scenario, pkg } = require('./common');
+const { openSettingsStore } = pkg();
 
 scenario(async (_addon, input) => {
   const store = openSettingsStore(input.file);

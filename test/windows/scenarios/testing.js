@@ -3,11 +3,9 @@
 // is read in HKLM and in HKCU (the user's own choice) before, during and after.
 'use strict';
 const fs = require('fs');
-const path = require('path');
-const { scenario } = require('./common');
-const dist = path.join(__dirname, '..', '..', '..', 'dist');
-const { createMailer } = require(dist);
-const testing = require(path.join(dist, 'testing'));
+const { scenario, pkg } = require('./common');
+const { createMailer } = pkg();
+const testing = pkg('dist/testing');
 
 const defaults = async () => ({ machine: await testing.defaultMailClient(), user: await testing.defaultMailClient(undefined, 'HKCU') });
 
