@@ -2,7 +2,8 @@
  * The capability matrix: which option each protocol honours. It is data, returned as is by
  * `capabilities()`, and the one place `send()` checks a request against.
  */
-import { MailError, MailWarning } from './errors';
+import { MailError, MailWarning, warning } from './errors';
+import { MessageKey, text } from './i18n';
 
 /** A column of the matrix: the managed relay, SMTP, and the two MAPI interfaces. */
 export type ProtocolKey = 'managed' | 'smtp' | 'mapi-simple' | 'mapi-extended';
@@ -111,9 +112,14 @@ export function capabilities(protocol: ProtocolKey): Record<Feature, Capability>
 export function capabilities(protocol?: ProtocolKey) {
   if (protocol === undefined) return structuredClone(MATRIX);
   if (!(protocol in MATRIX)) {
-    throw new MailError('INVALID_OPTION', `capabilities: unknown protocol '${String(protocol)}' (expected ${Object.keys(MATRIX).join(', ')})`);
+    throw new MailError('INVALID_OPTION', text('INVALID_OPTION.capabilities', { protocol: String(protocol), expected: Object.keys(MATRIX).join(', ') }));
   }
   return structuredClone(MATRIX[protocol]);
+}
+
+/** The catalog key of a matrix note (`capability.mapi-simple.html`): every note has one (test/unit/i18n.test.ts). */
+export function noteKey(protocol: ProtocolKey, feature: Feature): MessageKey {
+  return `capability.${protocol}.${feature}` as MessageKey;
 }
 
 /** True when `protocol` honours `feature`. */
@@ -142,18 +148,17 @@ export function checkCapabilities(
   for (const [feature, origin] of Object.entries(requested) as [Feature, Origin][]) {
     if (supports(protocol, feature)) continue;
     const note = MATRIX[protocol][feature].note;
-    const what = `option '${feature}' is not supported by protocol '${protocol}'${note ? ` (${note})` : ''}`;
+    const what = note
+      ? text('UNSUPPORTED_OPTION.what.note', { feature, protocol, note: text(noteKey(protocol, feature)) })
+      : text('UNSUPPORTED_OPTION.what', { feature, protocol });
     if (origin === 'explicit' && policy === 'error') {
-      throw new MailError('UNSUPPORTED_OPTION', `send: ${what}; nothing was sent`, {
+      throw new MailError('UNSUPPORTED_OPTION', text('UNSUPPORTED_OPTION', { what }), {
         protocol: protocol.startsWith('mapi') ? 'mapi' : (protocol as 'smtp' | 'managed'),
-        hint: `Remove '${feature}' from the message, choose a protocol that supports it, or create the mailer with { unsupported: 'warn' } to drop it.`,
+        hint: text('UNSUPPORTED_OPTION.hint', { feature }),
       });
     }
     dropped.add(feature);
-    warnings.push({
-      code: 'OPTION_DROPPED',
-      message: `${what}; it was ${origin === 'settings' ? "a default from the user's settings" : 'dropped as asked by unsupported: warn'} and was not applied`,
-    });
+    warnings.push(warning('OPTION_DROPPED', text(origin === 'settings' ? 'OPTION_DROPPED.settings' : 'OPTION_DROPPED.warn', { what })));
   }
   return dropped;
 }

@@ -123,6 +123,11 @@ export function problemAt(p: Problem, path: string): Problem {
   return out;
 }
 
+/** The hint of a problem as a Text when it has one (its string otherwise). */
+export function problemHint(p: Problem): Text | string | undefined {
+  return TEXTS.get(p)?.hint ?? p.hint;
+}
+
 /** The Text of a problem's message (its string when it was made without one). */
 function problemText(p: Problem): Text | string {
   return TEXTS.get(p)?.message ?? p.message;

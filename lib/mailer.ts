@@ -3,7 +3,8 @@
  * one road every message travels: validate -> capability check -> transport -> result.
  */
 import { Feature, checkCapabilities, Origin, ProtocolKey, UnsupportedPolicy } from './capabilities';
-import { localizeError, localizeWarning, MailError, MailWarning, Protocol } from './errors';
+import { localizeError, localizeWarning, MailError, MailWarning, Protocol, warning } from './errors';
+import { text } from './i18n';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult } from './result';
 import { inspect } from 'node:util';
@@ -62,9 +63,10 @@ const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 function rejectUnknown(what: string, given: object, known: Set<string>): void {
   const unknown = Object.keys(given).filter((k) => !known.has(k));
   if (unknown.length) {
+    const options = unknown.map((k) => `'${k}'`).join(', ');
     throw new MailError(
       'UNKNOWN_OPTION',
-      `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...known].join(', ')})`,
+      text(unknown.length > 1 ? 'UNKNOWN_OPTION.options' : 'UNKNOWN_OPTION.option', { what, options, known: [...known].join(', ') }),
     );
   }
 }
@@ -72,7 +74,7 @@ function rejectUnknown(what: string, given: object, known: Set<string>): void {
 function checkDeadline(ms: unknown): void {
   if (ms === undefined) return;
   if (!Number.isInteger(ms) || (ms as number) < DEADLINE_BOUNDS.min || (ms as number) > DEADLINE_BOUNDS.max) {
-    throw new MailError('INVALID_OPTION', `send: deadlineMs must be an integer from ${DEADLINE_BOUNDS.min} to ${DEADLINE_BOUNDS.max} (milliseconds)`);
+    throw new MailError('INVALID_OPTION', text('INVALID_OPTION.deadlineMs', { min: DEADLINE_BOUNDS.min, max: DEADLINE_BOUNDS.max }));
   }
 }
 
@@ -82,10 +84,10 @@ export function createMailer(settings: SettingsInput | UserMailSettings, options
   try {
     rejectUnknown('createMailer', options, MAILER_OPTIONS);
     if (options.unsupported !== undefined && options.unsupported !== 'error' && options.unsupported !== 'warn') {
-      throw new MailError('INVALID_OPTION', "createMailer: options.unsupported must be 'error' or 'warn'");
+      throw new MailError('INVALID_OPTION', text('INVALID_OPTION.unsupported'));
     }
     if (options.locale !== undefined && typeof options.locale !== 'string') {
-      throw new MailError('INVALID_OPTION', "createMailer: options.locale must be a string such as 'fr' or 'en'");
+      throw new MailError('INVALID_OPTION', text('INVALID_OPTION.locale'));
     }
     const resolved = resolveSettings(settings, options.overrides);
     const mailer = new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options);
@@ -135,14 +137,14 @@ class MailerImpl implements Mailer {
 
   private chooseProtocol(requested: Protocol | undefined): Protocol {
     if (requested === undefined) return this.protocol;
-    if (!PROTOCOLS.includes(requested)) throw new MailError('INVALID_OPTION', `send: protocol must be one of ${PROTOCOLS.join(', ')}`);
+    if (!PROTOCOLS.includes(requested)) throw new MailError('INVALID_OPTION', text('INVALID_OPTION.protocol', { protocols: PROTOCOLS.join(', ') }));
     return requested;
   }
 
   private managedRelay(): ManagedRelay {
     if (this.relay === undefined) this.relay = resolveRelay(this.options.managed) ?? null;
     if (!this.relay) {
-      throw new MailError('MANAGED_NOT_CONNECTED', 'send (managed): the suite relay is not configured, nothing was sent', {
+      throw new MailError('MANAGED_NOT_CONNECTED', text('MANAGED_NOT_CONNECTED'), {
         protocol: 'managed',
         hint: MANAGED_HINT,
       });
@@ -165,9 +167,9 @@ class MailerImpl implements Mailer {
   private requireSmtp() {
     const smtp = this.settings.smtp;
     if (!smtp?.host || !this.settings.email) {
-      throw new MailError('INVALID_SETTINGS', `send (smtp): the user's settings have no ${!smtp?.host ? 'smtp.host' : 'email'}, nothing was sent`, {
+      throw new MailError('INVALID_SETTINGS', text('INVALID_SETTINGS.missing', { protocol: 'smtp', field: !smtp?.host ? 'smtp.host' : 'email' }), {
         protocol: 'smtp',
-        hint: 'Fill in the SMTP server and the user e-mail address in the user settings.',
+        hint: text('INVALID_SETTINGS.hint.smtpMissing'),
       });
     }
     return smtp;
@@ -175,9 +177,9 @@ class MailerImpl implements Mailer {
 
   private requireEmail(protocol: Protocol): string {
     if (!this.settings.email) {
-      throw new MailError('INVALID_SETTINGS', `send (${protocol}): the user's settings have no email, nothing was sent`, {
+      throw new MailError('INVALID_SETTINGS', text('INVALID_SETTINGS.missing', { protocol, field: 'email' }), {
         protocol,
-        hint: 'Fill in the user e-mail address: it is the Reply-To of managed sending.',
+        hint: text('INVALID_SETTINGS.hint.emailMissing'),
       });
     }
     return this.settings.email;
@@ -214,9 +216,9 @@ class MailerImpl implements Mailer {
     const protocol = this.chooseProtocol(options.protocol);
     const msg = await validateMessage(message);
     if (protocol === 'managed' && msg.bulk) {
-      throw new MailError('MANAGED_BULK_FORBIDDEN', 'send (managed): bulk (CRM) sending is not allowed through the managed relay, nothing was sent', {
+      throw new MailError('MANAGED_BULK_FORBIDDEN', text('MANAGED_BULK_FORBIDDEN'), {
         protocol,
-        hint: "Turn on 'customize' in the user's settings and send bulk mail by SMTP (or MAPI).",
+        hint: text('MANAGED_BULK_FORBIDDEN.hint'),
       });
     }
     const warnings: MailWarning[] = [];
@@ -230,7 +232,7 @@ class MailerImpl implements Mailer {
       deliveryReceipt:
         keep('deliveryReceipt', msg.deliveryReceipt ?? (d.deliveryReceipt ? { notify: ['success', 'failure'], ret: 'headers' } : false)) || false,
     };
-    if (options.signal?.aborted) throw new MailError('ABORTED', `send (${protocol}): aborted before sending`, { protocol });
+    if (options.signal?.aborted) throw new MailError('ABORTED', text('ABORTED.before', { protocol }), { protocol });
     const receipts: SendResult['receipts'] = {
       read: eff.readReceipt ? 'requested' : 'not-requested',
       delivery: eff.deliveryReceipt ? 'requested' : 'not-requested',
@@ -248,23 +250,17 @@ class MailerImpl implements Mailer {
     warnings.push(...delivery.warnings);
     if (eff.deliveryReceipt && !delivery.dsnOffered) {
       receipts.delivery = 'unsupported-by-server';
-      warnings.push({
-        code: 'DELIVERY_RECEIPT_UNSUPPORTED',
-        message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
-      });
+      warnings.push(warning('DELIVERY_RECEIPT_UNSUPPORTED', text('DELIVERY_RECEIPT_UNSUPPORTED')));
     }
     const refused = delivery.rejectedDetails.filter((r) => r.permanent).map((r) => r.address);
     const deferred = delivery.rejectedDetails.filter((r) => !r.permanent).map((r) => r.address);
     const unexplained = delivery.rejected.filter((a) => !delivery.rejectedDetails.some((r) => r.address === a));
     if (refused.length || unexplained.length) {
       const list = [...refused, ...unexplained].join(', ');
-      warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${list}; the other recipients were sent the message` });
+      warnings.push(warning('RECIPIENTS_REJECTED', text('RECIPIENTS_REJECTED', { list })));
     }
     if (deferred.length) {
-      warnings.push({
-        code: 'RECIPIENTS_DEFERRED',
-        message: `the server refused ${deferred.join(', ')} for now (temporary failure): send to them again later`,
-      });
+      warnings.push(warning('RECIPIENTS_DEFERRED', text('RECIPIENTS_DEFERRED', { list: deferred.join(', ') })));
     }
     // The ENVID only went out when a delivery receipt was asked for and the server offers DSN.
     const envelopeId = eff.deliveryReceipt && delivery.dsnOffered ? delivery.envelopeId : undefined;
@@ -340,7 +336,10 @@ class MailerImpl implements Mailer {
       const mapi = this.route('mapi') as MapiTransport;
       const loaded = mapi.native();
       if (!loaded.binding) {
-        throw new MailError('MAPI_UNAVAILABLE', `verify (MAPI): unavailable: ${loaded.reason}`, { protocol, hint: 'Use SMTP on this machine.' });
+        throw new MailError('MAPI_UNAVAILABLE', text('MAPI_UNAVAILABLE.unavailable', { op: 'verify', reason: loaded.reason }), {
+          protocol,
+          hint: text('MAPI_UNAVAILABLE.hint.useSmtp'),
+        });
       }
       return { protocol, interface: this.settings.mapi?.interface ?? 'simple', warnings: [...this.settingsWarnings] };
     }

@@ -4,6 +4,7 @@
  * the probe; nothing here decides what is good or bad. No secret ends up in the facts.
  */
 import { MailError } from '../errors';
+import { format } from '../i18n';
 import { isGmailHost, looksLikeAppPassword } from '../settings';
 import type { SettingsInput, UserMailSettings } from '../settings';
 import { ManagedRelay, MANAGED_HINT, resolveRelay } from '../transports/managed';
@@ -209,7 +210,7 @@ async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: Settings
 function managedFacts(given: ManagedRelay | undefined, env: Record<string, string | undefined>): ManagedFacts {
   try {
     const relay = resolveRelay(given, env as NodeJS.ProcessEnv);
-    if (!relay) return { configured: false, problem: null, hint: MANAGED_HINT };
+    if (!relay) return { configured: false, problem: null, hint: format(MANAGED_HINT) };
     return {
       configured: true,
       source: given ? 'options' : 'environment',
@@ -219,7 +220,7 @@ function managedFacts(given: ManagedRelay | undefined, env: Record<string, strin
       assignedAddress: relay.assignedAddress,
     };
   } catch (err) {
-    return { configured: false, problem: (err as Error).message, hint: err instanceof MailError && err.hint ? err.hint : MANAGED_HINT };
+    return { configured: false, problem: (err as Error).message, hint: err instanceof MailError && err.hint ? err.hint : format(MANAGED_HINT) };
   }
 }
 
