@@ -4,7 +4,7 @@
  * the probe; nothing here decides what is good or bad. No secret ends up in the facts.
  */
 import { MailError } from '../errors';
-import { format } from '../i18n';
+import { format, text } from '../i18n';
 import { isGmailHost, looksLikeAppPassword } from '../settings';
 import type { SettingsInput, UserMailSettings } from '../settings';
 import { ManagedRelay, MANAGED_HINT, resolveRelay } from '../transports/managed';
@@ -160,7 +160,7 @@ export async function readDefaultClient(probe: ClientReader): Promise<MailClient
 
 /** MAPI on this machine: the default mail client, or why it could not be read. */
 async function mapiFacts(probe: Probe): Promise<MapiFacts> {
-  if (probe.platform !== 'win32') return { available: false, reason: `MAPI exists only on Windows (this is ${probe.platform})` };
+  if (probe.platform !== 'win32') return { available: false, reason: format(text('MAPI_UNAVAILABLE.notWindows', { platform: probe.platform })) };
   try {
     return { available: true, client: await readDefaultClient(probe) };
   } catch (err) {
@@ -201,7 +201,7 @@ async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: Settings
   };
   facts.handshake = await probe.smtpHandshake(endpoint);
   if (facts.handshake.ok && s.username !== undefined) {
-    if (unreadableSmtp.length) facts.loginSkipped = `${unreadableSmtp.join(' and ')} cannot be read on this machine`;
+    if (unreadableSmtp.length) facts.loginSkipped = format(text('doctor.login.unreadable', { paths: unreadableSmtp.join(format(text('doctor.and'))) }));
     else facts.login = await probe.smtpLogin(raw);
   }
   return facts;

@@ -486,4 +486,8 @@ export const en = {
   'capability.mapi-extended.html': 'plain-text body only',
   'capability.mapi-extended.importance': 'three levels: low, normal, high',
   'capability.mapi-extended.senderName': "the profile's account is the sender",
+  'MAPI_UNAVAILABLE.notWindows': 'MAPI exists only on Windows (this is {platform})',
+  'MAPI_UNAVAILABLE.addon': 'the native addon could not be loaded: {error}',
+  'doctor.login.unreadable': '{paths} cannot be read on this machine',
+  'doctor.and': ' and ',
 } as const;

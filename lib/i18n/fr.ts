@@ -510,4 +510,8 @@ export const fr: Record<keyof typeof en, string> = {
   'capability.mapi-extended.html': 'corps en texte brut seulement',
   'capability.mapi-extended.importance': 'trois niveaux : faible, normale, haute',
   'capability.mapi-extended.senderName': "le compte du profil est l'expéditeur",
+  'MAPI_UNAVAILABLE.notWindows': "MAPI n'existe que sous Windows (ici : {platform})",
+  'MAPI_UNAVAILABLE.addon': "le module natif n'a pas pu être chargé : {error}",
+  'doctor.login.unreadable': 'impossible de lire {paths} sur cet ordinateur',
+  'doctor.and': ' et ',
 };

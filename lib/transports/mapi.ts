@@ -57,7 +57,7 @@ export interface MapiOutcome {
 /** MAPI profile names have at most 64 characters (MAPILogon, MAPILogonEx). */
 export const MAX_PROFILE_LENGTH = 64;
 
-const unavailable = (op: string, reason: string) =>
+const unavailable = (op: string, reason: Text | string) =>
   new MailError('MAPI_UNAVAILABLE', text('MAPI_UNAVAILABLE.unavailable', { op, reason }), {
     protocol: 'mapi',
     hint: text('MAPI_UNAVAILABLE.hint'),
