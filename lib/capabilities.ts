@@ -48,8 +48,11 @@ const MATRIX: Record<ProtocolKey, Record<Feature, Capability>> = {
     html: yes,
     calendar: yes,
     importance: yes,
-    readReceipt: yes,
-    deliveryReceipt: yes,
+    readReceipt: { supported: true, note: "Disposition-Notification-To is the user's address, not the envelope sender: readers' clients may ask first" },
+    deliveryReceipt: {
+      supported: true,
+      note: "to the relay: the DSN is requested, but the reports reach the relay's address, not the user (receipts.delivery: 'to-relay')",
+    },
     senderName: { supported: false, note: 'the relay assigns the sender address; the display name is the user label' },
     replyTo: { supported: false, note: "Reply-To is always the user's e-mail address" },
     dialog: no,

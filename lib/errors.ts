@@ -186,6 +186,24 @@ export function problemsText(what: string | Text, problems: Problem[]): Text {
   return text('problems.list', { what, list: textList(lines, '\n') });
 }
 
+/**
+ * Any thrown value as a MailError: a MailError as is; a TypeError (an argument mistake) as
+ * INVALID_OPTION; a file-system error as STORE_ACCESS-like INTERNAL with its errno; anything else
+ * as INTERNAL. For the CLI's output and the last line of defence in send().
+ */
+export function asMailError(err: unknown, what = 'oxymail'): MailError {
+  if (err instanceof MailError) return err;
+  const message = (err as Error)?.message ?? String(err);
+  if (err instanceof TypeError) {
+    return new MailError('INVALID_OPTION', text('INVALID_OPTION.typeError', { what, message }), { cause: err, hint: text('INVALID_OPTION.hint.typeError') });
+  }
+  const errno = (err as NodeJS.ErrnoException)?.code;
+  return new MailError('INTERNAL', typeof errno === 'string' ? text('INTERNAL.errno', { what, errno, message }) : text('INTERNAL', { what, message }), {
+    cause: err,
+    hint: text('INTERNAL.hint'),
+  });
+}
+
 /** Raises the error for a list of validation problems, naming every one of them. */
 export function failWithProblems(code: 'INVALID_SETTINGS' | 'INVALID_MESSAGE', what: string | Text, problems: Problem[]): never {
   const hints = problems.filter((p) => p.hint).map((p) => TEXTS.get(p)?.hint ?? p.hint);

@@ -3,7 +3,7 @@
  * one road every message travels: validate -> capability check -> transport -> result.
  */
 import { Feature, checkCapabilities, Origin, ProtocolKey, UnsupportedPolicy } from './capabilities';
-import { localizeError, localizeWarning, MailError, MailWarning, Protocol, warning } from './errors';
+import { asMailError, localizeError, localizeWarning, MailError, MailWarning, Protocol, warning } from './errors';
 import { text } from './i18n';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult } from './result';
@@ -71,6 +71,13 @@ function rejectUnknown(what: string, given: object, known: Set<string>): void {
   }
 }
 
+/** The known options as own properties only: one inherited from a polluted Object.prototype is not the caller's. */
+function ownOptions<T extends object>(given: T, known: Set<string>): T {
+  const out = {} as Record<string, unknown>;
+  for (const key of known) out[key] = Object.hasOwn(given, key) ? (given as Record<string, unknown>)[key] : undefined;
+  return out as T;
+}
+
 function checkDeadline(ms: unknown): void {
   if (ms === undefined) return;
   if (!Number.isInteger(ms) || (ms as number) < DEADLINE_BOUNDS.min || (ms as number) > DEADLINE_BOUNDS.max) {
@@ -79,10 +86,12 @@ function checkDeadline(ms: unknown): void {
 }
 
 /** Creates a mailer for one user's settings (validated now: INVALID_SETTINGS lists every problem). */
-export function createMailer(settings: SettingsInput | UserMailSettings, options: MailerOptions = {}): Mailer {
-  const locale = typeof options?.locale === 'string' ? options.locale : undefined;
+export function createMailer(settings: SettingsInput | UserMailSettings, givenOptions: MailerOptions = {}): Mailer {
+  const given = givenOptions && Object.hasOwn(givenOptions, 'locale') ? givenOptions.locale : undefined;
+  const locale = typeof given === 'string' ? given : undefined;
   try {
-    rejectUnknown('createMailer', options, MAILER_OPTIONS);
+    rejectUnknown('createMailer', givenOptions, MAILER_OPTIONS);
+    const options = ownOptions(givenOptions, MAILER_OPTIONS);
     if (options.unsupported !== undefined && options.unsupported !== 'error' && options.unsupported !== 'warn') {
       throw new MailError('INVALID_OPTION', text('INVALID_OPTION.unsupported'));
     }
@@ -117,22 +126,54 @@ function localized(mailer: MailerImpl, locale: string): Mailer {
 class MailerImpl implements Mailer {
   readonly protocol: Protocol;
   private readonly policy: UnsupportedPolicy;
-  private readonly routes = new Map<Protocol, Transport>();
+  // What holds a secret (the settings, the relay, the transports and their connections) lives in
+  // private fields, exposed through accessors on the prototype: neither util.inspect (even with
+  // customInspect: false or showHidden) nor a spread ({ ...mailer }) reaches them.
+  readonly #settings: UserMailSettings;
+  readonly #options: MailerOptions;
+  readonly #routes = new Map<Protocol, Transport>();
+  #relay?: ManagedRelay | null;
   /** Who composed messages are from, for the protocols that compose (MAPI: the mail client's account). */
-  private readonly identities: Partial<Record<Protocol, () => Identity>> = {
+  readonly #identities: Partial<Record<Protocol, () => Identity>> = {
     managed: () => this.identity('managed'),
     smtp: () => this.identity('smtp'),
   };
-  private relay?: ManagedRelay | null;
 
   constructor(
-    readonly settings: UserMailSettings,
+    settings: UserMailSettings,
     readonly effectiveSettings: EffectiveSettings,
     private readonly settingsWarnings: MailWarning[],
-    private readonly options: MailerOptions,
+    options: MailerOptions,
   ) {
+    this.#settings = settings;
+    this.#options = options;
     this.protocol = settings.customize ? (settings.protocol as Protocol) : 'managed';
     this.policy = options.unsupported ?? 'error';
+  }
+
+  /** The validated settings after layering (secrets included: do not print). */
+  get settings(): UserMailSettings {
+    return this.#settings;
+  }
+
+  private get options(): MailerOptions {
+    return this.#options;
+  }
+
+  private get routes(): Map<Protocol, Transport> {
+    return this.#routes;
+  }
+
+  private get identities(): Partial<Record<Protocol, () => Identity>> {
+    return this.#identities;
+  }
+
+  private get relay(): ManagedRelay | null | undefined {
+    return this.#relay;
+  }
+
+  private set relay(relay: ManagedRelay | null | undefined) {
+    this.#relay = relay;
   }
 
   private chooseProtocol(requested: Protocol | undefined): Protocol {
@@ -211,7 +252,17 @@ class MailerImpl implements Mailer {
   }
 
   async send(message: MailMessage, options: SendOptions = {}): Promise<SendResult> {
-    rejectUnknown('send', options, SEND_OPTIONS);
+    try {
+      return await this.sendOnce(message, options);
+    } catch (err) {
+      // Every failure leaves as a MailError with a code, whatever raised it.
+      throw asMailError(err, 'send');
+    }
+  }
+
+  private async sendOnce(message: MailMessage, givenOptions: SendOptions): Promise<SendResult> {
+    rejectUnknown('send', givenOptions, SEND_OPTIONS);
+    const options = ownOptions(givenOptions, SEND_OPTIONS);
     checkDeadline(options.deadlineMs);
     const protocol = this.chooseProtocol(options.protocol);
     const msg = await validateMessage(message);
@@ -251,6 +302,10 @@ class MailerImpl implements Mailer {
     if (eff.deliveryReceipt && !delivery.dsnOffered) {
       receipts.delivery = 'unsupported-by-server';
       warnings.push(warning('DELIVERY_RECEIPT_UNSUPPORTED', text('DELIVERY_RECEIPT_UNSUPPORTED')));
+    } else if (eff.deliveryReceipt && protocol === 'managed') {
+      // MAIL FROM is the relay's assigned address: the reports go there, never to the user.
+      receipts.delivery = 'to-relay';
+      warnings.push(warning('DELIVERY_RECEIPT_TO_RELAY', text('DELIVERY_RECEIPT_TO_RELAY')));
     }
     const refused = delivery.rejectedDetails.filter((r) => r.permanent).map((r) => r.address);
     const deferred = delivery.rejectedDetails.filter((r) => !r.permanent).map((r) => r.address);
@@ -326,7 +381,9 @@ class MailerImpl implements Mailer {
     return {
       from: { name: smtp.senderName ?? this.settings.label ?? '', address: email },
       replyTo: smtp.replyTo ? { name: '', address: smtp.replyTo } : undefined,
-      receiptsTo: smtp.replyTo ?? email,
+      // The user is the envelope sender (Return-Path): RFC 8098 clients send the receipt without
+      // asking only when Disposition-Notification-To is that same address, not the reply address.
+      receiptsTo: email,
     };
   }
 

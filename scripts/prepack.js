@@ -28,7 +28,8 @@ if (process.env.OXYMAIL_PREPACK_BUILD === '0') {
   console.warn(`[prepack] not building the Windows prebuilds here (missing: ${missingTools.join(', ') || process.platform}): checking those in place`);
 }
 
-const { problems, found } = checkPrebuilds(path.join(ROOT, 'prebuilds'));
+// OXYMAIL_PREBUILDS_DIR: another folder to check (test/unit/prebuilds.test.ts).
+const { problems, found } = checkPrebuilds(process.env.OXYMAIL_PREBUILDS_DIR || path.join(ROOT, 'prebuilds'));
 if (problems.length) {
   fail([
     ...problems,

@@ -3,7 +3,7 @@
  * JSON with --json. Progress goes to stderr so stdout stays parseable.
  */
 import { CommanderError } from 'commander';
-import { MailError } from '../errors';
+import { asMailError, MailError } from '../errors';
 
 const useColor = () => !!process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number) => (s: string) => (useColor() ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -13,12 +13,43 @@ export const yellow = paint(33);
 export const red = paint(31);
 export const bold = paint(1);
 
+/** Our own colour codes: the only escape sequences print() lets through. */
+const OWN_SGR = /\x1b\[(?:0|1|31|32|33)m/y;
+
+/**
+ * Text safe for a terminal: control characters (ESC, BEL, backspace, C1...), bidi overrides and
+ * other invisible characters are shown as escapes (`\x1b`, `\u202e`) instead of acting, so a
+ * stored label such as `\e[2J\e]0;pwned\a` cannot clear the screen or retitle the window.
+ * Newlines and tabs are kept unless `keepLines` is false; `keepOwnColours` keeps our colour codes.
+ */
+export function escapeControls(text: string, keepLines = true, keepOwnColours = false): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (keepOwnColours && ch === '\x1b') {
+      OWN_SGR.lastIndex = i;
+      const m = OWN_SGR.exec(text);
+      if (m) {
+        out += m[0];
+        i += m[0].length - 1;
+        continue;
+      }
+    }
+    if (keepLines && (ch === '\n' || ch === '\t')) out += ch;
+    else if (/[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/.test(ch)) {
+      const code = ch.charCodeAt(0);
+      out += code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    } else out += ch;
+  }
+  return out;
+}
+
 /** A usage error: exit code 2, the message on stderr. */
 export const usage = (message: string) => new CommanderError(2, 'oxymail.usage', message);
 
 /** Prints `data` as JSON with --json, else the human text. */
 export function print(json: boolean | undefined, data: unknown, human: string): void {
-  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
+  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${escapeControls(human, true, true)}\n`);
 }
 
 /** An error as --json prints it: `{ error: { code, message, hint?, problems? } }`. Never holds a secret (MailErrors do not). */
@@ -27,18 +58,19 @@ export function errorJson(err: unknown): { error: { code: string; message: strin
     return { error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), ...(err.problems ? { problems: err.problems } : {}) } };
   }
   if (err instanceof CommanderError) return { error: { code: 'USAGE', message: err.message.replace(/^error: /, '') } };
-  const code = (err as NodeJS.ErrnoException)?.code;
-  return { error: { code: typeof code === 'string' ? code : 'ERROR', message: (err as Error)?.message ?? String(err) } };
+  return errorJson(asMailError(err));
 }
 
 /** An error for people, on stderr: `error [CODE]: message` and its hint. */
 export function writeErrorText(err: unknown): void {
-  if (err instanceof MailError) process.stderr.write(`error [${err.code}]: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
-  else process.stderr.write(`error: ${(err as Error)?.message ?? String(err)}\n`);
+  const e = asMailError(err);
+  if (err instanceof CommanderError) process.stderr.write(`error: ${escapeControls(err.message)}\n`);
+  else process.stderr.write(`error [${e.code}]: ${escapeControls(e.message)}\n${e.hint ? `hint: ${escapeControls(e.hint)}\n` : ''}`);
 }
 
 /** A plain-text table: the first row is the header. */
 export function table(rows: string[][]): string {
+  rows = rows.map((r) => r.map((cell) => escapeControls(cell ?? '', false)));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows
     .map((r, n) => {

@@ -490,4 +490,25 @@ export const en = {
   'MAPI_UNAVAILABLE.addon': 'the native addon could not be loaded: {error}',
   'doctor.login.unreadable': '{paths} cannot be read on this machine',
   'doctor.and': ' and ',
+  'INVALID_OPTION.typeError': '{what}: {message}',
+  'INVALID_OPTION.hint.typeError': 'Check the arguments given (their types and values).',
+  INTERNAL: '{what}: unexpected failure: {message}',
+  'INTERNAL.errno': '{what}: unexpected failure ({errno}): {message}',
+  'INTERNAL.hint': 'This is a bug in oxymail or a failure of the machine (disk, memory): retry, and report it with this message if it lasts.',
+  DELIVERY_RECEIPT_TO_RELAY:
+    "managed mode: the delivery receipt was requested, but the reports go to the relay's address (the envelope sender), not to the user",
+  'MAPI_BITNESS_MISMATCH.node': 'a {bits} ({arch}) Node.js or Electron, the bitness of the mail client',
+  'MAPI_BITNESS_MISMATCH.anyNode': "a Node.js or Electron of the mail client's bitness",
+  'MAPI_BITNESS_MISMATCH.hint': "Use SMTP on this machine (customize: true, protocol: 'smtp'), or run the application with {node}.",
+  MAPI_BITNESS_MISMATCH:
+    "{op} (MAPI): {client}'s {value} ({path}) is {machine}, this process is {bits} ({arch}): Windows cannot load it here; MAPI was not called",
+  'MANAGED_NOT_CONNECTED.escape': 'managed: OXYMAIL_MANAGED_RELAY has a malformed %-escape in its {what}',
+  'MANAGED_NOT_CONNECTED.hint.escape': 'Percent-encode the {what} of OXYMAIL_MANAGED_RELAY (encodeURIComponent), e.g. smtp://user:p%40ss@host:587. {managed}',
+  'INTERNAL.pollution': 'send: Object.prototype has been given {keys} by other code in this process (prototype pollution); nothing was sent, as {why}',
+  'INTERNAL.hint.pollution': 'Find and fix the code that sets Object.prototype.{key} (often a merge of untrusted JSON into an object).',
+  'INTERNAL.why.message': 'nodemailer would read it into the message',
+  'INTERNAL.why.smtp': 'nodemailer would merge the TLS options and the credentials into it',
+  'capability.managed.readReceipt': "Disposition-Notification-To is the user's address, not the envelope sender: readers' clients may ask first",
+  'capability.managed.deliveryReceipt':
+    "to the relay: the DSN is requested, but the reports reach the relay's address, not the user (receipts.delivery: 'to-relay')",
 } as const;

@@ -514,4 +514,27 @@ export const fr: Record<keyof typeof en, string> = {
   'MAPI_UNAVAILABLE.addon': "le module natif n'a pas pu être chargé : {error}",
   'doctor.login.unreadable': 'impossible de lire {paths} sur cet ordinateur',
   'doctor.and': ' et ',
+  'INVALID_OPTION.typeError': '{what} : {message}',
+  'INVALID_OPTION.hint.typeError': 'Vérifiez les arguments donnés (leurs types et leurs valeurs).',
+  INTERNAL: '{what} : échec inattendu : {message}',
+  'INTERNAL.errno': '{what} : échec inattendu ({errno}) : {message}',
+  'INTERNAL.hint': "C'est un défaut d'oxymail ou une défaillance de l'ordinateur (disque, mémoire) : réessayez, et signalez-le avec ce message s'il persiste.",
+  DELIVERY_RECEIPT_TO_RELAY:
+    "mode géré : l'accusé de réception a été demandé, mais les rapports vont à l'adresse du relais (l'expéditeur de l'enveloppe), pas à l'utilisateur",
+  'MAPI_BITNESS_MISMATCH.node': "un Node.js ou Electron {bits} ({arch}), l'architecture du client de messagerie",
+  'MAPI_BITNESS_MISMATCH.anyNode': "un Node.js ou Electron de l'architecture du client de messagerie",
+  'MAPI_BITNESS_MISMATCH.hint': "Utilisez SMTP sur cet ordinateur (customize: true, protocol: 'smtp'), ou exécutez l'application avec {node}.",
+  MAPI_BITNESS_MISMATCH:
+    "{op} (MAPI) : {value} de {client} ({path}) est {machine}, ce processus est en {bits} ({arch}) : Windows ne peut pas la charger ici ; MAPI n'a pas été appelé",
+  'MANAGED_NOT_CONNECTED.escape': 'managed : OXYMAIL_MANAGED_RELAY contient un échappement % mal formé dans {what}',
+  'MANAGED_NOT_CONNECTED.hint.escape':
+    'Encodez en pourcentage {what} de OXYMAIL_MANAGED_RELAY (encodeURIComponent), par exemple smtp://user:p%40ss@host:587. {managed}',
+  'INTERNAL.pollution': "send : Object.prototype a reçu {keys} d'un autre code de ce processus (pollution de prototype) ; rien n'a été envoyé, car {why}",
+  'INTERNAL.hint.pollution': 'Trouvez et corrigez le code qui définit Object.prototype.{key} (souvent une fusion de JSON non fiable dans un objet).',
+  'INTERNAL.why.message': 'nodemailer le lirait dans le message',
+  'INTERNAL.why.smtp': 'nodemailer y fusionnerait les options TLS et les identifiants',
+  'capability.managed.readReceipt':
+    "Disposition-Notification-To est l'adresse de l'utilisateur, pas l'expéditeur de l'enveloppe : le logiciel de messagerie du lecteur peut demander avant d'envoyer l'accusé de lecture",
+  'capability.managed.deliveryReceipt':
+    "vers le relais : le DSN est demandé, mais les rapports arrivent à l'adresse du relais, pas à l'utilisateur (receipts.delivery: 'to-relay')",
 };

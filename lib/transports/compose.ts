@@ -15,7 +15,7 @@ import type { SendMailOptions } from 'nodemailer';
 import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
 import type MailMessage from 'nodemailer/lib/mailer/mail-message';
 import { MailError } from '../errors';
-import { text } from '../i18n';
+import { Text, text } from '../i18n';
 import { convert } from 'html-to-text';
 import { Mailbox } from '../address';
 import type { Feature } from '../capabilities';
@@ -116,18 +116,40 @@ const PART_KEYS = [
   'method',
 ] as const;
 
+/** Transporter defaults with nothing inherited to copy into messages (see the composer below). */
+export const NO_DEFAULTS = Object.freeze({ headers: Object.freeze({}) }) as unknown as SendMailOptions;
+
 /** `o` with every key of `keys` as an own property (undefined when unset). */
 export function withOwnKeys<T extends object>(o: T, keys: readonly string[]): T {
   for (const key of keys) if (!Object.hasOwn(o, key)) (o as Record<string, unknown>)[key] = undefined;
   return o;
 }
 
+/**
+ * nodemailer builds object literals of its own for each MIME part and reads part keys from them
+ * (`headers`, `encoding`, `path`...): no option of ours can shadow those. When some other code in
+ * the process has put one of them on Object.prototype, composing would carry it into the message
+ * (a header, a file read from disk): nothing is sent instead.
+ */
+export function refuseGadgets(keys: readonly string[] = ['headers', ...PART_KEYS], why: Text | string = text('INTERNAL.why.message')): void {
+  const polluted = keys.filter((key) => Object.hasOwn(Object.prototype, key));
+  if (polluted.length) {
+    throw new MailError('INTERNAL', text('INTERNAL.pollution', { keys: polluted.map((k) => `'${k}'`).join(', '), why }), {
+      hint: text('INTERNAL.hint.pollution', { key: polluted[0] }),
+    });
+  }
+}
+
 /** Mail options safe from a polluted Object.prototype (see MAIL_KEYS); URLs are never fetched. */
 export function ownMailOptions(o: SendMailOptions): SendMailOptions {
   withOwnKeys(o, MAIL_KEYS);
   o.disableUrlAccess = true;
-  for (const a of o.attachments ?? []) withOwnKeys(a, PART_KEYS);
-  if (o.icalEvent && typeof o.icalEvent === 'object') withOwnKeys(o.icalEvent, PART_KEYS);
+  // Not contentTransferEncoding: nodemailer tests it with `in`, so an own undefined would turn off
+  // its base64 default (and line endings of a text attachment would change). refuseGadgets()
+  // covers a polluted one.
+  const shadow = PART_KEYS.filter((k) => k !== 'contentTransferEncoding');
+  for (const a of o.attachments ?? []) withOwnKeys(a, shadow);
+  if (o.icalEvent && typeof o.icalEvent === 'object') withOwnKeys(o.icalEvent, shadow);
   return o;
 }
 
@@ -215,14 +237,19 @@ export function rawSource(c: Pick<ComposedMessage, 'buffer' | 'path'>): Buffer |
  * A nodemailer transport that only composes: the same pipeline as its SMTP transport (Bcc kept out
  * of the headers, unlike its stream transport), handing back the message stream and the envelope.
  */
-const streamer = nodemailer.createTransport({
-  name: 'oxymail-compose',
-  version: '1',
-  send(mail: MailMessage, done: (err: Error | null, info: unknown) => void) {
-    const message = mail.message;
-    done(null, { envelope: message.getEnvelope(), messageId: message.messageId(), message: message.createReadStream() });
+const streamer = nodemailer.createTransport(
+  {
+    name: 'oxymail-compose',
+    version: '1',
+    send(mail: MailMessage, done: (err: Error | null, info: unknown) => void) {
+      const message = mail.message;
+      done(null, { envelope: message.getEnvelope(), messageId: message.messageId(), message: message.createReadStream() });
+    },
   },
-});
+  // nodemailer copies `defaults.headers` into every message: an own, empty one, so that a
+  // `headers` on a polluted Object.prototype is not read instead.
+  NO_DEFAULTS,
+);
 
 /**
  * Builds the RFC 5322 bytes of nodemailer mail options. Without attachments the message is held in
@@ -230,6 +257,7 @@ const streamer = nodemailer.createTransport({
  * `dir` when given (the outbox's own tmp folder, so queuing is a rename) else the system temp.
  */
 export async function composeMessage(mail: SendMailOptions, dir?: string): Promise<ComposedMessage> {
+  refuseGadgets();
   const dsn = mail.dsn as DsnParams | undefined;
   let info: { envelope: { from: string | false; to: string[] }; messageId: string; message: Readable };
   try {

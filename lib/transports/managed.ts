@@ -45,12 +45,23 @@ export function resolveRelay(given: ManagedRelay | undefined, env: NodeJS.Proces
     });
   }
   const secure = parsed.protocol === 'smtps:';
+  // A malformed percent-escape in the credentials (`%E0%A4%A`) is a configuration error, not a URIError.
+  const decode = (part: string, what: string) => {
+    try {
+      return part ? decodeURIComponent(part) : undefined;
+    } catch {
+      throw new MailError('MANAGED_NOT_CONNECTED', text('MANAGED_NOT_CONNECTED.escape', { what }), {
+        protocol: 'managed',
+        hint: text('MANAGED_NOT_CONNECTED.hint.escape', { what, managed: MANAGED_HINT }),
+      });
+    }
+  };
   return checkRelay({
     host: parsed.hostname.replace(/^\[|\]$/g, ''),
     port: parsed.port ? Number(parsed.port) : secure ? 465 : 25,
     security: secure ? 'tls' : 'auto',
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    username: decode(parsed.username, 'user name'),
+    password: decode(parsed.password, 'password'),
     assignedAddress: env.OXYMAIL_MANAGED_FROM ?? '',
   });
 }

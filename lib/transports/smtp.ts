@@ -10,7 +10,7 @@ import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
 import { Text, text } from '../i18n';
 import { isEhloName, isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
-import { ownMailOptions, rawSource, withOwnKeys } from './compose';
+import { NO_DEFAULTS, ownMailOptions, rawSource, refuseGadgets, withOwnKeys } from './compose';
 import { DEFAULT_DEADLINE_MS, SendControl } from './send-control';
 import type { Delivery, SendJob, Transport } from './transport';
 
@@ -149,7 +149,7 @@ export class SmtpTransport implements Transport {
 
   private get pool(): Transporter {
     if (!this.transporter) {
-      const transporter = nodemailer.createTransport(poolOptions(this.endpoint));
+      const transporter = nodemailer.createTransport(poolOptions(this.endpoint), NO_DEFAULTS);
       // The composed message is read by the SMTP connection, which writes the terminating "." as
       // soon as the message ends: its 'end' marks the point after which a drop leaves the outcome
       // unknown. (The connection reads the stream; nothing is buffered in between.)
@@ -177,6 +177,10 @@ export class SmtpTransport implements Transport {
    * SMTP_DELIVERY_UNKNOWN, never a plain failure.
    */
   async send(job: SendJob, signal?: AbortSignal): Promise<Delivery> {
+    // nodemailer merges the `tls` and `auth` options into `{}.tls` / `{}.auth`: with those on a
+    // polluted Object.prototype, it would merge our certificate rules and credentials into the
+    // prototype itself (shared by every object) and use what another transport left there.
+    refuseGadgets(['tls', 'auth'], text('INTERNAL.why.smtp'));
     const control = new SendControl(job.deadlineMs ?? this.endpoint.deadlineMs ?? DEFAULT_DEADLINE_MS, signal);
     this.pending.add(control);
     let messageId: string | undefined;
@@ -213,6 +217,7 @@ export class SmtpTransport implements Transport {
 
   /** Connects, negotiates TLS and authenticates; sends nothing. */
   async verify(): Promise<SmtpVerifyResult> {
+    refuseGadgets(['tls', 'auth'], text('INTERNAL.why.smtp'));
     // A separate, non-pooled transport: verify() must open a connection of its own.
     const { pool: _pool, maxConnections: _max, ...single } = poolOptions(this.endpoint);
     const probe = nodemailer.createTransport(single);

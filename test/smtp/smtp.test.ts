@@ -106,11 +106,15 @@ describe('SMTP: what the server receives', () => {
     expect(header('priority')).toBeUndefined();
   });
 
-  test('read receipt: Disposition-Notification-To names the reply address', async () => {
+  test('read receipt with a reply address: Disposition-Notification-To is the envelope sender (RFC 8098), not Reply-To', async () => {
     const mailer = createMailer(smtpSettings(server.port, { replyTo: 'retours@example.com' }));
     const result = await mailer.send({ to: 'bob@example.com', subject: 'r', text: 'x', readReceipt: true });
     mailer.close();
-    expect(server.received[0].raw.toString()).toMatch(/^Disposition-Notification-To: <retours@example\.com>\r$/m);
+    const got = server.received[0];
+    expect(got.raw.toString()).toMatch(/^Disposition-Notification-To: <alice@example\.com>\r$/m);
+    // The Return-Path a receiving server writes is MAIL FROM: the same address, so clients need not ask.
+    expect(got.mailFrom).toBe('alice@example.com');
+    expect(got.parsed.replyTo?.value[0].address).toBe('retours@example.com');
     expect(result.receipts.read).toBe('requested');
   });
 

@@ -95,7 +95,7 @@ describe('the MAPI transport checks before its first MAPI call', () => {
       await checkMapiBitness(machine({ [OUTLOOK]: MACHINE.i386 }), flavour, 'x64', { op });
     };
     const msg = { to: [{ address: 'a@example.com', name: '' }], cc: [], bcc: [], subject: 's', text: 't', attachments: [] };
-    const err = await rejection(transport.send(msg as never, { importance: undefined, readReceipt: false, deliveryReceipt: false }, {}));
+    const err = await rejection(transport.sendMessage(msg as never, { importance: undefined, readReceipt: false, deliveryReceipt: false }, {}));
     expect(err.code).toBe('MAPI_BITNESS_MISMATCH');
     expect(seen).toEqual(['extended:send']);
     expect(calls).toEqual([]);

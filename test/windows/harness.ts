@@ -10,8 +10,9 @@
  * - its `prebuilds/win32-<arch>/oxymail_recording_client.dll` (shipped for oxymail/testing) and
  *   `build/win-<arch>/oxymail_recording_client_ansi.dll` (tests only): the recording mail client
  *
- * Every suite runs on one target (the first of targets.json; OXYMAIL_WIN_TARGET=<id> picks another);
- * test/windows/targets.test.ts runs the same core scenarios on every target.
+ * Every suite runs on one target (the first of targets.json; the "windows ia32" jest project runs them
+ * again on ia32; OXYMAIL_WIN_TARGET=<id> picks one by hand); test/windows/targets.test.ts runs the
+ * core scenarios on every target.
  */
 import { execFile, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -63,8 +64,10 @@ function selectTarget(id: string | undefined): WinTarget {
   return t;
 }
 
-/** The target every suite runs on. */
-export const TARGET = selectTarget(process.env.OXYMAIL_WIN_TARGET);
+/** The target every suite runs on: the jest project's (jest.config.js), else OXYMAIL_WIN_TARGET's, else the first. */
+export const TARGET = NATIVE_WINDOWS
+  ? TARGETS[0]
+  : selectTarget((globalThis as { OXYMAIL_WIN_TARGET?: string }).OXYMAIL_WIN_TARGET ?? process.env.OXYMAIL_WIN_TARGET);
 /** Windows node.exe, run by Wine. */
 export const NODE_EXE = TARGET.nodeExe;
 /** The scratch app the packed tarball is installed into (OXYMAIL_TEST_APP on the runners), and the package there. */
