@@ -5,7 +5,7 @@
  * for, so an error made in one language can be given again in another.
  */
 import { en } from './en';
-import { fr } from './fr';
+import type { fr as French } from './fr';
 import { Locale, resolveLocale } from './locale';
 
 export { defaultLocale, localeFromTag, resolveLocale, LOCALES } from './locale';
@@ -32,7 +32,14 @@ export interface TextList {
   readonly separator: string;
 }
 
-const CATALOGS: Record<Locale, Record<MessageKey, string>> = { en, fr };
+let french: typeof French | undefined;
+
+/** A language's catalog; French is read on its first use (an English process never loads it). */
+function catalog(locale: Locale): Record<MessageKey, string> {
+  if (locale === 'en') return en;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (french ??= (require('./fr') as { fr: typeof French }).fr);
+}
 
 /** A catalog entry with its parameters (formatted later, in the locale of whoever shows it). */
 export function text(key: MessageKey, params: Params = {}): Text {
@@ -64,7 +71,7 @@ function show(value: Param, locale: Locale): string {
 export function format(value: Text | string, locale?: string): string {
   if (typeof value === 'string') return value;
   const lang: Locale = locale === 'en' || locale === 'fr' ? locale : resolveLocale(locale);
-  const template = CATALOGS[lang][value.key] ?? CATALOGS.en[value.key] ?? value.key;
+  const template = catalog(lang)[value.key] ?? en[value.key] ?? value.key;
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in value.params ? show(value.params[name], lang) : whole));
 }
 
@@ -75,4 +82,11 @@ export function translator(locale?: string): (key: MessageKey, params?: Params) 
 }
 
 /** The raw catalogs (for the completeness test). */
-export const catalogs: Readonly<Record<Locale, Readonly<Record<string, string>>>> = CATALOGS;
+export const catalogs: Readonly<Record<Locale, Readonly<Record<string, string>>>> = {
+  get en() {
+    return catalog('en');
+  },
+  get fr() {
+    return catalog('fr');
+  },
+};
