@@ -7,9 +7,9 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { checkAddress } from '../address';
-import { capabilities, FEATURES, ProtocolKey } from '../capabilities';
+import { capabilities, FEATURES, noteKey, ProtocolKey } from '../capabilities';
 import { MailError } from '../errors';
-import { text } from '../i18n';
+import { format, text } from '../i18n';
 import { IMPORTANCE_LEVELS } from '../importance';
 import { createMailer, SendOptions } from '../mailer';
 import { MailMessage, validateMessage } from '../message';
@@ -17,7 +17,7 @@ import { composeMail } from '../transports/compose';
 import { listProfiles } from '../transports/mapi';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
 import { DoctorOptions, formatDoctorReport, runDoctor } from '../doctor';
-import { errorJson, print, progress, table, usage, writeErrorText } from './output';
+import { errorJson, print, progress, t, table, usage, writeErrorText } from './output';
 import { addSettingsCommands, checkUser, examples, readSettingsFile, storeFrom, userNotFound } from './settings-commands';
 
 interface SendFlags {
@@ -89,17 +89,7 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
     const dir = f.outbox ?? defaultOutboxDir();
     const eff = { importance: msg.importance === 'normal' ? undefined : msg.importance, readReceipt: !!msg.readReceipt, deliveryReceipt: msg.deliveryReceipt };
     const written = await writeToOutbox(composeMail(msg, { from: { name: '', address: from }, receiptsTo: from }, eff, new Set()), dir);
-    print(
-      f.json,
-      { outbox: written.path, messageId: written.messageId, sent: false },
-      [
-        `No settings given: nothing was sent. The message was composed and written to the local outbox:`,
-        `  ${written.path}`,
-        `Open it with any mail client to check it. To really send, give the user's settings:`,
-        `  oxymail settings set USER email=... customize=true protocol=smtp smtp.host=...   then   oxymail send --user USER ...`,
-        `  or: oxymail send --settings user.json ...   (see README: "The settings model")`,
-      ].join('\n'),
-    );
+    print(f.json, { outbox: written.path, messageId: written.messageId, sent: false }, t('cli.outbox.written', { path: written.path }));
     return;
   }
   if (f.from !== undefined) throw usage('--from is for outbox messages only: with settings, the sender is the user (email, smtp.senderName)');
@@ -107,11 +97,11 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
   try {
     const result = await mailer.send(message, { protocol: f.protocol, dialog: f.dialog });
     const lines = [
-      `Sent by ${result.protocol}${result.messageId ? ` as ${result.messageId}` : ''}.`,
-      `  accepted: ${result.accepted.join(', ') || '(none)'}`,
-      ...(result.rejected.length ? [`  rejected: ${result.rejected.join(', ')}`] : []),
-      `  read receipt: ${result.receipts.read}; delivery receipt: ${result.receipts.delivery}`,
-      ...result.warnings.map((w) => `  warning [${w.code}]: ${w.message}`),
+      result.messageId ? t('cli.send.sentAs', { protocol: result.protocol, messageId: result.messageId }) : t('cli.send.sent', { protocol: result.protocol }),
+      t('cli.send.accepted', { list: result.accepted.join(', ') || t('cli.none') }),
+      ...(result.rejected.length ? [t('cli.send.rejected', { list: result.rejected.join(', ') })] : []),
+      t('cli.send.receipts', { read: result.receipts.read, delivery: result.receipts.delivery }),
+      ...result.warnings.map((w) => `  ${t('cli.warning', { code: w.code, message: w.message })}`),
     ];
     print(f.json, result, lines.join('\n'));
   } finally {
@@ -125,9 +115,14 @@ async function verify(f: { settings: string; protocol?: SendOptions['protocol'];
     const r = await mailer.verify({ protocol: f.protocol });
     const human =
       'server' in r
-        ? `OK: ${r.protocol} ${r.server}, TLS ${r.tls}, ${r.authenticatedAs ? `authenticated as ${r.authenticatedAs}` : 'no login'}`
-        : `OK: MAPI (${r.interface}) is available`;
-    print(f.json, r, [human, ...r.warnings.map((w) => `warning [${w.code}]: ${w.message}`)].join('\n'));
+        ? t('cli.verify.smtp', {
+            protocol: r.protocol,
+            server: r.server,
+            tls: r.tls,
+            login: r.authenticatedAs ? t('cli.verify.authenticatedAs', { user: r.authenticatedAs }) : t('cli.verify.noLogin'),
+          })
+        : t('cli.verify.mapi', { interface: r.interface });
+    print(f.json, r, [human, ...r.warnings.map((w) => t('cli.warning', { code: w.code, message: w.message }))].join('\n'));
   } finally {
     mailer.close();
   }
@@ -137,9 +132,12 @@ function showCapabilities(f: { protocol?: ProtocolKey; json?: boolean }): void {
   const matrix = capabilities();
   const columns = (f.protocol ? [f.protocol] : Object.keys(matrix)) as ProtocolKey[];
   if (f.json) return print(true, f.protocol ? matrix[f.protocol] : matrix, '');
-  const rows = [['option', ...columns], ...FEATURES.map((feat) => [feat, ...columns.map((c) => (matrix[c][feat].supported ? 'yes' : 'no'))])];
-  const notes = columns.flatMap((c) => FEATURES.filter((feat) => matrix[c][feat].note).map((feat) => `  ${c} ${feat}: ${matrix[c][feat].note}`));
-  print(false, null, `${table(rows)}\n\nNotes:\n${notes.join('\n')}`);
+  const rows = [
+    [t('cli.capabilities.option'), ...columns],
+    ...FEATURES.map((feat) => [feat, ...columns.map((c) => (matrix[c][feat].supported ? t('cli.yes') : t('cli.no')))]),
+  ];
+  const notes = columns.flatMap((c) => FEATURES.filter((feat) => matrix[c][feat].note).map((feat) => `  ${c} ${feat}: ${format(text(noteKey(c, feat)))}`));
+  print(false, null, `${table(rows)}\n\n${t('cli.capabilities.notes')}\n${notes.join('\n')}`);
 }
 
 /** Builds the command line program (exported so tests may drive it in-process). */
@@ -147,6 +145,7 @@ export function program(): Command {
   const cli = new Command('oxymail')
     .description('Send e-mail on behalf of a user: managed relay, SMTP, or the Windows mail client (MAPI)')
     .option('--store <file>', 'the settings store (default: OXYMAIL_SETTINGS, or the per-user config folder)')
+    .option('--lang <lang>', 'language of the output: fr or en (default: OXYMAIL_LANG, LC_ALL, LANG; Windows: the display language)')
     .exitOverride()
     .showHelpAfterError()
     .addHelpText(
@@ -252,6 +251,26 @@ export function program(): Command {
   return cli;
 }
 
+/**
+ * `--lang fr` / `--lang=fr` anywhere before a `--`: the language of every line this run prints
+ * (it sets OXYMAIL_LANG for this process), taken out before the commands parse the rest.
+ */
+export function takeLang(argv: string[]): string[] {
+  const out = argv.slice(0, 2);
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (a === '--lang' && i + 1 < args.length) process.env.OXYMAIL_LANG = args[++i];
+    else if (a.startsWith('--lang=')) process.env.OXYMAIL_LANG = a.slice('--lang='.length);
+    else out.push(a);
+  }
+  return out;
+}
+
 /** True when --json was given (before a `--`): errors are then also printed as JSON on stdout. */
 function wantsJson(argv: string[]): boolean {
   const args = argv.slice(2);
@@ -264,6 +283,7 @@ function wantsJson(argv: string[]): boolean {
  * stderr as text; with --json it is also printed on stdout as `{ "error": { code, message, hint } }`.
  */
 export async function main(argv: string[]): Promise<number> {
+  argv = takeLang(argv);
   const json = wantsJson(argv);
   try {
     await program().parseAsync(argv);
@@ -272,7 +292,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
       // Commander has printed its own errors already; ours (oxymail.usage) are printed here.
-      if (err.code === 'oxymail.usage') process.stderr.write(`error: ${err.message}\n`);
+      if (err.code === 'oxymail.usage') process.stderr.write(`${t('cli.error', { message: err.message })}\n`);
       if (json) print(true, errorJson(err), '');
       return 2;
     }

@@ -511,4 +511,25 @@ export const en = {
   'capability.managed.readReceipt': "Disposition-Notification-To is the user's address, not the envelope sender: readers' clients may ask first",
   'capability.managed.deliveryReceipt':
     "to the relay: the DSN is requested, but the reports reach the relay's address, not the user (receipts.delivery: 'to-relay')",
+  // The command line (lib/cli).
+  'cli.error': 'error: {message}',
+  'cli.errorCode': 'error [{code}]: {message}',
+  'cli.hint': 'hint: {hint}',
+  'cli.outbox.written':
+    'No settings given: nothing was sent. The message was composed and written to the local outbox:\n  {path}\nOpen it with any mail client to check it. To really send, give the user\'s settings:\n  oxymail settings set USER email=... customize=true protocol=smtp smtp.host=...   then   oxymail send --user USER ...\n  or: oxymail send --settings user.json ...   (see README: "The settings model")',
+  'cli.send.sent': 'Sent by {protocol}.',
+  'cli.send.sentAs': 'Sent by {protocol} as {messageId}.',
+  'cli.send.accepted': '  accepted: {list}',
+  'cli.send.rejected': '  rejected: {list}',
+  'cli.send.receipts': '  read receipt: {read}; delivery receipt: {delivery}',
+  'cli.none': '(none)',
+  'cli.warning': 'warning [{code}]: {message}',
+  'cli.verify.smtp': 'OK: {protocol} {server}, TLS {tls}, {login}',
+  'cli.verify.authenticatedAs': 'authenticated as {user}',
+  'cli.verify.noLogin': 'no login',
+  'cli.verify.mapi': 'OK: MAPI ({interface}) is available',
+  'cli.capabilities.option': 'option',
+  'cli.capabilities.notes': 'Notes:',
+  'cli.yes': 'yes',
+  'cli.no': 'no',
 } as const;

@@ -537,4 +537,25 @@ export const fr: Record<keyof typeof en, string> = {
     "Disposition-Notification-To est l'adresse de l'utilisateur, pas l'expéditeur de l'enveloppe : le logiciel de messagerie du lecteur peut demander avant d'envoyer l'accusé de lecture",
   'capability.managed.deliveryReceipt':
     "vers le relais : le DSN est demandé, mais les rapports arrivent à l'adresse du relais, pas à l'utilisateur (receipts.delivery: 'to-relay')",
+  // La ligne de commande (lib/cli).
+  'cli.error': 'erreur : {message}',
+  'cli.errorCode': 'erreur [{code}] : {message}',
+  'cli.hint': 'conseil : {hint}',
+  'cli.outbox.written':
+    "Aucun paramètre d'envoi donné : rien n'a été envoyé. Le message a été composé et écrit dans la boîte d'envoi locale :\n  {path}\nOuvrez-le avec n'importe quel client de messagerie pour le vérifier. Pour envoyer vraiment, donnez les paramètres d'envoi de l'utilisateur :\n  oxymail settings set USER email=... customize=true protocol=smtp smtp.host=...   puis   oxymail send --user USER ...\n  ou : oxymail send --settings user.json ...   (voir le README : « The settings model »)",
+  'cli.send.sent': 'Envoyé par {protocol}.',
+  'cli.send.sentAs': 'Envoyé par {protocol} sous le Message-ID {messageId}.',
+  'cli.send.accepted': '  acceptés : {list}',
+  'cli.send.rejected': '  refusés : {list}',
+  'cli.send.receipts': '  accusé de lecture : {read} ; accusé de réception : {delivery}',
+  'cli.none': '(aucun)',
+  'cli.warning': 'avertissement [{code}] : {message}',
+  'cli.verify.smtp': 'OK : {protocol} {server}, TLS {tls}, {login}',
+  'cli.verify.authenticatedAs': 'authentifié en tant que {user}',
+  'cli.verify.noLogin': 'sans authentification',
+  'cli.verify.mapi': 'OK : MAPI ({interface}) est disponible',
+  'cli.capabilities.option': 'option',
+  'cli.capabilities.notes': 'Remarques :',
+  'cli.yes': 'oui',
+  'cli.no': 'non',
 };
