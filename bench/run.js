@@ -3,7 +3,8 @@
  * Benchmarks, measured side by side in one run (never by timed tests):
  *  1. the same N pooled messages through oxymail and through raw nodemailer against the same
  *     local sink, alternating runs; prints the oxymail/nodemailer time ratio (target <= 1.05);
- *  2. one send of a 200 MB attachment file; prints the peak RSS growth (target < 64 MB).
+ *  2. one send of a 200 MB attachment file; prints the peak RSS growth (target < 64 MB);
+ *  3. the start-up cost of require('oxymail') against a bare node -e 0 (bench/require.js; target <= 1.2).
  * Usage: npm run bench [-- --messages 2000 --rounds 10 --attachment-mb 200]
  */
 'use strict';
@@ -15,6 +16,7 @@ const path = require('node:path');
 const nodemailer = require('nodemailer');
 const { createMailer } = require('../dist');
 const { poolOptions } = require('../dist/transports/smtp');
+const { requireBench } = require('./require');
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -156,6 +158,7 @@ async function bigAttachment(sink) {
     console.log(`node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0].model}`);
     await bigAttachment(sink);
     await throughput(sink);
+    requireBench(20);
   } finally {
     sink.stop();
   }

@@ -3,9 +3,9 @@
  * a header value from smuggling in another header.
  */
 import { domainToASCII } from 'node:url';
-import addressparser from 'nodemailer/lib/addressparser';
 import { Problem, problem } from './errors';
 import { Text, text } from './i18n';
+import { addressparser } from './lazy';
 
 /** A mailbox: a display name (may be empty) and an addr-spec. */
 export interface Mailbox {
@@ -130,7 +130,7 @@ export function parseAddressField(path: string, value: unknown, problems: Proble
         codes.add('INVALID_ADDRESS');
         return;
       }
-      const parsed = addressparser(item, { flatten: true });
+      const parsed = addressparser()(item, { flatten: true });
       const ambiguous = checkAmbiguous(item, parsed);
       if (ambiguous) {
         problems.push(problem(at, ambiguous));

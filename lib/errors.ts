@@ -217,6 +217,8 @@ export function failWithProblems(code: 'INVALID_SETTINGS' | 'INVALID_MESSAGE', w
 export const WARNING_CODES = {
   OPTION_DROPPED: "an option the protocol cannot honour was dropped (a settings default, or unsupported: 'warn')",
   HTML_CONVERTED: 'an HTML-only body was converted to plain text (MAPI)',
+  INLINE_ATTACHED: 'MAPI: an inline image (attachment with a cid) went as an ordinary attachment',
+  HTML_DROPPED: 'the HTML body was left out and the text body sent (MAPI: plain text only)',
   DELIVERY_RECEIPT_UNSUPPORTED: 'the SMTP server does not offer DSN: no delivery receipt will come',
   RECIPIENTS_REJECTED: 'the server refused some recipients; the others got the message',
   RECIPIENTS_DEFERRED: 'the server refused some recipients for now (4xx): send to them again later',

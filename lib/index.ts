@@ -1,25 +1,47 @@
 /**
  * oxymail: send e-mail on behalf of a business-software user, by the managed relay, SMTP or
  * the Windows mail client (MAPI). Re-exports only.
+ *
+ * `require('oxymail')` loads what createMailer needs and nothing more: the settings store and the
+ * doctor are loaded by their first call (below), nodemailer, html-to-text and jsonc-parser by the
+ * first send or parse that needs them (lib/lazy.ts), the native addon by the first MAPI call.
  */
+import { lazy } from './lazy';
+import type * as DoctorModule from './doctor';
+import type * as StoreModule from './store/store';
+import type * as MapiModule from './transports/mapi';
+
 export { createMailer } from './mailer';
 export type { Mailer, MailerOptions, SendOptions, VerifyResult } from './mailer';
 export { validateSettings, resolveSettings, maskSecrets } from './settings';
 export type { UserMailSettings, SettingsInput, SmtpSettings, MapiSettings, SmtpSecurity, EffectiveSettings, SettingsSource } from './settings';
 export { validateMessage } from './message';
 export type { MailMessage, Attachment, DeliveryReceiptOptions, AddressField } from './message';
-export type { SendResult } from './result';
+export type { SendResult, SmtpVerifyResult } from './result';
 export { capabilities, FEATURES } from './capabilities';
 export type { Capability, Feature, ProtocolKey } from './capabilities';
 export { MailError, ERROR_CODES, WARNING_CODES } from './errors';
 export type { ErrorCode, Protocol, MailWarning, Problem, RejectedRecipient, WarningCode } from './errors';
 export { IMPORTANCE_LEVELS } from './importance';
 export type { Importance } from './importance';
-export { SIMPLE_MAPI_CODES, simpleMapiCode } from './mapi-codes';
+export { SIMPLE_MAPI_CODES, simpleMapiCode, EXTENDED_MAPI_CODES, extendedMapiCode } from './mapi-codes';
 export type { ManagedRelay } from './transports/managed';
-export { openSettingsStore, defaultStorePath, STORE_VERSION } from './store/store';
+export { STORE_VERSION } from './store/version';
 export type { GetOptions, ReadableSettings, SettingsStore, StoredUser, StoreOptions, UpdateFn } from './store/store';
-export { listProfiles } from './transports/mapi';
-export { EXTENDED_MAPI_CODES, extendedMapiCode } from './mapi-codes';
-export { runDoctor, formatDoctorReport } from './doctor';
 export type { DoctorOptions, DoctorReport, DoctorLine, Verdict, RecommendationChoice, Probe, DoctorFacts } from './doctor';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const store = lazy(() => require('./store/store') as typeof StoreModule);
+const doctor = lazy(() => require('./doctor') as typeof DoctorModule);
+const mapi = lazy(() => require('./transports/mapi') as typeof MapiModule);
+
+/** Opens the settings store (see the README, "The settings store"); loads the store on first call. */
+export const openSettingsStore: typeof StoreModule.openSettingsStore = (...args) => store().openSettingsStore(...args);
+/** Where the settings store lives by default on this platform. */
+export const defaultStorePath: typeof StoreModule.defaultStorePath = (...args) => store().defaultStorePath(...args);
+/** Checks which protocol will work on this machine (see the README, "oxymail doctor"); loads the doctor on first call. */
+export const runDoctor: typeof DoctorModule.runDoctor = (...args) => doctor().runDoctor(...args);
+/** The doctor's report as text, one verdict per line. */
+export const formatDoctorReport: typeof DoctorModule.formatDoctorReport = (...args) => doctor().formatDoctorReport(...args);
+/** The MAPI profiles of this machine (MAPIAdminProfiles), to fill mapi.profile; loads the MAPI transport on first call. */
+export const listProfiles: typeof MapiModule.listProfiles = (...args) => mapi().listProfiles(...args);

@@ -2,18 +2,29 @@
  * createMailer: the user's effective settings, the protocol choice, the capability rule, and the
  * one road every message travels: validate -> capability check -> transport -> result.
  */
-import { Feature, checkCapabilities, Origin, ProtocolKey, UnsupportedPolicy } from './capabilities';
+import { Feature, checkCapabilities, Origin, protocolKey, ProtocolKey, requestedFeatures, UnsupportedPolicy } from './capabilities';
 import { asMailError, localizeError, localizeWarning, MailError, MailWarning, Protocol, warning } from './errors';
 import { text } from './i18n';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
-import { SendResult } from './result';
+import { SendResult, SmtpVerifyResult } from './result';
 import { inspect } from 'node:util';
 import { EffectiveSettings, maskSecrets, resolveSettings, SettingsInput, UserMailSettings } from './settings';
-import { ComposedMessage, composeMail, composeMessage, Effective, Identity } from './transports/compose';
+import type { ComposedMessage, Effective, Identity } from './transports/compose';
+import type * as ComposeModule from './transports/compose';
 import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './transports/managed';
-import { MapiSendOptions, MapiTransport } from './transports/mapi';
+import type { MapiSendOptions, MapiTransport } from './transports/mapi';
+import type * as MapiModule from './transports/mapi';
 import { DEADLINE_BOUNDS } from './transports/send-control';
-import { SmtpTransport, SmtpVerifyResult } from './transports/smtp';
+import type { SmtpTransport } from './transports/smtp';
+import type * as SmtpModule from './transports/smtp';
+import { lazy } from './lazy';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// The transports (and nodemailer behind them) load with the first send or verify: require('oxymail') stays fast.
+const smtpModule = lazy(() => require('./transports/smtp') as typeof SmtpModule);
+const mapiModule = lazy(() => require('./transports/mapi') as typeof MapiModule);
+const composeModule = lazy(() => require('./transports/compose') as typeof ComposeModule);
+/* eslint-enable @typescript-eslint/no-require-imports */
 import type { Delivery, SendJob, Transport } from './transports/transport';
 
 /** Options of createMailer, given by the host application. */
@@ -197,9 +208,9 @@ class MailerImpl implements Mailer {
   private route(protocol: Protocol): Transport {
     let t = this.routes.get(protocol);
     if (!t) {
-      if (protocol === 'managed') t = new SmtpTransport(relayEndpoint(this.managedRelay()), 'managed');
-      else if (protocol === 'smtp') t = new SmtpTransport(this.requireSmtp(), 'smtp');
-      else t = new MapiTransport(this.settings.mapi ?? { interface: 'simple', dialog: false });
+      if (protocol === 'managed') t = new (smtpModule().SmtpTransport)(relayEndpoint(this.managedRelay()), 'managed');
+      else if (protocol === 'smtp') t = new (smtpModule().SmtpTransport)(this.requireSmtp(), 'smtp');
+      else t = new (mapiModule().MapiTransport)(this.settings.mapi ?? { interface: 'simple', dialog: false });
       this.routes.set(protocol, t);
     }
     return t;
@@ -227,28 +238,12 @@ class MailerImpl implements Mailer {
   }
 
   private protocolKey(protocol: Protocol): ProtocolKey {
-    return protocol === 'mapi' ? `mapi-${this.settings.mapi?.interface ?? 'simple'}` : protocol;
+    return protocolKey(protocol, this.settings.mapi?.interface);
   }
 
   /** Which options this send asks for, and whether the caller or the settings asked. */
   private requested(msg: NormalizedMessage, options: SendOptions, protocol: Protocol): Partial<Record<Feature, Origin>> {
-    const d = this.settings.defaults;
-    const r: Partial<Record<Feature, Origin>> = {};
-    if (msg.html !== undefined) r.html = 'explicit';
-    if (msg.calendar) r.calendar = 'explicit';
-    if (msg.importance !== undefined) {
-      if (msg.importance !== 'normal') r.importance = 'explicit';
-    } else if (d.importance !== 'normal') r.importance = 'settings';
-    if (msg.readReceipt !== undefined) {
-      if (msg.readReceipt) r.readReceipt = 'explicit';
-    } else if (d.readReceipt) r.readReceipt = 'settings';
-    if (msg.deliveryReceipt !== undefined) {
-      if (msg.deliveryReceipt) r.deliveryReceipt = 'explicit';
-    } else if (d.deliveryReceipt) r.deliveryReceipt = 'settings';
-    if (options.dialog) r.dialog = 'explicit';
-    else if (options.dialog === undefined && protocol === 'mapi' && this.settings.mapi?.dialog) r.dialog = 'settings';
-    if (msg.bulk) r.bulk = 'explicit';
-    return r;
+    return requestedFeatures(msg, options, this.settings.defaults, protocol === 'mapi' && !!this.settings.mapi?.dialog);
   }
 
   async send(message: MailMessage, options: SendOptions = {}): Promise<SendResult> {
@@ -360,7 +355,7 @@ class MailerImpl implements Mailer {
       deadlineMs: options.deadlineMs,
       compose: () => {
         if (!identity) return Promise.reject(new TypeError(`send (${protocol}): this protocol does not compose MIME`));
-        return (composed ??= composeMessage(composeMail(msg, identity, eff, dropped)));
+        return (composed ??= composeModule().composeMessage(composeModule().composeMail(msg, identity, eff, dropped)));
       },
     };
   }

@@ -10,6 +10,7 @@ import { AddressInput, forbiddenCharacter, hasLineBreak, Mailbox, parseAddressFi
 import { ErrorCode, MailError, Problem, problem as textProblem, problemsText } from './errors';
 import { Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS, isImportance } from './importance';
+import { EXTRA_FIELDS, MessageExtras, NormalizedExtras, normalizeExtras } from './message-extras';
 
 /** An attachment: a file path (streamed, never read whole) or in-memory content. */
 export interface Attachment {
@@ -17,6 +18,8 @@ export interface Attachment {
   content?: Buffer | string | Readable;
   filename?: string;
   contentType?: string;
+  /** Content-ID of an inline image, referenced from the HTML as cid:... (SMTP; MAPI attaches it as a file). */
+  cid?: string;
 }
 
 /** Delivery status notification details (RFC 3461). */
@@ -30,7 +33,7 @@ export interface DeliveryReceiptOptions {
 export type AddressField = AddressInput | AddressInput[];
 
 /** The message, the same for every protocol. */
-export interface MailMessage {
+export interface MailMessage extends MessageExtras {
   to?: AddressField;
   cc?: AddressField;
   bcc?: AddressField;
@@ -53,10 +56,11 @@ export interface NormalizedAttachment {
   content?: Buffer | string | Readable;
   filename: string;
   contentType?: string;
+  cid?: string;
 }
 
 /** A validated message. Options left undefined were not set by the caller. */
-export interface NormalizedMessage {
+export interface NormalizedMessage extends NormalizedExtras {
   to: Mailbox[];
   cc: Mailbox[];
   bcc: Mailbox[];
@@ -84,8 +88,9 @@ const MESSAGE_FIELDS = new Set([
   'readReceipt',
   'deliveryReceipt',
   'bulk',
+  ...EXTRA_FIELDS,
 ]);
-const ATTACHMENT_FIELDS = new Set(['path', 'content', 'filename', 'contentType']);
+const ATTACHMENT_FIELDS = new Set(['path', 'content', 'filename', 'contentType', 'cid']);
 const NOTIFY = ['success', 'failure', 'delay'];
 
 /** Content types nodemailer would guess wrong, or that clients need exact (vCard, vCalendar). */
@@ -211,6 +216,7 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
   const deliveryReceipt = normalizeDeliveryReceipt(m.deliveryReceipt, problem);
   const calendar = normalizeCalendar(m.calendar, problem);
   const attachments = await normalizeAttachments(m.attachments, problem);
+  const extra = normalizeExtras(m, problems, codes, problem, bulk, importance);
 
   if (problems.length === 0 && to.length + cc.length + bcc.length === 0) {
     problem('NO_RECIPIENTS', 'to', text('NO_RECIPIENTS'));
@@ -219,7 +225,7 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
     const code = CODE_ORDER.find((c) => codes.has(c)) ?? 'INVALID_MESSAGE';
     throw new MailError(code as ErrorCode, problemsText(text('INVALID_MESSAGE'), problems), { problems });
   }
-  return { to, cc, bcc, subject, text: body, html, attachments, calendar, importance, readReceipt, deliveryReceipt, bulk };
+  return { to, cc, bcc, subject, text: body, html, attachments, calendar, importance: extra.importance, readReceipt, deliveryReceipt, bulk, ...extra.extras };
 }
 
 type ProblemFn = (code: string, path: string, message: Text | string) => void;
@@ -285,7 +291,7 @@ async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise
       continue;
     }
     let typesOk = true;
-    for (const key of ['filename', 'contentType'] as const) {
+    for (const key of ['filename', 'contentType', 'cid'] as const) {
       if (a[key] !== undefined && (typeof a[key] !== 'string' || hasLineBreak(a[key] as string))) {
         problem('INVALID_MESSAGE', `${at}.${key}`, text('INVALID_MESSAGE.stringNoLineBreak'));
         typesOk = false;
@@ -324,7 +330,7 @@ async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise
       problem('INVALID_MESSAGE', `${at}.path`, text('INVALID_MESSAGE.filenameUnusable'));
     }
     const contentType = a.contentType ?? CONTENT_TYPES[path.extname(filename).toLowerCase()];
-    out.push({ path: filePath, content: a.content, filename, contentType });
+    out.push({ path: filePath, content: a.content, filename, contentType, cid: a.cid });
   }
   return out;
 }

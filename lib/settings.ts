@@ -4,10 +4,12 @@
  * settings over the user's general ones, with the provenance of each value.
  */
 import { failWithProblems, MailWarning, Problem, problem, warning } from './errors';
-import { Text, text } from './i18n';
+import { format, Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS } from './importance';
 import { checkAddress, forbiddenCharacter, hasLineBreak } from './address';
-import { parse as parseJsonc, printParseErrorCode, ParseError } from 'jsonc-parser';
+import type { ParseError } from 'jsonc-parser';
+import { jsoncParser } from './lazy';
+import { closest } from './suggest';
 import { DEADLINE_BOUNDS } from './transports/send-control';
 
 /** True for a name EHLO may carry: a domain name of LDH labels with a dot, or an address literal. */
@@ -44,6 +46,9 @@ export interface SmtpSettings {
   /** The name given in EHLO. Default: the machine's name when it is fully qualified, else the address literal [127.0.0.1]. */
   name?: string;
 }
+
+/** Where and how to connect: the user's SMTP settings or the managed relay. */
+export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
 
 /** MAPI parameters (the left-hand side of the product page). */
 export interface MapiSettings {
@@ -229,9 +234,7 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
       problems.push(problem(path, text('INVALID_SETTINGS.object')));
       return;
     }
-    const section = path.split('.')[0];
-    const known = Object.hasOwn(SCHEMA, section) ? '' : [...new Set(Object.keys(SCHEMA).map((p) => p.split('.')[0]))].join(', ');
-    problems.push(problem(path, known ? text('INVALID_SETTINGS.unknownKnown', { known }) : text('INVALID_SETTINGS.unknown')));
+    problems.push(problem(path, unknownSettingText(path)));
     return;
   }
   const { type } = field;
@@ -259,6 +262,35 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
   } else if (type === 'text' && value.length > 1000) {
     bad(text('INVALID_SETTINGS.textLength', { max: 1000 }));
   }
+}
+
+/**
+ * Why a dotted key is not a setting, with the keys of the object it was meant for: `smtp.prot` is
+ * answered with "did you mean smtp.port?" and the smtp keys; `smtpp.port` with the top-level ones.
+ */
+export function unknownSettingMessage(path: string): string {
+  return format(unknownSettingText(path));
+}
+
+/** The same, as a catalog Text. */
+export function unknownSettingText(path: string): Text {
+  const parts = path.split('.');
+  let depth = 0;
+  // The first segment that names nothing at its level is the misspelt one.
+  while (depth < parts.length - 1 && Object.keys(SCHEMA).some((p) => p.startsWith(`${parts.slice(0, depth + 1).join('.')}.`))) depth++;
+  const parent = parts.slice(0, depth).join('.');
+  const keys = [
+    ...new Set(
+      Object.keys(SCHEMA)
+        .filter((p) => !parent || p.startsWith(`${parent}.`))
+        .map((p) => p.split('.')[depth]),
+    ),
+  ];
+  const guess = closest(parts[depth], keys);
+  const name = (k: string) => (parent ? `${parent}.${k}` : k);
+  const known = keys.join(', ');
+  const list = parent ? text('INVALID_SETTINGS.unknown.parentKeys', { parent, known }) : text('INVALID_SETTINGS.unknown.keys', { known });
+  return guess ? text('INVALID_SETTINGS.unknown.didYouMean', { name: name(guess), list }) : text('INVALID_SETTINGS.unknown.list', { list });
 }
 
 /** Cross-field rules: what each mode needs, and settings that contradict each other. */
@@ -374,14 +406,17 @@ export function maskSecrets(settings: UserMailSettings): UserMailSettings {
 /**
  * JSON.parse for files that may hold secrets. Node's own message quotes the text around the fault
  * (a password, when the fault is an unquoted one), so on failure the error names only the line,
- * the column and the kind of fault, located by jsonc-parser in strict JSON mode.
+ * the column and the kind of fault, located by jsonc-parser in strict JSON mode. With `comments`
+ * (files people write: --settings, settings import), line and block comments are allowed.
  */
-export function parseSettingsJson(source: string, what: string | Text): unknown {
+export function parseSettingsJson(source: string, what: string | Text, options: { comments?: boolean } = {}): unknown {
   try {
-    return JSON.parse(source);
+    // Comments become spaces, so JSON.parse keeps its semantics (own __proto__ keys...) and offsets stay right.
+    return JSON.parse(options.comments ? jsoncParser().stripComments(source, ' ') : source);
   } catch {
     const errors: ParseError[] = [];
-    parseJsonc(source, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    const { parse: parseJsonc, printParseErrorCode } = jsoncParser();
+    parseJsonc(source, errors, { disallowComments: !options.comments, allowTrailingComma: false, allowEmptyContent: false });
     const first = errors[0];
     const offset = first?.offset ?? source.length;
     const before = source.slice(0, offset).split('\n');

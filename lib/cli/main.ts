@@ -3,22 +3,25 @@
  * The `oxymail` command: send a message with a user's settings (or, with none, write it to the
  * local outbox), check settings, and show the capability matrix.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
-import { Command, CommanderError, Option } from 'commander';
+import * as path from 'node:path';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { checkAddress } from '../address';
 import { capabilities, FEATURES, noteKey, ProtocolKey } from '../capabilities';
 import { MailError } from '../errors';
 import { format, text } from '../i18n';
 import { IMPORTANCE_LEVELS } from '../importance';
-import { createMailer, SendOptions } from '../mailer';
+import { Mailer, SendOptions } from '../mailer';
 import { MailMessage, validateMessage } from '../message';
+import { validateSettings } from '../settings';
 import { composeMail } from '../transports/compose';
 import { listProfiles } from '../transports/mapi';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
 import { DoctorOptions, formatDoctorReport, runDoctor } from '../doctor';
-import { errorJson, print, progress, t, table, usage, writeErrorText } from './output';
-import { addSettingsCommands, checkUser, examples, readSettingsFile, storeFrom, userNotFound } from './settings-commands';
+import { errorJson, print, progress, readStdinText, t, table, usage, writeErrorText } from './output';
+import { countedAttachments } from './progress';
+import { addSettingsCommands, checkUser, examples, mailerFrom, readSettingsFile, storeFrom, userNotFound, userSource } from './settings-commands';
 
 interface SendFlags {
   to?: string[];
@@ -53,19 +56,31 @@ export function defaultOutboxFrom(user: string, host: string): string {
   return 'oxymail@localhost.invalid';
 }
 
+/** Which file options read stdin ('-'): at most one may, stdin is read once. */
+function checkStdinUse(uses: [string, string | undefined][]): void {
+  const readers = uses.filter(([, v]) => v === '-').map(([flag]) => flag);
+  if (readers.length > 1) throw usage(t('cli.usage.oneStdin', { options: readers.join(t('cli.and')) }));
+}
+
 async function readBody(flag: string, file: string): Promise<string> {
+  if (file === '-') return readStdinText();
   try {
     return await fs.readFile(file, 'utf8');
   } catch (err) {
-    throw new MailError('INVALID_MESSAGE', `send: ${flag} ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? err}); nothing was sent`);
+    throw new MailError('INVALID_MESSAGE', text('INVALID_MESSAGE.bodyFile', { flag, file, error: (err as NodeJS.ErrnoException).code ?? String(err) }));
   }
 }
 
 async function buildMessage(f: SendFlags): Promise<MailMessage> {
-  if (f.text !== undefined && f.textFile !== undefined) throw usage('use either --text or --text-file, not both');
+  if (f.text !== undefined && f.textFile !== undefined) throw usage(t('cli.usage.textOrFile'));
   if (f.text === undefined && f.textFile === undefined && f.htmlFile === undefined) {
-    throw usage('the message needs a body: --text TEXT, --text-file FILE or --html-file FILE');
+    throw usage(t('cli.usage.body'));
   }
+  checkStdinUse([
+    ['--text-file', f.textFile],
+    ['--html-file', f.htmlFile],
+    ['--settings', f.settings],
+  ]);
   const message: MailMessage = { to: f.to, cc: f.cc, bcc: f.bcc, subject: f.subject };
   if (f.text !== undefined) message.text = f.text;
   if (f.textFile !== undefined) message.text = await readBody('--text-file', f.textFile);
@@ -79,9 +94,8 @@ async function buildMessage(f: SendFlags): Promise<MailMessage> {
 
 async function send(f: SendFlags, cmd: Command): Promise<void> {
   const message = await buildMessage(f);
-  if (f.settings && f.user) throw usage('use either --settings FILE or --user USER, not both');
-  if (!f.settings && !f.user) {
-    if (f.protocol) throw usage(`--protocol ${f.protocol} needs the user's settings (--user USER or --settings FILE)`);
+  if (!userSource(f)) {
+    if (f.protocol) throw usage(t('cli.usage.protocolNeedsSettings', { protocol: f.protocol }));
     const msg = await validateMessage(message);
     const from = f.from ?? defaultOutboxFrom(os.userInfo().username, os.hostname());
     const fromProblem = checkAddress(from);
@@ -92,10 +106,18 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
     print(f.json, { outbox: written.path, messageId: written.messageId, sent: false }, t('cli.outbox.written', { path: written.path }));
     return;
   }
-  if (f.from !== undefined) throw usage('--from is for outbox messages only: with settings, the sender is the user (email, smtp.senderName)');
-  const mailer = f.user ? await storeFrom(cmd).mailerFor(checkUser(f.user)) : createMailer((await readSettingsFile(f.settings as string)) as object);
+  if (f.from !== undefined) throw usage(t('cli.usage.from'));
+  const mailer = (await mailerFrom(f, cmd)) as Mailer;
   try {
-    const result = await mailer.send(message, { protocol: f.protocol, dialog: f.dialog });
+    // A progress bar for the attachments' bytes, on a terminal only (MAPI hands files to the mail client: no bar).
+    const protocol = f.protocol ?? mailer.protocol;
+    const bar = !f.json && process.stderr.isTTY && protocol !== 'mapi' ? await countedAttachments(message, process.stderr) : undefined;
+    let result;
+    try {
+      result = await mailer.send(message, { protocol: f.protocol, dialog: f.dialog });
+    } finally {
+      bar?.finish();
+    }
     const lines = [
       result.messageId ? t('cli.send.sentAs', { protocol: result.protocol, messageId: result.messageId }) : t('cli.send.sent', { protocol: result.protocol }),
       t('cli.send.accepted', { list: result.accepted.join(', ') || t('cli.none') }),
@@ -109,8 +131,15 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
   }
 }
 
-async function verify(f: { settings: string; protocol?: SendOptions['protocol']; json?: boolean }): Promise<void> {
-  const mailer = createMailer((await readSettingsFile(f.settings)) as object);
+/** verify()'s TLS in words: what the connection negotiated, never the policy alone. */
+function tlsWords(r: { tls: 'implicit' | 'starttls' | 'none'; tlsProtocol: string | null; cipher: string | null }): string {
+  if (r.tls === 'none') return t('cli.verify.noTls');
+  const mode = r.tls === 'implicit' ? t('doctor.tls.mode.implicit') : 'STARTTLS';
+  return `${r.tlsProtocol ?? 'TLS'} (${mode}${r.cipher ? `, ${r.cipher}` : ''})`;
+}
+
+async function verify(f: { settings?: string; user?: string; protocol?: SendOptions['protocol']; json?: boolean }, cmd: Command): Promise<void> {
+  const mailer = (await mailerFrom(f, cmd, true)) as Mailer;
   try {
     const r = await mailer.verify({ protocol: f.protocol });
     const human =
@@ -118,8 +147,10 @@ async function verify(f: { settings: string; protocol?: SendOptions['protocol'];
         ? t('cli.verify.smtp', {
             protocol: r.protocol,
             server: r.server,
-            tls: r.tls,
-            login: r.authenticatedAs ? t('cli.verify.authenticatedAs', { user: r.authenticatedAs }) : t('cli.verify.noLogin'),
+            tls: tlsWords(r),
+            login: r.authenticatedAs
+              ? t(r.authMethod ? 'cli.verify.loggedInWith' : 'cli.verify.loggedIn', { user: r.authenticatedAs, method: r.authMethod })
+              : t('cli.verify.noLogin'),
           })
         : t('cli.verify.mapi', { interface: r.interface });
     print(f.json, r, [human, ...r.warnings.map((w) => t('cli.warning', { code: w.code, message: w.message }))].join('\n'));
@@ -128,10 +159,11 @@ async function verify(f: { settings: string; protocol?: SendOptions['protocol'];
   }
 }
 
-function showCapabilities(f: { protocol?: ProtocolKey; json?: boolean }): void {
+function showCapabilities(f: { protocol?: ProtocolKey | 'mapi'; json?: boolean }): void {
   const matrix = capabilities();
-  const columns = (f.protocol ? [f.protocol] : Object.keys(matrix)) as ProtocolKey[];
-  if (f.json) return print(true, f.protocol ? matrix[f.protocol] : matrix, '');
+  // 'mapi' is how send and verify name it: both of its interfaces.
+  const columns = (f.protocol === 'mapi' ? ['mapi-simple', 'mapi-extended'] : f.protocol ? [f.protocol] : Object.keys(matrix)) as ProtocolKey[];
+  if (f.json) return print(true, columns.length === 1 ? matrix[columns[0]] : Object.fromEntries(columns.map((c) => [c, matrix[c]])), '');
   const rows = [
     [t('cli.capabilities.option'), ...columns],
     ...FEATURES.map((feat) => [feat, ...columns.map((c) => (matrix[c][feat].supported ? t('cli.yes') : t('cli.no')))]),
@@ -144,10 +176,11 @@ function showCapabilities(f: { protocol?: ProtocolKey; json?: boolean }): void {
 export function program(): Command {
   const cli = new Command('oxymail')
     .description('Send e-mail on behalf of a user: managed relay, SMTP, or the Windows mail client (MAPI)')
+    .version(packageVersion(), '-V, --version', 'print the version of oxymail')
     .option('--store <file>', 'the settings store (default: OXYMAIL_SETTINGS, or the per-user config folder)')
     .option('--lang <lang>', 'language of the output: fr or en (default: OXYMAIL_LANG, LC_ALL, LANG; Windows: the display language)')
     .exitOverride()
-    .showHelpAfterError()
+    .configureHelp({ optionDescription: markRequired })
     .addHelpText(
       'after',
       examples(
@@ -163,9 +196,9 @@ export function program(): Command {
     .option('--cc <address>', 'copy recipient (repeat for several)', collect)
     .option('--bcc <address>', 'blind copy recipient (repeat for several)', collect)
     .requiredOption('--subject <text>', 'subject')
-    .option('--text <text>', 'plain-text body')
-    .option('--text-file <file>', 'plain-text body from a UTF-8 file')
-    .option('--html-file <file>', 'HTML body from a file')
+    .option('--text <text>', 'plain-text body (a body is required: --text, --text-file or --html-file)')
+    .option('--text-file <file>', "plain-text body from a UTF-8 file ('-': stdin)")
+    .option('--html-file <file>', "HTML body from a file ('-': stdin); with a text body too, MAPI sends the text")
     .option('--attach <file>', 'attach a file (repeat for several)', collect)
     .addOption(new Option('--importance <level>', 'importance').choices([...IMPORTANCE_LEVELS]))
     .option('--read-receipt', 'ask for a read receipt')
@@ -173,7 +206,7 @@ export function program(): Command {
     .option('--dialog', "MAPI: show the mail client's compose window")
     .addOption(new Option('--protocol <protocol>', 'switch protocol for this send').choices(['managed', 'smtp', 'mapi']))
     .option('--user <user>', "the user's settings from the store (oxymail settings ...)")
-    .option('--settings <file>', "the user's settings from a JSON file (see README)")
+    .option('--settings <file>', "the user's settings from a JSON file, comments allowed ('-': stdin; see README)")
     .option('--outbox <dir>', `outbox folder when no settings are given (default ${defaultOutboxDir()})`)
     .option('--from <address>', 'From address of an outbox message')
     .option('--json', 'print the result as JSON')
@@ -184,23 +217,31 @@ export function program(): Command {
         `oxymail send --settings alice.json --to bob@example.com --cc carol@example.com \\
       --subject "Facture n° 12" --text-file body.txt --attach facture.pdf --importance high --read-receipt`,
         'oxymail send --user alice --to bob@example.com --subject "Relance" --text "Bonjour" --delivery-receipt',
-      ) + '\n\nThe body is required: --text, --text-file and/or --html-file.',
+        'generate-letter | oxymail send --user alice --to bob@example.com --subject "Relance" --text-file -',
+      ) + '\n\nThe body is required: --text, --text-file and/or --html-file. On a terminal, a bar shows the attachments being sent.',
     )
     .action(send);
   cli
     .command('verify')
     .description("connect, negotiate TLS and log in with the user's settings; sends nothing")
-    .requiredOption('--settings <file>', "the user's settings (JSON)")
+    .option('--user <user>', "the user's settings from the store (one of --user or --settings is required)")
+    .option('--settings <file>', "the user's settings from a JSON file, comments allowed ('-': stdin)")
     .addOption(new Option('--protocol <protocol>', 'protocol to check').choices(['managed', 'smtp', 'mapi']))
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', examples('oxymail verify --settings alice.json', 'oxymail verify --settings alice.json --protocol smtp --json'))
+    .addHelpText(
+      'after',
+      examples('oxymail verify --user alice', 'oxymail verify --settings alice.json --protocol smtp --json') +
+        '\n\nIt prints the TLS the connection really negotiated (version, cipher) or "no TLS", and the login the server accepted.',
+    )
     .action(verify);
   cli
     .command('capabilities')
     .description('show which option each protocol supports')
-    .addOption(new Option('--protocol <protocol>', 'one column').choices(['managed', 'smtp', 'mapi-simple', 'mapi-extended']))
+    .addOption(
+      new Option('--protocol <protocol>', 'one column (mapi: both MAPI interfaces)').choices(['managed', 'smtp', 'mapi', 'mapi-simple', 'mapi-extended']),
+    )
     .option('--json', 'print as JSON')
-    .addHelpText('after', examples('oxymail capabilities', 'oxymail capabilities --protocol smtp --json'))
+    .addHelpText('after', examples('oxymail capabilities', 'oxymail capabilities --protocol mapi', 'oxymail capabilities --protocol smtp --json'))
     .action(showCapabilities);
   const mapi = cli.command('mapi').description('the Windows mail client (MAPI)').addHelpText('after', examples('oxymail mapi profiles'));
   mapi
@@ -214,20 +255,29 @@ export function program(): Command {
         opts.json,
         profiles,
         profiles.length
-          ? table([['profile', 'default'], ...profiles.map((p) => [p.name, p.isDefault ? 'yes' : ''])])
-          : 'No MAPI profile: open the mail client once to create one.',
+          ? table([[t('cli.profiles.profile'), t('cli.profiles.default')], ...profiles.map((p) => [p.name, p.isDefault ? t('cli.yes') : ''])])
+          : t('cli.profiles.none'),
       );
     });
   cli
     .command('doctor')
     .description('check which protocol will work on this machine (session, mail client, SMTP server) and advise')
     .option('--user <user>', "also check this user's settings from the store")
+    .option('--settings <file>', "also check the user's settings of a JSON file, comments allowed ('-': stdin)")
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', examples('oxymail doctor', 'oxymail doctor --user alice --json'))
-    .action(async (opts: { user?: string; json?: boolean }, cmd: Command) => {
+    .addHelpText('after', examples('oxymail doctor', 'oxymail doctor --user alice --json', 'oxymail doctor --settings alice.json'))
+    .action(async (opts: { user?: string; settings?: string; json?: boolean }, cmd: Command) => {
       const store = storeFrom(cmd);
       const options: DoctorOptions = { storePath: store.path };
-      if (opts.user) {
+      userSource(opts);
+      if (opts.settings) {
+        try {
+          options.settings = validateSettings(await readSettingsFile(opts.settings));
+        } catch (err) {
+          if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw err;
+          options.settingsError = err;
+        }
+      } else if (opts.user) {
         try {
           const found = await store.getReadable(checkUser(opts.user));
           if (!found) {
@@ -241,13 +291,20 @@ export function program(): Command {
           options.settingsError = err;
         }
       }
-      progress('Checking this machine...');
+      progress(t('cli.doctor.checking'));
       const report = await runDoctor(options);
       if (opts.json) print(true, report, '');
       else process.stdout.write(formatDoctorReport(report, { color: !!process.stdout.isTTY && !process.env.NO_COLOR }));
       if (report.failed) process.exitCode = 1;
     });
   addSettingsCommands(cli);
+  for (const c of allCommands(cli)) {
+    // One line for a usage error, then where the whole story is: never the whole help.
+    c.configureOutput({ outputError: (text, write) => write(`${text.trimEnd()}\n${seeHelp(c)}\n`) });
+    c.hook('preAction', (_self, action) => {
+      running = action;
+    });
+  }
   return cli;
 }
 
@@ -271,6 +328,32 @@ export function takeLang(argv: string[]): string[] {
   return out;
 }
 
+/** The command whose action runs (for the "see --help" line of a usage error it raises). */
+let running: Command | undefined;
+
+function allCommands(c: Command): Command[] {
+  return [c, ...c.commands.flatMap(allCommands)];
+}
+
+function commandPath(c: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = c; at; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
+
+const seeHelp = (c: Command) => t('cli.seeHelp', { command: commandPath(c) });
+
+/** The package's version, from the package.json next to dist/. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Help lines say which options are required. */
+function markRequired(this: Help, option: Option): string {
+  const text = Help.prototype.optionDescription.call(this, option);
+  return option.mandatory ? t('cli.required', { text }) : text;
+}
+
 /** True when --json was given (before a `--`): errors are then also printed as JSON on stdout. */
 function wantsJson(argv: string[]): boolean {
   const args = argv.slice(2);
@@ -285,6 +368,7 @@ function wantsJson(argv: string[]): boolean {
 export async function main(argv: string[]): Promise<number> {
   argv = takeLang(argv);
   const json = wantsJson(argv);
+  running = undefined;
   try {
     await program().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -292,7 +376,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
       // Commander has printed its own errors already; ours (oxymail.usage) are printed here.
-      if (err.code === 'oxymail.usage') process.stderr.write(`${t('cli.error', { message: err.message })}\n`);
+      if (err.code === 'oxymail.usage') process.stderr.write(`${t('cli.error', { message: err.message })}\n${running ? `${seeHelp(running)}\n` : ''}`);
       if (json) print(true, errorJson(err), '');
       return 2;
     }

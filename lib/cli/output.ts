@@ -95,6 +95,13 @@ export function progress(message: string): void {
   if (process.stderr.isTTY) process.stderr.write(`${message}\n`);
 }
 
+/** Reads all of stdin as UTF-8 text, as is (a body or a settings file piped in). */
+export async function readStdinText(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Reads all of stdin (a pipe), without the final newline. */
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

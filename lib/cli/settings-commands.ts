@@ -2,12 +2,14 @@
  * `oxymail settings ...`: the administrator's view of the settings store.
  */
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { Command } from 'commander';
 import { MailError } from '../errors';
-import { MASK, parseSettingsJson, SECRET_PATHS, settingKind, UserMailSettings, validateSettings } from '../settings';
+import { createMailer, Mailer } from '../mailer';
+import { MASK, parseSettingsJson, SECRET_PATHS, settingKind, unknownSettingMessage, UserMailSettings, validateSettings } from '../settings';
 import { canonical, getPath, isObject, Obj as Node, setPath } from '../store/paths';
 import { openSettingsStore, SettingsStore, STORE_VERSION, userIdProblem } from '../store/store';
-import { green, print, progress, readSecret, table, usage, yellow } from './output';
+import { green, print, progress, readSecret, readStdinText, table, usage, yellow } from './output';
 import { testUser } from './test-command';
 
 /** The store named by the global --store option (else OXYMAIL_SETTINGS or the default path). */
@@ -17,15 +19,33 @@ export function storeFrom(cmd: Command): SettingsStore {
   });
 }
 
-/** A JSON file of settings (a user's, or an export): INVALID_SETTINGS when it cannot be read or parsed. */
+/**
+ * A JSON file of settings (a user's, or an export), comments allowed; '-' reads stdin (a pipe from a
+ * secrets manager). INVALID_SETTINGS when it cannot be read or parsed; the error never quotes the text.
+ */
 export async function readSettingsFile(file: string): Promise<unknown> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = file === '-' ? await readStdinText() : await fs.readFile(file, 'utf8');
   } catch (err) {
     throw new MailError('INVALID_SETTINGS', `settings: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
-  return parseSettingsJson(text, file);
+  return parseSettingsJson(text, file === '-' ? 'stdin' : file, { comments: true });
+}
+
+/** Where a command takes the user's settings from: --user (the store) or --settings (a file); a usage error for both. */
+export function userSource(f: { user?: string; settings?: string }): 'user' | 'settings' | undefined {
+  if (f.user !== undefined && f.settings !== undefined) throw usage('use either --user USER or --settings FILE, not both');
+  return f.user !== undefined ? 'user' : f.settings !== undefined ? 'settings' : undefined;
+}
+
+/** The mailer for --user or --settings; with `required`, a usage error when neither is given. */
+export async function mailerFrom(f: { user?: string; settings?: string }, cmd: Command, required = false): Promise<Mailer | undefined> {
+  const source = userSource(f);
+  if (!source && required) throw usage("which user? give --user USER (the settings store) or --settings FILE (a user's JSON file)");
+  if (source === 'user') return storeFrom(cmd).mailerFor(checkUser(f.user as string));
+  if (source === 'settings') return createMailer((await readSettingsFile(f.settings as string)) as object);
+  return undefined;
 }
 
 /** A user id from the command line, or a usage error. */
@@ -60,7 +80,8 @@ export function keyKind(key: string): 'leaf' | 'section' | undefined {
 }
 
 function unknownKey(key: string): never {
-  throw usage(`unknown setting '${key}' (the keys are listed in the README, "The settings model"; example: smtp.port=587)`);
+  // "unknown setting; did you mean smtp.port? (the smtp keys: ...)", with the key named.
+  throw usage(unknownSettingMessage(key).replace(/^unknown setting/, `unknown setting '${key}'`));
 }
 
 /** `smtp.port=587` -> ['smtp.port', 587], typed by the settings schema; a usage error for anything but a known, non-secret setting. */
@@ -266,19 +287,40 @@ export function addSettingsCommands(cli: Command): void {
 
   settings
     .command('import <file>')
-    .description('add or replace the users of an export file; every user is validated before anything is written')
+    .description("add or replace the users of an export file, or one user from a user's settings file (--id); all validated before anything is written")
+    .option('--id <user>', 'the user a single-user file is for (or the one user to take from an export file)')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', examples('oxymail settings import alice.json'))
+    .addHelpText(
+      'after',
+      examples(
+        'oxymail settings import users-export.json',
+        'oxymail settings import alice.json --id alice',
+        'oxymail settings import - --id alice < alice.json',
+      ) +
+        "\n\nFILE is an export (oxymail settings export: { version, users }) or one user's settings, as --settings takes them; comments are allowed; '-' reads stdin.",
+    )
     .action(async (file, opts, cmd) => {
-      const doc = (await readSettingsFile(file)) as Node;
+      let doc = (await readSettingsFile(file)) as Node;
+      const id = opts.id === undefined ? undefined : checkUser(opts.id);
+      if (isObject(doc) && !Object.hasOwn(doc, 'users')) {
+        // One user's settings (the file the README has you write for --settings).
+        if (id === undefined) throw usage(`${file} holds one user's settings, not an export: say which user they are with --id USER`);
+        doc = { version: STORE_VERSION, users: { [id]: doc } };
+      }
       if (!isObject(doc) || !isObject(doc.users)) throw new MailError('INVALID_SETTINGS', `settings: ${file} has no "users" object`);
+      let incoming = doc.users;
+      if (id !== undefined) {
+        if (!Object.hasOwn(incoming, id)) {
+          throw new MailError('SETTINGS_NOT_FOUND', `settings: ${file} has no user '${id}' (it has ${Object.keys(incoming).join(', ') || 'none'})`);
+        }
+        incoming = { [id]: incoming[id] };
+      }
       if (Object.hasOwn(doc, 'version') && !(Number.isInteger(doc.version) && (doc.version as number) >= 1 && (doc.version as number) <= STORE_VERSION)) {
         throw new MailError(
           'INVALID_SETTINGS',
           `settings: ${file} has format version ${JSON.stringify(doc.version)}; this oxymail imports 1 to ${STORE_VERSION}`,
         );
       }
-      const incoming = doc.users;
       const saved = await storeFrom(cmd).updateMany((current) => {
         // A secret an export left out keeps the stored one (the mask means "keep"), in one locked write.
         for (const [user, s] of Object.entries(incoming)) {
@@ -294,10 +336,20 @@ export function addSettingsCommands(cli: Command): void {
     });
 
   settings
-    .command('test <user>')
+    .command('test [user]')
     .description("check a user's settings for real: connect, TLS, login (sends nothing), then optionally send a test message")
+    .option('--user <user>', 'the user, from the store (as the USER argument)')
+    .option('--settings <file>', "the user's settings from a JSON file instead, comments allowed ('-': stdin)")
     .option('--to <address>', 'also send a test message to this address')
     .option('--json', 'print as JSON')
-    .addHelpText('after', examples('oxymail settings test alice', 'oxymail settings test alice --to me@example.com --json'))
-    .action(async (user, opts, cmd) => testUser(storeFrom(cmd), checkUser(user), opts));
+    .addHelpText(
+      'after',
+      examples('oxymail settings test alice', 'oxymail settings test --settings alice.json', 'oxymail settings test alice --to me@example.com --json'),
+    )
+    .action(async (user: string | undefined, opts, cmd) => {
+      if (user !== undefined && opts.user !== undefined && user !== opts.user) throw usage(`two users given: ${user} and --user ${opts.user}`);
+      const source = { user: user ?? opts.user, settings: opts.settings };
+      const mailer = (await mailerFrom(source, cmd, true)) as Mailer;
+      return testUser(mailer, source.user ?? path.basename(String(source.settings)), opts);
+    });
 }

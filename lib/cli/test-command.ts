@@ -10,8 +10,7 @@ import { MailError } from '../errors';
 import type { Mailer, VerifyResult } from '../mailer';
 import type { SendResult } from '../result';
 import { relayEndpoint, resolveRelay } from '../transports/managed';
-import type { SmtpEndpoint } from '../transports/smtp';
-import type { SettingsStore } from '../store/store';
+import type { SmtpEndpoint } from '../settings';
 import { errorJson, green, print, progress, red, writeErrorText, yellow } from './output';
 
 const OK = () => green('ok');
@@ -67,8 +66,7 @@ function receiptLines(key: ProtocolKey, delivery: DeliveryOutlook, checked: bool
 }
 
 /** Runs the test and prints it; a failure is printed in the report, then raised (exit 1). */
-export async function testUser(store: SettingsStore, user: string, opts: { to?: string; json?: boolean }): Promise<void> {
-  const mailer = await store.mailerFor(user);
+export async function testUser(mailer: Mailer, user: string, opts: { to?: string; json?: boolean }): Promise<void> {
   const key = protocolKey(mailer);
   const lines: string[] = [];
   const report: {

@@ -8,7 +8,7 @@ import { format, text } from '../i18n';
 import { isGmailHost, looksLikeAppPassword } from '../settings';
 import type { SettingsInput, UserMailSettings } from '../settings';
 import { ManagedRelay, MANAGED_HINT, resolveRelay } from '../transports/managed';
-import type { SmtpEndpoint } from '../transports/smtp';
+import type { SmtpEndpoint } from '../settings';
 import { PE_HEAD_BYTES, PeHeader, readPeHeader } from './pe';
 import type { ConnectFact, HandshakeFact, LoginFact, LookupFact, Probe } from './probe';
 import { DOCTOR_TIMEOUT_MS } from './smtp-probe';

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import type { MailError } from '../errors';
 import type { SettingsInput } from '../settings';
 import { listProfiles } from '../transports/mapi';
-import type { SmtpEndpoint } from '../transports/smtp';
+import type { SmtpEndpoint } from '../settings';
 import { readFileHead } from './file-head';
 import { smtpHandshake, smtpLogin } from './smtp-probe';
 

@@ -19,8 +19,8 @@ import { alive, withLock } from './lock';
 import { canonical, getPath, isObject, setPath } from './paths';
 import { defaultCodec, SealedSecret, SecretCodec, storedSecretProblem } from './secrets';
 
-/** The format version this oxymail writes. */
-export const STORE_VERSION = 1;
+import { STORE_VERSION } from './version';
+export { STORE_VERSION };
 
 type Raw = Record<string, unknown>;
 

@@ -10,16 +10,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
-import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
 import type MailMessage from 'nodemailer/lib/mailer/mail-message';
 import { MailError } from '../errors';
 import { Text, text } from '../i18n';
-import { convert } from 'html-to-text';
 import { Mailbox } from '../address';
-import type { Feature } from '../capabilities';
+import type { Effective, Feature } from '../capabilities';
+import type { ComposedMessage, DsnParams } from './transport';
 import { smtpImportanceHeaders } from '../importance';
+import { htmlToTextModule, lazy, mimeFuncs, nodemailer } from '../lazy';
 import { NormalizedMessage } from '../message';
 
 /** Who the message is from, as the protocol decides it. */
@@ -30,16 +29,11 @@ export interface Identity {
   receiptsTo: string;
 }
 
-/** The effective per-message options after settings defaults and the capability rule. */
-export interface Effective {
-  importance: NormalizedMessage['importance'];
-  readReceipt: boolean;
-  deliveryReceipt: NormalizedMessage['deliveryReceipt'];
-}
+export type { Effective };
 
 /** Plain text from HTML, for the text alternative and for protocols that only carry text. */
 export function htmlToText(html: string): string {
-  return convert(html, { wordwrap: 76 });
+  return htmlToTextModule().convert(html, { wordwrap: 76 });
 }
 
 /** A fresh Message-ID in the sender's domain, as nodemailer would make it. */
@@ -155,13 +149,13 @@ export function ownMailOptions(o: SendMailOptions): SendMailOptions {
 
 /** A subject with a run of more than 76 non-blank characters cannot be folded: sent as encoded words, each line within 998. */
 function foldableSubject(subject: string): string {
-  return /\S{77,}/.test(subject) ? mimeFuncs.encodeWords(subject, 'Q', 52, true) : subject;
+  return /\S{77,}/.test(subject) ? mimeFuncs().encodeWords(subject, 'Q', 52, true) : subject;
 }
 
 /** A text part given as a string is sent as UTF-8: its content type says so (else readers assume US-ASCII). */
 function attachmentType(a: NormalizedMessage['attachments'][number]): string | undefined {
   if (typeof a.content !== 'string') return a.contentType;
-  const type = a.contentType ?? mimeFuncs.detectMimeType(a.filename);
+  const type = a.contentType ?? mimeFuncs().detectMimeType(a.filename);
   return /^text\//i.test(type) && !/;\s*charset=/i.test(type) ? `${type}; charset=utf-8` : type;
 }
 
@@ -174,17 +168,27 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
   // Only what is set: nodemailer does work for every field it is given, even an empty one.
   // The Message-ID is ours, so that a failure (delivery unknown above all) can name the message.
   const options: SendMailOptions = { from: id.from, subject: foldableSubject(msg.subject), text: text ?? '', messageId: newMessageId(id.from.address) };
-  if (id.replyTo) options.replyTo = id.replyTo;
+  // A Reply-To of the message itself wins over smtp.replyTo (the capability rule keeps it off the managed relay).
+  if (msg.replyTo?.length && !dropped.has('replyTo')) options.replyTo = msg.replyTo;
+  else if (id.replyTo) options.replyTo = id.replyTo;
   if (msg.to.length) options.to = msg.to;
   if (msg.cc.length) options.cc = msg.cc;
   if (msg.bcc.length) options.bcc = msg.bcc;
   if (html !== undefined) options.html = html;
-  if (Object.keys(headers).length) options.headers = headers;
+  if (!dropped.has('listUnsubscribe') && msg.listUnsubscribe.length) {
+    headers['List-Unsubscribe'] = msg.listUnsubscribe.map((u) => `<${u}>`).join(', ');
+    if (msg.listUnsubscribePost) headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+  }
+  // Extra headers never share a name with oxymail's own (validateMessage refuses those).
+  const extra: { key: string; value: string }[] = dropped.has('headers') ? [] : msg.headers.map(([key, value]) => ({ key, value }));
+  if (Object.keys(headers).length || extra.length) options.headers = [...Object.entries(headers).map(([key, value]) => ({ key, value })), ...extra];
+  if (msg.inReplyTo && !dropped.has('inReplyTo')) options.inReplyTo = msg.inReplyTo;
+  if (msg.references.length && !dropped.has('references')) options.references = msg.references;
   if (msg.attachments.length) {
     options.attachments = msg.attachments.map((a) =>
       a.path !== undefined
-        ? { path: a.path, filename: a.filename, contentType: a.contentType }
-        : { content: a.content, filename: a.filename, contentType: attachmentType(a) },
+        ? { path: a.path, filename: a.filename, contentType: a.contentType, ...(a.cid ? { cid: a.cid } : {}) }
+        : { content: a.content, filename: a.filename, contentType: attachmentType(a), ...(a.cid ? { cid: a.cid } : {}) },
     );
   }
   if (msg.calendar && !dropped.has('calendar')) options.icalEvent = { method: msg.calendar.method, content: msg.calendar.content };
@@ -198,28 +202,8 @@ export function composeMail(msg: NormalizedMessage, id: Identity, eff: Effective
   return ownMailOptions(options);
 }
 
-/** The DSN parameters of a message: they travel on MAIL FROM / RCPT TO, not in the bytes. */
-export interface DsnParams {
-  id: string;
-  return: 'headers' | 'full';
-  notify: string[];
-}
-
-/**
- * A composed message: its exact bytes (in memory, or a file when attachments were streamed into
- * it), its SMTP envelope and its DSN parameters. Re-readable as often as needed.
- */
-export interface ComposedMessage {
-  messageId: string;
-  envelope: { from: string; to: string[] };
-  dsn?: DsnParams;
-  /** Size of the bytes. */
-  size: number;
-  buffer?: Buffer;
-  path?: string;
-  /** Removes what composing left on disk (a temp file); the outbox takes a file over before that. */
-  dispose(): Promise<void>;
-}
+// Types of the transport shape (transport.ts), re-exported: public declarations must not reach nodemailer's types.
+export type { ComposedMessage, DsnParams };
 
 /** A fresh stream of the message's bytes. */
 export function openComposed(c: Pick<ComposedMessage, 'buffer' | 'path'>): Readable {
@@ -237,18 +221,20 @@ export function rawSource(c: Pick<ComposedMessage, 'buffer' | 'path'>): Buffer |
  * A nodemailer transport that only composes: the same pipeline as its SMTP transport (Bcc kept out
  * of the headers, unlike its stream transport), handing back the message stream and the envelope.
  */
-const streamer = nodemailer.createTransport(
-  {
-    name: 'oxymail-compose',
-    version: '1',
-    send(mail: MailMessage, done: (err: Error | null, info: unknown) => void) {
-      const message = mail.message;
-      done(null, { envelope: message.getEnvelope(), messageId: message.messageId(), message: message.createReadStream() });
+const streamer = lazy(() =>
+  nodemailer().createTransport(
+    {
+      name: 'oxymail-compose',
+      version: '1',
+      send(mail: MailMessage, done: (err: Error | null, info: unknown) => void) {
+        const message = mail.message;
+        done(null, { envelope: message.getEnvelope(), messageId: message.messageId(), message: message.createReadStream() });
+      },
     },
-  },
-  // nodemailer copies `defaults.headers` into every message: an own, empty one, so that a
-  // `headers` on a polluted Object.prototype is not read instead.
-  NO_DEFAULTS,
+    // nodemailer copies `defaults.headers` into every message: an own, empty one, so that a
+    // `headers` on a polluted Object.prototype is not read instead.
+    NO_DEFAULTS,
+  ),
 );
 
 /**
@@ -261,7 +247,7 @@ export async function composeMessage(mail: SendMailOptions, dir?: string): Promi
   const dsn = mail.dsn as DsnParams | undefined;
   let info: { envelope: { from: string | false; to: string[] }; messageId: string; message: Readable };
   try {
-    info = (await streamer.sendMail(mail)) as unknown as typeof info;
+    info = (await streamer().sendMail(mail)) as unknown as typeof info;
   } catch (err) {
     throw composeError(err, mail);
   }

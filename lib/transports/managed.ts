@@ -5,7 +5,7 @@
 import { MailError, Problem, problem, problemAt, problemHint, problemsText } from '../errors';
 import { text, textList } from '../i18n';
 import { SmtpSecurity, validateSettings } from '../settings';
-import type { SmtpEndpoint } from './smtp';
+import type { SmtpEndpoint } from '../settings';
 
 /** The relay the host application gives (or OXYMAIL_MANAGED_RELAY / OXYMAIL_MANAGED_FROM). */
 export interface ManagedRelay extends Partial<SmtpEndpoint> {

@@ -8,8 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkMapiBitness, MapiFlavour } from '../doctor/bitness';
-import { readFileHeadSync } from '../doctor/file-head';
+import type { MapiFlavour } from '../doctor/bitness';
+import type * as Bitness from '../doctor/bitness';
+import type * as FileHead from '../doctor/file-head';
 import { failWithProblems, MailError, MailWarning, problem, warning } from '../errors';
 import { format, Text, text } from '../i18n';
 import { mapiImportance } from '../importance';
@@ -17,7 +18,8 @@ import { ansiError, extendedMapiError, isLoadFailure, mapiLoadError, simpleMapiE
 import { NormalizedAttachment, NormalizedMessage } from '../message';
 import { loadNative, NativeBinding, NativeLoad } from '../native';
 import type { MapiSettings } from '../settings';
-import { Effective, htmlToText } from './compose';
+import type { Effective } from '../capabilities';
+import { htmlToText } from './compose';
 import type { Delivery, SendJob, Transport } from './transport';
 
 /** Per-send MAPI options. */
@@ -100,6 +102,11 @@ export async function removeTempDir(dir: string): Promise<void> {
 export async function checkBitness(binding: NativeBinding, flavour: MapiFlavour, op: string): Promise<void> {
   const read = binding.readRegistry;
   if (!read) return;
+  // The doctor's code is loaded by the first MAPI send, not by require('oxymail').
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { checkMapiBitness } = require('../doctor/bitness') as typeof Bitness;
+  const { readFileHeadSync } = require('../doctor/file-head') as typeof FileHead;
+  /* eslint-enable @typescript-eslint/no-require-imports */
   // Synchronous reads behind the async interface: no I/O turn, so sends keep their order.
   const reader = {
     env: process.env,
@@ -143,6 +150,7 @@ export class MapiTransport implements Transport {
     const outcome = await this.sendMessage(msg, job.effective, { dialog: job.dropped.has('dialog') ? false : job.dialog, parentWindow: job.parentWindow });
     const warnings: MailWarning[] = [];
     if (job.dropped.has('html') && msg.text === undefined) warnings.push(warning('HTML_CONVERTED', text('HTML_CONVERTED')));
+    if (msg.attachments.some((a) => a.cid)) warnings.push(warning('INLINE_ATTACHED', text('INLINE_ATTACHED')));
     warnings.push(...outcome.warnings);
     if (!outcome.unicode) {
       warnings.push(warning('MAPI_ANSI', text('MAPI_ANSI')));

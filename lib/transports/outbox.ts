@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
 import { MailError } from '../errors';
 import { text } from '../i18n';
+import { nodemailer } from '../lazy';
 
 /** The per-user outbox folder: %LOCALAPPDATA%\oxymail\outbox, or $XDG_DATA_HOME/oxymail/outbox. */
 export function defaultOutboxDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
@@ -22,7 +22,7 @@ export function defaultOutboxDir(env: NodeJS.ProcessEnv = process.env, platform 
 
 /** Writes the composed message into `dir`; attachments are streamed into the file. */
 export async function writeToOutbox(mail: SendMailOptions, dir: string): Promise<{ path: string; messageId: string }> {
-  const transport = nodemailer.createTransport({ streamTransport: true, newline: 'windows' });
+  const transport = nodemailer().createTransport({ streamTransport: true, newline: 'windows' });
   let file = '';
   try {
     await fs.mkdir(dir, { recursive: true });

@@ -5,27 +5,18 @@
  * error mapped to a stable code with a hint.
  */
 import * as os from 'node:os';
-import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
 import { Text, text } from '../i18n';
-import { isEhloName, isGmailHost, isLoopback, SmtpSecurity, SmtpSettings } from '../settings';
+import { nodemailer } from '../lazy';
+import type { SmtpVerifyResult } from '../result';
+import { isEhloName, isGmailHost, isLoopback, SmtpEndpoint } from '../settings';
+import { verifySmtp } from './smtp-verify';
 import { NO_DEFAULTS, ownMailOptions, rawSource, refuseGadgets, withOwnKeys } from './compose';
 import { DEFAULT_DEADLINE_MS, SendControl } from './send-control';
 import type { Delivery, SendJob, Transport } from './transport';
 
-/** Where and how to connect: the user's SMTP settings or the managed relay. */
-export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
-
-/** What verify() found. */
-export interface SmtpVerifyResult {
-  protocol: Protocol;
-  server: string;
-  security: SmtpSecurity;
-  tls: 'implicit' | 'starttls-required' | 'starttls-when-offered' | 'off';
-  authenticatedAs: string | null;
-  warnings: MailWarning[];
-}
+export type { SmtpEndpoint, SmtpVerifyResult };
 
 /**
  * The EHLO name when smtp.name is not set: the machine's name when it is fully qualified (a valid
@@ -122,11 +113,6 @@ export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
   return withOwnKeys(options, TRANSPORT_KEYS);
 }
 
-function tlsMode(e: SmtpEndpoint): SmtpVerifyResult['tls'] {
-  const o = poolOptions(e);
-  return o.secure ? 'implicit' : o.requireTLS ? 'starttls-required' : o.ignoreTLS ? 'off' : 'starttls-when-offered';
-}
-
 /** The key under which a send's SendControl travels in nodemailer's mail data, for the stream plugin. */
 const CONTROL_KEY = 'oxymailSendControl';
 
@@ -149,7 +135,7 @@ export class SmtpTransport implements Transport {
 
   private get pool(): Transporter {
     if (!this.transporter) {
-      const transporter = nodemailer.createTransport(poolOptions(this.endpoint), NO_DEFAULTS);
+      const transporter = nodemailer().createTransport(poolOptions(this.endpoint), NO_DEFAULTS);
       // The composed message is read by the SMTP connection, which writes the terminating "." as
       // soon as the message ends: its 'end' marks the point after which a drop leaves the outcome
       // unknown. (The connection reads the stream; nothing is buffered in between.)
@@ -215,27 +201,10 @@ export class SmtpTransport implements Transport {
     }
   }
 
-  /** Connects, negotiates TLS and authenticates; sends nothing. */
+  /** Connects, negotiates TLS and authenticates; sends nothing (see smtp-verify.ts). */
   async verify(): Promise<SmtpVerifyResult> {
     refuseGadgets(['tls', 'auth'], text('INTERNAL.why.smtp'));
-    // A separate, non-pooled transport: verify() must open a connection of its own.
-    const { pool: _pool, maxConnections: _max, ...single } = poolOptions(this.endpoint);
-    const probe = nodemailer.createTransport(single);
-    try {
-      await probe.verify();
-    } catch (err) {
-      throw mapSmtpError(err, this.endpoint, this.protocol, 'verify');
-    } finally {
-      probe.close();
-    }
-    return {
-      protocol: this.protocol,
-      server: `${this.endpoint.host}:${this.endpoint.port}`,
-      security: this.endpoint.security,
-      tls: tlsMode(this.endpoint),
-      authenticatedAs: this.endpoint.username ?? null,
-      warnings: [],
-    };
+    return verifySmtp(this.endpoint, this.protocol);
   }
 
   /** Ends every pending send (SMTP_DELIVERY_UNKNOWN where the message was already sent) and closes the connections. */

@@ -3,10 +3,32 @@
  * and `send(job, signal) -> Delivery`. A transport reports what the wire or MAPI said; what to do
  * about it (queue, hold, throw, copy to Sent) is decided above it, in one place.
  */
-import type { Feature } from '../capabilities';
+import type { Effective, Feature } from '../capabilities';
 import type { MailWarning, Protocol } from '../errors';
 import type { NormalizedMessage } from '../message';
-import type { ComposedMessage, Effective } from './compose';
+
+/** The DSN parameters of a message: they travel on MAIL FROM / RCPT TO, not in the bytes. */
+export interface DsnParams {
+  id: string;
+  return: 'headers' | 'full';
+  notify: string[];
+}
+
+/**
+ * A composed message: its exact bytes (in memory, or a file when attachments were streamed into
+ * it), its SMTP envelope and its DSN parameters. Re-readable as often as needed.
+ */
+export interface ComposedMessage {
+  messageId: string;
+  envelope: { from: string; to: string[] };
+  dsn?: DsnParams;
+  /** Size of the bytes. */
+  size: number;
+  buffer?: Buffer;
+  path?: string;
+  /** Removes what composing left on disk (a temp file); the outbox takes a file over before that. */
+  dispose(): Promise<void>;
+}
 
 /** What one send asks a transport to do. */
 export interface SendJob {

@@ -92,7 +92,12 @@ test('an administrator creates an SMTP user and a MAPI user, lists, tests and se
     const tested = await run(['settings', 'test', 'alice', '--to', 'me@example.com', '--json'], env);
     expect(tested.code).toBe(0);
     const report = JSON.parse(tested.stdout);
-    expect(report.verify).toMatchObject({ authenticatedAs: 'alice', tls: 'starttls-when-offered' });
+    expect(report.verify).toMatchObject({
+      authenticatedAs: 'alice',
+      tls: 'starttls',
+      tlsPolicy: 'starttls-when-offered',
+      tlsProtocol: expect.stringMatching(/^TLSv1\.[23]$/),
+    });
     expect(report.dsnOffered).toBe(true);
     const words = await run(['settings', 'test', 'alice'], env);
     expect(words.stdout).toMatch(/^ok connected to 127\.0\.0\.1:\d+ \(smtp\)$/m);
@@ -201,7 +206,7 @@ test.each([
   [['settings', 'set', 'alice', 'no-equals-sign'], /key=value/],
   [['settings', 'set', 'alice'], /nothing to set/],
   [['settings', 'show'], /missing required argument/],
-  [['send', '--user', 'a', '--settings', 'f', '--to', 'b@example.com', '--subject', 's', '--text', 'x'], /either --settings FILE or --user USER/],
+  [['send', '--user', 'a', '--settings', 'f', '--to', 'b@example.com', '--subject', 's', '--text', 'x'], /either --user USER or --settings FILE/],
   [['send', '--user', '__proto__', '--to', 'b@example.com', '--subject', 's', '--text', 'x'], /reserved/],
 ])('usage error %j exits 2', async (args, message) => {
   const store = path.join(tempDir(), 'users.json');

@@ -274,7 +274,13 @@ describe('SMTP: login and TLS', () => {
     const mailer = createMailer(smtpSettings(server.port, { username: 'alice', password: 'secret' }));
     const result = await mailer.verify();
     mailer.close();
-    expect(result).toMatchObject({ protocol: 'smtp', server: `127.0.0.1:${server.port}`, authenticatedAs: 'alice', tls: 'starttls-when-offered' });
+    expect(result).toMatchObject({
+      protocol: 'smtp',
+      server: `127.0.0.1:${server.port}`,
+      authenticatedAs: 'alice',
+      tls: 'starttls',
+      tlsPolicy: 'starttls-when-offered',
+    });
     expect(server.logins).toEqual([{ user: 'alice', ok: true }]);
     expect(server.received).toHaveLength(0);
   });
@@ -353,7 +359,7 @@ describe('SMTP: refusals and bad input', () => {
     ['text after an address', { to: '"Bob" <bob@example.com> carol', subject: 's', text: 'x' }, 'INVALID_ADDRESS'],
     ['a missing attachment file', { to: 'bob@example.com', subject: 's', attachments: [{ path: '/nonexistent/facture.pdf' }] }, 'ATTACHMENT_NOT_FOUND'],
     ['no recipient', { subject: 's', text: 'x' }, 'NO_RECIPIENTS'],
-    ['an unknown field', { to: 'bob@example.com', subject: 's', priority: 'high' }, 'UNKNOWN_OPTION'],
+    ['an unknown field', { to: 'bob@example.com', subject: 's', prority: 'high' }, 'UNKNOWN_OPTION'],
   ])('%s: %s and nothing reaches the server', async (_what, message, code) => {
     const mailer = createMailer(smtpSettings(server.port));
     await expectMailError(mailer.send(message as never), code);

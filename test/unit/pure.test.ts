@@ -2,7 +2,9 @@
  * Pure logic that runs the same on every OS: the matrix, importance, MAPI codes, addresses,
  * parent windows, the relay URL, and the nodemailer options derived from settings.
  */
-import { capabilities, FEATURES, IMPORTANCE_LEVELS, MailError, MailWarning, simpleMapiCode } from '../../lib';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { capabilities, createMailer, FEATURES, IMPORTANCE_LEVELS, MailError, MailWarning, simpleMapiCode } from '../../lib';
 import { checkAddress } from '../../lib/address';
 import { checkCapabilities } from '../../lib/capabilities';
 import { mapiImportance, smtpImportanceHeaders } from '../../lib/importance';
@@ -43,6 +45,49 @@ describe('capability matrix', () => {
     expect([...checkCapabilities('mapi-simple', { deliveryReceipt: 'settings' }, 'error', warnings)]).toEqual(['deliveryReceipt']);
     expect(warnings.map((w) => w.code)).toEqual(['OPTION_DROPPED', 'OPTION_DROPPED']);
     expect(warnings[1].message).toMatch(/default from the user's settings/);
+  });
+
+  test('every explicit option the protocol cannot honour is listed at once in problems', () => {
+    const warnings: MailWarning[] = [];
+    let err: MailError | undefined;
+    try {
+      checkCapabilities(
+        'mapi-simple',
+        { html: 'explicit', importance: 'explicit', deliveryReceipt: 'explicit', readReceipt: 'explicit', dialog: 'settings' },
+        'error',
+        warnings,
+      );
+    } catch (e) {
+      err = e as MailError;
+    }
+    expect(err).toMatchObject({ code: 'UNSUPPORTED_OPTION', protocol: 'mapi' });
+    expect(err?.problems?.map((p) => p.path)).toEqual(['html', 'importance', 'deliveryReceipt']);
+    expect(err?.problems?.[0].message).toMatch(/plain-text body only/);
+    expect(err?.message).toMatch(/^send: options 'html', 'importance' and 'deliveryReceipt' are not supported by protocol 'mapi-simple'/);
+    // Nothing is dropped silently before the error: no warning was added.
+    expect(warnings).toEqual([]);
+  });
+
+  test('HTML that comes with a text body is dropped with HTML_DROPPED, under either policy', () => {
+    for (const policy of ['error', 'warn'] as const) {
+      const warnings: MailWarning[] = [];
+      expect([...checkCapabilities('mapi-extended', { html: 'alternative', importance: 'explicit' }, policy, warnings)]).toEqual(['html']);
+      expect(warnings.map((w) => w.code)).toEqual(['HTML_DROPPED']);
+    }
+    expect([...checkCapabilities('smtp', { html: 'alternative' }, 'error', [])]).toEqual([]);
+  });
+
+  test('a MAPI send of HTML with text passes the capability rule (it stops at the addon off Windows, never at UNSUPPORTED_OPTION)', async () => {
+    // On Windows too the addon stops at a MAPI DLL that does not exist: no mail client is called.
+    process.env.OXYMAIL_MAPI_DLL = path.join(os.tmpdir(), 'oxymail-no-such-mapi.dll');
+    const mailer = createMailer({ email: 'alice@example.com', customize: true, protocol: 'mapi' });
+    const err = await mailer.send({ to: 'bob@example.com', subject: 's', text: 'x', html: '<b>x</b>' }).catch((e) => e);
+    delete process.env.OXYMAIL_MAPI_DLL;
+    expect(err.code).toBe('MAPI_UNAVAILABLE');
+    const both = await mailer
+      .send({ to: 'bob@example.com', subject: 's', text: 'x', html: '<b>x</b>', importance: 'high', deliveryReceipt: true })
+      .catch((e) => e);
+    expect(both.problems.map((p: { path: string }) => p.path)).toEqual(['importance', 'deliveryReceipt']);
   });
 });
 
