@@ -14,7 +14,17 @@ import type * as MapiModule from './transports/mapi';
 export { createMailer } from './mailer';
 export type { Mailer, MailerOptions, SendOptions, VerifyResult } from './mailer';
 export { validateSettings, resolveSettings, maskSecrets } from './settings';
-export type { UserMailSettings, SettingsInput, SmtpSettings, MapiSettings, SmtpSecurity, EffectiveSettings, SettingsSource } from './settings';
+export type {
+  UserMailSettings,
+  SettingsInput,
+  SmtpSettings,
+  MapiSettings,
+  SmtpSecurity,
+  EffectiveSettings,
+  SettingsSource,
+  OAuth2Settings,
+  OAuth2Provider,
+} from './settings';
 export { validateMessage } from './message';
 export type { MailMessage, Attachment, DeliveryReceiptOptions, AddressField } from './message';
 export type { SendResult, SmtpVerifyResult } from './result';
@@ -45,3 +55,9 @@ export const runDoctor: typeof DoctorModule.runDoctor = (...args) => doctor().ru
 export const formatDoctorReport: typeof DoctorModule.formatDoctorReport = (...args) => doctor().formatDoctorReport(...args);
 /** The MAPI profiles of this machine (MAPIAdminProfiles), to fill mapi.profile; loads the MAPI transport on first call. */
 export const listProfiles: typeof MapiModule.listProfiles = (...args) => mapi().listProfiles(...args);
+export { signIn, signOut } from './oauth/signin';
+export type { SignInOptions, SignInResult, SignOutResult, UserCodePrompt } from './oauth/signin';
+export { createTokenSource, OAuth2TokenSource } from './oauth/token-source';
+export type { TokenSource, TokenSourceOptions, TokenStatus, IssuedTokens, OnTokens } from './oauth/token-source';
+export { OAUTH2_PRESETS } from './oauth/presets';
+export type { OAuth2Preset } from './oauth/presets';

@@ -26,6 +26,7 @@ const mapiModule = lazy(() => require('./transports/mapi') as typeof MapiModule)
 const composeModule = lazy(() => require('./transports/compose') as typeof ComposeModule);
 /* eslint-enable @typescript-eslint/no-require-imports */
 import type { Delivery, SendJob, Transport } from './transports/transport';
+import { createTokenSource, OnTokens, TokenSource } from './oauth/token-source';
 
 /** Options of createMailer, given by the host application. */
 export interface MailerOptions {
@@ -40,6 +41,13 @@ export interface MailerOptions {
    * 'en'...: fr* is French, anything else English); else the process default (OXYMAIL_LANG, LANG...).
    */
   locale?: string;
+  /**
+   * With smtp.oauth2: receives each new refresh token (providers rotate them: save it, the old one
+   * stops working). Mailers made by the settings store save it themselves.
+   */
+  onTokens?: OnTokens;
+  /** SMTP credentials from your own token source (XOAUTH2), instead of smtp.oauth2 or a password. */
+  tokenSource?: TokenSource;
 }
 
 /** Options of one send. */
@@ -67,7 +75,7 @@ export interface Mailer {
   close(): void;
 }
 
-const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'locale']);
+const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'onTokens', 'tokenSource', 'locale']);
 const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow', 'deadlineMs']);
 const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 
@@ -108,6 +116,11 @@ export function createMailer(settings: SettingsInput | UserMailSettings, givenOp
     }
     if (options.locale !== undefined && typeof options.locale !== 'string') {
       throw new MailError('INVALID_OPTION', text('INVALID_OPTION.locale'));
+    }
+    if (options.onTokens !== undefined && typeof options.onTokens !== 'function') throw new MailError('INVALID_OPTION', text('INVALID_OPTION.onTokens'));
+    const ts = options.tokenSource;
+    if (ts !== undefined && (typeof ts?.getAccessToken !== 'function' || typeof ts.user !== 'string')) {
+      throw new MailError('INVALID_OPTION', text('INVALID_OPTION.tokenSource'));
     }
     const resolved = resolveSettings(settings, options.overrides);
     const mailer = new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options);
@@ -209,11 +222,19 @@ class MailerImpl implements Mailer {
     let t = this.routes.get(protocol);
     if (!t) {
       if (protocol === 'managed') t = new (smtpModule().SmtpTransport)(relayEndpoint(this.managedRelay()), 'managed');
-      else if (protocol === 'smtp') t = new (smtpModule().SmtpTransport)(this.requireSmtp(), 'smtp');
+      else if (protocol === 'smtp') t = new (smtpModule().SmtpTransport)(this.requireSmtp(), 'smtp', this.tokenSource());
       else t = new (mapiModule().MapiTransport)(this.settings.mapi ?? { interface: 'simple', dialog: false });
       this.routes.set(protocol, t);
     }
     return t;
+  }
+
+  /** The SMTP credentials when they are OAuth2 tokens: the application's source, or one made from smtp.oauth2. */
+  private tokenSource(): TokenSource | undefined {
+    if (this.options.tokenSource) return this.options.tokenSource;
+    const smtp = this.settings.smtp;
+    if (!smtp?.oauth2) return undefined;
+    return createTokenSource({ oauth2: smtp.oauth2, user: smtp.username ?? (this.settings.email as string), onTokens: this.options.onTokens });
   }
 
   private requireSmtp() {

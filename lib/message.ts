@@ -10,6 +10,7 @@ import { AddressInput, forbiddenCharacter, hasLineBreak, Mailbox, parseAddressFi
 import { ErrorCode, MailError, Problem, problem as textProblem, problemsText } from './errors';
 import { Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS, isImportance } from './importance';
+import { closest } from './suggest';
 import { EXTRA_FIELDS, MessageExtras, NormalizedExtras, normalizeExtras } from './message-extras';
 
 /** An attachment: a file path (streamed, never read whole) or in-memory content. */
@@ -169,7 +170,11 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
   };
   const m = ownFields(input, '', problem);
   for (const key of Object.keys(m)) {
-    if (!MESSAGE_FIELDS.has(key)) problem('UNKNOWN_OPTION', key, text('UNKNOWN_OPTION.messageField', { known: [...MESSAGE_FIELDS].join(', ') }));
+    if (!MESSAGE_FIELDS.has(key)) {
+      const guess = closest(key, [...MESSAGE_FIELDS]);
+      const known = [...MESSAGE_FIELDS].join(', ');
+      problem('UNKNOWN_OPTION', key, guess ? text('UNKNOWN_OPTION.messageFieldGuess', { guess, known }) : text('UNKNOWN_OPTION.messageField', { known }));
+    }
   }
   const field = (name: 'to' | 'cc' | 'bcc') => {
     const value = m[name];

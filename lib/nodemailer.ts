@@ -17,6 +17,7 @@ import { createMailer, Mailer, MailerOptions, SendOptions } from './mailer';
 import type { Attachment, MailMessage } from './message';
 import type { SendResult } from './result';
 import type { MapiSettings, SettingsInput } from './settings';
+import { closest } from './suggest';
 
 /** What nodemailer's callback gets for a send (its SentMessageInfo fields, and oxymail's own result). */
 export interface OxymailSentInfo {
@@ -82,7 +83,8 @@ export function fromNodemailer(data: Record<string, unknown>, userEmail?: string
     else if (key === 'dsn') message.deliveryReceipt = dsn(value, bad);
     else {
       unknown = true;
-      bad(key, 'is a nodemailer option oxymail does not support');
+      const guess = closest(key, [...SAME, ...OXYMAIL_ONLY, 'subject', 'text', 'html', 'from', 'headers', 'attachments', 'icalEvent', 'list', 'dsn']);
+      bad(key, guess ? `is not a field oxymail knows; did you mean ${guess}?` : 'is a nodemailer option oxymail does not support');
     }
   }
   if (problems.length) {

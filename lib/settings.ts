@@ -7,6 +7,7 @@ import { failWithProblems, MailWarning, Problem, problem, warning } from './erro
 import { format, Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS } from './importance';
 import { checkAddress, forbiddenCharacter, hasLineBreak } from './address';
+import { issuerProblem, OAUTH2_PRESETS } from './oauth/presets';
 import type { ParseError } from 'jsonc-parser';
 import { jsoncParser } from './lazy';
 import { closest } from './suggest';
@@ -31,8 +32,10 @@ export interface SmtpSettings {
   security: SmtpSecurity;
   username?: string;
   password?: string;
-  /** An OAuth2 access token (XOAUTH2) used instead of the password. */
+  /** An OAuth2 access token (XOAUTH2) used instead of the password; you refresh it yourself (see `oauth2` instead). */
   accessToken?: string;
+  /** OAuth2 sign-in (XOAUTH2 with tokens kept fresh from a refresh token): see lib/oauth. */
+  oauth2?: OAuth2Settings;
   senderName?: string;
   replyTo?: string;
   /** Allow a password over an unencrypted connection to a host outside loopback. */
@@ -47,8 +50,31 @@ export interface SmtpSettings {
   name?: string;
 }
 
+/** The OAuth2 providers oxymail has presets for; 'oidc' is any OpenID provider, found by its issuer's discovery document. */
+export type OAuth2Provider = 'microsoft' | 'google' | 'oidc';
+
+/** `smtp.oauth2`: who issues the tokens, for which registered application. */
+export interface OAuth2Settings {
+  provider: OAuth2Provider;
+  /** The application (client) id registered at the provider (a public client: no secret). */
+  clientId: string;
+  /** Microsoft only: 'organizations' (default), 'common', 'consumers', a tenant id or a domain. */
+  tenant?: string;
+  /** 'oidc' only (required): the issuer URL; http:// on loopback only. */
+  issuer?: string;
+  /** Space-separated scopes (an array in files is joined); preset for microsoft and google, required for oidc. */
+  scopes?: string;
+  /**
+   * Only for clients the provider issues a "secret" to although they run on the user's machine
+   * (Google's "Desktop app" clients, whose token endpoint wants it): kept like a password.
+   */
+  clientSecret?: string;
+  /** The refresh token `oxymail auth login` stored (a secret: sealed, masked, never on the command line). */
+  refreshToken?: string;
+}
+
 /** Where and how to connect: the user's SMTP settings or the managed relay. */
-export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo'>;
+export type SmtpEndpoint = Omit<SmtpSettings, 'senderName' | 'replyTo' | 'oauth2'>;
 
 /** MAPI parameters (the left-hand side of the product page). */
 export interface MapiSettings {
@@ -85,7 +111,7 @@ export type SettingsSource = 'default' | 'user' | 'application';
 /** Every effective value with the layer it came from (secrets masked). */
 export type EffectiveSettings = Record<string, { value: unknown; source: SettingsSource }>;
 
-type FieldType = 'string' | 'text' | 'address' | 'boolean' | 'port' | 'positive' | 'ehlo' | readonly string[];
+type FieldType = 'string' | 'text' | 'address' | 'boolean' | 'port' | 'positive' | 'ehlo' | 'scopes' | readonly string[];
 
 interface Field {
   type: FieldType;
@@ -108,6 +134,13 @@ const SCHEMA: Record<string, Field> = {
   'smtp.username': { type: 'text' },
   'smtp.password': { type: 'string', secret: true },
   'smtp.accessToken': { type: 'string', secret: true },
+  'smtp.oauth2.provider': { type: ['microsoft', 'google', 'oidc'] },
+  'smtp.oauth2.clientId': { type: 'text' },
+  'smtp.oauth2.tenant': { type: 'text' },
+  'smtp.oauth2.issuer': { type: 'text' },
+  'smtp.oauth2.scopes': { type: 'scopes' },
+  'smtp.oauth2.clientSecret': { type: 'string', secret: true },
+  'smtp.oauth2.refreshToken': { type: 'string', secret: true },
   'smtp.senderName': { type: 'text' },
   'smtp.replyTo': { type: 'address' },
   'smtp.allowInsecureAuth': { type: 'boolean' },
@@ -250,6 +283,11 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
     if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) bad(text('INVALID_SETTINGS.integerRange', { min, max }));
   } else if (type === 'ehlo') {
     if (typeof value !== 'string' || !isEhloName(value)) bad(text('INVALID_SETTINGS.ehlo'));
+  } else if (type === 'scopes') {
+    const tokens = scopeTokens(value);
+    if (!tokens) bad(text('INVALID_SETTINGS.scopes'));
+    else if (!tokens.length) bad(text('INVALID_SETTINGS.scopesEmpty'));
+    else if (tokens.some((t) => !SCOPE_TOKEN.test(t))) bad(text('INVALID_SETTINGS.scopeCharacter'));
   } else if (typeof value !== 'string') {
     bad(text('INVALID_SETTINGS.string'));
   } else if (type === 'address') {
@@ -262,6 +300,16 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
   } else if (type === 'text' && value.length > 1000) {
     bad(text('INVALID_SETTINGS.textLength', { max: 1000 }));
   }
+}
+
+/** RFC 6749 scope-token: printable ASCII except space, `"` and backslash. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** The scopes of a string (space-separated) or an array (one per item, as files may write them); undefined for anything else. */
+function scopeTokens(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return value.split(/[ \t]+/).filter(Boolean);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((v) => v.trim()).filter(Boolean);
+  return undefined;
 }
 
 /**
@@ -310,7 +358,8 @@ function checkCombination(s: UserMailSettings, problems: Problem[], warnings: Ma
   if (smtp.security === 'tls' && smtp.port !== 465) {
     warnings.push(warning('TLS_ON_STARTTLS_PORT', text('TLS_ON_STARTTLS_PORT', { port: smtp.port })));
   }
-  if ((smtp.username === undefined) !== (smtp.password === undefined && smtp.accessToken === undefined)) {
+  if (smtp.oauth2) checkOAuth2(smtp, problems);
+  else if ((smtp.username === undefined) !== (smtp.password === undefined && smtp.accessToken === undefined)) {
     problems.push(
       problem(
         smtp.username === undefined ? 'smtp.username' : 'smtp.password',
@@ -319,14 +368,60 @@ function checkCombination(s: UserMailSettings, problems: Problem[], warnings: Ma
       ),
     );
   }
-  const hasSecret = smtp.password !== undefined || smtp.accessToken !== undefined;
+  const hasSecret = smtp.password !== undefined || smtp.accessToken !== undefined || smtp.oauth2 !== undefined;
   if (hasSecret && smtp.security === 'none' && smtp.host && !isLoopback(smtp.host) && !smtp.allowInsecureAuth) {
-    problems.push(problem('smtp.security', text('INVALID_SETTINGS.clearPassword', { host: smtp.host }), text('INVALID_SETTINGS.hint.clearPassword')));
+    problems.push(
+      problem(
+        'smtp.security',
+        text(smtp.oauth2 ? 'INVALID_SETTINGS.clearToken' : 'INVALID_SETTINGS.clearPassword', { host: smtp.host }),
+        text('INVALID_SETTINGS.hint.clearPassword'),
+      ),
+    );
   }
   if (smtp.host && isGmailHost(smtp.host) && smtp.password !== undefined) {
     smtp.password = smtp.password.replace(/\s+/g, '');
     if (!looksLikeAppPassword(smtp.password)) {
       warnings.push(warning('GMAIL_APP_PASSWORD', text('GMAIL_APP_PASSWORD', { steps: text('GMAIL_APP_PASSWORD.steps') })));
+    }
+  }
+}
+
+/**
+ * smtp.oauth2: what each provider needs. A refresh token is not required: settings without one are
+ * the state before `oxymail auth login`.
+ */
+function checkOAuth2(smtp: SmtpSettings, problems: Problem[]): void {
+  const o = smtp.oauth2 as Partial<OAuth2Settings>;
+  const at = (key: string) => `smtp.oauth2.${key}`;
+  if (!o.provider) problems.push({ path: at('provider'), message: "is required with smtp.oauth2 ('microsoft', 'google' or 'oidc')" });
+  if (!o.clientId)
+    problems.push({
+      path: at('clientId'),
+      message: 'is required with smtp.oauth2: the application (client) id registered at the provider',
+      hint: 'README, "OAuth2 (Microsoft 365, Google)", says how to register the application.',
+    });
+  if (o.provider === 'oidc') {
+    if (!o.issuer) problems.push({ path: at('issuer'), message: "is required for provider 'oidc' (the issuer URL of its discovery document)" });
+    else {
+      const problem = issuerProblem(o.issuer);
+      if (problem) problems.push({ path: at('issuer'), message: problem });
+    }
+    if (!o.scopes) problems.push({ path: at('scopes'), message: "is required for provider 'oidc' (space-separated, e.g. 'openid offline_access smtp')" });
+  } else if (o.provider && o.issuer !== undefined) {
+    problems.push({ path: at('issuer'), message: `is preset for provider '${o.provider}': leave it out, or use provider 'oidc' for another issuer` });
+  }
+  if (o.provider && o.provider !== 'microsoft' && o.tenant !== undefined) {
+    problems.push({ path: at('tenant'), message: "is for provider 'microsoft' only" });
+  } else if (o.tenant !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(o.tenant)) {
+    problems.push({ path: at('tenant'), message: "must be 'organizations', 'common', 'consumers', a tenant id or a domain (contoso.onmicrosoft.com)" });
+  }
+  for (const key of ['password', 'accessToken'] as const) {
+    if (smtp[key] !== undefined) {
+      problems.push({
+        path: `smtp.${key}`,
+        message: 'contradicts smtp.oauth2 (the access token comes from the OAuth2 sign-in)',
+        hint: `Remove it: oxymail settings unset USER smtp.${key}`,
+      });
     }
   }
 }
@@ -343,6 +438,25 @@ export interface ValidateOptions {
  */
 export function validateSettings(input: unknown, options: ValidateOptions = {}): UserMailSettings {
   return resolveSettings(input, undefined, options).settings;
+}
+
+/** A provider preset fills in what the settings leave out: its scopes, its tenant, and its SMTP server when smtp.host is unset. */
+function applyOAuth2Preset(flat: Map<string, unknown>, source: Map<string, SettingsSource>): void {
+  const provider = flat.get('smtp.oauth2.provider');
+  if (typeof provider !== 'string' || !Object.hasOwn(OAUTH2_PRESETS, provider)) return;
+  const preset = OAUTH2_PRESETS[provider as OAuth2Provider];
+  const fill = (path: string, value: unknown) => {
+    if (value === undefined || flat.has(path)) return;
+    flat.set(path, value);
+    source.set(path, 'default');
+  };
+  fill('smtp.oauth2.scopes', preset.scopes);
+  fill('smtp.oauth2.tenant', preset.tenant);
+  if (preset.smtp && !flat.has('smtp.host')) {
+    fill('smtp.host', preset.smtp.host);
+    fill('smtp.port', preset.smtp.port);
+    fill('smtp.security', preset.smtp.security);
+  }
 }
 
 /** The effective settings of a user with an application's overrides, and where each value came from. */
@@ -370,6 +484,10 @@ export function resolveSettings(user: unknown, overrides?: unknown, options: Val
       source.set(path, name);
     }
   }
+  const scopes = flat.get('smtp.oauth2.scopes');
+  if (scopes !== undefined && !problems.some((p) => p.path === 'smtp.oauth2.scopes'))
+    flat.set('smtp.oauth2.scopes', (scopeTokens(scopes) as string[]).join(' '));
+  applyOAuth2Preset(flat, source);
   const sections = new Set([...flat.keys()].map((p) => p.split('.')[0]));
   for (const [path, field] of Object.entries(SCHEMA)) {
     if (field.default === undefined || flat.has(path)) continue;

@@ -22,6 +22,7 @@ import { DoctorOptions, formatDoctorReport, runDoctor } from '../doctor';
 import { errorJson, print, progress, readStdinText, t, table, usage, writeErrorText } from './output';
 import { countedAttachments } from './progress';
 import { addSettingsCommands, checkUser, examples, mailerFrom, readSettingsFile, storeFrom, userNotFound, userSource } from './settings-commands';
+import { addAuthCommands } from './auth-commands';
 
 interface SendFlags {
   to?: string[];
@@ -286,6 +287,11 @@ export function program(): Command {
           // A secret that cannot be opened here is a FAIL line; the machine is still checked.
           options.settings = found.settings;
           options.unreadableSecrets = found.unreadable;
+          options.userId = opts.user;
+          // OAuth2: the store's token source, which saves a rotated refresh token.
+          if (found.settings.smtp?.oauth2 && !found.unreadable.some((u) => u.path.startsWith('smtp.oauth2.'))) {
+            options.tokenSource = await store.tokenSourceFor(opts.user);
+          }
         } catch (err) {
           if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw err;
           options.settingsError = err;
@@ -298,6 +304,7 @@ export function program(): Command {
       if (report.failed) process.exitCode = 1;
     });
   addSettingsCommands(cli);
+  addAuthCommands(cli);
   for (const c of allCommands(cli)) {
     // One line for a usage error, then where the whole story is: never the whole help.
     c.configureOutput({ outputError: (text, write) => write(`${text.trimEnd()}\n${seeHelp(c)}\n`) });

@@ -39,12 +39,25 @@ export function userSource(f: { user?: string; settings?: string }): 'user' | 's
   return f.user !== undefined ? 'user' : f.settings !== undefined ? 'settings' : undefined;
 }
 
+/**
+ * A settings file is not written back: when the provider rotates the refresh token, say that the
+ * file's one may stop working (the store, --user, saves it).
+ */
+function rotatedInFile(file: string) {
+  return () => {
+    process.stderr.write(
+      `warning: the OAuth2 provider issued a new refresh token; ${file} still holds the previous one, which it may refuse from now on. ` +
+        'Keep OAuth2 users in the settings store (oxymail settings import, then --user USER): it saves every new refresh token.\n',
+    );
+  };
+}
+
 /** The mailer for --user or --settings; with `required`, a usage error when neither is given. */
 export async function mailerFrom(f: { user?: string; settings?: string }, cmd: Command, required = false): Promise<Mailer | undefined> {
   const source = userSource(f);
   if (!source && required) throw usage("which user? give --user USER (the settings store) or --settings FILE (a user's JSON file)");
   if (source === 'user') return storeFrom(cmd).mailerFor(checkUser(f.user as string));
-  if (source === 'settings') return createMailer((await readSettingsFile(f.settings as string)) as object);
+  if (source === 'settings') return createMailer((await readSettingsFile(f.settings as string)) as object, { onTokens: rotatedInFile(f.settings as string) });
   return undefined;
 }
 

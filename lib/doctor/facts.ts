@@ -3,6 +3,7 @@
  * client and its DLLs, the SMTP server as seen from here, the managed relay. All I/O goes through
  * the probe; nothing here decides what is good or bad. No secret ends up in the facts.
  */
+import type { TokenSource } from '../oauth/token-source';
 import { MailError } from '../errors';
 import { format, text } from '../i18n';
 import { isGmailHost, looksLikeAppPassword } from '../settings';
@@ -169,7 +170,13 @@ async function mapiFacts(probe: Probe): Promise<MapiFacts> {
 }
 
 /** DNS, then TCP, then the EHLO handshake, then (with credentials) the login; each only if the previous worked. */
-async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: SettingsInput, unreadable: string[]): Promise<SmtpFacts | null> {
+async function smtpFacts(
+  probe: Probe,
+  settings: UserMailSettings,
+  raw: SettingsInput,
+  unreadable: string[],
+  oauth?: GatherInput['oauth'],
+): Promise<SmtpFacts | null> {
   const s = settings.smtp;
   if (!s?.host) return null;
   const timeout = s.timeoutMs ?? DOCTOR_TIMEOUT_MS;
@@ -181,7 +188,7 @@ async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: Settings
     port: s.port,
     security: s.security,
     username: s.username ?? null,
-    auth: s.accessToken !== undefined ? 'oauth2' : s.password !== undefined ? 'password' : 'none',
+    auth: s.accessToken !== undefined || s.oauth2 ? 'oauth2' : s.password !== undefined ? 'password' : 'none',
     appPasswordShape: gmail && s.password !== undefined ? looksLikeAppPassword(s.password) : null,
     dns: await probe.lookup(s.host, timeout),
   };
@@ -200,9 +207,10 @@ async function smtpFacts(probe: Probe, settings: UserMailSettings, raw: Settings
     timeoutMs: timeout,
   };
   facts.handshake = await probe.smtpHandshake(endpoint);
-  if (facts.handshake.ok && s.username !== undefined) {
+  if (facts.handshake.ok && (s.username !== undefined || s.oauth2)) {
     if (unreadableSmtp.length) facts.loginSkipped = format(text('doctor.login.unreadable', { paths: unreadableSmtp.join(format(text('doctor.and'))) }));
-    else facts.login = await probe.smtpLogin(raw);
+    else if (s.oauth2 && !oauth?.tokenSource) facts.loginSkipped = oauth?.skipped ?? format(text('doctor.login.oauth2NotChecked'));
+    else facts.login = await probe.smtpLogin(raw, oauth?.tokenSource);
   }
   return facts;
 }
@@ -231,13 +239,15 @@ export interface GatherInput {
   managed?: ManagedRelay;
   /** Dotted paths of secrets that could not be opened here (masked in `settings`): no login with them. */
   unreadableSecrets?: string[];
+  /** With smtp.oauth2: the token source whose refresh worked (the XOAUTH2 login uses it), or why the login is skipped. */
+  oauth?: { tokenSource?: TokenSource; skipped?: string };
 }
 
 /** Reads every fact through the probe. Never throws: a failed reading is a fact too. */
 export async function gatherFacts(probe: Probe, input: GatherInput = {}): Promise<DoctorFacts> {
   const [mapi, smtp] = await Promise.all([
     mapiFacts(probe),
-    input.settings ? smtpFacts(probe, input.settings, input.rawSettings ?? input.settings, input.unreadableSecrets ?? []) : Promise.resolve(null),
+    input.settings ? smtpFacts(probe, input.settings, input.rawSettings ?? input.settings, input.unreadableSecrets ?? [], input.oauth) : Promise.resolve(null),
   ]);
   return {
     platform: probe.platform,

@@ -11,6 +11,9 @@ import type { ManagedRelay } from '../transports/managed';
 import { gatherFacts } from './facts';
 import { Probe, ProfilesFact, systemProbe } from './probe';
 import { DoctorLine, DoctorReport, judge, RecommendationChoice, Verdict } from './verdicts';
+import { checkOAuth2, oauthLine } from './oauth';
+import { shellWord } from '../store/store';
+import type { OnTokens, TokenSource } from '../oauth/token-source';
 
 export { systemProbe, parseRegQuery } from './probe';
 export type { Probe, RegistryValue, FileHead, LookupFact, ConnectFact, HandshakeFact, LoginFact } from './probe';
@@ -35,6 +38,14 @@ export interface DoctorOptions {
   unreadableSecrets?: { path: string; error: MailError }[];
   /** Why the user's settings could not be read at all (an invalid store): a FAIL line; the machine is still checked. */
   settingsError?: MailError;
+  /**
+   * With smtp.oauth2: the token source to check (the store's tokenSourceFor(), which saves a
+   * rotated refresh token), or onTokens to save it yourself. With neither, the refresh is not tried.
+   */
+  tokenSource?: TokenSource;
+  onTokens?: OnTokens;
+  /** The user id, for the `oxymail auth login <user>` hint. */
+  userId?: string;
   /** The language of the report (default: the process default locale: OXYMAIL_LANG, LANG...). */
   locale?: string;
 }
@@ -92,7 +103,16 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     }
   }
   const unreadable = options.unreadableSecrets ?? [];
+  const oauth = settings
+    ? await checkOAuth2(settings, {
+        tokenSource: options.tokenSource,
+        onTokens: options.onTokens,
+        unreadable: unreadable.map((u) => u.path),
+        loginCommand: `oxymail auth login ${options.userId ? shellWord(options.userId) : 'USER'}`,
+      })
+    : undefined;
   const facts = await gatherFacts(probe, {
+    oauth,
     settings,
     rawSettings: options.settings as SettingsInput | undefined,
     managed: options.managed,
@@ -105,6 +125,12 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     unreadableSecrets: unreadable.map(({ path, error }) => ({ path, code: error.code, message: again(error).message, hint: error.hint })),
     locale,
   });
+  if (oauth) {
+    const line = oauthLine(oauth, facts.smtp?.login);
+    const after = report.lines.map((l) => l.id.startsWith('smtp.')).lastIndexOf(true);
+    report.lines.splice(after < 0 ? report.lines.length : after + 1, 0, line);
+    if (line.verdict === 'fail') report.failed = true;
+  }
   if (probe.mapiProfiles && facts.mapi.available && facts.mapi.client) {
     const fact = await probe.mapiProfiles();
     report.lines.push(profilesLine(fact, locale));

@@ -13,6 +13,7 @@ import { listProfiles } from '../transports/mapi';
 import type { SmtpEndpoint } from '../settings';
 import { readFileHead } from './file-head';
 import { smtpHandshake, smtpLogin } from './smtp-probe';
+import type { TokenSource } from '../oauth/token-source';
 
 /** One registry value as `reg query` prints it (`REG_SZ`, `REG_EXPAND_SZ`...). */
 export interface RegistryValue {
@@ -53,7 +54,8 @@ export interface Probe {
   lookup(host: string, timeoutMs: number): Promise<LookupFact>;
   connect(host: string, port: number, timeoutMs: number): Promise<ConnectFact>;
   smtpHandshake(endpoint: SmtpEndpoint): Promise<HandshakeFact>;
-  smtpLogin(settings: SettingsInput): Promise<LoginFact>;
+  /** `tokenSource`: the OAuth2 credentials to log in with (the doctor's, which saves a rotated refresh token). */
+  smtpLogin(settings: SettingsInput, tokenSource?: TokenSource): Promise<LoginFact>;
   /** The MAPI profiles (MAPIAdminProfiles through the addon); Windows only. */
   mapiProfiles?(): Promise<ProfilesFact>;
 }

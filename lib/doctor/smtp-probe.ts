@@ -7,6 +7,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { MailError } from '../errors';
 import { createMailer } from '../mailer';
 import type { SettingsInput } from '../settings';
+import type { TokenSource } from '../oauth/token-source';
 import { mapSmtpError, poolOptions, SmtpEndpoint } from '../transports/smtp';
 import type { HandshakeFact, LoginFact } from './probe';
 
@@ -66,10 +67,10 @@ export async function smtpHandshake(endpoint: SmtpEndpoint): Promise<HandshakeFa
 }
 
 /** Logs in as a send would (STARTTLS required with credentials, forced AUTH), sends nothing. */
-export async function smtpLogin(settings: SettingsInput): Promise<LoginFact> {
+export async function smtpLogin(settings: SettingsInput, tokenSource?: TokenSource): Promise<LoginFact> {
   let mailer;
   try {
-    mailer = createMailer(settings);
+    mailer = createMailer(settings, tokenSource ? { tokenSource } : {});
     const result = await mailer.verify({ protocol: 'smtp' });
     if (!('authenticatedAs' in result)) return { ok: false, code: 'SMTP_PROTOCOL', message: 'verify did not use SMTP' };
     return { ok: true, authenticatedAs: result.authenticatedAs, tls: result.tls, warnings: result.warnings };

@@ -129,7 +129,7 @@ export const en = {
   'doctor.microsoft365.oauth2.detail': 'Scope https://outlook.office.com/SMTP.Send.',
   'doctor.microsoft365.basic.title': 'Microsoft 365: password login (basic auth) for SMTP is being switched off',
   'doctor.microsoft365.basic.detail':
-    'From 2026 many tenants have SMTP AUTH with a password disabled (535 5.7.139, 535 5.7.3, later 550 5.7.30). Use OAuth2 (smtp.accessToken, scope https://outlook.office.com/SMTP.Send) on smtp.office365.com:587 (oxymail settings set USER --secret-stdin smtp.accessToken reads the token from stdin), or have the administrator enable SMTP AUTH for this mailbox.',
+    'From 2026 many tenants have SMTP AUTH with a password disabled (535 5.7.139, 535 5.7.3, later 550 5.7.30). Use OAuth2: smtp.oauth2.provider=microsoft and smtp.oauth2.clientId (the application registered in Entra ID), then oxymail auth login USER (README: "OAuth2 (Microsoft 365, Google)"); or have the administrator enable SMTP AUTH for this mailbox.',
   'doctor.managed.fromApplication': 'given by the application',
   'doctor.managed.ok.title': 'Managed relay configured: {host}:{port} ({from})',
   'doctor.managed.ok.detail': "Assigned sender: {address}; the user's address goes to Reply-To.",
@@ -372,7 +372,7 @@ export const en = {
   'SMTP_AUTH.hint.gmail':
     'Gmail refuses the account password for SMTP: create an app password (Google account > Security > 2-Step Verification must be on > App passwords > choose the app and this PC > Generate) and use the 16-letter code as smtp.password. One app password per PC.',
   'SMTP_AUTH.hint.microsoft365':
-    'Microsoft 365 has basic authentication for SMTP disabled for this tenant: use OAuth2 (smtp.accessToken, scope https://outlook.office.com/SMTP.Send) on smtp.office365.com:587, or ask the administrator to enable SMTP AUTH for the mailbox.',
+    'Microsoft 365 has basic authentication for SMTP disabled for this tenant: use OAuth2 (smtp.oauth2.provider=microsoft with the application id as smtp.oauth2.clientId, then oxymail auth login USER; README: "OAuth2 (Microsoft 365, Google)"), or ask the administrator to enable SMTP AUTH for the mailbox.',
   'SMTP_AUTH.hint': 'Check smtp.username and smtp.password (the company account), and whether the server wants the full e-mail address as user name.',
   'SMTP_AUTH.hint.temporary': 'The server refused the login temporarily: try again later; the password was not judged wrong.',
   'SMTP_AUTH.refused': '{where}: login refused: {response}',
@@ -559,4 +559,16 @@ export const en = {
   'cli.seeHelp': "(see '{command} --help')",
   'cli.required': '{text} (required)',
   'INVALID_MESSAGE.bodyFile': 'send: {flag} {file}: cannot be read ({error}); nothing was sent',
+  'doctor.login.oauth2NotChecked': 'the OAuth2 sign-in was not checked',
+  'INVALID_OPTION.onTokens': 'createMailer: options.onTokens must be a function',
+  'INVALID_OPTION.tokenSource': 'createMailer: options.tokenSource must be { user: string, getAccessToken(options) }',
+  'UNKNOWN_OPTION.messageFieldGuess': 'unknown message field; did you mean {guess}? (known: {known})',
+  'INVALID_SETTINGS.scopes': 'must be a space-separated string of scopes (in a file, an array of strings is also accepted)',
+  'INVALID_SETTINGS.scopesEmpty': 'must name at least one scope',
+  'INVALID_SETTINGS.scopeCharacter': 'holds a character no scope may contain (RFC 6749: printable ASCII except space, " and \\)',
+  'INVALID_SETTINGS.clearToken': "'none' would send the access token in clear text to {host}",
+  'SMTP_AUTH.hint.xoauth2Disabled':
+    'SMTP AUTH is disabled for this mailbox or for the whole tenant, which OAuth2 needs as well: a Microsoft 365 administrator enables it (admin center > Users > Active users > the user > Mail > Manage email apps > "Authenticated SMTP"; or PowerShell: Set-CASMailbox -Identity USER -SmtpClientAuthenticationDisabled $false, and for the tenant Set-TransportConfig -SmtpClientAuthenticationDisabled $false).',
+  'SMTP_AUTH.hint.xoauth2Refused':
+    'The server refused the OAuth2 access token even after a refresh: check that smtp.username (else email) is the mailbox that signed in, that the scopes include the sending permission (https://outlook.office.com/SMTP.Send, https://mail.google.com/), and sign in again (oxymail auth login USER).',
 } as const;

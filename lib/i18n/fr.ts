@@ -136,7 +136,7 @@ export const fr: Record<keyof typeof en, string> = {
   'doctor.microsoft365.oauth2.detail': 'Portée https://outlook.office.com/SMTP.Send.',
   'doctor.microsoft365.basic.title': "Microsoft 365 : l'authentification SMTP par mot de passe (basic auth) est en cours de suppression",
   'doctor.microsoft365.basic.detail':
-    "Depuis 2026, beaucoup de locataires ont désactivé SMTP AUTH par mot de passe (535 5.7.139, 535 5.7.3, plus tard 550 5.7.30). Utilisez OAuth2 (smtp.accessToken, portée https://outlook.office.com/SMTP.Send) sur smtp.office365.com:587 (oxymail settings set USER --secret-stdin smtp.accessToken lit le jeton sur l'entrée standard), ou demandez à l'administrateur d'activer SMTP AUTH pour cette boîte aux lettres.",
+    "Depuis 2026, beaucoup de locataires ont désactivé SMTP AUTH par mot de passe (535 5.7.139, 535 5.7.3, plus tard 550 5.7.30). Utilisez OAuth2 : smtp.oauth2.provider=microsoft et smtp.oauth2.clientId (l'application enregistrée dans Entra ID), puis oxymail auth login USER (README : « OAuth2 (Microsoft 365, Google) ») ; ou demandez à l'administrateur d'activer SMTP AUTH pour cette boîte aux lettres.",
   'doctor.managed.fromApplication': "fourni par l'application",
   'doctor.managed.ok.title': 'Relais géré configuré : {host}:{port} ({from})',
   'doctor.managed.ok.detail': "Expéditeur attribué : {address} ; l'adresse de l'utilisateur va dans « Répondre à » (Reply-To).",
@@ -390,7 +390,7 @@ export const fr: Record<keyof typeof en, string> = {
   'SMTP_AUTH.hint.gmail':
     "Gmail refuse le mot de passe du compte en SMTP : créez un mot de passe d'application. 1. Accédez à votre compte Google. 2. Sélectionnez Sécurité (la validation en deux étapes doit être activée). 3. Sous « Se connecter à Google », sélectionnez Mots de passe des applications. 4. En bas de la page, appuyez sur Sélectionnez une application, puis choisissez celle que vous utilisez > Sélectionnez un appareil, puis choisissez celui que vous utilisez > Générer. 5. Saisissez le code à 16 caractères dans smtp.password. Un mot de passe d'application par PC.",
   'SMTP_AUTH.hint.microsoft365':
-    "Microsoft 365 a désactivé l'authentification de base (basic auth) en SMTP pour ce locataire : utilisez OAuth2 (smtp.accessToken, portée https://outlook.office.com/SMTP.Send) sur smtp.office365.com:587, ou demandez à l'administrateur d'activer SMTP AUTH pour la boîte aux lettres.",
+    "Microsoft 365 a désactivé l'authentification de base (basic auth) en SMTP pour ce locataire : utilisez OAuth2 (smtp.oauth2.provider=microsoft avec l'identifiant de l'application dans smtp.oauth2.clientId, puis oxymail auth login USER ; README : « OAuth2 (Microsoft 365, Google) »), ou demandez à l'administrateur d'activer SMTP AUTH pour la boîte aux lettres.",
   'SMTP_AUTH.hint':
     "Vérifiez smtp.username et smtp.password (le compte de la société), et si le serveur SMTP attend l'adresse e-mail complète comme identifiant.",
   'SMTP_AUTH.hint.temporary': "Le serveur a refusé l'authentification temporairement : réessayez plus tard ; le mot de passe n'a pas été jugé faux.",
@@ -587,4 +587,16 @@ export const fr: Record<keyof typeof en, string> = {
   'cli.seeHelp': "(voir '{command} --help')",
   'cli.required': '{text} (obligatoire)',
   'INVALID_MESSAGE.bodyFile': "send : {flag} {file} : illisible ({error}) ; rien n'a été envoyé",
+  'doctor.login.oauth2NotChecked': "la connexion OAuth2 n'a pas été vérifiée",
+  'INVALID_OPTION.onTokens': 'createMailer : options.onTokens doit être une fonction',
+  'INVALID_OPTION.tokenSource': 'createMailer : options.tokenSource doit être { user: string, getAccessToken(options) }',
+  'UNKNOWN_OPTION.messageFieldGuess': 'champ de message inconnu ; vouliez-vous dire {guess} ? (connus : {known})',
+  'INVALID_SETTINGS.scopes': 'doit être une chaîne de portées séparées par des espaces (dans un fichier, un tableau de chaînes est aussi accepté)',
+  'INVALID_SETTINGS.scopesEmpty': 'doit nommer au moins une portée',
+  'INVALID_SETTINGS.scopeCharacter': 'contient un caractère interdit dans une portée (RFC 6749 : ASCII imprimable sauf l\'espace, " et \\)',
+  'INVALID_SETTINGS.clearToken': "'none' enverrait le jeton d'accès en clair à {host}",
+  'SMTP_AUTH.hint.xoauth2Disabled':
+    "SMTP AUTH est désactivé pour cette boîte aux lettres ou pour tout le locataire, et OAuth2 en a aussi besoin : un administrateur Microsoft 365 l'active (centre d'administration > Utilisateurs > Utilisateurs actifs > l'utilisateur > Courrier > Gérer les applications de courrier > « SMTP authentifié » ; ou PowerShell : Set-CASMailbox -Identity USER -SmtpClientAuthenticationDisabled $false, et pour le locataire Set-TransportConfig -SmtpClientAuthenticationDisabled $false).",
+  'SMTP_AUTH.hint.xoauth2Refused':
+    "Le serveur a refusé le jeton d'accès OAuth2 même après un rafraîchissement : vérifiez que smtp.username (sinon email) est la boîte aux lettres qui s'est connectée, que les portées incluent le droit d'envoi (https://outlook.office.com/SMTP.Send, https://mail.google.com/), et connectez-vous de nouveau (oxymail auth login USER).",
 };

@@ -18,6 +18,7 @@ import { MASK, maskSecrets, parseSettingsJson, SECRET_PATHS, UserMailSettings, v
 import { alive, withLock } from './lock';
 import { canonical, getPath, isObject, setPath } from './paths';
 import { defaultCodec, SealedSecret, SecretCodec, storedSecretProblem } from './secrets';
+import { createTokenSource, IssuedTokens, OAuth2TokenSource } from '../oauth/token-source';
 
 import { STORE_VERSION } from './version';
 export { STORE_VERSION };
@@ -107,8 +108,15 @@ export interface SettingsStore {
   setMany(users: Record<string, unknown>): Promise<Record<string, UserMailSettings>>;
   /** Removes a user; false when there was none. */
   remove(userId: string): Promise<boolean>;
-  /** A mailer with the user's stored settings. */
+  /** A mailer with the user's stored settings; with smtp.oauth2, a rotated refresh token is saved back here. */
   mailerFor(userId: string, options?: MailerOptions): Promise<Mailer>;
+  /**
+   * The OAuth2 token source of a user with smtp.oauth2 (undefined without), which saves a rotated
+   * refresh token back here; mailerFor() uses the same.
+   */
+  tokenSourceFor(userId: string, options?: { onTokens?: MailerOptions['onTokens'] }): Promise<OAuth2TokenSource | undefined>;
+  /** Saves a new refresh token for the user (after a sign-in or a rotation); `undefined` forgets it. */
+  saveRefreshToken(userId: string, refreshToken: string | undefined): Promise<void>;
 }
 
 /** Options of openSettingsStore. */
@@ -475,6 +483,35 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
     });
   }
 
+  /** A user's token source, saving a rotated refresh token here before telling `theirs`. */
+  function tokenSourceOf(userId: string, settings: UserMailSettings, theirs?: MailerOptions['onTokens']): OAuth2TokenSource | undefined {
+    const oauth2 = settings.smtp?.oauth2;
+    if (!oauth2) return undefined;
+    return createTokenSource({
+      oauth2,
+      user: settings.smtp?.username ?? (settings.email as string),
+      loginCommand: `oxymail auth login ${shellWord(userId)}`,
+      currentRefreshToken: async () => {
+        const raw = (await read()).users.get(userId);
+        const stored = getPath(raw, 'smtp.oauth2.refreshToken') as string | SealedSecret | undefined;
+        return stored === undefined ? undefined : codec.open(stored, `users.${userId}.smtp.oauth2.refreshToken`, setAgain(userId, 'smtp.oauth2.refreshToken'));
+      },
+      onTokens: async (tokens: IssuedTokens) => {
+        await saveRefreshToken(userId, tokens.refreshToken);
+        await theirs?.(tokens);
+      },
+    });
+  }
+
+  async function saveRefreshToken(userId: string, refreshToken: string | undefined): Promise<void> {
+    await putUser(userId, (previous) => {
+      if (previous === undefined) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${userId}' in ${storePath}`);
+      const next = view(userId, previous) as unknown as Raw;
+      setPath(next, 'smtp.oauth2.refreshToken', refreshToken);
+      return next;
+    });
+  }
+
   return {
     path: storePath,
     secrets: codec.kind,
@@ -516,7 +553,19 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
           hint: text('SETTINGS_NOT_FOUND.hint.create', { user: shellWord(userId) }),
         });
       }
-      return createMailer(settings, mailerOptions);
+      if (!settings.smtp?.oauth2 || mailerOptions?.tokenSource) return createMailer(settings, mailerOptions);
+      const tokenSource = tokenSourceOf(userId, settings, mailerOptions?.onTokens);
+      return createMailer(settings, { ...mailerOptions, tokenSource, onTokens: undefined });
     },
+    async tokenSourceFor(userId, sourceOptions = {}) {
+      const settings = await this.get(userId);
+      if (!settings) {
+        throw new MailError('SETTINGS_NOT_FOUND', `settings: no settings for user '${userId}' in ${storePath}`, {
+          hint: 'oxymail settings list shows the users.',
+        });
+      }
+      return tokenSourceOf(userId, settings, sourceOptions.onTokens);
+    },
+    saveRefreshToken,
   };
 }

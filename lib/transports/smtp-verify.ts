@@ -10,7 +10,8 @@ import { nodemailer, smtpConnection } from '../lazy';
 import type { SmtpVerifyResult } from '../result';
 import type { SmtpEndpoint } from '../settings';
 import { NO_DEFAULTS } from './compose';
-import { mapSmtpError, poolOptions } from './smtp';
+import { mapSmtpError, poolOptions, provisioner } from './smtp';
+import type { TokenSource } from '../oauth/token-source';
 
 /** SMTPConnection's state after connect() and login(); underscored fields are internal, hence optional. */
 interface ConnectionState {
@@ -27,15 +28,24 @@ export function tlsPolicy(e: SmtpEndpoint): SmtpVerifyResult['tlsPolicy'] {
   return o.secure ? 'implicit' : o.requireTLS ? 'starttls-required' : o.ignoreTLS ? 'off' : 'starttls-when-offered';
 }
 
-/** Connects, negotiates TLS, logs in as a send would; sends nothing. */
-export async function verifySmtp(endpoint: SmtpEndpoint, protocol: Protocol): Promise<SmtpVerifyResult> {
-  const { pool: _pool, maxConnections: _max, ...single } = poolOptions(endpoint);
+/**
+ * Connects, negotiates TLS, logs in as a send would; sends nothing. `oauth`: XOAUTH2 with the
+ * token source's tokens; a failure of the source itself is raised as it is (kept in `failures`).
+ */
+export async function verifySmtp(
+  endpoint: SmtpEndpoint,
+  protocol: Protocol,
+  oauth?: { tokens: TokenSource; failures: WeakMap<object, unknown> },
+): Promise<SmtpVerifyResult> {
+  const { pool: _pool, maxConnections: _max, ...single } = poolOptions(endpoint, oauth?.tokens);
   // nodemailer's own transport builds the connection options and the login (password or OAuth2)
   // exactly as for a send; the connection is opened here so that its socket can be read.
   const transport = nodemailer().createTransport(single, NO_DEFAULTS) as unknown as {
     transporter: { options: object; getAuth(o: object): { user?: string; method?: string } | false };
     close(): void;
+    set(key: string, value: unknown): void;
   };
+  if (oauth) transport.set('oauth2_provision_cb', provisioner(oauth.tokens, oauth.failures));
   const smtp = transport.transporter;
   const Connection = smtpConnection();
   const conn = new Connection(smtp.options as ConstructorParameters<typeof Connection>[0]);
@@ -72,7 +82,8 @@ export async function verifySmtp(endpoint: SmtpEndpoint, protocol: Protocol): Pr
       warnings: [],
     };
   } catch (err) {
-    throw mapSmtpError(err, endpoint, protocol, 'verify');
+    const failure = err && typeof err === 'object' ? oauth?.failures.get(err) : undefined;
+    throw failure ?? mapSmtpError(err, endpoint, protocol, 'verify', !!oauth);
   } finally {
     conn.removeAllListeners('end');
     conn.on('error', () => undefined);

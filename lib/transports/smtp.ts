@@ -12,6 +12,7 @@ import { nodemailer } from '../lazy';
 import type { SmtpVerifyResult } from '../result';
 import { isEhloName, isGmailHost, isLoopback, SmtpEndpoint } from '../settings';
 import { verifySmtp } from './smtp-verify';
+import type { TokenSource } from '../oauth/token-source';
 import { NO_DEFAULTS, ownMailOptions, rawSource, refuseGadgets, withOwnKeys } from './compose';
 import { DEFAULT_DEADLINE_MS, SendControl } from './send-control';
 import type { Delivery, SendJob, Transport } from './transport';
@@ -77,8 +78,8 @@ const TRANSPORT_KEYS = [
 ] as const;
 
 /** nodemailer pool options for an endpoint. Exported for tests and the benchmark. */
-export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
-  const hasCredentials = e.username !== undefined;
+export function poolOptions(e: SmtpEndpoint, tokens?: TokenSource): SMTPPoolOptions {
+  const hasCredentials = e.username !== undefined || tokens !== undefined;
   const options: SMTPPoolOptions = {
     pool: true,
     maxConnections: 5,
@@ -104,13 +105,66 @@ export function poolOptions(e: SmtpEndpoint): SMTPPoolOptions {
   if (hasCredentials) {
     // nodemailer skips the login silently when the server does not advertise AUTH.
     options.forceAuth = true;
-    options.auth = e.accessToken !== undefined ? { type: 'OAuth2', user: e.username, accessToken: e.accessToken } : { user: e.username, pass: e.password };
+    // A token source: no token here, nodemailer asks for one per connection (oauth2_provision_cb).
+    // (Own keys for everything nodemailer's XOAuth2 reads: a polluted prototype gives it no token.)
+    options.auth = tokens
+      ? withOwnKeys({ type: 'OAuth2', user: tokens.user } as NonNullable<SMTPPoolOptions['auth']>, XOAUTH2_KEYS)
+      : e.accessToken !== undefined
+        ? { type: 'OAuth2', user: e.username, accessToken: e.accessToken }
+        : { user: e.username, pass: e.password };
   }
   // Certificates are verified unless the settings say otherwise, as an own property: a
   // `tls` or `rejectUnauthorized` on a polluted Object.prototype must not turn verification off.
   options.tls = { ...(e.tls ?? {}), rejectUnauthorized: e.tls?.rejectUnauthorized !== false };
   // Every other option nodemailer reads is set as an own property too, for the same reason.
   return withOwnKeys(options, TRANSPORT_KEYS);
+}
+
+/** What nodemailer's XOAuth2 reads from `auth` besides type and user. */
+const XOAUTH2_KEYS = [
+  'accessToken',
+  'refreshToken',
+  'clientId',
+  'clientSecret',
+  'serviceClient',
+  'privateKey',
+  'expires',
+  'accessUrl',
+  'timeout',
+  'provisionCallback',
+  'customHeaders',
+  'customParams',
+  'method',
+  'pass',
+];
+
+/** The error nodemailer gets when the server answered 334 with an error JSON: the token was refused. */
+const REFUSED = 'the server refused the OAuth2 access token (334 with an error)';
+
+/**
+ * Gives nodemailer's connections their XOAUTH2 token from the token source. A failure of the source
+ * (sign-in required, provider unreachable) is kept aside, so the send raises it as it is rather than
+ * as the EAUTH nodemailer would make of it.
+ */
+export function provisioner(tokens: TokenSource, failures: WeakMap<object, unknown>) {
+  return (_user: string, renew: boolean, callback: (err: Error | null, token?: string) => void) => {
+    // renew: the server refused the token; the send fails and is retried on a new connection.
+    if (renew) return callback(new Error(REFUSED));
+    tokens.getAccessToken().then(
+      (token) => callback(null, token),
+      (err) => {
+        const carrier = new Error('the OAuth2 token source failed');
+        failures.set(carrier, err);
+        callback(carrier);
+      },
+    );
+  };
+}
+
+/** True for a login the server refused while using an OAuth2 token (535, or 334 with an error JSON), unless SMTP AUTH itself is off (5.7.139). */
+function tokenRefused(err: unknown): boolean {
+  const e = err as { code?: string; command?: string; response?: string };
+  return e?.code === 'EAUTH' && /XOAUTH2/i.test(e.command ?? '') && !/5\.7\.139/.test(e.response ?? '');
 }
 
 /** The key under which a send's SendControl travels in nodemailer's mail data, for the stream plugin. */
@@ -125,17 +179,45 @@ export class SmtpTransport implements Transport {
   private transporter?: Transporter;
   /** Sends in flight: close() ends them. */
   private readonly pending = new Set<SendControl>();
+  /** Failures of the token source, by the error nodemailer was handed instead. */
+  private readonly tokenFailures = new WeakMap<object, unknown>();
 
+  /** `tokens`: OAuth2 credentials (smtp.oauth2); the transport asks them for tokens and never sees the store. */
   constructor(
     private readonly endpoint: SmtpEndpoint,
     private readonly protocol: Protocol,
+    private readonly tokens?: TokenSource,
   ) {
     this.name = protocol;
   }
 
+  /**
+   * Runs `attempt` with OAuth2 credentials: the token is obtained first (nothing is sent when it
+   * cannot be), and a token the server refuses is refreshed once and the attempt made once more,
+   * on a new connection (nodemailer drops a connection whose login failed).
+   */
+  private async withToken<T>(attempt: () => Promise<T>, race: <U>(p: Promise<U>) => Promise<U>, signal?: AbortSignal): Promise<T> {
+    const tokens = this.tokens;
+    if (!tokens) return attempt();
+    await race(tokens.getAccessToken({ signal }));
+    try {
+      return await attempt();
+    } catch (err) {
+      if (this.tokenFailures.has(err as object) || !tokenRefused(err)) throw err;
+      await race(tokens.getAccessToken({ forceRefresh: true, signal }));
+      return attempt();
+    }
+  }
+
+  /** The token source's own error when nodemailer failed because of it. */
+  private tokenFailure(err: unknown): unknown {
+    return err && typeof err === 'object' ? this.tokenFailures.get(err) : undefined;
+  }
+
   private get pool(): Transporter {
     if (!this.transporter) {
-      const transporter = nodemailer().createTransport(poolOptions(this.endpoint), NO_DEFAULTS);
+      const transporter = nodemailer().createTransport(poolOptions(this.endpoint, this.tokens), NO_DEFAULTS);
+      if (this.tokens) transporter.set('oauth2_provision_cb', provisioner(this.tokens, this.tokenFailures));
       // The composed message is read by the SMTP connection, which writes the terminating "." as
       // soon as the message ends: its 'end' marks the point after which a drop leaves the outcome
       // unknown. (The connection reads the stream; nothing is buffered in between.)
@@ -179,7 +261,10 @@ export class SmtpTransport implements Transport {
       if (composed.dsn) mail.dsn = composed.dsn;
       const envelope = mail.envelope as Record<string, unknown>;
       withOwnKeys(envelope, ['cc', 'bcc', 'size', 'dsn', 'use8BitMime', 'requireTLSExtensionEnabled']);
-      const info = await this.pool.sendMail(ownMailOptions({ ...mail, signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions));
+      // A fresh source of the same bytes for each attempt (a retry after a refused token).
+      const attempt = () =>
+        this.pool.sendMail(ownMailOptions({ ...mail, raw: rawSource(composed), signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions));
+      const info = await this.withToken(attempt, (p) => control.race(p), control.signal);
       return {
         messageId: composed.messageId,
         envelopeId: composed.dsn?.id,
@@ -194,7 +279,9 @@ export class SmtpTransport implements Transport {
       };
     } catch (err) {
       if (err instanceof MailError) throw err;
-      throw mapSendError(err, control, this.endpoint, this.protocol, messageId);
+      const failure = this.tokenFailure(err);
+      if (failure) throw failure;
+      throw mapSendError(err, control, this.endpoint, this.protocol, messageId, !!this.tokens);
     } finally {
       control.dispose();
       this.pending.delete(control);
@@ -204,7 +291,18 @@ export class SmtpTransport implements Transport {
   /** Connects, negotiates TLS and authenticates; sends nothing (see smtp-verify.ts). */
   async verify(): Promise<SmtpVerifyResult> {
     refuseGadgets(['tls', 'auth'], text('INTERNAL.why.smtp'));
-    return verifySmtp(this.endpoint, this.protocol);
+    const tokens = this.tokens;
+    const once = () => verifySmtp(this.endpoint, this.protocol, tokens && { tokens, failures: this.tokenFailures });
+    if (!tokens) return once();
+    await tokens.getAccessToken();
+    try {
+      return await once();
+    } catch (err) {
+      // The login refused the token (not SMTP AUTH itself, 5.7.139): refresh once, try a new connection.
+      if (!(err instanceof MailError) || err.code !== 'SMTP_AUTH' || /5\.7\.139/.test(err.message)) throw err;
+      await tokens.getAccessToken({ forceRefresh: true });
+      return once();
+    }
   }
 
   /** Ends every pending send (SMTP_DELIVERY_UNKNOWN where the message was already sent) and closes the connections. */
@@ -232,7 +330,7 @@ export function rejectedDetails(errors: unknown): RejectedRecipient[] {
  * unknown whatever ended the connection; otherwise our own end (abort, deadline, close) names
  * itself, and the rest is the server's or the network's doing.
  */
-export function mapSendError(err: unknown, control: SendControl, e: SmtpEndpoint, protocol: Protocol, messageId?: string): MailError {
+export function mapSendError(err: unknown, control: SendControl, e: SmtpEndpoint, protocol: Protocol, messageId?: string, oauth2 = false): MailError {
   redactError(err, e);
   const ne = err as { responseCode?: number; message?: string; code?: string };
   const where = `send (SMTP ${e.host}:${e.port})`;
@@ -263,10 +361,17 @@ export function mapSendError(err: unknown, control: SendControl, e: SmtpEndpoint
     return new MailError('MAILER_CLOSED', text('MAILER_CLOSED', { where }), base);
   }
   if (control.reason === 'aborted') return new MailError('ABORTED', text('ABORTED.notSent', { where }), base);
-  return mapSmtpError(err, e, protocol, 'send');
+  return mapSmtpError(err, e, protocol, 'send', oauth2);
 }
 
-function authHint(response: string, e: SmtpEndpoint): Text {
+/** Hints for a refused XOAUTH2 login, one place per case (5.7.139: SMTP AUTH off for the mailbox or tenant). */
+export const XOAUTH2_HINTS = {
+  smtpAuthDisabled: text('SMTP_AUTH.hint.xoauth2Disabled'),
+  refused: text('SMTP_AUTH.hint.xoauth2Refused'),
+};
+
+function authHint(response: string, e: SmtpEndpoint, oauth2 = false): Text {
+  if (oauth2) return /5\.7\.139/.test(response) ? XOAUTH2_HINTS.smtpAuthDisabled : XOAUTH2_HINTS.refused;
   const google = isGmailHost(e.host) || /support\.google\.com|BadCredentials/i.test(response);
   if (/5\.7\.9|application-specific password/i.test(response) || (google && /5\.7\.8|535/.test(response))) {
     return text('SMTP_AUTH.hint.gmail');
@@ -341,7 +446,7 @@ const STARTTLS_FIRST = /must issue a STARTTLS|STARTTLS (?:command )?first|5\.7\.
 const TOO_LARGE = /^552\b|5\.3\.4|size (?:exceeds|limit)|larger than allowed|too (?:large|big)/i;
 
 /** Maps a nodemailer error to a MailError with a stable code, the server's reply code and a hint. */
-export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, op: 'send' | 'verify'): MailError {
+export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, op: 'send' | 'verify', oauth2 = false): MailError {
   redactError(err, e);
   const ne = err as {
     code?: string;
@@ -376,7 +481,7 @@ export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, 
       const temporary = typeof ne.responseCode === 'number' && ne.responseCode >= 400 && ne.responseCode < 500;
       return new MailError('SMTP_AUTH', text('SMTP_AUTH.refused', { where, response }), {
         ...base,
-        hint: temporary ? text('SMTP_AUTH.hint.temporary') : authHint(response, e),
+        hint: temporary ? text('SMTP_AUTH.hint.temporary') : authHint(response, e, oauth2),
       });
     }
     case 'ETLS':

@@ -192,7 +192,10 @@ test('show, unset, remove, export without secrets, import keeping the stored sec
 test.each([
   [['settings', 'set', 'alice', 'smtp.password=hunter2'], /use --secret-stdin smtp\.password/],
   [['settings', 'set', 'alice', 'smtp.accessToken=ya29.hunter2'], /use --secret-stdin smtp\.accessToken/],
-  [['settings', 'set', 'alice', '--secret-stdin', 'smtp.host'], /--secret-stdin takes one of smtp\.password, smtp\.accessToken, mapi\.password/],
+  [
+    ['settings', 'set', 'alice', '--secret-stdin', 'smtp.host'],
+    /--secret-stdin takes one of smtp\.password, smtp\.accessToken, smtp\.oauth2\.clientSecret, smtp\.oauth2\.refreshToken, mapi\.password/,
+  ],
   [['settings', 'set', 'alice', '--secret-stdin', 'smtp.password', '--password-stdin'], /not both/],
   [['settings', 'set', 'alice', 'smtp.prot=25'], /unknown setting 'smtp\.prot'/],
   [['settings', 'set', 'alice', 'smtp=x'], /'smtp' is a group of settings/],
@@ -251,6 +254,10 @@ test('--help lists every command; every command and sub-command has examples', a
   expect(seen.sort()).toEqual(
     [
       '',
+      'auth',
+      'auth login',
+      'auth logout',
+      'auth status',
       'capabilities',
       'doctor',
       'mapi',

@@ -83,6 +83,7 @@ test.each([
   [{ headers: { 'Bad Name': 'x' } }, 'INVALID_MESSAGE', 'headers.Bad Name', /not a header field name/],
   [{ from: 'eve@example.com' }, 'INVALID_MESSAGE', 'from', /user's address in oxymail \(alice@example\.com/],
   [{ dkim: { domainName: 'example.com' } }, 'UNKNOWN_OPTION', 'dkim', /nodemailer option oxymail does not support/],
+  [{ attachment: [] }, 'UNKNOWN_OPTION', 'attachment', /did you mean attachments\?/],
   [{ listUnsubscribe: 'https://x.example.com/u' }, 'INVALID_MESSAGE', 'listUnsubscribe', /bulk: true/],
   [{ priority: 'urgent' }, 'INVALID_MESSAGE', 'priority', /'high', 'normal' or 'low'/],
   [{ priority: 'low', importance: 'high' }, 'INVALID_MESSAGE', 'priority', /give one of them/],

@@ -359,7 +359,7 @@ describe('SMTP: refusals and bad input', () => {
     ['text after an address', { to: '"Bob" <bob@example.com> carol', subject: 's', text: 'x' }, 'INVALID_ADDRESS'],
     ['a missing attachment file', { to: 'bob@example.com', subject: 's', attachments: [{ path: '/nonexistent/facture.pdf' }] }, 'ATTACHMENT_NOT_FOUND'],
     ['no recipient', { subject: 's', text: 'x' }, 'NO_RECIPIENTS'],
-    ['an unknown field', { to: 'bob@example.com', subject: 's', prority: 'high' }, 'UNKNOWN_OPTION'],
+    ['an unknown field', { to: 'bob@example.com', subject: 's', colour: 'red' }, 'UNKNOWN_OPTION'],
   ])('%s: %s and nothing reaches the server', async (_what, message, code) => {
     const mailer = createMailer(smtpSettings(server.port));
     await expectMailError(mailer.send(message as never), code);

@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { capabilities, createMailer, FEATURES, IMPORTANCE_LEVELS, MailError, MailWarning, simpleMapiCode } from '../../lib';
 import { checkAddress } from '../../lib/address';
 import { checkCapabilities } from '../../lib/capabilities';
+import { validateMessage } from '../../lib/message';
+import { closest } from '../../lib/suggest';
 import { mapiImportance, smtpImportanceHeaders } from '../../lib/importance';
 import { extendedMapiCode, extendedMapiError, simpleMapiError } from '../../lib/mapi-codes';
 import { resolveRelay } from '../../lib/transports/managed';
@@ -192,5 +194,22 @@ describe('nodemailer options from settings', () => {
       user: 'a',
       accessToken: 't',
     });
+  });
+});
+
+describe('did you mean', () => {
+  test('a misspelt message field is answered with the closest known one', async () => {
+    const err = await validateMessage({ to: 'bob@example.com', text: 'x', prority: 'high', attachements: [] } as never).catch((e) => e);
+    expect(err.code).toBe('UNKNOWN_OPTION');
+    expect(err.problems.map((p: { path: string; message: string }) => [p.path, /did you mean (\w+)\?/.exec(p.message)?.[1]])).toEqual([
+      ['prority', 'priority'],
+      ['attachements', 'attachments'],
+    ]);
+  });
+
+  test('closest: swaps and a missing letter count as one edit; nothing far off is guessed', () => {
+    expect(closest('prot', ['host', 'port', 'security'])).toBe('port');
+    expect(closest('secuirty', ['host', 'port', 'security'])).toBe('security');
+    expect(closest('zzz', ['host', 'port'])).toBeUndefined();
   });
 });

@@ -1,0 +1,190 @@
+/**
+ * `oxymail auth login|status|logout <user>`: OAuth2 sign-in for SMTP (smtp.oauth2). The work is
+ * the library's (signIn, the store's token source, signOut); this file parses, calls and prints.
+ * A token is never printed: only who signed in, the scopes and the lifetime.
+ */
+import { Command, Option } from 'commander';
+import { MailError } from '../errors';
+import { signIn, signOut, UserCodePrompt } from '../oauth/signin';
+import type { SettingsStore } from '../store/store';
+import type { UserMailSettings } from '../settings';
+import { green, print, yellow } from './output';
+import { checkUser, examples, storeFrom, userNotFound } from './settings-commands';
+
+/** The user's settings with smtp.oauth2, or the error that says what to set. */
+async function oauthUser(store: SettingsStore, user: string): Promise<UserMailSettings & { smtp: NonNullable<UserMailSettings['smtp']> }> {
+  const settings = await store.get(checkUser(user));
+  if (!settings) throw userNotFound(user, store);
+  if (!settings.smtp?.oauth2) {
+    throw new MailError('INVALID_SETTINGS', `auth: ${user} has no smtp.oauth2 settings`, {
+      hint: `Set them first, e.g.: oxymail settings set ${user} customize=true protocol=smtp smtp.oauth2.provider=microsoft smtp.oauth2.clientId=APPLICATION_ID (README: "OAuth2 (Microsoft 365, Google)").`,
+      problems: [{ path: 'smtp.oauth2', message: 'is required for oxymail auth' }],
+    });
+  }
+  return settings as UserMailSettings & { smtp: NonNullable<UserMailSettings['smtp']> };
+}
+
+const protection = (store: SettingsStore) =>
+  store.secrets === 'dpapi' ? 'sealed with DPAPI for this Windows user' : 'in a file only this user can read (mode 600)';
+
+/** m:ss */
+function clock(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/**
+ * Shows the time left until `until` on stderr: rewritten in place every second on a terminal, a
+ * line a minute otherwise (a log file gets no carriage returns). Returns the function that stops it.
+ */
+function countdown(until: Date): () => void {
+  const tty = !!process.stderr.isTTY;
+  const show = () => {
+    const left = until.getTime() - Date.now();
+    if (tty) process.stderr.write(`\rWaiting for the sign-in... ${clock(left)} left `);
+    else process.stderr.write(`Waiting for the sign-in: ${clock(left)} left\n`);
+  };
+  show();
+  const timer = setInterval(show, tty ? 1000 : 60_000);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    if (tty) process.stderr.write('\n');
+  };
+}
+
+/** Adds `auth` and its sub-commands to the program. */
+export function addAuthCommands(cli: Command): void {
+  const auth = cli
+    .command('auth')
+    .description('OAuth2 sign-in for SMTP (Microsoft 365, Google, any OpenID provider): smtp.oauth2 in the user settings')
+    .addHelpText('after', examples('oxymail auth login alice', 'oxymail auth status alice', 'oxymail auth logout alice'));
+
+  auth
+    .command('login <user>')
+    .description('sign the user in and store the refresh token (device code; Google: the browser on this computer)')
+    .addOption(new Option('--flow <flow>', 'device: a code to enter on any device; browser: a page on this computer').choices(['device', 'browser']))
+    .option('--json', 'print the code and the result as JSON lines')
+    .addHelpText(
+      'after',
+      examples('oxymail auth login alice', 'oxymail auth login alice --flow browser') +
+        '\n\nThe address and the code are printed on stdout (also when it is a pipe); the wait is shown on stderr.',
+    )
+    .action(async (user: string, opts: { flow?: 'device' | 'browser'; json?: boolean }, cmd: Command) => {
+      const store = storeFrom(cmd);
+      const settings = await oauthUser(store, user);
+      const flow = opts.flow ?? (settings.smtp.oauth2?.provider === 'google' ? 'browser' : 'device');
+      let stop: (() => void) | undefined;
+      const line = (data: object, text: string) => process.stdout.write(opts.json ? `${JSON.stringify(data)}\n` : `${text}\n`);
+      try {
+        const result = await signIn(settings, {
+          flow,
+          loginHint: settings.smtp.username ?? settings.email,
+          onUserCode: (p: UserCodePrompt) => {
+            line(
+              { event: 'user_code', user, ...p },
+              [
+                `To sign in ${user}, open ${p.verificationUri}`,
+                `and enter the code: ${p.userCode}`,
+                ...(p.verificationUriComplete ? [`(or open ${p.verificationUriComplete})`] : []),
+              ].join('\n'),
+            );
+            stop = countdown(p.expiresAt);
+          },
+          openUrl: (url: string) => {
+            line({ event: 'open_url', user, url }, `To sign in ${user}, open this address in a browser on this computer:\n  ${url}`);
+            stop = countdown(new Date(Date.now() + 600_000));
+          },
+        });
+        stop?.();
+        stop = undefined;
+        await store.saveRefreshToken(user, result.refreshToken);
+        const who = result.account?.email ?? result.account?.sub ?? settings.smtp.username ?? settings.email;
+        line(
+          { event: 'signed_in', user, account: result.account, scope: result.scope, expiresAt: result.expiresAt, store: store.path },
+          `${green('signed in')} ${user}${who ? ` as ${who}` : ''} (scopes: ${result.scope}); the refresh token is stored ${protection(store)}: ${store.path}`,
+        );
+      } finally {
+        stop?.();
+      }
+    });
+
+  auth
+    .command('status <user>')
+    .description('who is signed in, with which scopes, and the access token lifetime (refreshes once; never prints a token)')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', examples('oxymail auth status alice', 'oxymail auth status alice --json'))
+    .action(async (user: string, opts: { json?: boolean }, cmd: Command) => {
+      const store = storeFrom(cmd);
+      const settings = await oauthUser(store, user);
+      const o = settings.smtp.oauth2 as NonNullable<typeof settings.smtp.oauth2>;
+      const where = o.provider === 'oidc' ? (o.issuer as string) : o.provider;
+      if (o.refreshToken === undefined) {
+        print(
+          opts.json,
+          { user, signedIn: false, provider: o.provider },
+          `${yellow('not signed in')}: ${user} (${where}). Sign in with: oxymail auth login ${user}`,
+        );
+        process.exitCode = 1;
+        return;
+      }
+      const source = await store.tokenSourceFor(user);
+      const status = await (source as NonNullable<typeof source>).status();
+      const lifetime = status.expiresAt ? Math.round((status.expiresAt.getTime() - Date.now()) / 1000) : undefined;
+      const who = status.account?.email ?? status.account?.sub;
+      print(
+        opts.json,
+        {
+          user,
+          signedIn: true,
+          provider: o.provider,
+          issuer: o.issuer,
+          xoauth2User: status.user,
+          account: status.account,
+          scope: status.scope,
+          expiresAt: status.expiresAt,
+          lifetimeSeconds: lifetime,
+        },
+        [
+          `${green('signed in')}: ${user} at ${where}${who ? ` as ${who}` : ''}`,
+          `  XOAUTH2 user: ${status.user}`,
+          `  scopes: ${status.scope ?? '(not said)'}`,
+          `  access token: refreshed now, valid ${lifetime ?? '?'} s${status.expiresAt ? ` (until ${status.expiresAt.toISOString()})` : ''}`,
+        ].join('\n'),
+      );
+    });
+
+  auth
+    .command('logout <user>')
+    .description("revoke the refresh token at the provider (when it has a revocation endpoint) and remove it from the user's settings")
+    .option('--json', 'print as JSON')
+    .addHelpText('after', examples('oxymail auth logout alice'))
+    .action(async (user: string, opts: { json?: boolean }, cmd: Command) => {
+      const store = storeFrom(cmd);
+      const settings = await oauthUser(store, user);
+      const token = settings.smtp.oauth2?.refreshToken;
+      if (token === undefined) {
+        print(opts.json, { user, signedIn: false, revocation: 'none' }, `${yellow('note')}: ${user} was not signed in (nothing to forget)`);
+        return;
+      }
+      const r = await signOut(settings, token);
+      await store.saveRefreshToken(user, undefined);
+      const said = {
+        revoked: 'revoked at the provider and removed from the settings',
+        unsupported:
+          'removed from the settings; the provider has no revocation endpoint (Microsoft: an administrator revokes the sessions in Entra ID > Users > the user > "Revoke sessions")',
+        failed: `removed from the settings, but NOT revoked at the provider: ${r.error?.message}`,
+      }[r.revocation];
+      print(
+        opts.json,
+        {
+          user,
+          signedIn: false,
+          revocation: r.revocation,
+          ...(r.error ? { error: { code: r.error.code, message: r.error.message, hint: r.error.hint } } : {}),
+        },
+        `${r.revocation === 'failed' ? yellow('signed out') : green('signed out')} ${user}: the refresh token was ${said}`,
+      );
+      if (r.revocation === 'failed') process.exitCode = 1;
+    });
+}
