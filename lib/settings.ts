@@ -117,14 +117,14 @@ interface Field {
   type: FieldType;
   default?: unknown;
   secret?: boolean;
-  /** Bounds of a 'positive' number. */
+  /** Bounds of a 'positive' number; `max` is also the longest a 'text' may be (default 1000). */
   min?: number;
   max?: number;
 }
 
 /** The schema, as dotted paths. `text` may not contain CR/LF (it ends up in a header). */
 const SCHEMA: Record<string, Field> = {
-  label: { type: 'text' },
+  label: { type: 'text', max: 256 },
   email: { type: 'address' },
   customize: { type: 'boolean', default: false },
   protocol: { type: ['smtp', 'mapi'] },
@@ -141,7 +141,7 @@ const SCHEMA: Record<string, Field> = {
   'smtp.oauth2.scopes': { type: 'scopes' },
   'smtp.oauth2.clientSecret': { type: 'string', secret: true },
   'smtp.oauth2.refreshToken': { type: 'string', secret: true },
-  'smtp.senderName': { type: 'text' },
+  'smtp.senderName': { type: 'text', max: 256 },
   'smtp.replyTo': { type: 'address' },
   'smtp.allowInsecureAuth': { type: 'boolean' },
   'smtp.tls.ca': { type: 'string' },
@@ -297,8 +297,8 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
     bad(text('INVALID_SETTINGS.lineBreak'));
   } else if (type === 'text' && forbiddenCharacter(value)) {
     bad(text('INVALID_SETTINGS.invisible', { character: forbiddenCharacter(value) }));
-  } else if (type === 'text' && value.length > 1000) {
-    bad(text('INVALID_SETTINGS.textLength', { max: 1000 }));
+  } else if (type === 'text' && value.length > (field.max ?? 1000)) {
+    bad(text('INVALID_SETTINGS.textLength', { max: field.max ?? 1000 }));
   }
 }
 

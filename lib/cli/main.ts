@@ -13,7 +13,7 @@ import { MailError } from '../errors';
 import { format, text } from '../i18n';
 import { IMPORTANCE_LEVELS } from '../importance';
 import { Mailer, SendOptions } from '../mailer';
-import { MailMessage, validateMessage } from '../message';
+import { MailMessage, MESSAGE_LIMITS, validateMessage } from '../message';
 import { validateSettings } from '../settings';
 import { composeMail } from '../transports/compose';
 import { listProfiles } from '../transports/mapi';
@@ -66,8 +66,22 @@ function checkStdinUse(uses: [string, string | undefined][]): void {
 async function readBody(flag: string, file: string): Promise<string> {
   if (file === '-') return readStdinText();
   try {
+    // Opening a FIFO blocks until a writer comes (forever, on a libuv thread): only a regular
+    // file is read, and one of sane size.
+    const stat = await fs.stat(file);
+    if (!stat.isFile()) {
+      throw new MailError('INVALID_MESSAGE', `send: ${flag} ${file}: not a regular file (a pipe, a device or a folder); nothing was sent`, {
+        hint: `Give a file; to pass text from a pipe, use --text "$(cat ${file})".`,
+      });
+    }
+    if (stat.size > MESSAGE_LIMITS.body) {
+      throw new MailError('MESSAGE_TOO_LARGE', `send: ${flag} ${file}: ${stat.size} bytes, over ${MESSAGE_LIMITS.body}; nothing was sent`, {
+        hint: 'Send a large document as an attachment (--attach).',
+      });
+    }
     return await fs.readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof MailError) throw err;
     throw new MailError('INVALID_MESSAGE', text('INVALID_MESSAGE.bodyFile', { flag, file, error: (err as NodeJS.ErrnoException).code ?? String(err) }));
   }
 }

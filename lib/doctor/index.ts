@@ -83,6 +83,37 @@ export async function storePermissionsLine(file: string, platform: string, local
     : { id: 'store', verdict: 'ok', title: t('doctor.store.private.title', { file }), detail: '' };
 }
 
+/**
+ * The store's previous version (`users.json.bak`) holds the same secrets: it must be a private
+ * regular file too. A symlink there is a FAIL (a writer that followed it would overwrite its
+ * target with the store); readable by others a WARN. (This oxymail replaces a symlinked .bak and
+ * writes it 0600; older versions did neither.)
+ */
+export async function storeBackupLine(file: string, platform: string): Promise<DoctorLine | undefined> {
+  const bak = `${file}.bak`;
+  const stat = await fs.lstat(bak).catch(() => undefined);
+  if (!stat) return undefined;
+  if (stat.isSymbolicLink()) {
+    return {
+      id: 'store.bak',
+      verdict: 'fail',
+      title: `Settings backup ${bak} is a symbolic link`,
+      detail: `Remove it (rm ${bak}): the next write makes a real one.`,
+    };
+  }
+  if (!stat.isFile()) return { id: 'store.bak', verdict: 'fail', title: `Settings backup ${bak} is not a regular file`, detail: `Remove or rename ${bak}.` };
+  if (platform === 'win32') return undefined;
+  const open = stat.mode & 0o077;
+  return open
+    ? {
+        id: 'store.bak',
+        verdict: 'warn',
+        title: `Settings backup ${bak} is readable by other users (mode ${(stat.mode & 0o777).toString(8)})`,
+        detail: `It holds the previous passwords: chmod 600 ${bak}`,
+      }
+    : { id: 'store.bak', verdict: 'ok', title: `Settings backup ${bak} is private (mode 600)`, detail: '' };
+}
+
 /** Examines this machine (and the user's settings, when given) and returns the verdicts and a recommendation. */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const probe = options.probe ?? systemProbe();
@@ -137,6 +168,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   }
   const store = options.storePath ? await storePermissionsLine(options.storePath, probe.platform, locale) : undefined;
   if (store) report.lines.push(store);
+  const backup = options.storePath ? await storeBackupLine(options.storePath, probe.platform) : undefined;
+  if (backup) report.lines.push(backup);
   return report;
 }
 

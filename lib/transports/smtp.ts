@@ -5,10 +5,12 @@
  * error mapped to a stable code with a hint.
  */
 import * as os from 'node:os';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { needsSmtpUtf8, normalizeAddress } from '../address';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
 import { Text, text } from '../i18n';
-import { nodemailer } from '../lazy';
+import { nodemailer, smtpConnection } from '../lazy';
 import type { SmtpVerifyResult } from '../result';
 import { isEhloName, isGmailHost, isLoopback, SmtpEndpoint } from '../settings';
 import { verifySmtp } from './smtp-verify';
@@ -257,7 +259,9 @@ export class SmtpTransport implements Transport {
       messageId = composed.messageId;
       // SIZE: the exact size of the composed bytes. nodemailer declares it on MAIL FROM when the
       // server advertises SIZE, and refuses before MAIL FROM (nothing uploaded) above its limit.
-      const mail: SendMailOptions = { envelope: { ...composed.envelope, size: composed.size } as SendMailOptions['envelope'], raw: rawSource(composed) };
+      const envelopeAddresses = wireEnvelope(composed.envelope);
+      if ([envelopeAddresses.from, ...envelopeAddresses.to].some(needsSmtpUtf8)) await control.race(this.requireSmtpUtf8(envelopeAddresses));
+      const mail: SendMailOptions = { envelope: { ...envelopeAddresses, size: composed.size } as SendMailOptions['envelope'], raw: rawSource(composed) };
       if (composed.dsn) mail.dsn = composed.dsn;
       const envelope = mail.envelope as Record<string, unknown>;
       withOwnKeys(envelope, ['cc', 'bcc', 'size', 'dsn', 'use8BitMime', 'requireTLSExtensionEnabled']);
@@ -288,6 +292,30 @@ export class SmtpTransport implements Transport {
     }
   }
 
+  /** Whether the server offers SMTPUTF8, once asked (EHLO after STARTTLS, as a send would see it). */
+  private smtpUtf8?: Promise<boolean>;
+
+  /**
+   * An address with a non-ASCII local part goes out only to a server that offers SMTPUTF8: the
+   * server's EHLO reply is read once on a connection of its own (connect, STARTTLS, EHLO, QUIT).
+   */
+  private async requireSmtpUtf8(envelope: { from: string; to: string[] }): Promise<void> {
+    this.smtpUtf8 ??= ehloOffers(this.endpoint, 'SMTPUTF8').catch((err) => {
+      this.smtpUtf8 = undefined;
+      throw mapSmtpError(err, this.endpoint, this.protocol, 'send');
+    });
+    if (await this.smtpUtf8) return;
+    const which = [envelope.from, ...envelope.to].filter(needsSmtpUtf8);
+    throw new MailError(
+      'SMTP_UTF8_UNSUPPORTED',
+      `send (SMTP ${this.endpoint.host}:${this.endpoint.port}): ${which.join(', ')} ${which.length > 1 ? 'have' : 'has'} a non-ASCII local part and the server does not offer SMTPUTF8; nothing was sent`,
+      {
+        protocol: this.protocol,
+        hint: 'Use the ASCII form of the address (most mailboxes have one), or a server that offers SMTPUTF8 (RFC 6531).',
+      },
+    );
+  }
+
   /** Connects, negotiates TLS and authenticates; sends nothing (see smtp-verify.ts). */
   async verify(): Promise<SmtpVerifyResult> {
     refuseGadgets(['tls', 'auth'], text('INTERNAL.why.smtp'));
@@ -311,6 +339,31 @@ export class SmtpTransport implements Transport {
     this.transporter?.close();
     this.transporter = undefined;
   }
+}
+
+/** The envelope as it goes on the wire: IDN domains in punycode (an address that cannot be is left for the server to refuse). */
+function wireEnvelope(e: { from: string; to: string[] }): { from: string; to: string[] } {
+  const wire = (a: string) => {
+    const n = a ? normalizeAddress(a) : a;
+    return typeof n === 'string' ? n : a;
+  };
+  return { from: wire(e.from), to: e.to.map(wire) };
+}
+
+/** Whether the server's EHLO reply (after STARTTLS when it is used) lists `keyword`. */
+function ehloOffers(e: SmtpEndpoint, keyword: string): Promise<boolean> {
+  const { pool: _pool, maxConnections: _max, maxRequeues: _requeues, ...single } = poolOptions(e);
+  const Connection = smtpConnection();
+  const connection = new Connection(single as SMTPConnection.Options);
+  return new Promise<boolean>((resolve, reject) => {
+    connection.on('error', reject);
+    connection.connect((err?: Error | null) => {
+      if (err) return reject(err);
+      const reply = typeof connection.lastServerResponse === 'string' ? connection.lastServerResponse : '';
+      resolve(reply.split(/\r?\n/).some((line) => new RegExp(`^250[ -]${keyword}\\b`, 'i').test(line)));
+      connection.quit();
+    });
+  });
 }
 
 /** Per-recipient refusals from nodemailer's rejectedErrors. */

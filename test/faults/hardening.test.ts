@@ -6,6 +6,7 @@
 import { inspect } from 'node:util';
 import { createMailer, MailError, validateSettings } from '../../lib';
 import { defaultEhloName } from '../../lib/transports/smtp';
+import { resolveRelay } from '../../lib/transports/managed';
 import { startServer, smtpSettings, testCert, TestServer } from '../helpers/server';
 
 let server: TestServer;
@@ -225,4 +226,22 @@ test('EHLO: smtp.name when set, else the fully qualified machine name or the lit
   expect(defaultEhloName('poste12.corp.example.')).toBe('poste12.corp.example');
   expect(defaultEhloName('bad_name.example')).toBe('[127.0.0.1]');
   expect(() => validateSettings({ smtp: { host: 'h', name: 'not a name' } })).toThrow(/smtp\.name/);
+});
+
+test.each([
+  ['not a URL', 'relay.example.com:587'],
+  ['another scheme', 'http://relay.example.com'],
+  ['a broken %-escape in the password', 'smtp://user:%E0%A4%A@relay.example.com:587'],
+  ['a port out of range', 'smtp://user:pw@relay.example.com:99999'],
+])('a malformed OXYMAIL_MANAGED_RELAY (%s) is MANAGED_NOT_CONNECTED with a hint, not a raw error', (_what, url) => {
+  let err: unknown;
+  try {
+    resolveRelay(undefined, { OXYMAIL_MANAGED_RELAY: url, OXYMAIL_MANAGED_FROM: 'u@relay.example' });
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(MailError);
+  expect((err as MailError).code).toBe('MANAGED_NOT_CONNECTED');
+  expect((err as MailError).hint).toBeTruthy();
+  expect(String((err as MailError).message)).not.toContain('%E0%A4%A');
 });
