@@ -393,35 +393,26 @@ function checkCombination(s: UserMailSettings, problems: Problem[], warnings: Ma
 function checkOAuth2(smtp: SmtpSettings, problems: Problem[]): void {
   const o = smtp.oauth2 as Partial<OAuth2Settings>;
   const at = (key: string) => `smtp.oauth2.${key}`;
-  if (!o.provider) problems.push({ path: at('provider'), message: "is required with smtp.oauth2 ('microsoft', 'google' or 'oidc')" });
-  if (!o.clientId)
-    problems.push({
-      path: at('clientId'),
-      message: 'is required with smtp.oauth2: the application (client) id registered at the provider',
-      hint: 'README, "OAuth2 (Microsoft 365, Google)", says how to register the application.',
-    });
+  if (!o.provider) problems.push(problem(at('provider'), text('INVALID_SETTINGS.oauth2.provider')));
+  if (!o.clientId) problems.push(problem(at('clientId'), text('INVALID_SETTINGS.oauth2.clientId'), text('INVALID_SETTINGS.hint.oauth2.clientId')));
   if (o.provider === 'oidc') {
-    if (!o.issuer) problems.push({ path: at('issuer'), message: "is required for provider 'oidc' (the issuer URL of its discovery document)" });
+    if (!o.issuer) problems.push(problem(at('issuer'), text('INVALID_SETTINGS.oauth2.issuer')));
     else {
       const problem = issuerProblem(o.issuer);
       if (problem) problems.push({ path: at('issuer'), message: problem });
     }
-    if (!o.scopes) problems.push({ path: at('scopes'), message: "is required for provider 'oidc' (space-separated, e.g. 'openid offline_access smtp')" });
+    if (!o.scopes) problems.push(problem(at('scopes'), text('INVALID_SETTINGS.oauth2.scopes')));
   } else if (o.provider && o.issuer !== undefined) {
-    problems.push({ path: at('issuer'), message: `is preset for provider '${o.provider}': leave it out, or use provider 'oidc' for another issuer` });
+    problems.push(problem(at('issuer'), text('INVALID_SETTINGS.oauth2.issuerPreset', { provider: o.provider })));
   }
   if (o.provider && o.provider !== 'microsoft' && o.tenant !== undefined) {
-    problems.push({ path: at('tenant'), message: "is for provider 'microsoft' only" });
+    problems.push(problem(at('tenant'), text('INVALID_SETTINGS.oauth2.tenantMicrosoft')));
   } else if (o.tenant !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(o.tenant)) {
-    problems.push({ path: at('tenant'), message: "must be 'organizations', 'common', 'consumers', a tenant id or a domain (contoso.onmicrosoft.com)" });
+    problems.push(problem(at('tenant'), text('INVALID_SETTINGS.oauth2.tenant')));
   }
   for (const key of ['password', 'accessToken'] as const) {
     if (smtp[key] !== undefined) {
-      problems.push({
-        path: `smtp.${key}`,
-        message: 'contradicts smtp.oauth2 (the access token comes from the OAuth2 sign-in)',
-        hint: `Remove it: oxymail settings unset USER smtp.${key}`,
-      });
+      problems.push(problem(`smtp.${key}`, text('INVALID_SETTINGS.oauth2.contradicts'), text('INVALID_SETTINGS.hint.oauth2.remove', { key })));
     }
   }
 }

@@ -505,7 +505,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
 
   async function saveRefreshToken(userId: string, refreshToken: string | undefined): Promise<void> {
     await putUser(userId, (previous) => {
-      if (previous === undefined) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${userId}' in ${storePath}`);
+      if (previous === undefined) throw new MailError('SETTINGS_NOT_FOUND', text('SETTINGS_NOT_FOUND', { user: userId, file: storePath }));
       const next = view(userId, previous) as unknown as Raw;
       setPath(next, 'smtp.oauth2.refreshToken', refreshToken);
       return next;

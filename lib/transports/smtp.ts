@@ -308,10 +308,13 @@ export class SmtpTransport implements Transport {
     const which = [envelope.from, ...envelope.to].filter(needsSmtpUtf8);
     throw new MailError(
       'SMTP_UTF8_UNSUPPORTED',
-      `send (SMTP ${this.endpoint.host}:${this.endpoint.port}): ${which.join(', ')} ${which.length > 1 ? 'have' : 'has'} a non-ASCII local part and the server does not offer SMTPUTF8; nothing was sent`,
+      text(which.length > 1 ? 'SMTP_UTF8_UNSUPPORTED.several' : 'SMTP_UTF8_UNSUPPORTED', {
+        where: `send (SMTP ${this.endpoint.host}:${this.endpoint.port})`,
+        addresses: which.join(', '),
+      }),
       {
         protocol: this.protocol,
-        hint: 'Use the ASCII form of the address (most mailboxes have one), or a server that offers SMTPUTF8 (RFC 6531).',
+        hint: text('SMTP_UTF8_UNSUPPORTED.hint'),
       },
     );
   }
