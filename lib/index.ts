@@ -10,6 +10,7 @@ import { lazy } from './lazy';
 import type * as DoctorModule from './doctor';
 import type * as StoreModule from './store/store';
 import type * as MapiModule from './transports/mapi';
+import type * as SignInModule from './oauth/signin';
 
 export { createMailer } from './mailer';
 export type { Mailer, MailerOptions, SendOptions, VerifyResult } from './mailer';
@@ -44,6 +45,7 @@ export type { DoctorOptions, DoctorReport, DoctorLine, Verdict, RecommendationCh
 const store = lazy(() => require('./store/store') as typeof StoreModule);
 const doctor = lazy(() => require('./doctor') as typeof DoctorModule);
 const mapi = lazy(() => require('./transports/mapi') as typeof MapiModule);
+const signin = lazy(() => require('./oauth/signin') as typeof SignInModule);
 
 /** Opens the settings store (see the README, "The settings store"); loads the store on first call. */
 export const openSettingsStore: typeof StoreModule.openSettingsStore = (...args) => store().openSettingsStore(...args);
@@ -55,7 +57,10 @@ export const runDoctor: typeof DoctorModule.runDoctor = (...args) => doctor().ru
 export const formatDoctorReport: typeof DoctorModule.formatDoctorReport = (...args) => doctor().formatDoctorReport(...args);
 /** The MAPI profiles of this machine (MAPIAdminProfiles), to fill mapi.profile; loads the MAPI transport on first call. */
 export const listProfiles: typeof MapiModule.listProfiles = (...args) => mapi().listProfiles(...args);
-export { signIn, signOut } from './oauth/signin';
+/** Signs a user in to their OAuth2 provider (see the README, "OAuth2"); loads the sign-in code (node:http, openid-client) on first call. */
+export const signIn: typeof SignInModule.signIn = (...args) => signin().signIn(...args);
+/** Revokes and forgets a user's OAuth2 grant; loads the sign-in code on first call. */
+export const signOut: typeof SignInModule.signOut = (...args) => signin().signOut(...args);
 export type { SignInOptions, SignInResult, SignOutResult, UserCodePrompt } from './oauth/signin';
 export { createTokenSource, OAuth2TokenSource } from './oauth/token-source';
 export type { TokenSource, TokenSourceOptions, TokenStatus, IssuedTokens, OnTokens } from './oauth/token-source';

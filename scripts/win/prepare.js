@@ -56,6 +56,16 @@ function main() {
   // node.exe per target and the prefix (no apt-get from a test run: the tools are checked above).
   process.stdout.write(run('bash', [path.join(ROOT, 'scripts', 'win', 'setup.sh')], { env: { ...process.env, OXYMAIL_SETUP_NO_APT: '1' } }));
 
+  // One wineserver for the whole run, kept 10 minutes after its last process: no server start and
+  // stop around each of the hundreds of node.exe and reg.exe runs (faster, and `wine reg` can fail
+  // while a server is stopping). It ends by itself.
+  // stdio ignored: the daemon would otherwise hold our pipes open for those 10 minutes.
+  const server = spawnSync('wineserver', ['-p600'], {
+    stdio: 'ignore',
+    env: { ...process.env, WINEPREFIX: process.env.WINEPREFIX || path.join(ROOT, '.cache', 'wineprefix') },
+  });
+  if (server.status !== 0) say(`wineserver -p600 exited ${server.status}: each Wine run starts its own server`);
+
   // npm pack runs prepack: the cross-build of both arches, then the prebuild checks.
   fs.mkdirSync(PACK_DIR, { recursive: true });
   const { name, version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));

@@ -40,12 +40,14 @@ fi
 
 # node.exe per target: .cache/win/<package>@<version>/node.exe (scripts/win/targets.json).
 mkdir -p "$CACHE"
+fresh=0
 while read -r pkg; do
   dir="$CACHE/$pkg"
   if [ -f "$dir/node.exe" ]; then
     say "$pkg: node.exe already in $dir"
     continue
   fi
+  fresh=1
   say "fetching a Windows node.exe: npm pack $pkg -> $dir"
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
   tgz="$(cd "$dir.tmp" && npm pack --silent "$pkg" | tail -n 1)"
@@ -55,6 +57,7 @@ while read -r pkg; do
 done < <(node -e 'for (const t of require(process.argv[1]).targets) console.log(`${t.package}@${t.version}`)' "$ROOT/scripts/win/targets.json")
 
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
+  fresh=1
   say "creating WINEPREFIX=$WINEPREFIX (about 10 s, once)"
   mkdir -p "$WINEPREFIX"
   wineboot -i >/dev/null 2>&1 || wine wineboot -i >/dev/null 2>&1
@@ -63,7 +66,9 @@ else
   say "WINEPREFIX=$WINEPREFIX already exists"
 fi
 
-# One line per target: whether its node.exe starts under this prefix (the 32-bit one through WoW64).
+# After a fetch or a new prefix (or with OXYMAIL_SETUP_CHECK=1), one line per target: whether its
+# node.exe starts under this prefix (the 32-bit one through WoW64).
+[ "$fresh" = 1 ] || [ "${OXYMAIL_SETUP_CHECK:-}" = 1 ] || exit 0
 for exe in "$CACHE"/*@*/node.exe; do
   out="$(mktemp)"
   NODE_SKIP_PLATFORM_CHECK=1 wine "$exe" -e "require('fs').writeFileSync(process.argv[1], process.version + ' ' + process.arch)" "Z:$(printf '%s' "$out" | tr '/' '\\')" >/dev/null 2>&1 </dev/null || true

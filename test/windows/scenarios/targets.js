@@ -1,7 +1,8 @@
 // The core MAPI scenarios every Windows node runs (test/windows/targets.test.ts): Wine's node.exe of
 // each target on Linux, process.execPath on a Windows runner. The recording client is registered
 // through oxymail/testing, as a user's CI would (HKLM and HKCU, in this process's registry view),
-// and unregistered at the end, whatever happened. input.dll registers another DLL instead (the
+// and unregistered at the end, whatever happened (what it restores is tested in mapi.test.ts; here the
+// sends reaching the client prove the registration). input.dll registers another DLL instead (the
 // other arch's client: the bitness-mismatch case). Steps, one after the other, each with its own
 // record file and the client's controls cleared:
 //   { simple: request }        the raw addon's sendSimple (loaded by node-gyp-build)
@@ -40,5 +41,5 @@ scenario(async (addon, input) => {
   } finally {
     await registration.unregister();
   }
-  return { host, dll: registration.dll, steps, after: await testing.defaultMailClient() };
+  return { host, dll: registration.dll, steps };
 });
