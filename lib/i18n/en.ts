@@ -596,4 +596,28 @@ export const en = {
   'SMTP_UTF8_UNSUPPORTED.several': '{where}: {addresses} have a non-ASCII local part and the server does not offer SMTPUTF8; nothing was sent',
   'SMTP_UTF8_UNSUPPORTED.hint': 'Use the ASCII form of the address (most mailboxes have one), or a server that offers SMTPUTF8 (RFC 6531).',
   SETTINGS_NOT_FOUND: "settings: no user '{user}' in {file}",
+  'OAUTH_SIGNIN_REQUIRED.hint.command': 'Sign in again: {command}',
+  'OAUTH_SIGNIN_REQUIRED.hint': "Sign in again (oxymail auth login USER, or the API's signIn()) and store the new refresh token.",
+  'OAUTH_CONSENT_REQUIRED.hint.microsoft':
+    'The application needs consent for SMTP.Send: an administrator grants it in Microsoft Entra ID > Enterprise applications > the application > Permissions > "Grant admin consent", or the user accepts it when signing in again.',
+  'OAUTH_CONSENT_REQUIRED.hint': 'Sign in again and accept the requested permissions (scopes); an administrator may have to allow the application first.',
+  'OAUTH_WRONG_TENANT.hint':
+    "The account or the application is not in the configured tenant: set smtp.oauth2.tenant to the organisation's tenant id or domain (or 'organizations'), and check smtp.oauth2.clientId.",
+  'OAUTH_CLIENT.hint.microsoft':
+    'Check smtp.oauth2.clientId (the Application (client) ID) and that the registration allows public client flows (Authentication > "Allow public client flows": Yes) with the redirect URI http://localhost.',
+  'OAUTH_CLIENT.hint': 'Check smtp.oauth2.clientId, that the client is a public (native/desktop) client, and that loopback redirect URIs are allowed for it.',
+  'OAUTH_UNREACHABLE.hint': 'Check the network connection to the OAuth2 provider (proxy, firewall, DNS); nothing was sent.',
+  'OAUTH_SIGNIN_DENIED.hint': 'The sign-in was declined in the browser: run the sign-in again and accept.',
+  'OAUTH_SIGNIN_EXPIRED.hint': 'The code was not entered in time: run the sign-in again and finish it within the time shown.',
+  'OAUTH_PROVIDER.hint.scope': 'Check smtp.oauth2.scopes: the provider does not grant one of them to this application.',
+  'OAUTH.failed': '{op}: {message}',
+  'OAUTH.aborted': 'aborted',
+  'OAUTH.answered': 'the provider answered {error}{description}',
+  'OAUTH_SIGNIN_REQUIRED.invalid': '{said}: the sign-in is no longer valid (expired or revoked); nothing was sent',
+  OAUTH_UNREACHABLE: 'the provider cannot be reached ({network}); nothing was sent',
+  'OAUTH_UNREACHABLE.http': 'the provider answered HTTP {status}; nothing was sent',
+  'OAUTH_PROVIDER.unexpected': 'unexpected answer from the provider: {error}',
+  OAUTH_SIGNIN_REQUIRED: 'OAuth2 ({provider}): {user} is not signed in (no refresh token); nothing was sent',
+  'OAUTH_SIGNIN_REQUIRED.hint.first': 'Sign in first: {command}',
+  'OAUTH_SIGNIN_REQUIRED.hint.firstApi': "Sign in first (oxymail auth login USER, or the API's signIn()).",
 } as const;

@@ -626,4 +626,31 @@ export const fr: Record<keyof typeof en, string> = {
   'SMTP_UTF8_UNSUPPORTED.several': "{where} : {addresses} ont une partie locale non ASCII et le serveur ne propose pas SMTPUTF8 ; rien n'a été envoyé",
   'SMTP_UTF8_UNSUPPORTED.hint': "Utilisez la forme ASCII de l'adresse (la plupart des boîtes en ont une), ou un serveur SMTP qui propose SMTPUTF8 (RFC 6531).",
   SETTINGS_NOT_FOUND: "settings : aucun utilisateur '{user}' dans {file}",
+  'OAUTH_SIGNIN_REQUIRED.hint.command': 'Connectez-vous de nouveau : {command}',
+  'OAUTH_SIGNIN_REQUIRED.hint':
+    "Connectez-vous de nouveau (oxymail auth login USER, ou signIn() de l'API) et enregistrez le nouveau jeton de rafraîchissement.",
+  'OAUTH_CONSENT_REQUIRED.hint.microsoft':
+    "L'application a besoin d'un consentement pour SMTP.Send : un administrateur l'accorde dans Microsoft Entra ID > Applications d'entreprise > l'application > Autorisations > « Accorder le consentement administrateur », ou l'utilisateur l'accepte en se connectant de nouveau.",
+  'OAUTH_CONSENT_REQUIRED.hint':
+    "Connectez-vous de nouveau et acceptez les autorisations demandées (portées) ; un administrateur doit peut-être d'abord autoriser l'application.",
+  'OAUTH_WRONG_TENANT.hint':
+    "Le compte ou l'application n'est pas dans le locataire configuré : mettez dans smtp.oauth2.tenant l'identifiant ou le domaine du locataire de l'organisation (ou 'organizations'), et vérifiez smtp.oauth2.clientId.",
+  'OAUTH_CLIENT.hint.microsoft':
+    "Vérifiez smtp.oauth2.clientId (l'ID d'application (client)) et que l'inscription autorise les flux de clients publics (Authentification > « Autoriser les flux de clients publics » : Oui) avec l'URI de redirection http://localhost.",
+  'OAUTH_CLIENT.hint':
+    'Vérifiez smtp.oauth2.clientId, que le client est un client public (natif/bureau), et que les URI de redirection en boucle locale lui sont autorisées.',
+  'OAUTH_UNREACHABLE.hint': "Vérifiez la connexion réseau vers le fournisseur OAuth2 (proxy, pare-feu, DNS) ; rien n'a été envoyé.",
+  'OAUTH_SIGNIN_DENIED.hint': 'La connexion a été refusée dans le navigateur : relancez la connexion et acceptez.',
+  'OAUTH_SIGNIN_EXPIRED.hint': "Le code n'a pas été saisi à temps : relancez la connexion et terminez-la dans le délai affiché.",
+  'OAUTH_PROVIDER.hint.scope': "Vérifiez smtp.oauth2.scopes : le fournisseur n'accorde pas l'une d'elles à cette application.",
+  'OAUTH.failed': '{op} : {message}',
+  'OAUTH.aborted': 'interrompu',
+  'OAUTH.answered': 'le fournisseur a répondu {error}{description}',
+  'OAUTH_SIGNIN_REQUIRED.invalid': "{said} : la connexion n'est plus valide (expirée ou révoquée) ; rien n'a été envoyé",
+  OAUTH_UNREACHABLE: "le fournisseur est injoignable ({network}) ; rien n'a été envoyé",
+  'OAUTH_UNREACHABLE.http': "le fournisseur a répondu HTTP {status} ; rien n'a été envoyé",
+  'OAUTH_PROVIDER.unexpected': 'réponse inattendue du fournisseur : {error}',
+  OAUTH_SIGNIN_REQUIRED: "OAuth2 ({provider}) : {user} n'est pas connecté (pas de jeton de rafraîchissement) ; rien n'a été envoyé",
+  'OAUTH_SIGNIN_REQUIRED.hint.first': "Connectez-vous d'abord : {command}",
+  'OAUTH_SIGNIN_REQUIRED.hint.firstApi': "Connectez-vous d'abord (oxymail auth login USER, ou signIn() de l'API).",
 };
