@@ -321,7 +321,7 @@ export function unknownSettingMessage(path: string): string {
 }
 
 /** The same, as a catalog Text. */
-export function unknownSettingText(path: string): Text {
+export function unknownSettingText(path: string, named = false): Text {
   const parts = path.split('.');
   let depth = 0;
   // The first segment that names nothing at its level is the misspelt one.
@@ -338,6 +338,8 @@ export function unknownSettingText(path: string): Text {
   const name = (k: string) => (parent ? `${parent}.${k}` : k);
   const known = keys.join(', ');
   const list = parent ? text('INVALID_SETTINGS.unknown.parentKeys', { parent, known }) : text('INVALID_SETTINGS.unknown.keys', { known });
+  if (named)
+    return guess ? text('INVALID_SETTINGS.unknown.namedDidYouMean', { path, name: name(guess), list }) : text('INVALID_SETTINGS.unknown.named', { path, list });
   return guess ? text('INVALID_SETTINGS.unknown.didYouMean', { name: name(guess), list }) : text('INVALID_SETTINGS.unknown.list', { list });
 }
 
