@@ -4,7 +4,8 @@
  * A token is never printed: only who signed in, the scopes and the lifetime.
  */
 import { Command, Option } from 'commander';
-import { MailError } from '../errors';
+import { MailError, problem } from '../errors';
+import { text } from '../i18n';
 import { signIn, signOut, UserCodePrompt } from '../oauth/signin';
 import type { SettingsStore } from '../store/store';
 import type { UserMailSettings } from '../settings';
@@ -16,9 +17,9 @@ async function oauthUser(store: SettingsStore, user: string): Promise<UserMailSe
   const settings = await store.get(checkUser(user));
   if (!settings) throw userNotFound(user, store);
   if (!settings.smtp?.oauth2) {
-    throw new MailError('INVALID_SETTINGS', `auth: ${user} has no smtp.oauth2 settings`, {
-      hint: `Set them first, e.g.: oxymail settings set ${user} customize=true protocol=smtp smtp.oauth2.provider=microsoft smtp.oauth2.clientId=APPLICATION_ID (README: "OAuth2 (Microsoft 365, Google)").`,
-      problems: [{ path: 'smtp.oauth2', message: 'is required for oxymail auth' }],
+    throw new MailError('INVALID_SETTINGS', text('INVALID_SETTINGS.authNoOAuth2', { user }), {
+      hint: text('INVALID_SETTINGS.hint.authNoOAuth2', { user }),
+      problems: [problem('smtp.oauth2', text('INVALID_SETTINGS.authOAuth2Required'))],
     });
   }
   return settings as UserMailSettings & { smtp: NonNullable<UserMailSettings['smtp']> };

@@ -70,13 +70,13 @@ async function readBody(flag: string, file: string): Promise<string> {
     // file is read, and one of sane size.
     const stat = await fs.stat(file);
     if (!stat.isFile()) {
-      throw new MailError('INVALID_MESSAGE', `send: ${flag} ${file}: not a regular file (a pipe, a device or a folder); nothing was sent`, {
-        hint: `Give a file; to pass text from a pipe, use --text "$(cat ${file})".`,
+      throw new MailError('INVALID_MESSAGE', text('INVALID_MESSAGE.bodyNotFile', { flag, file }), {
+        hint: text('INVALID_MESSAGE.hint.bodyNotFile', { file }),
       });
     }
     if (stat.size > MESSAGE_LIMITS.body) {
-      throw new MailError('MESSAGE_TOO_LARGE', `send: ${flag} ${file}: ${stat.size} bytes, over ${MESSAGE_LIMITS.body}; nothing was sent`, {
-        hint: 'Send a large document as an attachment (--attach).',
+      throw new MailError('MESSAGE_TOO_LARGE', text('MESSAGE_TOO_LARGE.bodyFile', { flag, file, size: stat.size, max: MESSAGE_LIMITS.body }), {
+        hint: text('MESSAGE_TOO_LARGE.hint.bodyFile'),
       });
     }
     return await fs.readFile(file, 'utf8');

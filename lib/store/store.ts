@@ -560,8 +560,8 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
     async tokenSourceFor(userId, sourceOptions = {}) {
       const settings = await this.get(userId);
       if (!settings) {
-        throw new MailError('SETTINGS_NOT_FOUND', `settings: no settings for user '${userId}' in ${storePath}`, {
-          hint: 'oxymail settings list shows the users.',
+        throw new MailError('SETTINGS_NOT_FOUND', text('SETTINGS_NOT_FOUND.store', { user: userId, file: storePath }), {
+          hint: text('SETTINGS_NOT_FOUND.hint.list'),
         });
       }
       return tokenSourceOf(userId, settings, sourceOptions.onTokens);
