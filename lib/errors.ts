@@ -137,7 +137,7 @@ export function problemHint(p: Problem): Text | string | undefined {
 }
 
 /** The Text of a problem's message (its string when it was made without one). */
-function problemText(p: Problem): Text | string {
+export function problemText(p: Problem): Text | string {
   return TEXTS.get(p)?.message ?? p.message;
 }
 
