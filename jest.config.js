@@ -1,3 +1,5 @@
+// Tests expect English people-facing text whatever the machine's locale (a French test sets its own).
+process.env.OXYMAIL_LANG = 'en';
 /**
  * openid-client and its dependencies ship ES modules only. Built oxymail loads them with a native
  * import() (tsconfig.build.json keeps it); under Jest on Node 20, which cannot require() an ES

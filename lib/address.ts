@@ -3,7 +3,8 @@
  * a header value from smuggling in another header.
  */
 import { domainToASCII } from 'node:url';
-import { Problem } from './errors';
+import { Problem, problem } from './errors';
+import { Text, text } from './i18n';
 import { addressparser } from './lazy';
 
 /** A mailbox: a display name (may be empty) and an addr-spec. */
@@ -30,11 +31,11 @@ export function hasLineBreak(value: string): boolean {
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\ufff9-\ufffb]/u;
 
 /** The first forbidden character of a value, described for the error message, or undefined. */
-export function forbiddenCharacter(value: string): string | undefined {
+export function forbiddenCharacter(value: string): Text | undefined {
   const m = FORBIDDEN.exec(value);
   if (!m) return undefined;
   const code = m[0].codePointAt(0) as number;
-  return `U+${code.toString(16).toUpperCase().padStart(4, '0')} at position ${m.index + 1}`;
+  return text('INVALID_ADDRESS.character', { code: `U+${code.toString(16).toUpperCase().padStart(4, '0')}`, position: m.index + 1 });
 }
 
 /** RFC 5321 limits, in octets: local part 64, domain 255, a path (address) 254 once the brackets are counted. */
@@ -52,7 +53,7 @@ const octets = (s: string) => Buffer.byteLength(s, 'utf8');
  * Why an addr-spec is not a valid address, or undefined when it is. `normalizeAddress` gives the
  * form that goes on the wire.
  */
-export function checkAddress(address: string): string | undefined {
+export function checkAddress(address: string): Text | undefined {
   const wire = normalizeAddress(address);
   return typeof wire === 'string' ? undefined : wire.problem;
 }
@@ -67,37 +68,37 @@ export function needsSmtpUtf8(address: string): boolean {
  * `zoé@xn--exmple-cua.fr`), or the problem with it. The local part is kept as given: one outside
  * ASCII needs a server that offers SMTPUTF8, which the SMTP transport checks.
  */
-export function normalizeAddress(address: string): string | { problem: string } {
-  if (hasLineBreak(address)) return { problem: 'must not contain CR or LF' };
+export function normalizeAddress(address: string): string | { problem: Text } {
+  if (hasLineBreak(address)) return { problem: text('INVALID_MESSAGE.lineBreak') };
   const bad = forbiddenCharacter(address);
-  if (bad) return { problem: `'${JSON.stringify(address).slice(1, -1)}' holds an invisible or control character (${bad})` };
+  if (bad) return { problem: text('INVALID_ADDRESS.invisible', { value: JSON.stringify(address).slice(1, -1), character: bad }) };
   const at = address.lastIndexOf('@');
-  if (at < 1) return { problem: `'${address}' is not an e-mail address (expected name@domain)` };
+  if (at < 1) return { problem: text('INVALID_ADDRESS.notAddress', { address }) };
   const local = address.slice(0, at);
   let domain = address.slice(at + 1);
-  if (!LOCAL.test(local)) return { problem: `'${address}' has an invalid local part` };
-  if (octets(local) > ADDRESS_LIMITS.local) return { problem: `'${address}': the local part is over ${ADDRESS_LIMITS.local} octets (RFC 5321)` };
+  if (!LOCAL.test(local)) return { problem: text('INVALID_ADDRESS.local', { address }) };
+  if (octets(local) > ADDRESS_LIMITS.local) return { problem: text('INVALID_ADDRESS.localLength', { address, max: ADDRESS_LIMITS.local }) };
   if (!LITERAL.test(domain)) {
     if (/[^\x00-\x7f]/.test(domain)) {
       const ascii = domainToASCII(domain);
-      if (!ascii) return { problem: `'${address}' has an invalid internationalised domain` };
+      if (!ascii) return { problem: text('INVALID_ADDRESS.idn', { address }) };
       domain = ascii;
     }
     const labels = domain.split('.');
-    if (labels.length < 2 || !labels.every((l) => ASCII_LABEL.test(l))) return { problem: `'${address}' has an invalid domain` };
-    if (labels.some((l) => l.length > ADDRESS_LIMITS.label)) return { problem: `'${address}': a domain label is over ${ADDRESS_LIMITS.label} characters` };
-    if (domain.length > ADDRESS_LIMITS.domain - 2) return { problem: `'${address}': the domain is over 253 characters` };
+    if (labels.length < 2 || !labels.every((l) => ASCII_LABEL.test(l))) return { problem: text('INVALID_ADDRESS.domain', { address }) };
+    if (labels.some((l) => l.length > ADDRESS_LIMITS.label)) return { problem: text('INVALID_ADDRESS.labelLength', { address, max: ADDRESS_LIMITS.label }) };
+    if (domain.length > ADDRESS_LIMITS.domain - 2) return { problem: text('INVALID_ADDRESS.domainLength', { address }) };
   }
   const wire = `${local}@${domain}`;
-  if (octets(wire) > ADDRESS_LIMITS.address) return { problem: `'${address}' is over ${ADDRESS_LIMITS.address} octets (RFC 5321 path limit)` };
+  if (octets(wire) > ADDRESS_LIMITS.address) return { problem: text('INVALID_ADDRESS.length', { address, max: ADDRESS_LIMITS.address }) };
   return wire;
 }
 
 /** Why a display name cannot be used, or undefined. */
-export function checkDisplayName(name: string): string | undefined {
+export function checkDisplayName(name: string): Text | undefined {
   const bad = forbiddenCharacter(name);
-  if (bad) return `the display name holds an invisible or control character (${bad})`;
-  if (name.length > MAX_DISPLAY_NAME) return `the display name is over ${MAX_DISPLAY_NAME} characters`;
+  if (bad) return text('INVALID_ADDRESS.nameInvisible', { character: bad });
+  if (name.length > MAX_DISPLAY_NAME) return text('INVALID_ADDRESS.nameLength', { max: MAX_DISPLAY_NAME });
   return undefined;
 }
 
@@ -113,26 +114,26 @@ export function parseAddressField(path: string, value: unknown, problems: Proble
     const at = Array.isArray(value) ? `${path}[${i}]` : path;
     if (typeof item === 'string') {
       if (hasLineBreak(item)) {
-        problems.push({ path: at, message: 'must not contain CR or LF' });
+        problems.push(problem(at, text('INVALID_MESSAGE.lineBreak')));
         codes.add('INVALID_MESSAGE');
         return;
       }
       // Before parsing: the parser drops some of these silently and so rewrites the address.
       const bad = forbiddenCharacter(item);
       if (bad) {
-        problems.push({ path: at, message: `'${JSON.stringify(item).slice(1, -1)}' holds an invisible or control character (${bad})` });
+        problems.push(problem(at, text('INVALID_ADDRESS.invisible', { value: JSON.stringify(item).slice(1, -1), character: bad })));
         codes.add('INVALID_ADDRESS');
         return;
       }
       if (item.length > 100_000) {
-        problems.push({ path: at, message: 'is over 100000 characters' });
+        problems.push(problem(at, text('INVALID_ADDRESS.fieldLength', { max: 100000 })));
         codes.add('INVALID_ADDRESS');
         return;
       }
       const parsed = addressparser()(item, { flatten: true });
       const ambiguous = checkAmbiguous(item, parsed);
       if (ambiguous) {
-        problems.push({ path: at, message: ambiguous });
+        problems.push(problem(at, ambiguous));
         codes.add('INVALID_ADDRESS');
         return;
       }
@@ -141,27 +142,27 @@ export function parseAddressField(path: string, value: unknown, problems: Proble
       // Own properties only: a `name` inherited from a polluted Object.prototype is not the caller's.
       const unknown = Object.keys(item).filter((k) => k !== 'name' && k !== 'address');
       if (unknown.length) {
-        problems.push({ path: at, message: `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: name, address)` });
+        problems.push(problem(at, text(unknown.length > 1 ? 'UNKNOWN_OPTION.mailboxFields' : 'UNKNOWN_OPTION.mailboxField', { fields: unknown.join(', ') })));
         codes.add('UNKNOWN_OPTION');
         return;
       }
       const address = (item as Mailbox).address;
       const name = Object.hasOwn(item, 'name') ? (item as Mailbox).name : '';
       if (typeof name !== 'string' || hasLineBreak(name) || hasLineBreak(address)) {
-        problems.push({ path: at, message: 'name and address must be strings without CR or LF' });
+        problems.push(problem(at, text('INVALID_MESSAGE.mailbox')));
         codes.add('INVALID_MESSAGE');
         return;
       }
       // trim() would remove a BOM or U+2028 first: look at what the caller gave.
       const bad = forbiddenCharacter(address);
       if (bad) {
-        problems.push({ path: at, message: `'${JSON.stringify(address).slice(1, -1)}' holds an invisible or control character (${bad})` });
+        problems.push(problem(at, text('INVALID_ADDRESS.invisible', { value: JSON.stringify(address).slice(1, -1), character: bad })));
         codes.add('INVALID_ADDRESS');
         return;
       }
       pushMailbox(at, name, address.trim(), out, problems, codes);
     } else {
-      problems.push({ path: at, message: 'must be an address string or { name, address }' });
+      problems.push(problem(at, text('INVALID_MESSAGE.addressShape')));
       codes.add('INVALID_MESSAGE');
     }
   });
@@ -174,14 +175,14 @@ export function parseAddressField(path: string, value: unknown, problems: Proble
  * are refused instead: an unquoted name holding an '@', text after a closing '>', and a bare name
  * in front of an address that has no angle brackets.
  */
-function checkAmbiguous(raw: string, parsed: { name: string; address: string }[]): string | undefined {
+function checkAmbiguous(raw: string, parsed: { name: string; address: string }[]): Text | undefined {
   const unquoted = raw.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  const fix = 'separate addresses with commas and write a display name as Name <address>';
-  if (/>\s*[^\s,;(]/.test(unquoted)) return `'${raw}': text after '>'; ${fix}`;
+  const fix = text('INVALID_ADDRESS.fix');
+  if (/>\s*[^\s,;(]/.test(unquoted)) return text('INVALID_ADDRESS.afterBracket', { raw, fix });
   for (const { name } of parsed) {
-    if (name.includes('@') && !raw.includes(`"${name}"`)) return `'${raw}' reads as several addresses without commas; ${fix}`;
+    if (name.includes('@') && !raw.includes(`"${name}"`)) return text('INVALID_ADDRESS.noCommas', { raw, fix });
   }
-  if (!unquoted.includes('<') && !unquoted.includes('(') && parsed.some((m) => m.name)) return `'${raw}': a name without <address>; ${fix}`;
+  if (!unquoted.includes('<') && !unquoted.includes('(') && parsed.some((m) => m.name)) return text('INVALID_ADDRESS.bareName', { raw, fix });
   return undefined;
 }
 
@@ -189,10 +190,10 @@ function pushMailbox(path: string, name: string, address: string, out: Mailbox[]
   const wire = normalizeAddress(address);
   const nameProblem = checkDisplayName(name);
   if (typeof wire !== 'string') {
-    problems.push({ path, message: wire.problem });
+    problems.push(problem(path, wire.problem));
     codes.add('INVALID_ADDRESS');
   } else if (nameProblem) {
-    problems.push({ path, message: nameProblem });
+    problems.push(problem(path, nameProblem));
     codes.add('INVALID_ADDRESS');
   } else {
     out.push({ name, address: wire });

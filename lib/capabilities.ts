@@ -2,7 +2,8 @@
  * The capability matrix: which option each protocol honours. It is data, returned as is by
  * `capabilities()`, and the one place `send()` checks a request against.
  */
-import { MailError, MailWarning, Problem, Protocol } from './errors';
+import { MailError, MailWarning, Problem, problem, Protocol, warning } from './errors';
+import { MessageKey, Text, text, textList } from './i18n';
 import type { Importance } from './importance';
 import type { NormalizedMessage } from './message';
 import type { UserMailSettings } from './settings';
@@ -140,9 +141,14 @@ export function capabilities(protocol: ProtocolKey): Record<Feature, Capability>
 export function capabilities(protocol?: ProtocolKey) {
   if (protocol === undefined) return structuredClone(MATRIX);
   if (!(protocol in MATRIX)) {
-    throw new MailError('INVALID_OPTION', `capabilities: unknown protocol '${String(protocol)}' (expected ${Object.keys(MATRIX).join(', ')})`);
+    throw new MailError('INVALID_OPTION', text('INVALID_OPTION.capabilities', { protocol: String(protocol), expected: Object.keys(MATRIX).join(', ') }));
   }
   return structuredClone(MATRIX[protocol]);
+}
+
+/** The catalog key of a matrix note (`capability.mapi-simple.html`): every note has one (test/unit/i18n.test.ts). */
+export function noteKey(protocol: ProtocolKey, feature: Feature): MessageKey {
+  return `capability.${protocol}.${feature}` as MessageKey;
 }
 
 /** True when `protocol` honours `feature`. */
@@ -222,12 +228,12 @@ export function requestedFeatures(
   return r;
 }
 
-const UNSUPPORTED_HINT =
-  "Remove these options from the message, choose a protocol that supports them, or create the mailer with { unsupported: 'warn' } to drop them.";
+const UNSUPPORTED_HINT = text('UNSUPPORTED_OPTION.hint');
 
-const quoteList = (names: string[]) => {
+/** 'a', 'b' and 'c' (et in French). */
+const quoteList = (names: string[]): Text | string => {
   const q = names.map((n) => `'${n}'`);
-  return q.length === 1 ? q[0] : `${q.slice(0, -1).join(', ')} and ${q[q.length - 1]}`;
+  return q.length === 1 ? q[0] : text('UNSUPPORTED_OPTION.list', { first: q.slice(0, -1).join(', '), last: q[q.length - 1] });
 };
 
 /**
@@ -248,27 +254,29 @@ export function checkCapabilities(
   for (const [feature, origin] of Object.entries(requested) as [Feature, Origin][]) {
     if (supports(protocol, feature)) continue;
     const note = MATRIX[protocol][feature].note;
-    const notHere = `not supported by protocol '${protocol}'${note ? ` (${note})` : ''}`;
+    const notHere = note
+      ? text('UNSUPPORTED_OPTION.notHere.note', { protocol, note: text(noteKey(protocol, feature)) })
+      : text('UNSUPPORTED_OPTION.notHere', { protocol });
     dropped.add(feature);
     if (origin === 'alternative') {
-      later.push({ code: 'HTML_DROPPED', message: `the HTML body is ${notHere}: the text body was sent instead` });
+      later.push(warning('HTML_DROPPED', text('HTML_DROPPED', { notHere })));
     } else if (origin === 'explicit' && policy === 'error') {
-      refused.push({ path: feature, message: notHere });
+      refused.push(problem(feature, notHere));
     } else {
-      later.push({
-        code: 'OPTION_DROPPED',
-        message: `option '${feature}' is ${notHere}; it was ${origin === 'settings' ? "a default from the user's settings" : 'dropped as asked by unsupported: warn'} and was not applied`,
-      });
+      later.push(warning('OPTION_DROPPED', text(origin === 'settings' ? 'OPTION_DROPPED.settings' : 'OPTION_DROPPED.warn', { feature, notHere })));
     }
   }
   if (refused.length) {
     const names = refused.map((p) => p.path);
-    const notes = refused.filter((p) => MATRIX[protocol][p.path as Feature].note).map((p) => `${p.path}: ${MATRIX[protocol][p.path as Feature].note}`);
+    const notes = refused
+      .filter((p) => MATRIX[protocol][p.path as Feature].note)
+      .map((p) => text('UNSUPPORTED_OPTION.noteOf', { feature: p.path, note: text(noteKey(protocol, p.path as Feature)) }));
     const what =
       names.length === 1
-        ? `option '${names[0]}' is not supported by protocol '${protocol}'`
-        : `options ${quoteList(names)} are not supported by protocol '${protocol}'`;
-    throw new MailError('UNSUPPORTED_OPTION', `send: ${what}${notes.length ? ` (${notes.join('; ')})` : ''}; nothing was sent`, {
+        ? text('UNSUPPORTED_OPTION.one', { feature: names[0], protocol })
+        : text('UNSUPPORTED_OPTION.several', { features: quoteList(names), protocol });
+    const message = notes.length ? text('UNSUPPORTED_OPTION.notes', { what, notes: textList(notes, '; ') }) : text('UNSUPPORTED_OPTION', { what });
+    throw new MailError('UNSUPPORTED_OPTION', message, {
       protocol: protocol.startsWith('mapi') ? 'mapi' : (protocol as 'smtp' | 'managed'),
       hint: UNSUPPORTED_HINT,
       problems: refused,

@@ -2,8 +2,11 @@
  * The one table of oxymail error codes, and the error class every failure is raised as.
  *
  * A code is a stable string that programs can switch on; the message names the operation and,
- * where there is one, the API that failed; `hint` tells a person what to do about it.
+ * where there is one, the API that failed; `hint` tells a person what to do about it. Message and
+ * hint come from the catalogs (lib/i18n): made in the process default locale, and given again in
+ * another one by `localize(locale)` (a mailer created with `{ locale }` does it for what it throws).
  */
+import { format, Locale, resolveLocale, Text, text, textList } from './i18n';
 
 /** Every stable code oxymail raises, with what it means. */
 export const ERROR_CODES = {
@@ -64,7 +67,8 @@ export type Protocol = 'managed' | 'smtp' | 'mapi';
 /** Extra fields a MailError may carry. */
 export interface MailErrorDetails {
   protocol?: Protocol;
-  hint?: string;
+  /** What a person can do: a catalog Text (preferred) or a string shown as is. */
+  hint?: string | Text;
   responseCode?: number;
   mapiCode?: number;
   permanent?: boolean;
@@ -96,6 +100,50 @@ export interface Problem {
   hint?: string;
 }
 
+/** The Texts behind a localized value (an error, a problem, a warning): kept out of sight of inspect and JSON. */
+const TEXTS = new WeakMap<object, { message: Text | string; hint?: Text | string }>();
+
+function localeOf(locale: string): Locale {
+  return resolveLocale(locale);
+}
+
+/** A validation problem whose message (and hint) come from the catalogs. */
+export function problem(path: string, message: Text | string, hint?: Text | string): Problem {
+  const p: Problem = { path, message: format(message) };
+  if (hint !== undefined) p.hint = format(hint);
+  TEXTS.set(p, { message, hint });
+  return p;
+}
+
+/** The same problem in another locale (a problem made from plain strings stays as it is). */
+export function localizeProblem(p: Problem, locale: string): Problem {
+  const t = TEXTS.get(p);
+  if (!t) return p;
+  const lang = localeOf(locale);
+  const out: Problem = { ...p, message: format(t.message, lang) };
+  if (t.hint !== undefined) out.hint = format(t.hint, lang);
+  TEXTS.set(out, t);
+  return out;
+}
+
+/** The same problem under another path (its Texts kept, so it can still be localized). */
+export function problemAt(p: Problem, path: string): Problem {
+  const t = TEXTS.get(p);
+  const out: Problem = { ...p, path };
+  if (t) TEXTS.set(out, t);
+  return out;
+}
+
+/** The hint of a problem as a Text when it has one (its string otherwise). */
+export function problemHint(p: Problem): Text | string | undefined {
+  return TEXTS.get(p)?.hint ?? p.hint;
+}
+
+/** The Text of a problem's message (its string when it was made without one). */
+export function problemText(p: Problem): Text | string {
+  return TEXTS.get(p)?.message ?? p.message;
+}
+
 /** The error every oxymail failure is raised as. */
 export class MailError extends Error {
   readonly code: ErrorCode;
@@ -109,15 +157,44 @@ export class MailError extends Error {
   readonly messageId?: string;
   readonly rejectedDetails?: RejectedRecipient[];
 
-  constructor(code: ErrorCode, message: string, details: MailErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  /** `message` and `details.hint`: catalog Texts (`text(key, params)`), shown in the process default locale. */
+  constructor(code: ErrorCode, message: string | Text, details: MailErrorDetails = {}) {
+    super(format(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'MailError';
     this.code = code;
-    const keys = ['protocol', 'hint', 'responseCode', 'mapiCode', 'permanent', 'problems', 'deliveryUnknown', 'messageId', 'rejectedDetails'] as const;
+    const keys = ['protocol', 'responseCode', 'mapiCode', 'permanent', 'problems', 'deliveryUnknown', 'messageId', 'rejectedDetails'] as const;
     for (const key of keys) {
       if (details[key] !== undefined) (this as Record<string, unknown>)[key] = details[key];
     }
+    if (details.hint !== undefined) (this as { hint?: string }).hint = format(details.hint);
+    TEXTS.set(this, { message, hint: details.hint });
   }
+
+  /** Gives message, hint and problems again in `locale` ('fr', 'fr-CA', 'en'...); the code and every other field stay. */
+  localize(locale: string): this {
+    const t = TEXTS.get(this);
+    if (!t) return this;
+    const lang = localeOf(locale);
+    const before = this.message;
+    this.message = format(t.message, lang);
+    const head = `${this.name}: ${before}`;
+    if (typeof this.stack === 'string' && this.stack.startsWith(head)) this.stack = `${this.name}: ${this.message}${this.stack.slice(head.length)}`;
+    if (t.hint !== undefined) (this as { hint?: string }).hint = format(t.hint, lang);
+    if (this.problems) (this as { problems?: Problem[] }).problems = this.problems.map((p) => localizeProblem(p, lang));
+    return this;
+  }
+}
+
+/** A MailError given again in `locale`; anything else returned as it is. */
+export function localizeError<T>(err: T, locale: string): T {
+  if (err instanceof MailError) err.localize(locale);
+  return err;
+}
+
+/** `what:` then one `  - path: message` line per problem, as a Text. */
+export function problemsText(what: string | Text, problems: Problem[]): Text {
+  const lines = problems.map((p) => text('problems.line', { path: p.path, message: problemText(p) }));
+  return text('problems.list', { what, list: textList(lines, '\n') });
 }
 
 /**
@@ -129,22 +206,21 @@ export function asMailError(err: unknown, what = 'oxymail'): MailError {
   if (err instanceof MailError) return err;
   const message = (err as Error)?.message ?? String(err);
   if (err instanceof TypeError) {
-    return new MailError('INVALID_OPTION', `${what}: ${message}`, { cause: err, hint: 'Check the arguments given (their types and values).' });
+    return new MailError('INVALID_OPTION', text('INVALID_OPTION.typeError', { what, message }), { cause: err, hint: text('INVALID_OPTION.hint.typeError') });
   }
   const errno = (err as NodeJS.ErrnoException)?.code;
-  return new MailError('INTERNAL', `${what}: unexpected failure${typeof errno === 'string' ? ` (${errno})` : ''}: ${message}`, {
+  return new MailError('INTERNAL', typeof errno === 'string' ? text('INTERNAL.errno', { what, errno, message }) : text('INTERNAL', { what, message }), {
     cause: err,
-    hint: 'This is a bug in oxymail or a failure of the machine (disk, memory): retry, and report it with this message if it lasts.',
+    hint: text('INTERNAL.hint'),
   });
 }
 
 /** Raises the error for a list of validation problems, naming every one of them. */
-export function failWithProblems(code: 'INVALID_SETTINGS' | 'INVALID_MESSAGE', what: string, problems: Problem[]): never {
-  const lines = problems.map((p) => `  - ${p.path}: ${p.message}`);
-  const hints = problems.filter((p) => p.hint).map((p) => p.hint);
-  throw new MailError(code, `${what}:\n${lines.join('\n')}`, {
+export function failWithProblems(code: 'INVALID_SETTINGS' | 'INVALID_MESSAGE', what: string | Text, problems: Problem[]): never {
+  const hints = problems.filter((p) => p.hint).map((p) => TEXTS.get(p)?.hint ?? p.hint);
+  throw new MailError(code, problemsText(what, problems), {
     problems,
-    hint: hints.length ? hints.join(' ') : undefined,
+    hint: hints.length ? text('problems.hints', { hints: textList(hints, ' ') }) : undefined,
   });
 }
 
@@ -173,4 +249,20 @@ export type WarningCode = keyof typeof WARNING_CODES;
 export interface MailWarning {
   code: WarningCode;
   message: string;
+}
+
+/** A warning whose message comes from the catalogs (shown in the process default locale). */
+export function warning(code: WarningCode, message: Text | string): MailWarning {
+  const w: MailWarning = { code, message: format(message) };
+  TEXTS.set(w, { message });
+  return w;
+}
+
+/** The same warning in another locale (one made from a plain string stays as it is). */
+export function localizeWarning(w: MailWarning, locale: string): MailWarning {
+  const t = TEXTS.get(w);
+  if (!t) return w;
+  const out: MailWarning = { ...w, message: format(t.message, localeOf(locale)) };
+  TEXTS.set(out, t);
+  return out;
 }

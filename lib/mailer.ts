@@ -3,7 +3,8 @@
  * one road every message travels: validate -> capability check -> transport -> result.
  */
 import { Feature, checkCapabilities, Origin, protocolKey, ProtocolKey, requestedFeatures, UnsupportedPolicy } from './capabilities';
-import { asMailError, MailError, MailWarning, Protocol, RejectedRecipient } from './errors';
+import { asMailError, localizeError, localizeWarning, MailError, MailWarning, Protocol, RejectedRecipient, warning } from './errors';
+import { text } from './i18n';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult, SmtpVerifyResult } from './result';
 import { inspect } from 'node:util';
@@ -81,6 +82,11 @@ export interface MailerOptions {
    */
   outbox?: boolean | MailerOutboxOptions;
   /**
+   * The language of messages, hints and warnings this mailer throws and returns ('fr', 'fr-CA',
+   * 'en'...: fr* is French, anything else English); else the process default (OXYMAIL_LANG, LANG...).
+   */
+  locale?: string;
+  /**
    * With smtp.oauth2: receives each new refresh token (providers rotate them: save it, the old one
    * stops working). Mailers made by the settings store save it themselves.
    */
@@ -132,7 +138,7 @@ export interface Mailer {
   close(): Promise<void>;
 }
 
-const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'onTokens', 'tokenSource', 'outbox']);
+const MAILER_OPTIONS = new Set(['managed', 'overrides', 'unsupported', 'onTokens', 'tokenSource', 'outbox', 'locale']);
 const OUTBOX_OPTIONS = new Set(['dir', 'firstRetryMs', 'maxRetryMs', 'maxAgeMs', 'background', 'pollMs']);
 
 /** The outbox options of a mailer, checked; undefined when it has none. */
@@ -160,9 +166,10 @@ const PROTOCOLS: Protocol[] = ['managed', 'smtp', 'mapi'];
 function rejectUnknown(what: string, given: object, known: Set<string>): void {
   const unknown = Object.keys(given).filter((k) => !known.has(k));
   if (unknown.length) {
+    const options = unknown.map((k) => `'${k}'`).join(', ');
     throw new MailError(
       'UNKNOWN_OPTION',
-      `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...known].join(', ')})`,
+      text(unknown.length > 1 ? 'UNKNOWN_OPTION.options' : 'UNKNOWN_OPTION.option', { what, options, known: [...known].join(', ') }),
     );
   }
 }
@@ -177,26 +184,52 @@ function ownOptions<T extends object>(given: T, known: Set<string>): T {
 function checkDeadline(ms: unknown): void {
   if (ms === undefined) return;
   if (!Number.isInteger(ms) || (ms as number) < DEADLINE_BOUNDS.min || (ms as number) > DEADLINE_BOUNDS.max) {
-    throw new MailError('INVALID_OPTION', `send: deadlineMs must be an integer from ${DEADLINE_BOUNDS.min} to ${DEADLINE_BOUNDS.max} (milliseconds)`);
+    throw new MailError('INVALID_OPTION', text('INVALID_OPTION.deadlineMs', { min: DEADLINE_BOUNDS.min, max: DEADLINE_BOUNDS.max }));
   }
 }
 
 /** Creates a mailer for one user's settings (validated now: INVALID_SETTINGS lists every problem). */
 export function createMailer(settings: SettingsInput | UserMailSettings, givenOptions: MailerOptions = {}): Mailer {
-  rejectUnknown('createMailer', givenOptions, MAILER_OPTIONS);
-  const options = ownOptions(givenOptions, MAILER_OPTIONS);
-  if (options.unsupported !== undefined && options.unsupported !== 'error' && options.unsupported !== 'warn') {
-    throw new MailError('INVALID_OPTION', "createMailer: options.unsupported must be 'error' or 'warn'");
+  const given = givenOptions && Object.hasOwn(givenOptions, 'locale') ? givenOptions.locale : undefined;
+  const locale = typeof given === 'string' ? given : undefined;
+  try {
+    rejectUnknown('createMailer', givenOptions, MAILER_OPTIONS);
+    const options = ownOptions(givenOptions, MAILER_OPTIONS);
+    if (options.unsupported !== undefined && options.unsupported !== 'error' && options.unsupported !== 'warn') {
+      throw new MailError('INVALID_OPTION', text('INVALID_OPTION.unsupported'));
+    }
+    if (options.locale !== undefined && typeof options.locale !== 'string') {
+      throw new MailError('INVALID_OPTION', text('INVALID_OPTION.locale'));
+    }
+    if (options.onTokens !== undefined && typeof options.onTokens !== 'function') throw new MailError('INVALID_OPTION', text('INVALID_OPTION.onTokens'));
+    const ts = options.tokenSource;
+    if (ts !== undefined && (typeof ts?.getAccessToken !== 'function' || typeof ts.user !== 'string')) {
+      throw new MailError('INVALID_OPTION', text('INVALID_OPTION.tokenSource'));
+    }
+    const resolved = resolveSettings(settings, options.overrides);
+    const outbox = outboxOptions(options.outbox, resolved.settings.outbox);
+    const mailer = new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options, outbox);
+    return locale === undefined ? mailer : localized(mailer, locale);
+  } catch (err) {
+    throw locale === undefined ? err : localizeError(err, locale);
   }
-  if (options.onTokens !== undefined && typeof options.onTokens !== 'function')
-    throw new MailError('INVALID_OPTION', 'createMailer: options.onTokens must be a function');
-  const ts = options.tokenSource;
-  if (ts !== undefined && (typeof ts?.getAccessToken !== 'function' || typeof ts.user !== 'string')) {
-    throw new MailError('INVALID_OPTION', 'createMailer: options.tokenSource must be { user: string, getAccessToken(options) }');
-  }
-  const resolved = resolveSettings(settings, options.overrides);
-  const outbox = outboxOptions(options.outbox, resolved.settings.outbox);
-  return new MailerImpl(resolved.settings, resolved.effective, resolved.warnings, options, outbox);
+}
+
+/**
+ * The mailer boundary in an explicit locale: what send() and verify() throw or return (message,
+ * hint, problems, warnings) given again in `locale`; codes and every other field unchanged.
+ */
+function localized(mailer: MailerImpl, locale: string): Mailer {
+  const again = <R extends { warnings: MailWarning[] }>(call: Promise<R>): Promise<R> =>
+    call.then(
+      (r) => ({ ...r, warnings: r.warnings.map((w) => localizeWarning(w, locale)) }),
+      (err) => Promise.reject(localizeError(err, locale)),
+    );
+  const send = mailer.send.bind(mailer);
+  const verify = mailer.verify.bind(mailer);
+  mailer.send = (message, options) => again(send(message, options));
+  mailer.verify = (options) => again(verify(options));
+  return mailer;
 }
 
 class MailerImpl implements Mailer {
@@ -373,14 +406,14 @@ class MailerImpl implements Mailer {
 
   private chooseProtocol(requested: Protocol | undefined): Protocol {
     if (requested === undefined) return this.protocol;
-    if (!PROTOCOLS.includes(requested)) throw new MailError('INVALID_OPTION', `send: protocol must be one of ${PROTOCOLS.join(', ')}`);
+    if (!PROTOCOLS.includes(requested)) throw new MailError('INVALID_OPTION', text('INVALID_OPTION.protocol', { protocols: PROTOCOLS.join(', ') }));
     return requested;
   }
 
   private managedRelay(): ManagedRelay {
     if (this.relay === undefined) this.relay = resolveRelay(this.options.managed) ?? null;
     if (!this.relay) {
-      throw new MailError('MANAGED_NOT_CONNECTED', 'send (managed): the suite relay is not configured, nothing was sent', {
+      throw new MailError('MANAGED_NOT_CONNECTED', text('MANAGED_NOT_CONNECTED'), {
         protocol: 'managed',
         hint: MANAGED_HINT,
       });
@@ -417,9 +450,9 @@ class MailerImpl implements Mailer {
   private requireSmtp() {
     const smtp = this.settings.smtp;
     if (!smtp?.host || !this.settings.email) {
-      throw new MailError('INVALID_SETTINGS', `send (smtp): the user's settings have no ${!smtp?.host ? 'smtp.host' : 'email'}, nothing was sent`, {
+      throw new MailError('INVALID_SETTINGS', text('INVALID_SETTINGS.missing', { protocol: 'smtp', field: !smtp?.host ? 'smtp.host' : 'email' }), {
         protocol: 'smtp',
-        hint: 'Fill in the SMTP server and the user e-mail address in the user settings.',
+        hint: text('INVALID_SETTINGS.hint.smtpMissing'),
       });
     }
     return smtp;
@@ -427,9 +460,9 @@ class MailerImpl implements Mailer {
 
   private requireEmail(protocol: Protocol): string {
     if (!this.settings.email) {
-      throw new MailError('INVALID_SETTINGS', `send (${protocol}): the user's settings have no email, nothing was sent`, {
+      throw new MailError('INVALID_SETTINGS', text('INVALID_SETTINGS.missing', { protocol, field: 'email' }), {
         protocol,
-        hint: 'Fill in the user e-mail address: it is the Reply-To of managed sending.',
+        hint: text('INVALID_SETTINGS.hint.emailMissing'),
       });
     }
     return this.settings.email;
@@ -460,9 +493,9 @@ class MailerImpl implements Mailer {
     const protocol = this.chooseProtocol(options.protocol);
     const msg = await validateMessage(message);
     if (protocol === 'managed' && msg.bulk) {
-      throw new MailError('MANAGED_BULK_FORBIDDEN', 'send (managed): bulk (CRM) sending is not allowed through the managed relay, nothing was sent', {
+      throw new MailError('MANAGED_BULK_FORBIDDEN', text('MANAGED_BULK_FORBIDDEN'), {
         protocol,
-        hint: "Turn on 'customize' in the user's settings and send bulk mail by SMTP (or MAPI).",
+        hint: text('MANAGED_BULK_FORBIDDEN.hint'),
       });
     }
     const warnings: MailWarning[] = [];
@@ -476,7 +509,7 @@ class MailerImpl implements Mailer {
       deliveryReceipt:
         keep('deliveryReceipt', msg.deliveryReceipt ?? (d.deliveryReceipt ? { notify: ['success', 'failure'], ret: 'headers' } : false)) || false,
     };
-    if (options.signal?.aborted) throw new MailError('ABORTED', `send (${protocol}): aborted before sending`, { protocol });
+    if (options.signal?.aborted) throw new MailError('ABORTED', text('ABORTED.before', { protocol }), { protocol });
     const receipts: SendResult['receipts'] = {
       read: eff.readReceipt ? 'requested' : 'not-requested',
       delivery: eff.deliveryReceipt ? 'requested' : 'not-requested',
@@ -516,17 +549,11 @@ class MailerImpl implements Mailer {
       warnings.push(...delivery.warnings);
       if (eff.deliveryReceipt && !delivery.dsnOffered) {
         receipts.delivery = 'unsupported-by-server';
-        warnings.push({
-          code: 'DELIVERY_RECEIPT_UNSUPPORTED',
-          message: 'the server does not advertise DSN: the delivery receipt was not requested (ask for a read receipt instead, or use a server with DSN)',
-        });
+        warnings.push(warning('DELIVERY_RECEIPT_UNSUPPORTED', text('DELIVERY_RECEIPT_UNSUPPORTED')));
       } else if (eff.deliveryReceipt && protocol === 'managed') {
         // MAIL FROM is the relay's assigned address: the reports go there, never to the user.
         receipts.delivery = 'to-relay';
-        warnings.push({
-          code: 'DELIVERY_RECEIPT_TO_RELAY',
-          message: "managed mode: the delivery receipt was requested, but the reports go to the relay's address (the envelope sender), not to the user",
-        });
+        warnings.push(warning('DELIVERY_RECEIPT_TO_RELAY', text('DELIVERY_RECEIPT_TO_RELAY')));
       }
       // A 4xx for some recipients: with an outbox, only those are queued (MESSAGE_QUEUED); the others have it.
       const refused = delivery.rejectedDetails.filter((r) => r.permanent).map((r) => r.address);
@@ -534,13 +561,10 @@ class MailerImpl implements Mailer {
       const unexplained = delivery.rejected.filter((a) => !delivery.rejectedDetails.some((r) => r.address === a));
       if (refused.length || unexplained.length) {
         const list = [...refused, ...unexplained].join(', ');
-        warnings.push({ code: 'RECIPIENTS_REJECTED', message: `the server refused ${list}; the other recipients were sent the message` });
+        warnings.push(warning('RECIPIENTS_REJECTED', text('RECIPIENTS_REJECTED', { list })));
       }
       if (deferred.length && !outbox) {
-        warnings.push({
-          code: 'RECIPIENTS_DEFERRED',
-          message: `the server refused ${deferred.map((d) => d.address).join(', ')} for now (temporary failure): send to them again later`,
-        });
+        warnings.push(warning('RECIPIENTS_DEFERRED', text('RECIPIENTS_DEFERRED', { list: deferred.map((d) => d.address).join(', ') })));
       }
       // The ENVID only went out when a delivery receipt was asked for and the server offers DSN.
       const envelopeId = eff.deliveryReceipt && delivery.dsnOffered ? delivery.envelopeId : undefined;
@@ -718,7 +742,10 @@ class MailerImpl implements Mailer {
       const mapi = this.route('mapi') as MapiTransport;
       const loaded = mapi.native();
       if (!loaded.binding) {
-        throw new MailError('MAPI_UNAVAILABLE', `verify (MAPI): unavailable: ${loaded.reason}`, { protocol, hint: 'Use SMTP on this machine.' });
+        throw new MailError('MAPI_UNAVAILABLE', text('MAPI_UNAVAILABLE.unavailable', { op: 'verify', reason: loaded.reason }), {
+          protocol,
+          hint: text('MAPI_UNAVAILABLE.hint.useSmtp'),
+        });
       }
       return { protocol, interface: this.settings.mapi?.interface ?? 'simple', warnings: [...this.settingsWarnings] };
     }

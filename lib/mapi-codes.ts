@@ -3,6 +3,7 @@
  * a user can act on.
  */
 import { ErrorCode, MailError } from './errors';
+import { MessageKey, Text, text } from './i18n';
 
 /** Simple MAPI return code -> name (MAPI_E_<name> in mapi.h, oxymail code MAPI_<name>). */
 export const SIMPLE_MAPI_CODES: Record<number, string> = {
@@ -28,34 +29,31 @@ export const SIMPLE_MAPI_CODES: Record<number, string> = {
   28: 'ATTACHMENT_TOO_LARGE',
 };
 
-const DESCRIPTIONS: Record<string, string> = {
-  USER_ABORT: 'the user cancelled',
-  FAILURE: 'the mail client failed',
-  LOGIN_FAILURE: 'logon to the mail profile failed',
-  ACCESS_DENIED: 'access denied',
-  TOO_MANY_FILES: 'too many attachments',
-  TOO_MANY_RECIPIENTS: 'too many recipients',
-  ATTACHMENT_NOT_FOUND: 'an attachment was not found',
-  ATTACHMENT_OPEN_FAILURE: 'an attachment could not be opened',
-  UNKNOWN_RECIPIENT: 'a recipient is unknown to the mail client',
-  AMBIGUOUS_RECIPIENT: 'a recipient name is ambiguous',
-  UNICODE_NOT_SUPPORTED: 'the mail client does not support Unicode',
+const DESCRIPTIONS: Record<string, MessageKey> = {
+  USER_ABORT: 'MAPI_USER_ABORT.what',
+  FAILURE: 'MAPI_FAILURE.what',
+  LOGIN_FAILURE: 'MAPI_LOGIN_FAILURE.what',
+  ACCESS_DENIED: 'MAPI_ACCESS_DENIED.what',
+  TOO_MANY_FILES: 'MAPI_TOO_MANY_FILES.what',
+  TOO_MANY_RECIPIENTS: 'MAPI_TOO_MANY_RECIPIENTS.what',
+  ATTACHMENT_NOT_FOUND: 'MAPI_ATTACHMENT_NOT_FOUND.what',
+  ATTACHMENT_OPEN_FAILURE: 'MAPI_ATTACHMENT_OPEN_FAILURE.what',
+  UNKNOWN_RECIPIENT: 'MAPI_UNKNOWN_RECIPIENT.what',
+  AMBIGUOUS_RECIPIENT: 'MAPI_AMBIGUOUS_RECIPIENT.what',
+  UNICODE_NOT_SUPPORTED: 'MAPI_UNICODE_NOT_SUPPORTED.what',
 };
 
-const NO_CLIENT_HINT =
-  'No usable default mail client: install or repair Outlook or Thunderbird and set it as the default mail program ' +
-  '(Windows Settings > Apps > Default apps > Email). The new Outlook (olk.exe) has no MAPI: switch back to classic Outlook or use SMTP. ' +
-  'A 32-bit Outlook cannot serve a 64-bit process (and the reverse): use a Node/Electron build of the same bitness, or SMTP.';
+const NO_CLIENT_HINT = text('MAPI.hint.noClient');
 
 const hex = (hr: number) => `0x${(hr >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
 
-const HINTS: Record<string, string> = {
-  LOGIN_FAILURE: 'Check mapi.profile and mapi.password, or leave the profile empty to use the default one.',
+const HINTS: Record<string, Text> = {
+  LOGIN_FAILURE: text('MAPI_LOGIN_FAILURE.hint'),
   FAILURE: NO_CLIENT_HINT,
   NOT_SUPPORTED: NO_CLIENT_HINT,
-  TOO_MANY_FILES: 'Thunderbird accepts at most 100 attachments: send several messages or use SMTP.',
-  TOO_MANY_RECIPIENTS: 'Thunderbird accepts at most 2000 recipients: send several messages or use SMTP.',
-  UNKNOWN_RECIPIENT: 'Check the address; some clients only accept addresses from their address book in silent mode: try the dialog.',
+  TOO_MANY_FILES: text('MAPI_TOO_MANY_FILES.hint'),
+  TOO_MANY_RECIPIENTS: text('MAPI_TOO_MANY_RECIPIENTS.hint'),
+  UNKNOWN_RECIPIENT: text('MAPI_UNKNOWN_RECIPIENT.hint'),
 };
 
 /** The oxymail code for a Simple MAPI return code (MAPI_UNKNOWN_<n> when it is not in the table). */
@@ -67,24 +65,21 @@ export function simpleMapiCode(status: number): ErrorCode {
 /** The MailError for a failed Simple MAPI call. */
 export function simpleMapiError(status: number, call: string, op = 'send'): MailError {
   const name = SIMPLE_MAPI_CODES[status];
-  const what = (name && DESCRIPTIONS[name]) ?? (name ? name.toLowerCase().replace(/_/g, ' ') : `unknown MAPI error ${status}`);
-  return new MailError(simpleMapiCode(status), `${op} (${call}): ${what}`, {
+  const described = name ? DESCRIPTIONS[name] : undefined;
+  const what = described ? text(described) : name ? name.toLowerCase().replace(/_/g, ' ') : text('MAPI.unknownError', { status });
+  return new MailError(simpleMapiCode(status), text('MAPI.failed', { op, call, what }), {
     protocol: 'mapi',
     mapiCode: status,
     hint: name ? HINTS[name] : undefined,
   });
 }
 
-const WIN32_HINTS: Record<number, string> = {
-  126: 'The MAPI DLL was not found: install a MAPI mail client (classic Outlook, Thunderbird) and make it the default, or check OXYMAIL_MAPI_DLL.',
-  193:
-    'The mail client is not of the same bitness as this process (a 32-bit Outlook cannot serve 64-bit Node/Electron): ' +
-    'use a Node/Electron build of the same bitness as Office, or SMTP.',
+const WIN32_HINTS: Record<number, Text> = {
+  126: text('MAPI_UNAVAILABLE.hint.dllNotFound'),
+  193: text('MAPI_UNAVAILABLE.hint.bitness'),
 };
 
-const NO_EXTENDED_HINT =
-  "This DLL has no Extended MAPI: only classic Outlook (and clients with an Extended MAPI provider) has it. Use mapi.interface 'simple' " +
-  'with other mail clients, make classic Outlook the default mail client, or check OXYMAIL_MAPI_DLL.';
+const NO_EXTENDED_HINT = text('MAPI_UNAVAILABLE.hint.noExtended');
 
 /** Which MAPI a native call used: Simple (MAPISendMail) or Extended (MAPILogonEx, profiles). */
 export type MapiInterface = 'simple' | 'extended';
@@ -123,14 +118,14 @@ const MISSING_EXPORTS: Record<string, string> = {
  */
 export function mapiLoadError(failure: MapiLoadFailure, iface: MapiInterface, op = 'send'): MailError {
   const win32 = failure.win32Error || (failure.hresult !== undefined ? win32FromHresult(failure.hresult) : undefined);
-  const code = win32 !== undefined ? `Win32 error ${win32}` : `HRESULT ${hex(failure.hresult ?? 0)}`;
+  const code = win32 !== undefined ? text('MAPI.win32Error', { win32 }) : `HRESULT ${hex(failure.hresult ?? 0)}`;
   const lacks = MISSING_EXPORTS[`${iface}:${op}`] ?? MISSING_EXPORTS[`${iface}:send`];
   const what =
     failure.call === 'LoadLibraryW'
-      ? `cannot load ${failure.dll}`
-      : `${failure.dll} does not export ${iface === 'simple' ? 'Simple' : 'Extended'} MAPI (${lacks})`;
+      ? text('MAPI_UNAVAILABLE.cannotLoad', { dll: failure.dll })
+      : text('MAPI_UNAVAILABLE.noExports', { dll: failure.dll, mapi: iface === 'simple' ? 'Simple' : 'Extended', lacks });
   const fallbackHint = failure.call === 'GetProcAddress' && iface === 'extended' ? NO_EXTENDED_HINT : NO_CLIENT_HINT;
-  return new MailError('MAPI_UNAVAILABLE', `${op} (${failure.call}): ${what} (${code})`, {
+  return new MailError('MAPI_UNAVAILABLE', text('MAPI_UNAVAILABLE.load', { op, call: failure.call, what, code }), {
     protocol: 'mapi',
     hint: (win32 !== undefined ? WIN32_HINTS[win32] : undefined) ?? fallbackHint,
   });
@@ -144,23 +139,17 @@ export function mapiLoadError(failure: MapiLoadFailure, iface: MapiInterface, op
 export function ansiError(field: string, request: { profile?: string; recipients: { address: string }[]; attachments: { path: string }[] }): MailError {
   const at = /^(attachments|recipients)\[(\d+)\]\.(path|address)$/.exec(field);
   const value = at ? (at[1] === 'attachments' ? request.attachments[Number(at[2])]?.path : request.recipients[Number(at[2])]?.address) : undefined;
-  const unicodeless = 'The mail client has no Unicode MAPI (MAPISendMailW), so this goes through the Windows code page, which cannot hold it unchanged: ';
-  const [call, what, hint] =
+  const [call, what, hint]: [string, Text, Text] =
     field === 'profile' || field === 'password'
       ? [
           'MAPILogon',
-          field === 'profile' ? `the profile name "${request.profile ?? ''}"` : 'the password',
-          "Simple MAPI's MAPILogon takes the profile and password in the Windows code page: rename the profile, use mapi.interface 'extended' (Unicode), or leave mapi.profile and mapi.password empty to use the default session.",
+          field === 'profile' ? text('MAPI_ANSI_UNREPRESENTABLE.profile', { profile: request.profile ?? '' }) : text('MAPI_ANSI_UNREPRESENTABLE.password'),
+          text('MAPI_ANSI_UNREPRESENTABLE.hint.logon'),
         ]
       : at?.[1] === 'attachments'
-        ? [
-            'MAPISendMail',
-            `the attachment path "${value ?? field}"`,
-            unicodeless +
-              'rename the file (and its folder) with characters of that code page, attach it as in-memory content (its temp copy gets a safe name), use a mail client with Unicode MAPI, or SMTP.',
-          ]
-        : ['MAPISendMail', `the address "${value ?? field}"`, unicodeless + 'use SMTP for this message, or a mail client with Unicode MAPI.'];
-  return new MailError('MAPI_ANSI_UNREPRESENTABLE', `send (${call}): ${what} has characters the Windows ANSI code page cannot hold: nothing was sent`, {
+        ? ['MAPISendMail', text('MAPI_ANSI_UNREPRESENTABLE.attachment', { path: value ?? field }), text('MAPI_ANSI_UNREPRESENTABLE.hint.attachment')]
+        : ['MAPISendMail', text('MAPI_ANSI_UNREPRESENTABLE.address', { address: value ?? field }), text('MAPI_ANSI_UNREPRESENTABLE.hint.address')];
+  return new MailError('MAPI_ANSI_UNREPRESENTABLE', text('MAPI_ANSI_UNREPRESENTABLE.message', { call, what }), {
     protocol: 'mapi',
     hint,
   });
@@ -198,23 +187,17 @@ export const EXTENDED_MAPI_CODES: Record<number, string> = {
   0x80040700: 'AMBIGUOUS_RECIP',
 };
 
-const BITNESS_HINT =
-  'Extended MAPI fails with MAPI_E_CALL_FAILED when the process and Outlook differ in bitness (the default Office ' +
-  'install is 32-bit): run a Node/Electron of the same bitness as Office, or use SMTP. Also check that classic Outlook ' +
-  '(not the new Outlook) is the default mail client and has a profile.';
+const BITNESS_HINT = text('MAPI_CALL_FAILED.hint');
 
-const EXTENDED_HINTS: Record<string, (password: boolean) => string> = {
+const EXTENDED_HINTS: Record<string, (password: boolean) => Text> = {
   CALL_FAILED: () => BITNESS_HINT,
   NOT_INITIALIZED: () => BITNESS_HINT,
-  LOGON_FAILED: (password) =>
-    password
-      ? "The profile refused the logon. Outlook's own provider takes no password here (Microsoft documents it as 'must be NULL'): clear mapi.password and let Outlook use the profile's stored credentials, or check the profile name."
-      : 'Check mapi.profile (oxymail mapi profiles lists them), or leave it empty to use the default profile.',
-  UNCONFIGURED: () => 'The mail profile is not configured: open the mail client once and finish its account setup.',
-  NOT_FOUND: () => 'The profile has no default message store or no Outbox: open the mail client once, or choose another profile.',
-  NO_RECIPIENTS: () => 'The message has no recipient the mail client accepted.',
-  USER_CANCEL: () => 'The user cancelled the logon dialog.',
-  FILE_NOT_FOUND: () => 'An attachment file disappeared before it could be read.',
+  LOGON_FAILED: (password) => (password ? text('MAPI_LOGON_FAILED.hint.password') : text('MAPI_LOGON_FAILED.hint')),
+  UNCONFIGURED: () => text('MAPI_UNCONFIGURED.hint'),
+  NOT_FOUND: () => text('MAPI_NOT_FOUND.hint'),
+  NO_RECIPIENTS: () => text('MAPI_NO_RECIPIENTS.hint'),
+  USER_CANCEL: () => text('MAPI_USER_CANCEL.hint'),
+  FILE_NOT_FOUND: () => text('MAPI_FILE_NOT_FOUND.hint'),
 };
 
 /** The oxymail code for an Extended MAPI HRESULT (MAPI_HRESULT_0x... when it is not in the table). */
@@ -226,7 +209,7 @@ export function extendedMapiCode(hresult: number): ErrorCode {
 /** The MailError for a failed Extended MAPI call (`call` names the interface method). */
 export function extendedMapiError(hresult: number, call: string, op = 'send', passwordGiven = false): MailError {
   const name = EXTENDED_MAPI_CODES[hresult >>> 0];
-  const what = name ? name.toLowerCase().replace(/_/g, ' ') : 'failed';
+  const what = name ? name.toLowerCase().replace(/_/g, ' ') : text('MAPI.extendedFailed');
   return new MailError(extendedMapiCode(hresult), `${op} (${call}): ${what} (HRESULT ${hex(hresult)})`, {
     protocol: 'mapi',
     mapiCode: hresult >>> 0,

@@ -6,6 +6,7 @@
 import type { AddressField } from './message';
 import { hasLineBreak, Mailbox, parseAddressField } from './address';
 import type { Problem } from './errors';
+import { Text, text } from './i18n';
 import type { Importance } from './importance';
 
 /** The fields, as MailMessage has them. */
@@ -78,7 +79,7 @@ const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 const MESSAGE_ID = /^<?([^<>\s@]+@[^<>\s@]+)>?$/;
 const PRIORITY: Record<string, Importance> = { high: 'high', normal: 'normal', low: 'low' };
 
-type ProblemFn = (code: string, path: string, message: string) => void;
+type ProblemFn = (code: string, path: string, message: Text | string) => void;
 
 /** Validates the extra fields; `importance` is the message's own, to check `priority` against. */
 export function normalizeExtras(
@@ -93,22 +94,17 @@ export function normalizeExtras(
   if (m.replyTo !== undefined) extras.replyTo = parseAddressField('replyTo', m.replyTo, problems, codes);
 
   if (m.headers !== undefined) {
-    if (!m.headers || typeof m.headers !== 'object' || Array.isArray(m.headers))
-      problem('INVALID_MESSAGE', 'headers', 'must be an object of header names and values');
+    if (!m.headers || typeof m.headers !== 'object' || Array.isArray(m.headers)) problem('INVALID_MESSAGE', 'headers', text('INVALID_MESSAGE.headers'));
     else {
       for (const [name, raw] of Object.entries(m.headers)) {
         const at = `headers.${name}`;
-        if (!FIELD_NAME.test(name)) problem('INVALID_MESSAGE', at, 'is not a header field name (printable ASCII, no space or colon)');
+        if (!FIELD_NAME.test(name)) problem('INVALID_MESSAGE', at, text('INVALID_MESSAGE.headerName'));
         else if (OWNED_HEADERS.has(name.toLowerCase())) {
-          problem(
-            'INVALID_MESSAGE',
-            at,
-            'is written by oxymail from the message fields (from, subject, replyTo, importance, inReplyTo...): set the field instead',
-          );
+          problem('INVALID_MESSAGE', at, text('INVALID_MESSAGE.ownedHeader'));
         } else {
           for (const value of Array.isArray(raw) ? raw : [raw]) {
-            if (typeof value !== 'string') problem('INVALID_MESSAGE', at, 'must be a string or an array of strings');
-            else if (hasLineBreak(value)) problem('INVALID_MESSAGE', at, 'must not contain CR or LF (header injection)');
+            if (typeof value !== 'string') problem('INVALID_MESSAGE', at, text('INVALID_MESSAGE.stringOrArray'));
+            else if (hasLineBreak(value)) problem('INVALID_MESSAGE', at, text('INVALID_MESSAGE.headerInjection'));
             else extras.headers.push([name, value]);
           }
         }
@@ -121,7 +117,7 @@ export function normalizeExtras(
     return list.flatMap((v) => {
       const id = typeof v === 'string' ? MESSAGE_ID.exec(v.trim()) : null;
       if (!id) {
-        problem('INVALID_MESSAGE', name, 'must be Message-IDs such as <id@example.com>');
+        problem('INVALID_MESSAGE', name, text('INVALID_MESSAGE.messageIds'));
         return [];
       }
       return [`<${id[1]}>`];
@@ -129,7 +125,7 @@ export function normalizeExtras(
   };
   if (m.inReplyTo !== undefined) {
     const ids = messageIds('inReplyTo', m.inReplyTo);
-    if (ids.length > 1) problem('INVALID_MESSAGE', 'inReplyTo', 'must be one Message-ID');
+    if (ids.length > 1) problem('INVALID_MESSAGE', 'inReplyTo', text('INVALID_MESSAGE.oneMessageId'));
     extras.inReplyTo = ids[0];
   }
   if (m.references !== undefined) extras.references = messageIds('references', m.references);
@@ -137,24 +133,24 @@ export function normalizeExtras(
   let alias: Importance | undefined;
   if (m.priority !== undefined) {
     alias = typeof m.priority === 'string' ? PRIORITY[m.priority] : undefined;
-    if (!alias) problem('INVALID_MESSAGE', 'priority', "must be 'high', 'normal' or 'low' (or use importance, five levels)");
+    if (!alias) problem('INVALID_MESSAGE', 'priority', text('INVALID_MESSAGE.priority'));
     else if (importance !== undefined && importance !== alias)
-      problem('INVALID_MESSAGE', 'priority', `says ${alias} but importance says ${importance}: give one of them`);
+      problem('INVALID_MESSAGE', 'priority', text('INVALID_MESSAGE.priorityConflict', { alias, importance }));
   }
 
   if (m.listUnsubscribe !== undefined || m.listUnsubscribePost !== undefined) {
-    if (!bulk) problem('INVALID_MESSAGE', 'listUnsubscribe', 'is for bulk mail: set bulk: true');
+    if (!bulk) problem('INVALID_MESSAGE', 'listUnsubscribe', text('INVALID_MESSAGE.bulkOnly'));
     const list = Array.isArray(m.listUnsubscribe) ? m.listUnsubscribe : m.listUnsubscribe === undefined ? [] : [m.listUnsubscribe];
     for (const [i, uri] of list.entries()) {
       if (typeof uri !== 'string' || hasLineBreak(uri) || !/^(mailto:[^\s<>]+|https?:\/\/[^\s<>]+)$/i.test(uri.trim())) {
-        problem('INVALID_MESSAGE', `listUnsubscribe[${i}]`, 'must be a mailto: or https: URI');
+        problem('INVALID_MESSAGE', `listUnsubscribe[${i}]`, text('INVALID_MESSAGE.unsubscribeUri'));
       } else extras.listUnsubscribe.push(uri.trim());
     }
     if (m.listUnsubscribePost !== undefined && typeof m.listUnsubscribePost !== 'boolean')
-      problem('INVALID_MESSAGE', 'listUnsubscribePost', 'must be true or false');
+      problem('INVALID_MESSAGE', 'listUnsubscribePost', text('INVALID_SETTINGS.boolean'));
     extras.listUnsubscribePost = m.listUnsubscribePost === true;
     if (extras.listUnsubscribePost && !extras.listUnsubscribe.some((u) => /^https:/i.test(u))) {
-      problem('INVALID_MESSAGE', 'listUnsubscribePost', 'one-click unsubscription (RFC 8058) needs an https: URI in listUnsubscribe');
+      problem('INVALID_MESSAGE', 'listUnsubscribePost', text('INVALID_MESSAGE.oneClick'));
     }
   }
   return { extras, importance: importance ?? alias };

@@ -7,7 +7,8 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { AddressInput, forbiddenCharacter, hasLineBreak, Mailbox, parseAddressField } from './address';
-import { MailError, Problem } from './errors';
+import { ErrorCode, MailError, Problem, problem as textProblem, problemsText } from './errors';
+import { Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS, isImportance } from './importance';
 import { closest } from './suggest';
 import { EXTRA_FIELDS, MessageExtras, NormalizedExtras, normalizeExtras } from './message-extras';
@@ -121,11 +122,11 @@ const TOKEN = '[A-Za-z0-9!#$&^_.+-]+';
 const MIME_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:\\s*;\\s*${TOKEN}=(?:${TOKEN}|"[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"))*$`);
 
 /** Why a contentType cannot be used, or undefined. */
-export function checkContentType(value: string): string | undefined {
-  if (value.length > MESSAGE_LIMITS.contentType) return `is over ${MESSAGE_LIMITS.contentType} characters`;
-  if (!MIME_TYPE.test(value)) return "must be a MIME type such as 'application/pdf' or 'text/plain; charset=utf-8' (ASCII, no control character)";
-  if (/^multipart\//i.test(value)) return 'must be a single-part type: a multipart type would hide the attachment (nodemailer builds the structure)';
-  if (/;\s*boundary=/i.test(value)) return 'must not set a boundary';
+export function checkContentType(value: string): Text | undefined {
+  if (value.length > MESSAGE_LIMITS.contentType) return text('INVALID_ADDRESS.fieldLength', { max: MESSAGE_LIMITS.contentType });
+  if (!MIME_TYPE.test(value)) return text('INVALID_MESSAGE.mimeType');
+  if (/^multipart\//i.test(value)) return text('INVALID_MESSAGE.multipart');
+  if (/;\s*boundary=/i.test(value)) return text('INVALID_MESSAGE.boundary');
   return undefined;
 }
 
@@ -140,14 +141,14 @@ function ownFields(value: object, at: string, problem: ProblemFn): Record<string
   try {
     keys = Object.keys(value);
   } catch (err) {
-    problem('INVALID_MESSAGE', at || '(message)', `cannot be read: ${(err as Error)?.message ?? String(err)}`);
+    problem('INVALID_MESSAGE', at || '(message)', text('INVALID_MESSAGE.unreadable', { error: (err as Error)?.message ?? String(err) }));
     return out;
   }
   for (const key of keys) {
     try {
       out[key] = (value as Record<string, unknown>)[key];
     } catch (err) {
-      problem('INVALID_MESSAGE', at ? `${at}.${key}` : key, `cannot be read (its getter threw: ${(err as Error)?.message ?? String(err)})`);
+      problem('INVALID_MESSAGE', at ? `${at}.${key}` : key, text('INVALID_MESSAGE.getterThrew', { error: (err as Error)?.message ?? String(err) }));
     }
   }
   return out;
@@ -159,19 +160,20 @@ function ownFields(value: object, at: string, problem: ProblemFn): Record<string
  */
 export async function validateMessage(input: MailMessage): Promise<NormalizedMessage> {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
-    throw new MailError('INVALID_MESSAGE', 'send: the message must be an object');
+    throw new MailError('INVALID_MESSAGE', text('INVALID_MESSAGE.notObject'));
   }
   const problems: Problem[] = [];
   const codes = new Set<string>();
-  const problem = (code: string, p: string, message: string) => {
-    problems.push({ path: p, message });
+  const problem = (code: string, p: string, message: Text | string) => {
+    problems.push(textProblem(p, message));
     codes.add(code);
   };
   const m = ownFields(input, '', problem);
   for (const key of Object.keys(m)) {
     if (!MESSAGE_FIELDS.has(key)) {
       const guess = closest(key, [...MESSAGE_FIELDS]);
-      problem('UNKNOWN_OPTION', key, `unknown message field${guess ? `; did you mean ${guess}?` : ''} (known: ${[...MESSAGE_FIELDS].join(', ')})`);
+      const known = [...MESSAGE_FIELDS].join(', ');
+      problem('UNKNOWN_OPTION', key, guess ? text('UNKNOWN_OPTION.messageFieldGuess', { guess, known }) : text('UNKNOWN_OPTION.messageField', { known }));
     }
   }
   const field = (name: 'to' | 'cc' | 'bcc') => {
@@ -185,30 +187,26 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
   const cc = field('cc');
   const bcc = field('bcc');
   if (to.length + cc.length + bcc.length > MESSAGE_LIMITS.recipients) {
-    problem(
-      'MESSAGE_TOO_LARGE',
-      'to',
-      `${to.length + cc.length + bcc.length} recipients: at most ${MESSAGE_LIMITS.recipients} per message (send in several batches)`,
-    );
+    problem('MESSAGE_TOO_LARGE', 'to', text('MESSAGE_TOO_LARGE.recipients', { count: to.length + cc.length + bcc.length, max: MESSAGE_LIMITS.recipients }));
   }
 
   const optionalString = (name: string, header: boolean, max: number) => {
     const value = m[name];
     if (value === undefined) return undefined;
-    if (typeof value !== 'string') return void problem('INVALID_MESSAGE', name, 'must be a string');
-    if (header && hasLineBreak(value)) return void problem('INVALID_MESSAGE', name, 'must not contain CR or LF (header injection)');
+    if (typeof value !== 'string') return void problem('INVALID_MESSAGE', name, text('INVALID_SETTINGS.string'));
+    if (header && hasLineBreak(value)) return void problem('INVALID_MESSAGE', name, text('INVALID_MESSAGE.headerInjection'));
     if (header && forbiddenCharacter(value.replace(/\t/g, ' '))) {
-      return void problem('INVALID_MESSAGE', name, `must not hold control or invisible characters (${forbiddenCharacter(value.replace(/\t/g, ' '))})`);
+      return void problem('INVALID_MESSAGE', name, text('INVALID_SETTINGS.invisible', { character: forbiddenCharacter(value.replace(/\t/g, ' ')) }));
     }
-    if (value.length > max) return void problem('MESSAGE_TOO_LARGE', name, `is ${value.length} characters: at most ${max}`);
+    if (value.length > max) return void problem('MESSAGE_TOO_LARGE', name, text('MESSAGE_TOO_LARGE.characters', { length: value.length, max }));
     return value;
   };
   const subject = optionalString('subject', true, MESSAGE_LIMITS.subject) ?? '';
-  const text = optionalString('text', false, MESSAGE_LIMITS.body);
+  const body = optionalString('text', false, MESSAGE_LIMITS.body);
   const html = optionalString('html', false, MESSAGE_LIMITS.body);
 
   const optionalBoolean = (name: string) => {
-    if (m[name] !== undefined && typeof m[name] !== 'boolean') problem('INVALID_MESSAGE', name, 'must be true or false');
+    if (m[name] !== undefined && typeof m[name] !== 'boolean') problem('INVALID_MESSAGE', name, text('INVALID_SETTINGS.boolean'));
     return m[name] as boolean | undefined;
   };
   const readReceipt = optionalBoolean('readReceipt');
@@ -217,7 +215,7 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
   let importance: Importance | undefined;
   if (m.importance !== undefined) {
     if (isImportance(m.importance)) importance = m.importance;
-    else problem('INVALID_MESSAGE', 'importance', `must be one of ${IMPORTANCE_LEVELS.join(', ')}`);
+    else problem('INVALID_MESSAGE', 'importance', text('INVALID_SETTINGS.oneOf', { values: IMPORTANCE_LEVELS.join(', ') }));
   }
 
   const deliveryReceipt = normalizeDeliveryReceipt(m.deliveryReceipt, problem);
@@ -226,50 +224,49 @@ export async function validateMessage(input: MailMessage): Promise<NormalizedMes
   const extra = normalizeExtras(m, problems, codes, problem, bulk, importance);
 
   if (problems.length === 0 && to.length + cc.length + bcc.length === 0) {
-    problem('NO_RECIPIENTS', 'to', 'the message needs at least one recipient (to, cc or bcc)');
+    problem('NO_RECIPIENTS', 'to', text('NO_RECIPIENTS'));
   }
   if (problems.length) {
     const code = CODE_ORDER.find((c) => codes.has(c)) ?? 'INVALID_MESSAGE';
-    const lines = problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
-    throw new MailError(code, `send: invalid message, nothing was sent:\n${lines}`, { problems });
+    throw new MailError(code as ErrorCode, problemsText(text('INVALID_MESSAGE'), problems), { problems });
   }
-  return { to, cc, bcc, subject, text, html, attachments, calendar, importance: extra.importance, readReceipt, deliveryReceipt, bulk, ...extra.extras };
+  return { to, cc, bcc, subject, text: body, html, attachments, calendar, importance: extra.importance, readReceipt, deliveryReceipt, bulk, ...extra.extras };
 }
 
-type ProblemFn = (code: string, path: string, message: string) => void;
+type ProblemFn = (code: string, path: string, message: Text | string) => void;
 
 function normalizeDeliveryReceipt(value: unknown, problem: ProblemFn): NormalizedMessage['deliveryReceipt'] {
   if (value === undefined) return undefined;
   if (value === false) return false;
   if (value === true) return { notify: ['success', 'failure'], ret: 'headers' };
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    return void problem('INVALID_MESSAGE', 'deliveryReceipt', 'must be true, false or { notify, ret, envelopeId }');
+    return void problem('INVALID_MESSAGE', 'deliveryReceipt', text('INVALID_MESSAGE.deliveryReceipt'));
   }
   const { notify = ['success', 'failure'], ret = 'headers', envelopeId, ...rest } = ownFields(value, 'deliveryReceipt', problem) as DeliveryReceiptOptions;
-  for (const key of Object.keys(rest)) problem('UNKNOWN_OPTION', `deliveryReceipt.${key}`, 'unknown field (known: notify, ret, envelopeId)');
+  for (const key of Object.keys(rest))
+    problem('UNKNOWN_OPTION', `deliveryReceipt.${key}`, text('UNKNOWN_OPTION.fieldKnown', { known: 'notify, ret, envelopeId' }));
   if (!Array.isArray(notify) || notify.length === 0 || notify.some((n) => !NOTIFY.includes(n))) {
-    problem('INVALID_MESSAGE', 'deliveryReceipt.notify', `must be a non-empty array of ${NOTIFY.join(', ')}`);
+    problem('INVALID_MESSAGE', 'deliveryReceipt.notify', text('INVALID_MESSAGE.notify', { values: NOTIFY.join(', ') }));
   }
-  if (ret !== 'headers' && ret !== 'full') problem('INVALID_MESSAGE', 'deliveryReceipt.ret', "must be 'headers' or 'full'");
+  if (ret !== 'headers' && ret !== 'full') problem('INVALID_MESSAGE', 'deliveryReceipt.ret', text('INVALID_MESSAGE.ret'));
   // ENVID is an xtext: printable ASCII without spaces, 100 characters at most (RFC 3461).
   if (envelopeId !== undefined && (typeof envelopeId !== 'string' || !/^[\x21-\x7e]{1,100}$/.test(envelopeId))) {
-    problem('INVALID_MESSAGE', 'deliveryReceipt.envelopeId', 'must be 1 to 100 printable ASCII characters without spaces');
+    problem('INVALID_MESSAGE', 'deliveryReceipt.envelopeId', text('INVALID_MESSAGE.envelopeId'));
   }
   return { notify, ret, envelopeId };
 }
 
 function normalizeCalendar(value: unknown, problem: ProblemFn): NormalizedMessage['calendar'] {
   if (value === undefined) return undefined;
-  if (!value || typeof value !== 'object' || Array.isArray(value))
-    return void problem('INVALID_MESSAGE', 'calendar', 'must be { content: string, method?: string }');
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return void problem('INVALID_MESSAGE', 'calendar', text('INVALID_MESSAGE.calendar'));
   const cal = ownFields(value, 'calendar', problem) as { content?: unknown; method?: unknown };
-  if (typeof cal.content !== 'string') return void problem('INVALID_MESSAGE', 'calendar', 'must be { content: string, method?: string }');
+  if (typeof cal.content !== 'string') return void problem('INVALID_MESSAGE', 'calendar', text('INVALID_MESSAGE.calendar'));
   if (cal.content.length > MESSAGE_LIMITS.calendar)
-    return void problem('MESSAGE_TOO_LARGE', 'calendar.content', `is over ${MESSAGE_LIMITS.calendar} characters`);
-  for (const key of Object.keys(cal)) if (key !== 'content' && key !== 'method') problem('UNKNOWN_OPTION', `calendar.${key}`, 'unknown field');
+    return void problem('MESSAGE_TOO_LARGE', 'calendar.content', text('INVALID_ADDRESS.fieldLength', { max: MESSAGE_LIMITS.calendar }));
+  for (const key of Object.keys(cal)) if (key !== 'content' && key !== 'method') problem('UNKNOWN_OPTION', `calendar.${key}`, text('UNKNOWN_OPTION.field'));
   const method = cal.method ?? 'PUBLISH';
   if (typeof method !== 'string' || !/^[A-Za-z-]{1,32}$/.test(method)) {
-    return void problem('INVALID_MESSAGE', 'calendar.method', 'must be an iCalendar method such as REQUEST or PUBLISH');
+    return void problem('INVALID_MESSAGE', 'calendar.method', text('INVALID_MESSAGE.calendarMethod'));
   }
   return { content: cal.content, method: method.toUpperCase() };
 }
@@ -277,68 +274,65 @@ function normalizeCalendar(value: unknown, problem: ProblemFn): NormalizedMessag
 async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise<NormalizedAttachment[]> {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
-    problem('INVALID_MESSAGE', 'attachments', 'must be an array');
+    problem('INVALID_MESSAGE', 'attachments', text('INVALID_MESSAGE.array'));
     return [];
   }
   const out: NormalizedAttachment[] = [];
   const list = Object.values(ownFields(value, 'attachments', problem));
   if (list.length > MESSAGE_LIMITS.attachments) {
-    problem('MESSAGE_TOO_LARGE', 'attachments', `${list.length} attachments: at most ${MESSAGE_LIMITS.attachments} (zip them)`);
+    problem('MESSAGE_TOO_LARGE', 'attachments', text('MESSAGE_TOO_LARGE.attachments', { count: list.length, max: MESSAGE_LIMITS.attachments }));
     return [];
   }
   for (const [i, raw] of list.entries()) {
     const at = `attachments[${i}]`;
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-      problem('INVALID_MESSAGE', at, 'must be { path | content, filename?, contentType? }');
+      problem('INVALID_MESSAGE', at, text('INVALID_MESSAGE.attachment'));
       continue;
     }
     const a = ownFields(raw, at, problem) as Attachment;
-    for (const key of Object.keys(a)) if (!ATTACHMENT_FIELDS.has(key)) problem('UNKNOWN_OPTION', `${at}.${key}`, 'unknown attachment field');
+    for (const key of Object.keys(a)) if (!ATTACHMENT_FIELDS.has(key)) problem('UNKNOWN_OPTION', `${at}.${key}`, text('UNKNOWN_OPTION.attachmentField'));
     if ((a.path === undefined) === (a.content === undefined)) {
-      problem('INVALID_MESSAGE', at, 'needs exactly one of path or content');
+      problem('INVALID_MESSAGE', at, text('INVALID_MESSAGE.pathOrContent'));
       continue;
     }
     let typesOk = true;
     for (const key of ['filename', 'contentType', 'cid'] as const) {
       if (a[key] !== undefined && (typeof a[key] !== 'string' || hasLineBreak(a[key] as string))) {
-        problem('INVALID_MESSAGE', `${at}.${key}`, 'must be a string without CR or LF');
+        problem('INVALID_MESSAGE', `${at}.${key}`, text('INVALID_MESSAGE.stringNoLineBreak'));
         typesOk = false;
       }
     }
     if (!typesOk) continue;
     if (typeof a.filename === 'string') {
       const bad = forbiddenCharacter(a.filename);
-      if (bad) problem('INVALID_MESSAGE', `${at}.filename`, `must not hold control or invisible characters (${bad})`);
-      else if (a.filename.length > MESSAGE_LIMITS.filename) problem('MESSAGE_TOO_LARGE', `${at}.filename`, `is over ${MESSAGE_LIMITS.filename} characters`);
+      if (bad) problem('INVALID_MESSAGE', `${at}.filename`, text('INVALID_SETTINGS.invisible', { character: bad }));
+      else if (a.filename.length > MESSAGE_LIMITS.filename)
+        problem('MESSAGE_TOO_LARGE', `${at}.filename`, text('INVALID_ADDRESS.fieldLength', { max: MESSAGE_LIMITS.filename }));
     }
     if (typeof a.contentType === 'string') {
       const bad = checkContentType(a.contentType);
       if (bad) problem('INVALID_MESSAGE', `${at}.contentType`, bad);
     }
     if ((typeof a.content === 'string' || Buffer.isBuffer(a.content)) && Buffer.byteLength(a.content) > MESSAGE_LIMITS.inMemoryAttachment) {
-      problem('MESSAGE_TOO_LARGE', `${at}.content`, `is over ${MESSAGE_LIMITS.inMemoryAttachment} bytes in memory: give large files by path (streamed)`);
+      problem('MESSAGE_TOO_LARGE', `${at}.content`, text('MESSAGE_TOO_LARGE.inMemory', { max: MESSAGE_LIMITS.inMemoryAttachment }));
     }
     let filePath: string | undefined;
     if (a.path !== undefined) {
       if (typeof a.path !== 'string' || a.path === '') {
-        problem('INVALID_MESSAGE', `${at}.path`, 'must be a file path');
+        problem('INVALID_MESSAGE', `${at}.path`, text('INVALID_MESSAGE.filePath'));
         continue;
       }
       filePath = path.resolve(a.path);
       const unreadable = await checkReadableFile(filePath);
-      if (unreadable) problem('ATTACHMENT_NOT_FOUND', `${at}.path`, `${filePath}: ${unreadable}`);
+      if (unreadable) problem('ATTACHMENT_NOT_FOUND', `${at}.path`, text('ATTACHMENT_NOT_FOUND.file', { file: filePath, why: unreadable }));
     } else if (!(typeof a.content === 'string' || Buffer.isBuffer(a.content) || a.content instanceof Readable)) {
-      problem('INVALID_MESSAGE', `${at}.content`, 'must be a Buffer, a string or a readable stream');
+      problem('INVALID_MESSAGE', `${at}.content`, text('INVALID_MESSAGE.content'));
     } else if (!a.filename) {
-      problem('INVALID_MESSAGE', `${at}.filename`, 'is required for in-memory content');
+      problem('INVALID_MESSAGE', `${at}.filename`, text('INVALID_MESSAGE.filenameRequired'));
     }
     const filename = a.filename ?? path.basename(filePath ?? '');
     if (a.filename === undefined && (hasLineBreak(filename) || forbiddenCharacter(filename) || filename.length > MESSAGE_LIMITS.filename)) {
-      problem(
-        'INVALID_MESSAGE',
-        `${at}.path`,
-        'the file name (used as the attachment name) holds CR, LF or control characters, or is too long: give a filename',
-      );
+      problem('INVALID_MESSAGE', `${at}.path`, text('INVALID_MESSAGE.filenameUnusable'));
     }
     const contentType = a.contentType ?? CONTENT_TYPES[path.extname(filename).toLowerCase()];
     out.push({ path: filePath, content: a.content, filename, contentType, cid: a.cid });
@@ -346,14 +340,18 @@ async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise
   return out;
 }
 
-async function checkReadableFile(file: string): Promise<string | undefined> {
+async function checkReadableFile(file: string): Promise<Text | undefined> {
   try {
     const stat = await fs.stat(file);
-    if (!stat.isFile()) return 'is not a regular file';
+    if (!stat.isFile()) return text('ATTACHMENT_NOT_FOUND.notFile');
     await fs.access(file, fsConstants.R_OK);
     return undefined;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code})`;
+    return code === 'ENOENT'
+      ? text('ATTACHMENT_NOT_FOUND.noFile')
+      : code === 'EACCES'
+        ? text('ATTACHMENT_NOT_FOUND.denied')
+        : text('ATTACHMENT_NOT_FOUND.unreadable', { code });
   }
 }

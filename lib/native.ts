@@ -2,6 +2,7 @@
  * The only file that loads the native addon (Windows only; nothing is built elsewhere).
  */
 import * as path from 'node:path';
+import { Text, text } from './i18n';
 
 /** One Simple MAPI send, as the addon takes it (see native/mapi_request.h). */
 export interface NativeSimpleRequest {
@@ -86,7 +87,7 @@ export interface NativeBinding {
 }
 
 /** The addon, or the reason it cannot be loaded here. */
-export type NativeLoad = { binding: NativeBinding } | { binding?: undefined; reason: string };
+export type NativeLoad = { binding: NativeBinding } | { binding?: undefined; reason: Text | string };
 
 let cached: NativeLoad | undefined;
 
@@ -94,7 +95,7 @@ let cached: NativeLoad | undefined;
 export function loadNative(): NativeLoad {
   if (cached) return cached;
   if (process.platform !== 'win32') {
-    cached = { reason: `MAPI exists only on Windows (this is ${process.platform})` };
+    cached = { reason: text('MAPI_UNAVAILABLE.notWindows', { platform: process.platform }) };
     return cached;
   }
   try {
@@ -102,7 +103,7 @@ export function loadNative(): NativeLoad {
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
     cached = { binding: load(path.join(__dirname, '..')) };
   } catch (err) {
-    cached = { reason: `the native addon could not be loaded: ${(err as Error).message}` };
+    cached = { reason: text('MAPI_UNAVAILABLE.addon', { error: (err as Error).message }) };
   }
   return cached;
 }

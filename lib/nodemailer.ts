@@ -12,7 +12,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { MailError, Problem } from './errors';
+import { MailError, Problem, problem, problemText } from './errors';
+import { Text, text, textList } from './i18n';
 import { createMailer, Mailer, MailerOptions, SendOptions } from './mailer';
 import type { Attachment, MailMessage } from './message';
 import type { SendResult } from './result';
@@ -64,7 +65,7 @@ export function fromNodemailer(data: Record<string, unknown>, userEmail?: string
   const problems: Problem[] = [];
   let unknown = false;
   const message: Record<string, unknown> = {};
-  const bad = (p: string, why: string) => problems.push({ path: p, message: why });
+  const bad = (p: string, why: Text | string) => problems.push(problem(p, why));
   for (const [key, value] of Object.entries(data)) {
     if (value === undefined || NODEMAILER_INTERNAL.has(key) || key === 'signal') continue;
     if (SAME.includes(key) || OXYMAIL_ONLY.includes(key)) message[key] = value;
@@ -77,80 +78,83 @@ export function fromNodemailer(data: Record<string, unknown>, userEmail?: string
     } else if (key === 'attachments') message.attachments = attachments(value, bad);
     else if (key === 'icalEvent') {
       const ev = value as { method?: string; content?: unknown };
-      if (!ev || typeof ev.content !== 'string') bad('icalEvent', 'only { method, content: string } is supported');
+      if (!ev || typeof ev.content !== 'string') bad('icalEvent', text('NODEMAILER.icalEvent'));
       else message.calendar = { content: ev.content, ...(ev.method ? { method: ev.method } : {}) };
     } else if (key === 'list') message.listUnsubscribe = listUnsubscribe(value, bad);
     else if (key === 'dsn') message.deliveryReceipt = dsn(value, bad);
     else {
       unknown = true;
       const guess = closest(key, [...SAME, ...OXYMAIL_ONLY, 'subject', 'text', 'html', 'from', 'headers', 'attachments', 'icalEvent', 'list', 'dsn']);
-      bad(key, guess ? `is not a field oxymail knows; did you mean ${guess}?` : 'is a nodemailer option oxymail does not support');
+      bad(key, guess ? text('NODEMAILER.didYouMean', { guess }) : text('NODEMAILER.unsupported'));
     }
   }
   if (problems.length) {
     throw new MailError(
       unknown ? 'UNKNOWN_OPTION' : 'INVALID_MESSAGE',
-      `send (nodemailer): ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}; nothing was sent`,
+      text('NODEMAILER', {
+        list: textList(
+          problems.map((p) => text('NODEMAILER.item', { path: p.path, message: problemText(p) })),
+          '; ',
+        ),
+      }),
       {
         problems,
-        hint: 'See the README, "nodemailer": the fields oxymail takes from nodemailer code.',
+        hint: text('NODEMAILER.hint'),
       },
     );
   }
   return { message: message as MailMessage, signal: data.signal instanceof AbortSignal ? data.signal : undefined };
 }
 
-function checkFrom(value: unknown, userEmail: string | undefined, bad: (p: string, why: string) => void): void {
+function checkFrom(value: unknown, userEmail: string | undefined, bad: (p: string, why: Text | string) => void): void {
   const list = Array.isArray(value) ? value : [value];
   const addresses = list
     .map((v) => (typeof v === 'string' ? (/<([^>]+)>\s*$/.exec(v)?.[1] ?? v) : (v as { address?: string })?.address))
     .map((a) => a?.trim().toLowerCase());
   if (userEmail && addresses.some((a) => a !== userEmail.toLowerCase())) {
-    bad('from', `is the user's address in oxymail (${userEmail}, from the settings): leave it out, or give that address`);
+    bad('from', text('NODEMAILER.from', { email: userEmail }));
   }
 }
 
-function headerObject(value: unknown, bad: (p: string, why: string) => void): Record<string, string | string[]> | undefined {
+function headerObject(value: unknown, bad: (p: string, why: Text | string) => void): Record<string, string | string[]> | undefined {
   if (Array.isArray(value)) {
     const out: Record<string, string[]> = {};
     for (const h of value as { key?: unknown; value?: unknown }[]) {
-      if (!h || typeof h.key !== 'string') return void bad('headers', 'an array of headers must hold { key, value } objects');
+      if (!h || typeof h.key !== 'string') return void bad('headers', text('NODEMAILER.headerArray'));
       (out[h.key] ??= []).push(h.value as string);
     }
     return out;
   }
-  if (!value || typeof value !== 'object') return void bad('headers', 'must be an object or an array of { key, value }');
+  if (!value || typeof value !== 'object') return void bad('headers', text('NODEMAILER.headers'));
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(value)) {
     // nodemailer's { prepared: true, value } means "already encoded": oxymail validates and encodes itself.
-    if (v && typeof v === 'object' && !Array.isArray(v))
-      bad(`headers.${k}`, 'must be a string or an array of strings ({ prepared } headers are not supported)');
+    if (v && typeof v === 'object' && !Array.isArray(v)) bad(`headers.${k}`, text('NODEMAILER.headerValue'));
     else out[k] = v as string | string[];
   }
   return out;
 }
 
-function attachments(value: unknown, bad: (p: string, why: string) => void): Attachment[] | undefined {
-  if (!Array.isArray(value)) return void bad('attachments', 'must be an array');
+function attachments(value: unknown, bad: (p: string, why: Text | string) => void): Attachment[] | undefined {
+  if (!Array.isArray(value)) return void bad('attachments', text('INVALID_MESSAGE.array'));
   return value.map((a: Record<string, unknown>, i) => {
     const at = `attachments[${i}]`;
     if (!a || typeof a !== 'object') {
-      bad(at, 'must be an object');
+      bad(at, text('INVALID_SETTINGS.object'));
       return {};
     }
-    for (const k of Object.keys(a))
-      if (a[k] !== undefined && !ATTACHMENT_KEYS.has(k)) bad(`${at}.${k}`, 'is not supported (href, raw and the like: give path or content)');
+    for (const k of Object.keys(a)) if (a[k] !== undefined && !ATTACHMENT_KEYS.has(k)) bad(`${at}.${k}`, text('NODEMAILER.attachmentKey'));
     if (a.contentDisposition !== undefined && a.contentDisposition !== (a.cid ? 'inline' : 'attachment')) {
-      bad(`${at}.contentDisposition`, "follows from cid in oxymail: 'inline' with a cid, 'attachment' without");
+      bad(`${at}.contentDisposition`, text('NODEMAILER.disposition'));
     }
     let content = a.content as Attachment['content'];
     if (typeof content === 'string' && a.encoding !== undefined) {
       if (a.encoding === 'base64' || a.encoding === 'hex') content = Buffer.from(content, a.encoding);
-      else if (a.encoding !== 'utf8' && a.encoding !== 'utf-8') bad(`${at}.encoding`, "must be 'base64', 'hex' or 'utf8'");
+      else if (a.encoding !== 'utf8' && a.encoding !== 'utf-8') bad(`${at}.encoding`, text('NODEMAILER.encoding'));
     }
     const out: Attachment = {};
     if (a.path !== undefined) {
-      if (typeof a.path !== 'string' || /^(https?|data):/i.test(a.path)) bad(`${at}.path`, 'must be a file path (URLs and data: URIs are not fetched)');
+      if (typeof a.path !== 'string' || /^(https?|data):/i.test(a.path)) bad(`${at}.path`, text('NODEMAILER.path'));
       out.path = a.path as string;
     }
     if (content !== undefined)
@@ -161,17 +165,17 @@ function attachments(value: unknown, bad: (p: string, why: string) => void): Att
   });
 }
 
-function listUnsubscribe(value: unknown, bad: (p: string, why: string) => void): string[] | undefined {
+function listUnsubscribe(value: unknown, bad: (p: string, why: Text | string) => void): string[] | undefined {
   const list = value as { unsubscribe?: unknown };
-  if (!list || typeof list !== 'object' || Object.keys(list).some((k) => k !== 'unsubscribe')) return void bad('list', 'only list.unsubscribe is supported');
+  if (!list || typeof list !== 'object' || Object.keys(list).some((k) => k !== 'unsubscribe')) return void bad('list', text('NODEMAILER.list'));
   const items = Array.isArray(list.unsubscribe) ? list.unsubscribe : [list.unsubscribe];
   return items.flat().map((u) => (typeof u === 'string' ? u : (u as { url?: string })?.url) as string);
 }
 
-function dsn(value: unknown, bad: (p: string, why: string) => void): MailMessage['deliveryReceipt'] {
+function dsn(value: unknown, bad: (p: string, why: Text | string) => void): MailMessage['deliveryReceipt'] {
   const d = value as { id?: string; return?: string; notify?: string | string[]; recipient?: string };
-  if (!d || typeof d !== 'object') return void bad('dsn', 'must be { id, return, notify }');
-  if (d.recipient !== undefined) bad('dsn.recipient', 'is not supported: oxymail never sends ORCPT (it must equal each RCPT TO)');
+  if (!d || typeof d !== 'object') return void bad('dsn', text('NODEMAILER.dsn'));
+  if (d.recipient !== undefined) bad('dsn.recipient', text('NODEMAILER.orcpt'));
   const notify = (Array.isArray(d.notify) ? d.notify : d.notify ? String(d.notify).split(',') : ['success', 'failure']).map((n) => n.trim().toLowerCase());
   return { notify: notify as ('success' | 'failure' | 'delay')[], ret: d.return === 'full' ? 'full' : 'headers', ...(d.id ? { envelopeId: d.id } : {}) };
 }

@@ -3,7 +3,8 @@
  * validation (every problem, with its field path) and the layering of an application's local
  * settings over the user's general ones, with the provenance of each value.
  */
-import { failWithProblems, MailWarning, Problem } from './errors';
+import { failWithProblems, MailWarning, Problem, problem, warning } from './errors';
+import { format, Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS } from './importance';
 import { checkAddress, forbiddenCharacter, hasLineBreak } from './address';
 import { issuerProblem, OAUTH2_PRESETS } from './oauth/presets';
@@ -253,20 +254,20 @@ const MAX_DEPTH = 4;
 function flatten(input: unknown, prefix: string, out: Map<string, unknown>, problems?: Problem[], depth = 0): Map<string, unknown> {
   if (input && typeof input === 'object' && !Array.isArray(input) && !Buffer.isBuffer(input)) {
     if (depth >= MAX_DEPTH) {
-      problems?.push({ path: prefix, message: 'is nested deeper than any setting' });
+      problems?.push(problem(prefix, text('INVALID_SETTINGS.tooDeep')));
       return out;
     }
     let entries: [string, unknown][];
     try {
       entries = Object.keys(input).map((key) => [key, (input as Record<string, unknown>)[key]]);
     } catch (err) {
-      problems?.push({ path: prefix || '(settings)', message: `cannot be read (${(err as Error)?.message ?? String(err)})` });
+      problems?.push(problem(prefix || '(settings)', text('INVALID_SETTINGS.unreadable', { error: (err as Error)?.message ?? String(err) })));
       return out;
     }
     for (const [key, value] of entries) {
       const path = prefix ? `${prefix}.${key}` : key;
       if (RESERVED_KEYS.has(key)) {
-        problems?.push({ path, message: `'${key}' is a reserved name, not a setting` });
+        problems?.push(problem(path, text('INVALID_SETTINGS.reserved', { key })));
         continue;
       }
       if (value === undefined) continue;
@@ -311,41 +312,41 @@ function checkField(path: string, value: unknown, problems: Problem[]): void {
   const field = Object.hasOwn(SCHEMA, path) ? SCHEMA[path] : undefined;
   if (!field) {
     if (Object.keys(SCHEMA).some((p) => p.startsWith(`${path}.`))) {
-      problems.push({ path, message: 'must be an object' });
+      problems.push(problem(path, text('INVALID_SETTINGS.object')));
       return;
     }
-    problems.push({ path, message: unknownSettingMessage(path) });
+    problems.push(problem(path, unknownSettingText(path)));
     return;
   }
   const { type } = field;
-  const bad = (message: string) => problems.push({ path, message });
+  const bad = (message: Text | string) => problems.push(problem(path, message));
   if (Array.isArray(type)) {
-    if (!type.includes(value as string)) bad(`must be one of ${type.map((t) => `'${t}'`).join(', ')}`);
+    if (!type.includes(value as string)) bad(text('INVALID_SETTINGS.oneOf', { values: type.map((t) => `'${t}'`).join(', ') }));
   } else if (type === 'boolean') {
-    if (typeof value !== 'boolean') bad('must be true or false');
+    if (typeof value !== 'boolean') bad(text('INVALID_SETTINGS.boolean'));
   } else if (type === 'port') {
-    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) bad('must be an integer from 1 to 65535');
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) bad(text('INVALID_SETTINGS.port'));
   } else if (type === 'positive') {
     const { min = 1, max = Number.MAX_SAFE_INTEGER } = field;
-    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) bad(`must be an integer from ${min} to ${max}`);
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) bad(text('INVALID_SETTINGS.integerRange', { min, max }));
   } else if (type === 'ehlo') {
-    if (typeof value !== 'string' || !isEhloName(value)) bad('must be a fully qualified domain name (mail.example.com) or an address literal ([192.0.2.1])');
+    if (typeof value !== 'string' || !isEhloName(value)) bad(text('INVALID_SETTINGS.ehlo'));
   } else if (type === 'scopes') {
     const tokens = scopeTokens(value);
-    if (!tokens) bad('must be a space-separated string of scopes (in a file, an array of strings is also accepted)');
-    else if (!tokens.length) bad('must name at least one scope');
-    else if (tokens.some((t) => !SCOPE_TOKEN.test(t))) bad('holds a character no scope may contain (RFC 6749: printable ASCII except space, " and \\)');
+    if (!tokens) bad(text('INVALID_SETTINGS.scopes'));
+    else if (!tokens.length) bad(text('INVALID_SETTINGS.scopesEmpty'));
+    else if (tokens.some((t) => !SCOPE_TOKEN.test(t))) bad(text('INVALID_SETTINGS.scopeCharacter'));
   } else if (typeof value !== 'string') {
-    bad('must be a string');
+    bad(text('INVALID_SETTINGS.string'));
   } else if (type === 'address') {
-    const problem = checkAddress(value);
-    if (problem) bad(problem);
+    const wrong = checkAddress(value);
+    if (wrong) bad(wrong);
   } else if (type === 'text' && hasLineBreak(value)) {
-    bad('must not contain CR or LF');
+    bad(text('INVALID_SETTINGS.lineBreak'));
   } else if (type === 'text' && forbiddenCharacter(value)) {
-    bad(`must not hold control or invisible characters (${forbiddenCharacter(value)})`);
+    bad(text('INVALID_SETTINGS.invisible', { character: forbiddenCharacter(value) }));
   } else if (type === 'text' && value.length > (field.max ?? 1000)) {
-    bad(`must be ${field.max ?? 1000} characters at most`);
+    bad(text('INVALID_SETTINGS.textLength', { max: field.max ?? 1000 }));
   }
 }
 
@@ -364,6 +365,11 @@ function scopeTokens(value: unknown): string[] | undefined {
  * answered with "did you mean smtp.port?" and the smtp keys; `smtpp.port` with the top-level ones.
  */
 export function unknownSettingMessage(path: string): string {
+  return format(unknownSettingText(path));
+}
+
+/** The same, as a catalog Text. */
+export function unknownSettingText(path: string, named = false): Text {
   const parts = path.split('.');
   let depth = 0;
   // The first segment that names nothing at its level is the misspelt one.
@@ -378,59 +384,55 @@ export function unknownSettingMessage(path: string): string {
   ];
   const guess = closest(parts[depth], keys);
   const name = (k: string) => (parent ? `${parent}.${k}` : k);
-  return `unknown setting${guess ? `; did you mean ${name(guess)}?` : ''} (${parent ? `the ${parent} keys` : 'the keys'}: ${keys.join(', ')})`;
+  const known = keys.join(', ');
+  const list = parent ? text('INVALID_SETTINGS.unknown.parentKeys', { parent, known }) : text('INVALID_SETTINGS.unknown.keys', { known });
+  if (named)
+    return guess ? text('INVALID_SETTINGS.unknown.namedDidYouMean', { path, name: name(guess), list }) : text('INVALID_SETTINGS.unknown.named', { path, list });
+  return guess ? text('INVALID_SETTINGS.unknown.didYouMean', { name: name(guess), list }) : text('INVALID_SETTINGS.unknown.list', { list });
 }
 
 /** Cross-field rules: what each mode needs, and settings that contradict each other. */
 function checkCombination(s: UserMailSettings, problems: Problem[], warnings: MailWarning[]): void {
   if (s.customize && !s.protocol) {
-    problems.push({ path: 'protocol', message: "is required when customize is true ('smtp' or 'mapi')" });
+    problems.push(problem('protocol', text('INVALID_SETTINGS.protocolRequired')));
   }
   if (s.customize && s.protocol === 'smtp') {
-    if (!s.smtp?.host) problems.push({ path: 'smtp.host', message: 'is required for SMTP sending (server name or IP address)' });
-    if (!s.email) problems.push({ path: 'email', message: "is required for SMTP sending (it is the sender's address)" });
+    if (!s.smtp?.host) problems.push(problem('smtp.host', text('INVALID_SETTINGS.hostRequired')));
+    if (!s.email) problems.push(problem('email', text('INVALID_SETTINGS.emailRequired')));
   }
   checkImap(s, problems);
   const smtp = s.smtp;
   if (!smtp) return;
   if (smtp.port === 465 && (smtp.security === 'starttls' || smtp.security === 'none')) {
-    problems.push({
-      path: 'smtp.security',
-      message: `'${smtp.security}' contradicts port 465, which speaks TLS from the first byte`,
-      hint: "Use security 'tls' (or 'auto') with port 465, or port 587 with 'starttls'.",
-    });
+    problems.push(problem('smtp.security', text('INVALID_SETTINGS.port465', { security: smtp.security }), text('INVALID_SETTINGS.hint.port465')));
   }
   if (smtp.security === 'tls' && smtp.port !== 465) {
-    warnings.push({
-      code: 'TLS_ON_STARTTLS_PORT',
-      message: `security 'tls' on port ${smtp.port}: most servers expect STARTTLS there ('wrong version number' if so)`,
-    });
+    warnings.push(warning('TLS_ON_STARTTLS_PORT', text('TLS_ON_STARTTLS_PORT', { port: smtp.port })));
   }
   if (smtp.oauth2) checkOAuth2(smtp, problems);
   else if ((smtp.username === undefined) !== (smtp.password === undefined && smtp.accessToken === undefined)) {
-    problems.push({
-      path: smtp.username === undefined ? 'smtp.username' : 'smtp.password',
-      message: 'username and password (or accessToken) go together',
-      hint: 'Give both at once; with the CLI: oxymail settings set USER smtp.username=NAME --password-stdin (the password read from stdin).',
-    });
+    problems.push(
+      problem(
+        smtp.username === undefined ? 'smtp.username' : 'smtp.password',
+        text('INVALID_SETTINGS.credentialsTogether'),
+        text('INVALID_SETTINGS.hint.credentialsTogether'),
+      ),
+    );
   }
   const hasSecret = smtp.password !== undefined || smtp.accessToken !== undefined || smtp.oauth2 !== undefined;
   if (hasSecret && smtp.security === 'none' && smtp.host && !isLoopback(smtp.host) && !smtp.allowInsecureAuth) {
-    problems.push({
-      path: 'smtp.security',
-      message: `'none' would send the ${smtp.oauth2 ? 'access token' : 'password'} in clear text to ${smtp.host}`,
-      hint: "Use security 'auto', 'starttls' or 'tls'; set smtp.allowInsecureAuth: true only for a trusted network.",
-    });
+    problems.push(
+      problem(
+        'smtp.security',
+        text(smtp.oauth2 ? 'INVALID_SETTINGS.clearToken' : 'INVALID_SETTINGS.clearPassword', { host: smtp.host }),
+        text('INVALID_SETTINGS.hint.clearPassword'),
+      ),
+    );
   }
   if (smtp.host && isGmailHost(smtp.host) && smtp.password !== undefined) {
     smtp.password = smtp.password.replace(/\s+/g, '');
     if (!looksLikeAppPassword(smtp.password)) {
-      warnings.push({
-        code: 'GMAIL_APP_PASSWORD',
-        message:
-          'Gmail needs an app password (16 letters, shown in 4 groups of 4) rather than the account password: ' +
-          'Google account > Security > 2-Step Verification must be on > App passwords > generate one for this PC.',
-      });
+      warnings.push(warning('GMAIL_APP_PASSWORD', text('GMAIL_APP_PASSWORD', { steps: text('GMAIL_APP_PASSWORD.steps') })));
     }
   }
 }
@@ -473,35 +475,26 @@ function checkImap(s: UserMailSettings, problems: Problem[]): void {
 function checkOAuth2(smtp: SmtpSettings, problems: Problem[]): void {
   const o = smtp.oauth2 as Partial<OAuth2Settings>;
   const at = (key: string) => `smtp.oauth2.${key}`;
-  if (!o.provider) problems.push({ path: at('provider'), message: "is required with smtp.oauth2 ('microsoft', 'google' or 'oidc')" });
-  if (!o.clientId)
-    problems.push({
-      path: at('clientId'),
-      message: 'is required with smtp.oauth2: the application (client) id registered at the provider',
-      hint: 'README, "OAuth2 (Microsoft 365, Google)", says how to register the application.',
-    });
+  if (!o.provider) problems.push(problem(at('provider'), text('INVALID_SETTINGS.oauth2.provider')));
+  if (!o.clientId) problems.push(problem(at('clientId'), text('INVALID_SETTINGS.oauth2.clientId'), text('INVALID_SETTINGS.hint.oauth2.clientId')));
   if (o.provider === 'oidc') {
-    if (!o.issuer) problems.push({ path: at('issuer'), message: "is required for provider 'oidc' (the issuer URL of its discovery document)" });
+    if (!o.issuer) problems.push(problem(at('issuer'), text('INVALID_SETTINGS.oauth2.issuer')));
     else {
       const problem = issuerProblem(o.issuer);
       if (problem) problems.push({ path: at('issuer'), message: problem });
     }
-    if (!o.scopes) problems.push({ path: at('scopes'), message: "is required for provider 'oidc' (space-separated, e.g. 'openid offline_access smtp')" });
+    if (!o.scopes) problems.push(problem(at('scopes'), text('INVALID_SETTINGS.oauth2.scopes')));
   } else if (o.provider && o.issuer !== undefined) {
-    problems.push({ path: at('issuer'), message: `is preset for provider '${o.provider}': leave it out, or use provider 'oidc' for another issuer` });
+    problems.push(problem(at('issuer'), text('INVALID_SETTINGS.oauth2.issuerPreset', { provider: o.provider })));
   }
   if (o.provider && o.provider !== 'microsoft' && o.tenant !== undefined) {
-    problems.push({ path: at('tenant'), message: "is for provider 'microsoft' only" });
+    problems.push(problem(at('tenant'), text('INVALID_SETTINGS.oauth2.tenantMicrosoft')));
   } else if (o.tenant !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(o.tenant)) {
-    problems.push({ path: at('tenant'), message: "must be 'organizations', 'common', 'consumers', a tenant id or a domain (contoso.onmicrosoft.com)" });
+    problems.push(problem(at('tenant'), text('INVALID_SETTINGS.oauth2.tenant')));
   }
   for (const key of ['password', 'accessToken'] as const) {
     if (smtp[key] !== undefined) {
-      problems.push({
-        path: `smtp.${key}`,
-        message: 'contradicts smtp.oauth2 (the access token comes from the OAuth2 sign-in)',
-        hint: `Remove it: oxymail settings unset USER smtp.${key}`,
-      });
+      problems.push(problem(`smtp.${key}`, text('INVALID_SETTINGS.oauth2.contradicts'), text('INVALID_SETTINGS.hint.oauth2.remove', { key })));
     }
   }
 }
@@ -555,7 +548,7 @@ export function resolveSettings(user: unknown, overrides?: unknown, options: Val
   const source = new Map<string, SettingsSource>();
   for (const [name, layer] of layers) {
     if (!layer || typeof layer !== 'object' || Array.isArray(layer)) {
-      problems.push({ path: name === 'user' ? '(settings)' : '(overrides)', message: 'must be an object' });
+      problems.push(problem(name === 'user' ? '(settings)' : '(overrides)', text('INVALID_SETTINGS.object')));
       continue;
     }
     for (const [path, value] of flatten(layer, '', new Map(), problems)) {
@@ -585,7 +578,7 @@ export function resolveSettings(user: unknown, overrides?: unknown, options: Val
   const combination: Problem[] = [];
   checkCombination(settings, combination, warnings);
   problems.push(...combination.filter((p) => !reported.has(p.path)));
-  if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', problems);
+  if (problems.length) failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS'), problems);
   warnings.forEach((w) => options.onWarning?.(w));
   const effective: EffectiveSettings = {};
   for (const [path, value] of flatten(settings, '', new Map())) {
@@ -607,19 +600,21 @@ export function maskSecrets(settings: UserMailSettings): UserMailSettings {
  * the column and the kind of fault, located by jsonc-parser in strict JSON mode. With `comments`
  * (files people write: --settings, settings import), line and block comments are allowed.
  */
-export function parseSettingsJson(text: string, what: string, options: { comments?: boolean } = {}): unknown {
+export function parseSettingsJson(source: string, what: string | Text, options: { comments?: boolean } = {}): unknown {
   try {
     // Comments become spaces, so JSON.parse keeps its semantics (own __proto__ keys...) and offsets stay right.
-    return JSON.parse(options.comments ? jsoncParser().stripComments(text, ' ') : text);
+    return JSON.parse(options.comments ? jsoncParser().stripComments(source, ' ') : source);
   } catch {
     const errors: ParseError[] = [];
     const { parse: parseJsonc, printParseErrorCode } = jsoncParser();
-    parseJsonc(text, errors, { disallowComments: !options.comments, allowTrailingComma: false, allowEmptyContent: false });
+    parseJsonc(source, errors, { disallowComments: !options.comments, allowTrailingComma: false, allowEmptyContent: false });
     const first = errors[0];
-    const offset = first?.offset ?? text.length;
-    const before = text.slice(0, offset).split('\n');
-    const where = `line ${before.length}, column ${before[before.length - 1].length + 1}`;
+    const offset = first?.offset ?? source.length;
+    const before = source.slice(0, offset).split('\n');
+    const where = text('INVALID_SETTINGS.jsonWhere', { line: before.length, column: before[before.length - 1].length + 1 });
     const kind = first ? printParseErrorCode(first.error) : 'InvalidJson';
-    return failWithProblems('INVALID_SETTINGS', `settings: ${what} is not valid JSON`, [{ path: '(file)', message: `${kind} at ${where}` }]);
+    return failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS.notJson', { what }), [
+      problem('(file)', text('INVALID_SETTINGS.jsonFault', { kind, where })),
+    ]);
   }
 }

@@ -4,11 +4,12 @@
  * A token is never printed: only who signed in, the scopes and the lifetime.
  */
 import { Command, Option } from 'commander';
-import { MailError } from '../errors';
+import { MailError, problem } from '../errors';
+import { text } from '../i18n';
 import { signIn, signOut, UserCodePrompt } from '../oauth/signin';
 import type { SettingsStore } from '../store/store';
 import type { UserMailSettings } from '../settings';
-import { green, print, yellow } from './output';
+import { green, print, t, yellow } from './output';
 import { checkUser, examples, storeFrom, userNotFound } from './settings-commands';
 
 /** The user's settings with smtp.oauth2, or the error that says what to set. */
@@ -16,16 +17,15 @@ async function oauthUser(store: SettingsStore, user: string): Promise<UserMailSe
   const settings = await store.get(checkUser(user));
   if (!settings) throw userNotFound(user, store);
   if (!settings.smtp?.oauth2) {
-    throw new MailError('INVALID_SETTINGS', `auth: ${user} has no smtp.oauth2 settings`, {
-      hint: `Set them first, e.g.: oxymail settings set ${user} customize=true protocol=smtp smtp.oauth2.provider=microsoft smtp.oauth2.clientId=APPLICATION_ID (README: "OAuth2 (Microsoft 365, Google)").`,
-      problems: [{ path: 'smtp.oauth2', message: 'is required for oxymail auth' }],
+    throw new MailError('INVALID_SETTINGS', text('INVALID_SETTINGS.authNoOAuth2', { user }), {
+      hint: text('INVALID_SETTINGS.hint.authNoOAuth2', { user }),
+      problems: [problem('smtp.oauth2', text('INVALID_SETTINGS.authOAuth2Required'))],
     });
   }
   return settings as UserMailSettings & { smtp: NonNullable<UserMailSettings['smtp']> };
 }
 
-const protection = (store: SettingsStore) =>
-  store.secrets === 'dpapi' ? 'sealed with DPAPI for this Windows user' : 'in a file only this user can read (mode 600)';
+const protection = (store: SettingsStore) => (store.secrets === 'dpapi' ? t('cli.auth.dpapi') : t('cli.auth.fileMode'));
 
 /** m:ss */
 function clock(ms: number): string {
@@ -41,8 +41,8 @@ function countdown(until: Date): () => void {
   const tty = !!process.stderr.isTTY;
   const show = () => {
     const left = until.getTime() - Date.now();
-    if (tty) process.stderr.write(`\rWaiting for the sign-in... ${clock(left)} left `);
-    else process.stderr.write(`Waiting for the sign-in: ${clock(left)} left\n`);
+    if (tty) process.stderr.write(`\r${t('cli.auth.waitingTty', { left: clock(left) })} `);
+    else process.stderr.write(`${t('cli.auth.waiting', { left: clock(left) })}\n`);
   };
   show();
   const timer = setInterval(show, tty ? 1000 : 60_000);
@@ -84,15 +84,15 @@ export function addAuthCommands(cli: Command): void {
             line(
               { event: 'user_code', user, ...p },
               [
-                `To sign in ${user}, open ${p.verificationUri}`,
-                `and enter the code: ${p.userCode}`,
-                ...(p.verificationUriComplete ? [`(or open ${p.verificationUriComplete})`] : []),
+                t('cli.auth.open', { user, uri: p.verificationUri }),
+                t('cli.auth.code', { code: p.userCode }),
+                ...(p.verificationUriComplete ? [t('cli.auth.orOpen', { uri: p.verificationUriComplete })] : []),
               ].join('\n'),
             );
             stop = countdown(p.expiresAt);
           },
           openUrl: (url: string) => {
-            line({ event: 'open_url', user, url }, `To sign in ${user}, open this address in a browser on this computer:\n  ${url}`);
+            line({ event: 'open_url', user, url }, t('cli.auth.openUrl', { user, url }));
             stop = countdown(new Date(Date.now() + 600_000));
           },
         });
@@ -102,7 +102,7 @@ export function addAuthCommands(cli: Command): void {
         const who = result.account?.email ?? result.account?.sub ?? settings.smtp.username ?? settings.email;
         line(
           { event: 'signed_in', user, account: result.account, scope: result.scope, expiresAt: result.expiresAt, store: store.path },
-          `${green('signed in')} ${user}${who ? ` as ${who}` : ''} (scopes: ${result.scope}); the refresh token is stored ${protection(store)}: ${store.path}`,
+          `${green(t('cli.auth.signedIn'))} ${t('cli.auth.signedInLine', { user, as: who ? t('cli.auth.as', { who }) : '', scope: result.scope, protection: protection(store), file: store.path })}`,
         );
       } finally {
         stop?.();
@@ -123,7 +123,7 @@ export function addAuthCommands(cli: Command): void {
         print(
           opts.json,
           { user, signedIn: false, provider: o.provider },
-          `${yellow('not signed in')}: ${user} (${where}). Sign in with: oxymail auth login ${user}`,
+          `${yellow(t('cli.auth.notSignedIn'))}: ${t('cli.auth.notSignedInLine', { user, where })}`,
         );
         process.exitCode = 1;
         return;
@@ -146,10 +146,10 @@ export function addAuthCommands(cli: Command): void {
           lifetimeSeconds: lifetime,
         },
         [
-          `${green('signed in')}: ${user} at ${where}${who ? ` as ${who}` : ''}`,
-          `  XOAUTH2 user: ${status.user}`,
-          `  scopes: ${status.scope ?? '(not said)'}`,
-          `  access token: refreshed now, valid ${lifetime ?? '?'} s${status.expiresAt ? ` (until ${status.expiresAt.toISOString()})` : ''}`,
+          `${green(t('cli.auth.signedIn'))}: ${t('cli.auth.statusAt', { user, where, as: who ? t('cli.auth.as', { who }) : '' })}`,
+          t('cli.auth.xoauth2User', { user: status.user }),
+          t('cli.auth.scopes', { scope: status.scope ?? t('cli.auth.notSaid') }),
+          t('cli.auth.accessToken', { seconds: lifetime ?? '?', until: status.expiresAt ? t('cli.auth.until', { date: status.expiresAt.toISOString() }) : '' }),
         ].join('\n'),
       );
     });
@@ -164,16 +164,15 @@ export function addAuthCommands(cli: Command): void {
       const settings = await oauthUser(store, user);
       const token = settings.smtp.oauth2?.refreshToken;
       if (token === undefined) {
-        print(opts.json, { user, signedIn: false, revocation: 'none' }, `${yellow('note')}: ${user} was not signed in (nothing to forget)`);
+        print(opts.json, { user, signedIn: false, revocation: 'none' }, `${yellow(t('cli.note'))}: ${t('cli.auth.nothingToForget', { user })}`);
         return;
       }
       const r = await signOut(settings, token);
       await store.saveRefreshToken(user, undefined);
       const said = {
-        revoked: 'revoked at the provider and removed from the settings',
-        unsupported:
-          'removed from the settings; the provider has no revocation endpoint (Microsoft: an administrator revokes the sessions in Entra ID > Users > the user > "Revoke sessions")',
-        failed: `removed from the settings, but NOT revoked at the provider: ${r.error?.message}`,
+        revoked: t('cli.auth.revoked'),
+        unsupported: t('cli.auth.noRevocation'),
+        failed: t('cli.auth.revokeFailed', { error: r.error?.message }),
       }[r.revocation];
       print(
         opts.json,
@@ -183,7 +182,7 @@ export function addAuthCommands(cli: Command): void {
           revocation: r.revocation,
           ...(r.error ? { error: { code: r.error.code, message: r.error.message, hint: r.error.hint } } : {}),
         },
-        `${r.revocation === 'failed' ? yellow('signed out') : green('signed out')} ${user}: the refresh token was ${said}`,
+        `${r.revocation === 'failed' ? yellow(t('cli.auth.signedOut')) : green(t('cli.auth.signedOut'))} ${t('cli.auth.signedOutLine', { user, said })}`,
       );
       if (r.revocation === 'failed') process.exitCode = 1;
     });

@@ -8,8 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, CommanderError, Help, Option } from 'commander';
 import { checkAddress } from '../address';
-import { capabilities, FEATURES, ProtocolKey } from '../capabilities';
+import { capabilities, FEATURES, noteKey, ProtocolKey } from '../capabilities';
 import { MailError } from '../errors';
+import { format, text } from '../i18n';
 import { IMPORTANCE_LEVELS } from '../importance';
 import { Mailer, SendOptions } from '../mailer';
 import { MailMessage, MESSAGE_LIMITS, validateMessage } from '../message';
@@ -18,7 +19,7 @@ import { composeMail } from '../transports/compose';
 import { listProfiles } from '../transports/mapi';
 import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
 import { DoctorOptions, formatDoctorReport, runDoctor } from '../doctor';
-import { errorJson, print, progress, readStdinText, table, usage, writeErrorText } from './output';
+import { errorJson, print, progress, readStdinText, t, table, usage, writeErrorText } from './output';
 import { countedAttachments } from './progress';
 import { addSettingsCommands, checkUser, examples, mailerFrom, readSettingsFile, storeFrom, userNotFound, userSource } from './settings-commands';
 import { addAuthCommands } from './auth-commands';
@@ -60,7 +61,7 @@ export function defaultOutboxFrom(user: string, host: string): string {
 /** Which file options read stdin ('-'): at most one may, stdin is read once. */
 function checkStdinUse(uses: [string, string | undefined][]): void {
   const readers = uses.filter(([, v]) => v === '-').map(([flag]) => flag);
-  if (readers.length > 1) throw usage(`only one option can read stdin ('-'): ${readers.join(' and ')} both ask for it`);
+  if (readers.length > 1) throw usage(t('cli.usage.oneStdin', { options: readers.join(t('cli.and')) }));
 }
 
 async function readBody(flag: string, file: string): Promise<string> {
@@ -70,26 +71,26 @@ async function readBody(flag: string, file: string): Promise<string> {
     // file is read, and one of sane size.
     const stat = await fs.stat(file);
     if (!stat.isFile()) {
-      throw new MailError('INVALID_MESSAGE', `send: ${flag} ${file}: not a regular file (a pipe, a device or a folder); nothing was sent`, {
-        hint: `Give a file; to pass text from a pipe, use --text "$(cat ${file})".`,
+      throw new MailError('INVALID_MESSAGE', text('INVALID_MESSAGE.bodyNotFile', { flag, file }), {
+        hint: text('INVALID_MESSAGE.hint.bodyNotFile', { file }),
       });
     }
     if (stat.size > MESSAGE_LIMITS.body) {
-      throw new MailError('MESSAGE_TOO_LARGE', `send: ${flag} ${file}: ${stat.size} bytes, over ${MESSAGE_LIMITS.body}; nothing was sent`, {
-        hint: 'Send a large document as an attachment (--attach).',
+      throw new MailError('MESSAGE_TOO_LARGE', text('MESSAGE_TOO_LARGE.bodyFile', { flag, file, size: stat.size, max: MESSAGE_LIMITS.body }), {
+        hint: text('MESSAGE_TOO_LARGE.hint.bodyFile'),
       });
     }
     return await fs.readFile(file, 'utf8');
   } catch (err) {
     if (err instanceof MailError) throw err;
-    throw new MailError('INVALID_MESSAGE', `send: ${flag} ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? err}); nothing was sent`);
+    throw new MailError('INVALID_MESSAGE', text('INVALID_MESSAGE.bodyFile', { flag, file, error: (err as NodeJS.ErrnoException).code ?? String(err) }));
   }
 }
 
 async function buildMessage(f: SendFlags): Promise<MailMessage> {
-  if (f.text !== undefined && f.textFile !== undefined) throw usage('use either --text or --text-file, not both');
+  if (f.text !== undefined && f.textFile !== undefined) throw usage(t('cli.usage.textOrFile'));
   if (f.text === undefined && f.textFile === undefined && f.htmlFile === undefined) {
-    throw usage('the message needs a body: --text TEXT, --text-file FILE or --html-file FILE');
+    throw usage(t('cli.usage.body'));
   }
   checkStdinUse([
     ['--text-file', f.textFile],
@@ -110,28 +111,18 @@ async function buildMessage(f: SendFlags): Promise<MailMessage> {
 async function send(f: SendFlags, cmd: Command): Promise<void> {
   const message = await buildMessage(f);
   if (!userSource(f)) {
-    if (f.protocol) throw usage(`--protocol ${f.protocol} needs the user's settings (--user USER or --settings FILE)`);
+    if (f.protocol) throw usage(t('cli.usage.protocolNeedsSettings', { protocol: f.protocol }));
     const msg = await validateMessage(message);
     const from = f.from ?? defaultOutboxFrom(os.userInfo().username, os.hostname());
     const fromProblem = checkAddress(from);
-    if (fromProblem) throw new MailError('INVALID_ADDRESS', `send (outbox): --from: ${fromProblem}; nothing was written`);
+    if (fromProblem) throw new MailError('INVALID_ADDRESS', text('INVALID_ADDRESS.outboxFrom', { problem: fromProblem }));
     const dir = f.outbox ?? defaultOutboxDir();
     const eff = { importance: msg.importance === 'normal' ? undefined : msg.importance, readReceipt: !!msg.readReceipt, deliveryReceipt: msg.deliveryReceipt };
     const written = await writeToOutbox(composeMail(msg, { from: { name: '', address: from }, receiptsTo: from }, eff, new Set()), dir);
-    print(
-      f.json,
-      { outbox: written.path, messageId: written.messageId, sent: false },
-      [
-        `No settings given: nothing was sent. The message was composed and written to the local outbox:`,
-        `  ${written.path}`,
-        `Open it with any mail client to check it. To really send, give the user's settings:`,
-        `  oxymail settings set USER email=... customize=true protocol=smtp smtp.host=...   then   oxymail send --user USER ...`,
-        `  or: oxymail send --settings user.json ...   (see README: "The settings model")`,
-      ].join('\n'),
-    );
+    print(f.json, { outbox: written.path, messageId: written.messageId, sent: false }, t('cli.outbox.written', { path: written.path }));
     return;
   }
-  if (f.from !== undefined) throw usage('--from is for outbox messages only: with settings, the sender is the user (email, smtp.senderName)');
+  if (f.from !== undefined) throw usage(t('cli.usage.from'));
   const mailer = (await mailerFrom(f, cmd)) as Mailer;
   try {
     // A progress bar for the attachments' bytes, on a terminal only (MAPI hands files to the mail client: no bar).
@@ -145,13 +136,17 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
     }
     const lines = [
       result.queued && !result.accepted.length
-        ? `Not sent yet: queued in the outbox as ${result.outboxId} (${result.messageId}); it is sent again later (oxymail outbox flush).`
-        : `Sent by ${result.protocol}${result.messageId ? ` as ${result.messageId}` : ''}.`,
-      `  accepted: ${result.accepted.join(', ') || '(none)'}`,
-      ...(result.rejected.length ? [`  rejected: ${result.rejected.join(', ')}`] : []),
-      ...(result.queued && result.accepted.length ? [`  queued for later: ${result.queuedRecipients?.join(', ')} (outbox entry ${result.outboxId})`] : []),
-      `  read receipt: ${result.receipts.read}; delivery receipt: ${result.receipts.delivery}`,
-      ...result.warnings.map((w) => `  warning [${w.code}]: ${w.message}`),
+        ? t('cli.send.queued', { outboxId: result.outboxId ?? '', messageId: result.messageId ?? '' })
+        : result.messageId
+          ? t('cli.send.sentAs', { protocol: result.protocol, messageId: result.messageId })
+          : t('cli.send.sent', { protocol: result.protocol }),
+      t('cli.send.accepted', { list: result.accepted.join(', ') || t('cli.none') }),
+      ...(result.rejected.length ? [t('cli.send.rejected', { list: result.rejected.join(', ') })] : []),
+      ...(result.queued && result.accepted.length
+        ? [t('cli.send.queuedFor', { list: result.queuedRecipients?.join(', ') ?? '', outboxId: result.outboxId ?? '' })]
+        : []),
+      t('cli.send.receipts', { read: result.receipts.read, delivery: result.receipts.delivery }),
+      ...result.warnings.map((w) => `  ${t('cli.warning', { code: w.code, message: w.message })}`),
     ];
     print(f.json, result, lines.join('\n'));
   } finally {
@@ -161,8 +156,9 @@ async function send(f: SendFlags, cmd: Command): Promise<void> {
 
 /** verify()'s TLS in words: what the connection negotiated, never the policy alone. */
 function tlsWords(r: { tls: 'implicit' | 'starttls' | 'none'; tlsProtocol: string | null; cipher: string | null }): string {
-  if (r.tls === 'none') return 'no TLS (the session stayed unencrypted)';
-  return `${r.tlsProtocol ?? 'TLS'} (${r.tls === 'implicit' ? 'implicit TLS' : 'STARTTLS'}${r.cipher ? `, ${r.cipher}` : ''})`;
+  if (r.tls === 'none') return t('cli.verify.noTls');
+  const mode = r.tls === 'implicit' ? t('doctor.tls.mode.implicit') : 'STARTTLS';
+  return `${r.tlsProtocol ?? 'TLS'} (${mode}${r.cipher ? `, ${r.cipher}` : ''})`;
 }
 
 async function verify(f: { settings?: string; user?: string; protocol?: SendOptions['protocol']; json?: boolean }, cmd: Command): Promise<void> {
@@ -171,9 +167,16 @@ async function verify(f: { settings?: string; user?: string; protocol?: SendOpti
     const r = await mailer.verify({ protocol: f.protocol });
     const human =
       'server' in r
-        ? `OK: ${r.protocol} ${r.server}, ${tlsWords(r)}, ${r.authenticatedAs ? `logged in as ${r.authenticatedAs}${r.authMethod ? ` (${r.authMethod})` : ''}` : 'no login'}`
-        : `OK: MAPI (${r.interface}) is available`;
-    print(f.json, r, [human, ...r.warnings.map((w) => `warning [${w.code}]: ${w.message}`)].join('\n'));
+        ? t('cli.verify.smtp', {
+            protocol: r.protocol,
+            server: r.server,
+            tls: tlsWords(r),
+            login: r.authenticatedAs
+              ? t(r.authMethod ? 'cli.verify.loggedInWith' : 'cli.verify.loggedIn', { user: r.authenticatedAs, method: r.authMethod })
+              : t('cli.verify.noLogin'),
+          })
+        : t('cli.verify.mapi', { interface: r.interface });
+    print(f.json, r, [human, ...r.warnings.map((w) => t('cli.warning', { code: w.code, message: w.message }))].join('\n'));
   } finally {
     mailer.close();
   }
@@ -184,9 +187,12 @@ function showCapabilities(f: { protocol?: ProtocolKey | 'mapi'; json?: boolean }
   // 'mapi' is how send and verify name it: both of its interfaces.
   const columns = (f.protocol === 'mapi' ? ['mapi-simple', 'mapi-extended'] : f.protocol ? [f.protocol] : Object.keys(matrix)) as ProtocolKey[];
   if (f.json) return print(true, columns.length === 1 ? matrix[columns[0]] : Object.fromEntries(columns.map((c) => [c, matrix[c]])), '');
-  const rows = [['option', ...columns], ...FEATURES.map((feat) => [feat, ...columns.map((c) => (matrix[c][feat].supported ? 'yes' : 'no'))])];
-  const notes = columns.flatMap((c) => FEATURES.filter((feat) => matrix[c][feat].note).map((feat) => `  ${c} ${feat}: ${matrix[c][feat].note}`));
-  print(false, null, `${table(rows)}\n\nNotes:\n${notes.join('\n')}`);
+  const rows = [
+    [t('cli.capabilities.option'), ...columns],
+    ...FEATURES.map((feat) => [feat, ...columns.map((c) => (matrix[c][feat].supported ? t('cli.yes') : t('cli.no')))]),
+  ];
+  const notes = columns.flatMap((c) => FEATURES.filter((feat) => matrix[c][feat].note).map((feat) => `  ${c} ${feat}: ${format(text(noteKey(c, feat)))}`));
+  print(false, null, `${table(rows)}\n\n${t('cli.capabilities.notes')}\n${notes.join('\n')}`);
 }
 
 /** Builds the command line program (exported so tests may drive it in-process). */
@@ -195,6 +201,7 @@ export function program(): Command {
     .description('Send e-mail on behalf of a user: managed relay, SMTP, or the Windows mail client (MAPI)')
     .version(packageVersion(), '-V, --version', 'print the version of oxymail')
     .option('--store <file>', 'the settings store (default: OXYMAIL_SETTINGS, or the per-user config folder)')
+    .option('--lang <lang>', 'language of the output: fr or en (default: OXYMAIL_LANG, LC_ALL, LANG; Windows: the display language)')
     .exitOverride()
     .configureHelp({ optionDescription: markRequired })
     .addHelpText(
@@ -271,8 +278,8 @@ export function program(): Command {
         opts.json,
         profiles,
         profiles.length
-          ? table([['profile', 'default'], ...profiles.map((p) => [p.name, p.isDefault ? 'yes' : ''])])
-          : 'No MAPI profile: open the mail client once to create one.',
+          ? table([[t('cli.profiles.profile'), t('cli.profiles.default')], ...profiles.map((p) => [p.name, p.isDefault ? t('cli.yes') : ''])])
+          : t('cli.profiles.none'),
       );
     });
   cli
@@ -312,7 +319,7 @@ export function program(): Command {
           options.settingsError = err;
         }
       }
-      progress('Checking this machine...');
+      progress(t('cli.doctor.checking'));
       const report = await runDoctor(options);
       if (opts.json) print(true, report, '');
       else process.stdout.write(formatDoctorReport(report, { color: !!process.stdout.isTTY && !process.env.NO_COLOR }));
@@ -331,6 +338,26 @@ export function program(): Command {
   return cli;
 }
 
+/**
+ * `--lang fr` / `--lang=fr` anywhere before a `--`: the language of every line this run prints
+ * (it sets OXYMAIL_LANG for this process), taken out before the commands parse the rest.
+ */
+export function takeLang(argv: string[]): string[] {
+  const out = argv.slice(0, 2);
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (a === '--lang' && i + 1 < args.length) process.env.OXYMAIL_LANG = args[++i];
+    else if (a.startsWith('--lang=')) process.env.OXYMAIL_LANG = a.slice('--lang='.length);
+    else out.push(a);
+  }
+  return out;
+}
+
 /** The command whose action runs (for the "see --help" line of a usage error it raises). */
 let running: Command | undefined;
 
@@ -344,7 +371,7 @@ function commandPath(c: Command): string {
   return names.join(' ');
 }
 
-const seeHelp = (c: Command) => `(see '${commandPath(c)} --help')`;
+const seeHelp = (c: Command) => t('cli.seeHelp', { command: commandPath(c) });
 
 /** The package's version, from the package.json next to dist/. */
 function packageVersion(): string {
@@ -354,7 +381,7 @@ function packageVersion(): string {
 /** Help lines say which options are required. */
 function markRequired(this: Help, option: Option): string {
   const text = Help.prototype.optionDescription.call(this, option);
-  return option.mandatory ? `${text} (required)` : text;
+  return option.mandatory ? t('cli.required', { text }) : text;
 }
 
 /** True when --json was given (before a `--`): errors are then also printed as JSON on stdout. */
@@ -369,6 +396,7 @@ function wantsJson(argv: string[]): boolean {
  * stderr as text; with --json it is also printed on stdout as `{ "error": { code, message, hint } }`.
  */
 export async function main(argv: string[]): Promise<number> {
+  argv = takeLang(argv);
   const json = wantsJson(argv);
   running = undefined;
   try {
@@ -378,7 +406,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
       // Commander has printed its own errors already; ours (oxymail.usage) are printed here.
-      if (err.code === 'oxymail.usage') process.stderr.write(`error: ${err.message}\n${running ? `${seeHelp(running)}\n` : ''}`);
+      if (err.code === 'oxymail.usage') process.stderr.write(`${t('cli.error', { message: err.message })}\n${running ? `${seeHelp(running)}\n` : ''}`);
       if (json) print(true, errorJson(err), '');
       return 2;
     }

@@ -4,6 +4,10 @@
  */
 import { CommanderError } from 'commander';
 import { asMailError, MailError } from '../errors';
+import { MessageKey, Params, translator } from '../i18n';
+
+/** A CLI line in the process default locale (OXYMAIL_LANG, LANG..., or --lang), read when it is printed. */
+export const t = (key: MessageKey, params?: Params): string => translator()(key, params);
 
 const useColor = () => !!process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number) => (s: string) => (useColor() ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -64,8 +68,11 @@ export function errorJson(err: unknown): { error: { code: string; message: strin
 /** An error for people, on stderr: `error [CODE]: message` and its hint. */
 export function writeErrorText(err: unknown): void {
   const e = asMailError(err);
-  if (err instanceof CommanderError) process.stderr.write(`error: ${escapeControls(err.message)}\n`);
-  else process.stderr.write(`error [${e.code}]: ${escapeControls(e.message)}\n${e.hint ? `hint: ${escapeControls(e.hint)}\n` : ''}`);
+  if (err instanceof CommanderError) process.stderr.write(`${t('cli.error', { message: escapeControls(err.message) })}\n`);
+  else {
+    const hint = e.hint ? `${t('cli.hint', { hint: escapeControls(e.hint) })}\n` : '';
+    process.stderr.write(`${t('cli.errorCode', { code: e.code, message: escapeControls(e.message) })}\n${hint}`);
+  }
 }
 
 /** A plain-text table: the first row is the header. */

@@ -5,17 +5,18 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { MailError } from '../errors';
+import { format, text } from '../i18n';
 import { createMailer, Mailer } from '../mailer';
-import { MASK, parseSettingsJson, SECRET_PATHS, settingKind, unknownSettingMessage, UserMailSettings, validateSettings } from '../settings';
+import { MASK, parseSettingsJson, SECRET_PATHS, settingKind, unknownSettingText, UserMailSettings, validateSettings } from '../settings';
 import { canonical, getPath, isObject, Obj as Node, setPath } from '../store/paths';
 import { openSettingsStore, SettingsStore, STORE_VERSION, userIdProblem } from '../store/store';
-import { green, print, progress, readSecret, readStdinText, table, usage, yellow } from './output';
+import { green, print, progress, readSecret, readStdinText, t, table, usage, yellow } from './output';
 import { testUser } from './test-command';
 
 /** The store named by the global --store option (else OXYMAIL_SETTINGS or the default path). */
 export function storeFrom(cmd: Command): SettingsStore {
   return openSettingsStore(cmd.optsWithGlobals().store, {
-    onLockWait: (holder) => progress(`Waiting for ${holder}, which is writing the settings...`),
+    onLockWait: (holder) => progress(t('cli.lockWait', { holder })),
   });
 }
 
@@ -24,18 +25,18 @@ export function storeFrom(cmd: Command): SettingsStore {
  * secrets manager). INVALID_SETTINGS when it cannot be read or parsed; the error never quotes the text.
  */
 export async function readSettingsFile(file: string): Promise<unknown> {
-  let text: string;
+  let content: string;
   try {
-    text = file === '-' ? await readStdinText() : await fs.readFile(file, 'utf8');
+    content = file === '-' ? await readStdinText() : await fs.readFile(file, 'utf8');
   } catch (err) {
-    throw new MailError('INVALID_SETTINGS', `settings: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw new MailError('INVALID_SETTINGS', text('INVALID_SETTINGS.cannotRead', { file, error: (err as NodeJS.ErrnoException).code ?? String(err) }));
   }
-  return parseSettingsJson(text, file === '-' ? 'stdin' : file, { comments: true });
+  return parseSettingsJson(content, file === '-' ? 'stdin' : file, { comments: true });
 }
 
 /** Where a command takes the user's settings from: --user (the store) or --settings (a file); a usage error for both. */
 export function userSource(f: { user?: string; settings?: string }): 'user' | 'settings' | undefined {
-  if (f.user !== undefined && f.settings !== undefined) throw usage('use either --user USER or --settings FILE, not both');
+  if (f.user !== undefined && f.settings !== undefined) throw usage(t('cli.usage.userOrSettings'));
   return f.user !== undefined ? 'user' : f.settings !== undefined ? 'settings' : undefined;
 }
 
@@ -45,17 +46,14 @@ export function userSource(f: { user?: string; settings?: string }): 'user' | 's
  */
 function rotatedInFile(file: string) {
   return () => {
-    process.stderr.write(
-      `warning: the OAuth2 provider issued a new refresh token; ${file} still holds the previous one, which it may refuse from now on. ` +
-        'Keep OAuth2 users in the settings store (oxymail settings import, then --user USER): it saves every new refresh token.\n',
-    );
+    process.stderr.write(`${t('cli.rotatedInFile', { file })}\n`);
   };
 }
 
 /** The mailer for --user or --settings; with `required`, a usage error when neither is given. */
 export async function mailerFrom(f: { user?: string; settings?: string }, cmd: Command, required = false): Promise<Mailer | undefined> {
   const source = userSource(f);
-  if (!source && required) throw usage("which user? give --user USER (the settings store) or --settings FILE (a user's JSON file)");
+  if (!source && required) throw usage(t('cli.usage.whichUser'));
   if (source === 'user') return storeFrom(cmd).mailerFor(checkUser(f.user as string));
   if (source === 'settings') return createMailer((await readSettingsFile(f.settings as string)) as object, { onTokens: rotatedInFile(f.settings as string) });
   return undefined;
@@ -70,7 +68,7 @@ export function checkUser(user: string): string {
 
 /** SETTINGS_NOT_FOUND for a user id the store does not hold. */
 export function userNotFound(user: string, store: SettingsStore): MailError {
-  return new MailError('SETTINGS_NOT_FOUND', `settings: no user '${user}' in ${store.path}`, { hint: 'oxymail settings list shows the users.' });
+  return new MailError('SETTINGS_NOT_FOUND', text('SETTINGS_NOT_FOUND', { user, file: store.path }), { hint: text('SETTINGS_NOT_FOUND.hint.list') });
 }
 
 /**
@@ -87,27 +85,27 @@ export function keyKind(key: string): 'leaf' | 'section' | undefined {
   try {
     validateSettings(probe);
   } catch (err) {
-    if (err instanceof MailError && err.problems?.some((p) => p.path === key && p.message === 'must be an object')) return 'section';
+    if (err instanceof MailError && err.problems?.some((p) => p.path === key && p.message === format(text('INVALID_SETTINGS.object')))) return 'section';
   }
   return undefined;
 }
 
 function unknownKey(key: string): never {
-  // "unknown setting; did you mean smtp.port? (the smtp keys: ...)", with the key named.
-  throw usage(unknownSettingMessage(key).replace(/^unknown setting/, `unknown setting '${key}'`));
+  // "unknown setting 'smtp.prot'; did you mean smtp.port? (the smtp keys: ...)".
+  throw usage(format(unknownSettingText(key, true)));
 }
 
 /** `smtp.port=587` -> ['smtp.port', 587], typed by the settings schema; a usage error for anything but a known, non-secret setting. */
-export function parseAssignment(text: string): [string, unknown] {
-  const eq = text.indexOf('=');
-  if (eq < 1) throw usage(`'${text}' is not key=value (example: smtp.port=587)`);
-  const key = text.slice(0, eq);
-  const raw = text.slice(eq + 1);
+export function parseAssignment(arg: string): [string, unknown] {
+  const eq = arg.indexOf('=');
+  if (eq < 1) throw usage(t('cli.usage.notAssignment', { arg }));
+  const key = arg.slice(0, eq);
+  const raw = arg.slice(eq + 1);
   const kind = keyKind(key);
-  if (kind === 'section') throw usage(`'${key}' is a group of settings: set one of its keys (example: smtp.port=587)`);
+  if (kind === 'section') throw usage(t('cli.usage.section', { key }));
   if (!kind) unknownKey(key);
   if (SECRET_PATHS.includes(key)) {
-    throw usage(`${key} cannot be given on the command line (it would stay in the shell history): use --secret-stdin ${key} and give it on stdin`);
+    throw usage(t('cli.usage.secretOnCommandLine', { key }));
   }
   const type = settingKind(key);
   if (type === 'boolean' && (raw === 'true' || raw === 'false')) return [key, raw === 'true'];
@@ -178,7 +176,7 @@ export function addSettingsCommands(cli: Command): void {
         users,
         users.length
           ? table([['user', 'label', 'email', 'protocol', 'where'], ...users.map((u) => [u.userId, ...summary(u.settings)])])
-          : 'No users yet: oxymail settings set USER key=value ...',
+          : t('cli.settings.noUsers'),
       );
     });
 
@@ -191,7 +189,7 @@ export function addSettingsCommands(cli: Command): void {
       const store = storeFrom(cmd);
       const s = await store.get(checkUser(user), { secrets: 'mask' });
       if (!s) throw userNotFound(user, store);
-      print(opts.json, s, table([['setting', 'value'], ...settingRows(s)]));
+      print(opts.json, s, table([[t('cli.settings.setting'), t('cli.settings.value')], ...settingRows(s)]));
     });
 
   settings
@@ -211,18 +209,18 @@ export function addSettingsCommands(cli: Command): void {
     )
     .action(async (user, assignments: string[], opts, cmd) => {
       checkUser(user);
-      if (opts.passwordStdin && opts.secretStdin) throw usage('use either --password-stdin or --secret-stdin KEY, not both (both read stdin)');
+      if (opts.passwordStdin && opts.secretStdin) throw usage(t('cli.usage.passwordOrSecret'));
       if (opts.secretStdin !== undefined && !SECRET_PATHS.includes(opts.secretStdin)) {
-        throw usage(`--secret-stdin takes one of ${SECRET_CHOICES} (not '${opts.secretStdin}')`);
+        throw usage(t('cli.usage.secretChoice', { choices: SECRET_CHOICES, given: opts.secretStdin }));
       }
       const changes = assignments.map(parseAssignment);
       const readsSecret = opts.passwordStdin || opts.secretStdin !== undefined;
-      if (!changes.length && !readsSecret) throw usage('nothing to set: give key=value pairs, --password-stdin or --secret-stdin KEY');
+      if (!changes.length && !readsSecret) throw usage(t('cli.usage.nothingToSet'));
       // Read before taking the lock: a person typing at a prompt must not block other writers.
       let secret: string | undefined;
       if (readsSecret) {
         secret = await readSecret(`${opts.secretStdin ?? 'Password'} for ${user}: `);
-        if (!secret) throw usage('stdin gave an empty secret: nothing was written');
+        if (!secret) throw usage(t('cli.usage.emptySecret'));
       }
       const store = storeFrom(cmd);
       const saved = await store.update(user, (current) => {
@@ -234,7 +232,11 @@ export function addSettingsCommands(cli: Command): void {
         }
         return next;
       });
-      print(opts.json, { user, settings: saved, store: store.path }, `${green('saved')} ${user}: ${summary(saved).filter(Boolean).join(', ')} (${store.path})`);
+      print(
+        opts.json,
+        { user, settings: saved, store: store.path },
+        `${green(t('cli.settings.saved'))} ${user}: ${summary(saved).filter(Boolean).join(', ')} (${store.path})`,
+      );
     });
 
   settings
@@ -264,11 +266,11 @@ export function addSettingsCommands(cli: Command): void {
         opts.json,
         { user, unset, notSet },
         [
-          ...(unset.length ? [`${green('unset')} ${user}: ${unset.join(', ')}`] : []),
+          ...(unset.length ? [`${green(t('cli.settings.unset'))} ${user}: ${unset.join(', ')}`] : []),
           ...notSet.map((k) =>
             before.get(k) === undefined
-              ? `${yellow('note')}: ${k} was not set for ${user} (nothing to remove)`
-              : `${yellow('note')}: ${k} holds its default value for ${user} (nothing to remove)`,
+              ? `${yellow(t('cli.note'))}: ${t('cli.settings.notSet', { key: k, user })}`
+              : `${yellow(t('cli.note'))}: ${t('cli.settings.default', { key: k, user })}`,
           ),
         ].join('\n'),
       );
@@ -282,7 +284,7 @@ export function addSettingsCommands(cli: Command): void {
     .action(async (user, opts, cmd) => {
       const store = storeFrom(cmd);
       if (!(await store.remove(checkUser(user)))) throw userNotFound(user, store);
-      print(opts.json, { user, removed: true }, `${green('removed')} ${user}`);
+      print(opts.json, { user, removed: true }, `${green(t('cli.settings.removed'))} ${user}`);
     });
 
   settings
@@ -295,7 +297,7 @@ export function addSettingsCommands(cli: Command): void {
       const s = await store.get(checkUser(user), { secrets: 'mask' });
       if (!s) throw userNotFound(user, store);
       print(true, { version: STORE_VERSION, users: { [user]: withoutSecrets(s) } }, '');
-      process.stderr.write(`${yellow('note')}: secrets are not exported; an import keeps the ones already stored.\n`);
+      process.stderr.write(`${yellow(t('cli.note'))}: ${t('cli.settings.noSecretsExported')}\n`);
     });
 
   settings
@@ -317,22 +319,19 @@ export function addSettingsCommands(cli: Command): void {
       const id = opts.id === undefined ? undefined : checkUser(opts.id);
       if (isObject(doc) && !Object.hasOwn(doc, 'users')) {
         // One user's settings (the file the README has you write for --settings).
-        if (id === undefined) throw usage(`${file} holds one user's settings, not an export: say which user they are with --id USER`);
+        if (id === undefined) throw usage(t('cli.usage.singleUser', { file }));
         doc = { version: STORE_VERSION, users: { [id]: doc } };
       }
-      if (!isObject(doc) || !isObject(doc.users)) throw new MailError('INVALID_SETTINGS', `settings: ${file} has no "users" object`);
+      if (!isObject(doc) || !isObject(doc.users)) throw new MailError('INVALID_SETTINGS', text('INVALID_SETTINGS.noUsers', { file }));
       let incoming = doc.users;
       if (id !== undefined) {
         if (!Object.hasOwn(incoming, id)) {
-          throw new MailError('SETTINGS_NOT_FOUND', `settings: ${file} has no user '${id}' (it has ${Object.keys(incoming).join(', ') || 'none'})`);
+          throw new MailError('SETTINGS_NOT_FOUND', text('SETTINGS_NOT_FOUND.import', { file, id, users: Object.keys(incoming).join(', ') || t('cli.none') }));
         }
         incoming = { [id]: incoming[id] };
       }
       if (Object.hasOwn(doc, 'version') && !(Number.isInteger(doc.version) && (doc.version as number) >= 1 && (doc.version as number) <= STORE_VERSION)) {
-        throw new MailError(
-          'INVALID_SETTINGS',
-          `settings: ${file} has format version ${JSON.stringify(doc.version)}; this oxymail imports 1 to ${STORE_VERSION}`,
-        );
+        throw new MailError('INVALID_SETTINGS', text('INVALID_SETTINGS.importVersion', { file, version: JSON.stringify(doc.version), max: STORE_VERSION }));
       }
       const saved = await storeFrom(cmd).updateMany((current) => {
         // A secret an export left out keeps the stored one (the mask means "keep"), in one locked write.
@@ -345,7 +344,7 @@ export function addSettingsCommands(cli: Command): void {
         }
         return incoming;
       });
-      print(opts.json, { imported: Object.keys(saved) }, `${green('imported')} ${Object.keys(saved).join(', ')}`);
+      print(opts.json, { imported: Object.keys(saved) }, `${green(t('cli.settings.imported'))} ${Object.keys(saved).join(', ')}`);
     });
 
   settings
@@ -360,7 +359,7 @@ export function addSettingsCommands(cli: Command): void {
       examples('oxymail settings test alice', 'oxymail settings test --settings alice.json', 'oxymail settings test alice --to me@example.com --json'),
     )
     .action(async (user: string | undefined, opts, cmd) => {
-      if (user !== undefined && opts.user !== undefined && user !== opts.user) throw usage(`two users given: ${user} and --user ${opts.user}`);
+      if (user !== undefined && opts.user !== undefined && user !== opts.user) throw usage(t('cli.usage.twoUsers', { user, option: opts.user }));
       const source = { user: user ?? opts.user, settings: opts.settings };
       const mailer = (await mailerFrom(source, cmd, true)) as Mailer;
       return testUser(mailer, source.user ?? path.basename(String(source.settings)), opts);

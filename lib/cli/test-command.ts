@@ -3,7 +3,7 @@
  * message, told in plain words: which server, what TLS the handshake really negotiated (not what
  * the settings ask for), who logged in, and which receipts this protocol and this server allow.
  */
-import { capabilities, ProtocolKey } from '../capabilities';
+import { capabilities, noteKey, ProtocolKey } from '../capabilities';
 import { smtpHandshake } from '../doctor/smtp-probe';
 import type { HandshakeFact } from '../doctor/probe';
 import { MailError } from '../errors';
@@ -11,7 +11,8 @@ import type { Mailer, VerifyResult } from '../mailer';
 import type { SendResult } from '../result';
 import { relayEndpoint, resolveRelay } from '../transports/managed';
 import type { SmtpEndpoint } from '../settings';
-import { errorJson, green, print, progress, red, writeErrorText, yellow } from './output';
+import { errorJson, green, print, progress, red, t, writeErrorText, yellow } from './output';
+import { format, text } from '../i18n';
 
 const OK = () => green('ok');
 const WARN = () => yellow('warn');
@@ -37,9 +38,9 @@ function protocolKey(mailer: Mailer): ProtocolKey {
 
 /** The TLS line: what the handshake negotiated. */
 function tlsLine(h: HandshakeFact, server: string): string {
-  if (!h.ok) return `${WARN()} TLS not checked: the handshake failed (${h.code})`;
-  if (h.tls === 'none') return `${WARN()} no TLS: the connection to ${server} is not encrypted (the server offers no STARTTLS, or security is 'none')`;
-  return `${OK()} TLS: ${h.tlsProtocol ?? 'negotiated'} (${h.tls === 'implicit' ? 'implicit TLS' : 'STARTTLS'})`;
+  if (!h.ok) return `${WARN()} ${t('cli.test.tlsUnchecked', { code: h.code })}`;
+  if (h.tls === 'none') return `${WARN()} ${t('cli.test.noTls', { server })}`;
+  return `${OK()} TLS: ${h.tlsProtocol ?? t('cli.test.negotiated')} (${h.tls === 'implicit' ? t('doctor.tls.mode.implicit') : 'STARTTLS'})`;
 }
 
 /** The receipt lines for this protocol, from the capability matrix (and, for SMTP, the server's DSN). */
@@ -49,18 +50,18 @@ function receiptLines(key: ProtocolKey, delivery: DeliveryOutlook, checked: bool
   const works = checked ? OK : NOTE;
   const mapi = key.startsWith('mapi');
   const read = caps.readReceipt.supported
-    ? `${NOTE()} read receipts: ${mapi ? 'asked through the mail client (MAPI)' : 'asked with a Disposition-Notification-To header'}; the recipient's mail client decides whether to send one`
-    : `${NOTE()} read receipts: not supported by ${key}`;
+    ? `${NOTE()} ${t(mapi ? 'cli.test.readMapi' : 'cli.test.readSmtp')}`
+    : `${NOTE()} ${t('cli.test.readUnsupported', { key })}`;
   const deliveryWords: Record<DeliveryOutlook, string> = {
     works:
-      key === 'smtp'
-        ? `${works()} the server offers DSN: delivery receipts will work`
-        : key === 'managed'
-          ? `${works()} delivery receipts: asked from the suite's relay (DSN)`
-          : `${works()} delivery receipts: asked through Extended MAPI; the mail server sends the report`,
-    'server-has-no-dsn': `${WARN()} the server does not offer DSN: delivery receipts will not work (read receipts still can)`,
-    unsupported: `${NOTE()} delivery receipts: not supported by ${key}${caps.deliveryReceipt.note ? ` (${caps.deliveryReceipt.note})` : ''}${key === 'mapi-simple' ? '; mapi.interface=extended supports them' : ''}`,
-    unknown: `${NOTE()} delivery receipts: unknown (the server could not be asked whether it offers DSN)`,
+      key === 'smtp' ? `${works()} ${t('cli.test.dsn')}` : key === 'managed' ? `${works()} ${t('cli.test.dsnRelay')}` : `${works()} ${t('cli.test.dsnMapi')}`,
+    'server-has-no-dsn': `${WARN()} ${t('cli.test.noDsn')}`,
+    unsupported: `${NOTE()} ${t('cli.test.deliveryUnsupported', {
+      key,
+      note: caps.deliveryReceipt.note ? ` (${format(text(noteKey(key, 'deliveryReceipt')))})` : '',
+      extended: key === 'mapi-simple' ? t('cli.test.extendedSupports') : '',
+    })}`,
+    unknown: `${NOTE()} ${t('cli.test.deliveryUnknown')}`,
   };
   return [read, deliveryWords[delivery]];
 }
@@ -81,54 +82,56 @@ export async function testUser(mailer: Mailer, user: string, opts: { to?: string
   } = { user, protocol: key, verify: null, receipts: { read: 'unsupported', delivery: 'unsupported' } };
   let failure: unknown;
   try {
-    progress(`Checking ${user} (${key})...`);
+    progress(t('cli.test.checking', { user, key }));
     let delivery: DeliveryOutlook = capabilities(key).deliveryReceipt.supported ? 'works' : 'unsupported';
     try {
       report.verify = await mailer.verify();
     } catch (err) {
       failure = err;
-      lines.push(`${FAIL()} ${key}: ${(err as MailError).code ?? 'error'} (the error and its hint follow on stderr)`);
+      lines.push(`${FAIL()} ${t('cli.test.failed', { key, code: (err as MailError).code ?? 'error' })}`);
     }
     const verified = report.verify;
     if (verified && 'server' in verified) {
-      lines.push(`${OK()} connected to ${verified.server} (${verified.protocol})`);
+      lines.push(`${OK()} ${t('cli.test.connected', { server: verified.server, protocol: verified.protocol })}`);
       const endpoint = endpointOf(mailer);
       const h = endpoint ? await smtpHandshake(endpoint) : undefined;
       if (h) {
         lines.push(tlsLine(h, verified.server));
         report.tls = h.ok ? { negotiated: h.tls, protocol: h.tlsProtocol } : null;
       }
-      lines.push(verified.authenticatedAs ? `${OK()} authenticated as ${verified.authenticatedAs}` : `${NOTE()} no login configured`);
+      lines.push(
+        verified.authenticatedAs ? `${OK()} ${t('cli.test.authenticated', { user: verified.authenticatedAs })}` : `${NOTE()} ${t('cli.test.noLogin')}`,
+      );
       if (key === 'smtp') {
         // What the server advertises decides whether delivery receipts can work (nodemailer drops DSN silently).
         if (h?.ok) report.dsnOffered = h.extensions.some((e) => /^DSN\b/i.test(e));
         delivery = report.dsnOffered === undefined ? 'unknown' : report.dsnOffered ? 'works' : 'server-has-no-dsn';
       }
     } else if (verified) {
-      lines.push(`${OK()} MAPI (${verified.interface}) is available on this machine`);
+      lines.push(`${OK()} ${t('cli.test.mapi', { interface: verified.interface })}`);
     }
     if (verified) for (const w of verified.warnings) lines.push(`${WARN()} ${w.message}`);
     lines.push(...receiptLines(key, delivery, !failure));
     report.receipts = { read: capabilities(key).readReceipt.supported ? 'supported' : 'unsupported', delivery };
     if (opts.to && !failure) {
-      progress(`Sending a test message to ${opts.to}...`);
+      progress(t('cli.test.sending', { to: opts.to }));
       try {
         // Only the receipts that can work are asked for: what cannot was said once above.
         const sent = await mailer.send({
           to: opts.to,
-          subject: `oxymail test (${user})`,
-          text: `This is a test message sent with ${user}'s settings.`,
+          subject: t('cli.test.subject', { user }),
+          text: t('cli.test.body', { user }),
           readReceipt: report.receipts.read === 'supported',
           deliveryReceipt: delivery === 'works',
         });
         report.sent = sent;
-        lines.push(`${OK()} test message sent to ${sent.accepted.join(', ')}${sent.messageId ? ` (${sent.messageId})` : ''}`);
-        if (sent.rejected.length) lines.push(`${WARN()} refused: ${sent.rejected.join(', ')}`);
-        lines.push(`   read receipt: ${sent.receipts.read}; delivery receipt: ${sent.receipts.delivery}`);
+        lines.push(`${OK()} ${t('cli.test.sent', { to: sent.accepted.join(', '), id: sent.messageId ? ` (${sent.messageId})` : '' })}`);
+        if (sent.rejected.length) lines.push(`${WARN()} ${t('cli.test.refused', { list: sent.rejected.join(', ') })}`);
+        lines.push(` ${t('cli.send.receipts', { read: sent.receipts.read, delivery: sent.receipts.delivery })}`);
         for (const w of sent.warnings) lines.push(`${WARN()} ${w.message}`);
       } catch (err) {
         failure = err;
-        lines.push(`${FAIL()} test message not sent: ${(err as MailError).code ?? 'error'} (the error and its hint follow on stderr)`);
+        lines.push(`${FAIL()} ${t('cli.test.notSent', { code: (err as MailError).code ?? 'error' })}`);
       }
     }
   } finally {

@@ -8,13 +8,14 @@
  * The decision (bitnessMismatch) is pure and tested on every OS; reading goes through a ClientReader.
  */
 import { MailError } from '../errors';
+import { MessageKey, Text, text, translator } from '../i18n';
 import { ClientReader, DllFact, MailClientFacts, readDefaultClient, readDll } from './facts';
 import { describeMachine, PE_MACHINES } from './pe';
 
 /** Which MAPI a send uses: Simple MAPI loads the client's DLLPath, Extended MAPI its DLLPathEx. */
 export type MapiFlavour = 'simple' | 'extended';
 
-const BITS: Record<string, string> = { ia32: '32-bit', x64: '64-bit', arm64: '64-bit ARM' };
+const BITS: Record<string, MessageKey> = { ia32: 'doctor.bits.ia32', x64: 'doctor.bits.x64', arm64: 'doctor.bits.arm64' };
 
 /**
  * The DLL MAPI32 loads for this flavour: DLLPathEx for Extended MAPI, DLLPath for Simple MAPI, each
@@ -30,12 +31,10 @@ export function dllFor(client: MailClientFacts, flavour: MapiFlavour): DllFact |
 }
 
 /** The hint for a mismatch: SMTP, or a Node/Electron of the client's bitness. */
-export function bitnessHint(dllArch: string | null): string {
+export function bitnessHint(dllArch: string | null): Text {
   const node =
-    dllArch && BITS[dllArch]
-      ? `a ${BITS[dllArch]} (${dllArch}) Node.js or Electron, the bitness of the mail client`
-      : "a Node.js or Electron of the mail client's bitness";
-  return `Use SMTP on this machine (customize: true, protocol: 'smtp'), or run the application with ${node}.`;
+    dllArch && BITS[dllArch] ? text('MAPI_BITNESS_MISMATCH.node', { bits: text(BITS[dllArch]), arch: dllArch }) : text('MAPI_BITNESS_MISMATCH.anyNode');
+  return text('MAPI_BITNESS_MISMATCH.hint', { node });
 }
 
 /**
@@ -47,11 +46,11 @@ export function bitnessMismatch(dll: DllFact | undefined, client: string, arch: 
   if (!dll || !dll.pe || !dll.pe.ok) return null;
   const want = Object.entries(PE_MACHINES).find(([, a]) => a === arch)?.[0];
   if (want !== undefined && Number(want) === dll.pe.machine) return null;
-  const procBits = BITS[arch] ?? arch;
+  const procBits = BITS[arch] ? text(BITS[arch]) : arch;
+  const t = translator();
   return new MailError(
     'MAPI_BITNESS_MISMATCH',
-    `${op} (MAPI): ${client}'s ${dll.value} (${dll.path}) is ${describeMachine(dll.pe.machine)}, this process is ${procBits} (${arch}): ` +
-      'Windows cannot load it here; MAPI was not called',
+    text('MAPI_BITNESS_MISMATCH', { op, client, value: dll.value, path: dll.path, machine: describeMachine(dll.pe.machine, t), bits: procBits, arch }),
     { protocol: 'mapi', hint: bitnessHint(dll.pe.arch) },
   );
 }

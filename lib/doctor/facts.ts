@@ -5,6 +5,7 @@
  */
 import type { TokenSource } from '../oauth/token-source';
 import { MailError } from '../errors';
+import { format, text } from '../i18n';
 import { isGmailHost, looksLikeAppPassword } from '../settings';
 import type { SettingsInput, UserMailSettings } from '../settings';
 import { ManagedRelay, MANAGED_HINT, resolveRelay } from '../transports/managed';
@@ -160,7 +161,7 @@ export async function readDefaultClient(probe: ClientReader): Promise<MailClient
 
 /** MAPI on this machine: the default mail client, or why it could not be read. */
 async function mapiFacts(probe: Probe): Promise<MapiFacts> {
-  if (probe.platform !== 'win32') return { available: false, reason: `MAPI exists only on Windows (this is ${probe.platform})` };
+  if (probe.platform !== 'win32') return { available: false, reason: format(text('MAPI_UNAVAILABLE.notWindows', { platform: probe.platform })) };
   try {
     return { available: true, client: await readDefaultClient(probe) };
   } catch (err) {
@@ -207,8 +208,8 @@ async function smtpFacts(
   };
   facts.handshake = await probe.smtpHandshake(endpoint);
   if (facts.handshake.ok && (s.username !== undefined || s.oauth2)) {
-    if (unreadableSmtp.length) facts.loginSkipped = `${unreadableSmtp.join(' and ')} cannot be read on this machine`;
-    else if (s.oauth2 && !oauth?.tokenSource) facts.loginSkipped = oauth?.skipped ?? 'the OAuth2 sign-in was not checked';
+    if (unreadableSmtp.length) facts.loginSkipped = format(text('doctor.login.unreadable', { paths: unreadableSmtp.join(format(text('doctor.and'))) }));
+    else if (s.oauth2 && !oauth?.tokenSource) facts.loginSkipped = oauth?.skipped ?? format(text('doctor.login.oauth2NotChecked'));
     else facts.login = await probe.smtpLogin(raw, oauth?.tokenSource);
   }
   return facts;
@@ -217,7 +218,7 @@ async function smtpFacts(
 function managedFacts(given: ManagedRelay | undefined, env: Record<string, string | undefined>): ManagedFacts {
   try {
     const relay = resolveRelay(given, env as NodeJS.ProcessEnv);
-    if (!relay) return { configured: false, problem: null, hint: MANAGED_HINT };
+    if (!relay) return { configured: false, problem: null, hint: format(MANAGED_HINT) };
     return {
       configured: true,
       source: given ? 'options' : 'environment',
@@ -227,7 +228,7 @@ function managedFacts(given: ManagedRelay | undefined, env: Record<string, strin
       assignedAddress: relay.assignedAddress,
     };
   } catch (err) {
-    return { configured: false, problem: (err as Error).message, hint: err instanceof MailError && err.hint ? err.hint : MANAGED_HINT };
+    return { configured: false, problem: (err as Error).message, hint: err instanceof MailError && err.hint ? err.hint : format(MANAGED_HINT) };
   }
 }
 

@@ -4,7 +4,8 @@
  * formatDoctorReport prints the lines for a person.
  */
 import { promises as fs } from 'node:fs';
-import { MailError } from '../errors';
+import { localizeError, MailError } from '../errors';
+import { translator } from '../i18n';
 import { maskSecrets, resolveSettings, SettingsInput, UserMailSettings } from '../settings';
 import type { ManagedRelay } from '../transports/managed';
 import { gatherFacts } from './facts';
@@ -45,27 +46,30 @@ export interface DoctorOptions {
   onTokens?: OnTokens;
   /** The user id, for the `oxymail auth login <user>` hint. */
   userId?: string;
+  /** The language of the report (default: the process default locale: OXYMAIL_LANG, LANG...). */
+  locale?: string;
 }
 
 /** The MAPI profiles an administrator can put in mapi.profile. */
-export function profilesLine(fact: ProfilesFact): DoctorLine {
+export function profilesLine(fact: ProfilesFact, locale?: string): DoctorLine {
+  const t = translator(locale);
   if (!fact.ok)
     return {
       id: 'mapi.profiles',
       verdict: 'warn',
-      title: `MAPI profiles cannot be listed (${fact.code})`,
+      title: t('doctor.mapi.profiles.fail.title', { code: fact.code }),
       detail: [fact.message, fact.hint].filter(Boolean).join(' '),
     };
   if (!fact.profiles.length)
-    return { id: 'mapi.profiles', verdict: 'warn', title: 'No MAPI profile', detail: 'Open the mail client once to create its profile.' };
-  const names = fact.profiles.map((p) => (p.isDefault ? `${p.name} (default)` : p.name)).join(', ');
-  return { id: 'mapi.profiles', verdict: 'info', title: `MAPI profiles: ${names}`, detail: 'Leave mapi.profile empty for the default one.' };
+    return { id: 'mapi.profiles', verdict: 'warn', title: t('doctor.mapi.profiles.none.title'), detail: t('doctor.mapi.profiles.none.detail') };
+  const names = fact.profiles.map((p) => (p.isDefault ? t('doctor.mapi.profiles.default', { name: p.name }) : p.name)).join(', ');
+  return { id: 'mapi.profiles', verdict: 'info', title: t('doctor.mapi.profiles.title', { names }), detail: t('doctor.mapi.profiles.detail') };
 }
 
 /** Warns when the settings file (which holds passwords in clear text outside Windows) is readable by others. */
-export async function storePermissionsLine(file: string, platform: string): Promise<DoctorLine | undefined> {
-  if (platform === 'win32')
-    return { id: 'store', verdict: 'info', title: `Settings store ${file}`, detail: 'Secrets are sealed with DPAPI for this Windows user.' };
+export async function storePermissionsLine(file: string, platform: string, locale?: string): Promise<DoctorLine | undefined> {
+  const t = translator(locale);
+  if (platform === 'win32') return { id: 'store', verdict: 'info', title: t('doctor.store.windows.title', { file }), detail: t('doctor.store.windows.detail') };
   const stat = await fs.stat(file).catch(() => undefined);
   if (!stat) return undefined;
   const open = stat.mode & 0o077;
@@ -73,10 +77,10 @@ export async function storePermissionsLine(file: string, platform: string): Prom
     ? {
         id: 'store',
         verdict: 'warn',
-        title: `Settings store ${file} is readable by other users (mode ${(stat.mode & 0o777).toString(8)})`,
-        detail: `It holds passwords: chmod 600 ${file}`,
+        title: t('doctor.store.open.title', { file, mode: (stat.mode & 0o777).toString(8) }),
+        detail: t('doctor.store.open.detail', { file }),
       }
-    : { id: 'store', verdict: 'ok', title: `Settings store ${file} is private (mode 600)`, detail: '' };
+    : { id: 'store', verdict: 'ok', title: t('doctor.store.private.title', { file }), detail: '' };
 }
 
 /**
@@ -115,14 +119,17 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const probe = options.probe ?? systemProbe();
   let settings: UserMailSettings | undefined;
   let settingsProblems: string[] | undefined;
+  const locale = options.locale;
+  const again = <E>(e: E): E => (locale === undefined ? e : localizeError(e, locale));
   if (options.settingsError) {
-    const e = options.settingsError;
+    const e = again(options.settingsError);
     settingsProblems = e.problems?.length ? e.problems.map((p) => `${p.path}: ${p.message}`) : [e.message];
   } else if (options.settings !== undefined) {
     try {
       settings = resolveSettings(options.settings).settings;
     } catch (err) {
-      if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw err;
+      if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw again(err);
+      again(err);
       settingsProblems = (err.problems ?? []).map((p) => `${p.path}: ${p.message}`);
     }
   }
@@ -146,7 +153,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     facts,
     settings: settings && maskSecrets(settings),
     settingsProblems,
-    unreadableSecrets: unreadable.map((u) => ({ path: u.path, code: u.error.code, message: u.error.message, hint: u.error.hint })),
+    unreadableSecrets: unreadable.map(({ path, error }) => ({ path, code: error.code, message: again(error).message, hint: error.hint })),
+    locale,
   });
   if (oauth) {
     const line = oauthLine(oauth, facts.smtp?.login);
@@ -156,9 +164,9 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   }
   if (probe.mapiProfiles && facts.mapi.available && facts.mapi.client) {
     const fact = await probe.mapiProfiles();
-    report.lines.push(profilesLine(fact));
+    report.lines.push(profilesLine(fact, locale));
   }
-  const store = options.storePath ? await storePermissionsLine(options.storePath, probe.platform) : undefined;
+  const store = options.storePath ? await storePermissionsLine(options.storePath, probe.platform, locale) : undefined;
   if (store) report.lines.push(store);
   const backup = options.storePath ? await storeBackupLine(options.storePath, probe.platform) : undefined;
   if (backup) report.lines.push(backup);
@@ -172,15 +180,15 @@ const TAGS: Record<Verdict, { text: string; color: string }> = {
   info: { text: 'info', color: '36' },
 };
 
-const CHOICES: Record<RecommendationChoice, string> = {
-  smtp: 'SMTP',
-  mapi: 'MAPI',
-  'mapi-or-smtp': 'MAPI or SMTP',
-  managed: 'managed relay',
-};
-
 /** The report as lines for a terminal: a verdict per line, its detail indented, the recommendation last. */
-export function formatDoctorReport(report: DoctorReport, options: { color: boolean }): string {
+export function formatDoctorReport(report: DoctorReport, options: { color: boolean; locale?: string }): string {
+  const t = translator(options.locale);
+  const choices: Record<RecommendationChoice, string> = {
+    smtp: 'SMTP',
+    mapi: 'MAPI',
+    'mapi-or-smtp': t('doctor.report.choice.mapiOrSmtp'),
+    managed: t('doctor.report.choice.managed'),
+  };
   const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
   const out: string[] = [];
   for (const line of report.lines) {
@@ -189,7 +197,7 @@ export function formatDoctorReport(report: DoctorReport, options: { color: boole
     if (line.detail) out.push(`      ${paint('2', line.detail)}`);
   }
   out.push('');
-  out.push(`${paint('1', `Recommendation: ${CHOICES[report.recommendation.choice]}`)}`);
+  out.push(`${paint('1', t('doctor.report.recommendation', { choice: choices[report.recommendation.choice] }))}`);
   out.push(`  ${report.recommendation.words}`);
   return out.join('\n') + '\n';
 }

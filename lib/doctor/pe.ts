@@ -3,6 +3,7 @@
  * can only load a DLL of its own architecture, so a 32-bit MAPI provider (the default Office install)
  * cannot serve a 64-bit Node, and the reverse. Pure: it reads a Buffer, never a file.
  */
+import { MessageKey, Params, translator } from '../i18n';
 
 /** The architectures oxymail knows, named as Node's `process.arch` names them. */
 export type PeArch = 'ia32' | 'x64' | 'arm64';
@@ -37,11 +38,12 @@ export function readPeHeader(head: Buffer): PeHeader {
   return { ok: true, machine, arch: PE_MACHINES[machine] ?? null, pe32Plus: magic === 0x20b ? true : magic === 0x10b ? false : null };
 }
 
-/** "x64 (0x8664)", for messages. */
-export function describeMachine(machine: number): string {
+/** "64-bit x64 (0x8664)", for messages (in the translator's language; the process default without one). */
+export function describeMachine(machine: number, t: (key: MessageKey, params?: Params) => string = translator()): string {
   const hex = `0x${machine.toString(16).padStart(4, '0')}`;
   const arch = PE_MACHINES[machine];
-  return arch ? `${arch === 'ia32' ? '32-bit x86' : arch === 'x64' ? '64-bit x64' : '64-bit ARM'} (${hex})` : `machine ${hex}`;
+  if (!arch) return t('doctor.machine.unknown', { hex });
+  return t(arch === 'ia32' ? 'doctor.machine.ia32' : arch === 'x64' ? 'doctor.machine.x64' : 'doctor.machine.arm64', { hex });
 }
 
 /** The DLLs a PE image imports: loaded with it (`dlls`) and delay-loaded at first use (`delayed`). */

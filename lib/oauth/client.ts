@@ -7,6 +7,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type * as Oidc from 'openid-client' with { 'resolution-mode': 'import' };
 import { ErrorCode, MailError } from '../errors';
+import { Text, text } from '../i18n';
 import type { OAuth2Settings } from '../settings';
 import { authorizationServer, isLoopbackHttp } from './presets';
 
@@ -82,25 +83,18 @@ export interface OAuthErrorContext {
   provider?: OAuth2Settings['provider'];
 }
 
-const signInAgain = (ctx: OAuthErrorContext) =>
-  ctx.loginCommand ? `Sign in again: ${ctx.loginCommand}` : "Sign in again (oxymail auth login USER, or the API's signIn()) and store the new refresh token.";
+const signInAgain = (ctx: OAuthErrorContext): Text =>
+  ctx.loginCommand ? text('OAUTH_SIGNIN_REQUIRED.hint.command', { command: ctx.loginCommand }) : text('OAUTH_SIGNIN_REQUIRED.hint');
 
 /** Hints, one per code, kept together for the message catalog. */
 export const OAUTH_HINTS = {
-  consent: (ctx: OAuthErrorContext) =>
-    ctx.provider === 'microsoft'
-      ? 'The application needs consent for SMTP.Send: an administrator grants it in Microsoft Entra ID > Enterprise applications > the application > Permissions > "Grant admin consent", or the user accepts it when signing in again.'
-      : 'Sign in again and accept the requested permissions (scopes); an administrator may have to allow the application first.',
-  tenant: () =>
-    "The account or the application is not in the configured tenant: set smtp.oauth2.tenant to the organisation's tenant id or domain (or 'organizations'), and check smtp.oauth2.clientId.",
-  client: (ctx: OAuthErrorContext) =>
-    ctx.provider === 'microsoft'
-      ? 'Check smtp.oauth2.clientId (the Application (client) ID) and that the registration allows public client flows (Authentication > "Allow public client flows": Yes) with the redirect URI http://localhost.'
-      : 'Check smtp.oauth2.clientId, that the client is a public (native/desktop) client, and that loopback redirect URIs are allowed for it.',
-  unreachable: () => 'Check the network connection to the OAuth2 provider (proxy, firewall, DNS); nothing was sent.',
-  denied: () => 'The sign-in was declined in the browser: run the sign-in again and accept.',
-  expired: () => 'The code was not entered in time: run the sign-in again and finish it within the time shown.',
-  scope: () => 'Check smtp.oauth2.scopes: the provider does not grant one of them to this application.',
+  consent: (ctx: OAuthErrorContext) => (ctx.provider === 'microsoft' ? text('OAUTH_CONSENT_REQUIRED.hint.microsoft') : text('OAUTH_CONSENT_REQUIRED.hint')),
+  tenant: () => text('OAUTH_WRONG_TENANT.hint'),
+  client: (ctx: OAuthErrorContext) => (ctx.provider === 'microsoft' ? text('OAUTH_CLIENT.hint.microsoft') : text('OAUTH_CLIENT.hint')),
+  unreachable: () => text('OAUTH_UNREACHABLE.hint'),
+  denied: () => text('OAUTH_SIGNIN_DENIED.hint'),
+  expired: () => text('OAUTH_SIGNIN_EXPIRED.hint'),
+  scope: () => text('OAUTH_PROVIDER.hint.scope'),
 };
 
 /** What a failed request says when it never got an HTTP answer (fetch's TypeError, possibly wrapped by openid-client), or undefined. */
@@ -123,20 +117,20 @@ function networkFailure(err: unknown): string | undefined {
 export function oauthError(err: unknown, op: string, ctx: OAuthErrorContext): MailError {
   if (err instanceof MailError) return err;
   const e = err as { name?: string; code?: string; error?: string; error_description?: string; status?: number; message?: string; cause?: unknown };
-  const make = (code: ErrorCode, message: string, hint?: string) => new MailError(code, `${op}: ${message}`, { cause: err, hint });
-  if (e?.name === 'AbortError') return make('ABORTED', 'aborted');
+  const make = (code: ErrorCode, message: Text | string, hint?: Text) => new MailError(code, text('OAUTH.failed', { op, message }), { cause: err, hint });
+  if (e?.name === 'AbortError') return make('ABORTED', text('OAUTH.aborted'));
   if (typeof e?.error === 'string') {
     const description = e.error_description ? ` (${e.error_description.split(/\r?\n/)[0]})` : '';
-    const said = `the provider answered ${e.error}${description}`;
-    const text = `${e.error} ${e.error_description ?? ''}`;
-    if (/AADSTS65001|AADSTS65004|consent_required/.test(text)) return make('OAUTH_CONSENT_REQUIRED', said, OAUTH_HINTS.consent(ctx));
-    if (/AADSTS50020|AADSTS90072|AADSTS700016|AADSTS50128|AADSTS50059|AADSTS90002/.test(text)) return make('OAUTH_WRONG_TENANT', said, OAUTH_HINTS.tenant());
-    if (/AADSTS7000218|AADSTS700025|AADSTS50011|AADSTS500113/.test(text)) return make('OAUTH_CLIENT', said, OAUTH_HINTS.client(ctx));
+    const said = text('OAUTH.answered', { error: e.error, description });
+    const said2 = `${e.error} ${e.error_description ?? ''}`;
+    if (/AADSTS65001|AADSTS65004|consent_required/.test(said2)) return make('OAUTH_CONSENT_REQUIRED', said, OAUTH_HINTS.consent(ctx));
+    if (/AADSTS50020|AADSTS90072|AADSTS700016|AADSTS50128|AADSTS50059|AADSTS90002/.test(said2)) return make('OAUTH_WRONG_TENANT', said, OAUTH_HINTS.tenant());
+    if (/AADSTS7000218|AADSTS700025|AADSTS50011|AADSTS500113/.test(said2)) return make('OAUTH_CLIENT', said, OAUTH_HINTS.client(ctx));
     switch (e.error) {
       case 'invalid_grant':
       case 'interaction_required':
       case 'login_required':
-        return make('OAUTH_SIGNIN_REQUIRED', `${said}: the sign-in is no longer valid (expired or revoked); nothing was sent`, signInAgain(ctx));
+        return make('OAUTH_SIGNIN_REQUIRED', text('OAUTH_SIGNIN_REQUIRED.invalid', { said }), signInAgain(ctx));
       case 'invalid_client':
       case 'unauthorized_client':
       case 'invalid_request_uri':
@@ -155,9 +149,9 @@ export function oauthError(err: unknown, op: string, ctx: OAuthErrorContext): Ma
     }
   }
   const network = networkFailure(err);
-  if (network) return make('OAUTH_UNREACHABLE', `the provider cannot be reached (${network}); nothing was sent`, OAUTH_HINTS.unreachable());
+  if (network) return make('OAUTH_UNREACHABLE', text('OAUTH_UNREACHABLE', { network }), OAUTH_HINTS.unreachable());
   if (typeof e?.status === 'number' && e.status >= 500) {
-    return make('OAUTH_UNREACHABLE', `the provider answered HTTP ${e.status}; nothing was sent`, OAUTH_HINTS.unreachable());
+    return make('OAUTH_UNREACHABLE', text('OAUTH_UNREACHABLE.http', { status: e.status }), OAUTH_HINTS.unreachable());
   }
-  return make('OAUTH_PROVIDER', `unexpected answer from the provider: ${e?.message ?? String(err)}`);
+  return make('OAUTH_PROVIDER', text('OAUTH_PROVIDER.unexpected', { error: e?.message ?? String(err) }));
 }

@@ -7,7 +7,8 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import { MailError } from '../errors';
+import { MailError, problem } from '../errors';
+import { text } from '../i18n';
 import { OAuth2Settings, resolveSettings, SettingsInput, UserMailSettings } from '../settings';
 import { configuration, oauthError, OAuthErrorContext, openidClient, withSignal } from './client';
 import { pickAccount, TokenStatus } from './token-source';
@@ -54,9 +55,9 @@ export interface SignInResult {
 function oauth2Of(settings: SettingsInput | UserMailSettings): OAuth2Settings {
   const s = resolveSettings(settings).settings;
   if (!s.smtp?.oauth2) {
-    throw new MailError('INVALID_SETTINGS', 'sign-in: the settings have no smtp.oauth2', {
-      hint: "Set smtp.oauth2.provider ('microsoft', 'google' or 'oidc') and smtp.oauth2.clientId first.",
-      problems: [{ path: 'smtp.oauth2', message: 'is required to sign in' }],
+    throw new MailError('INVALID_SETTINGS', text('INVALID_SETTINGS.noOAuth2'), {
+      hint: text('INVALID_SETTINGS.hint.noOAuth2'),
+      problems: [problem('smtp.oauth2', text('INVALID_SETTINGS.oauth2Required'))],
     });
   }
   return s.smtp.oauth2;
@@ -68,13 +69,13 @@ function result(
   op: string,
 ): SignInResult {
   if (!tokens.refresh_token) {
-    throw new MailError('OAUTH_PROVIDER', `${op}: the provider issued no refresh token, so the sign-in would not last`, {
+    throw new MailError('OAUTH_PROVIDER', text('OAUTH_PROVIDER.noRefreshToken', { op }), {
       hint:
         o.provider === 'microsoft'
-          ? 'Keep offline_access in smtp.oauth2.scopes.'
+          ? text('OAUTH_PROVIDER.hint.microsoftOffline')
           : o.provider === 'google'
-            ? 'Remove the application from the Google account (Security > Third-party access) and sign in again.'
-            : 'Include offline_access in smtp.oauth2.scopes, and allow the refresh_token grant for the client at the provider.',
+            ? text('OAUTH_PROVIDER.hint.googleRemove')
+            : text('OAUTH_PROVIDER.hint.oidcOffline'),
     });
   }
   const out: SignInResult = Object.defineProperty(
@@ -98,14 +99,14 @@ function result(
 export async function signIn(settings: SettingsInput | UserMailSettings, options: SignInOptions = {}): Promise<SignInResult> {
   const o = oauth2Of(settings);
   const flow = options.flow ?? 'device';
-  if (flow !== 'device' && flow !== 'browser') throw new MailError('INVALID_OPTION', "signIn: options.flow must be 'device' or 'browser'");
+  if (flow !== 'device' && flow !== 'browser') throw new MailError('INVALID_OPTION', text('INVALID_OPTION.flow'));
   if (flow === 'device' && typeof options.onUserCode !== 'function') throw new TypeError('signIn: the device flow needs options.onUserCode to show the code');
   if (flow === 'browser' && typeof options.openUrl !== 'function')
     throw new TypeError('signIn: the browser flow needs options.openUrl to open the sign-in page');
   const ctx: OAuthErrorContext = { provider: o.provider };
   if (flow === 'device' && o.provider === 'google') {
-    throw new MailError('INVALID_OPTION', "signIn: Google's device flow does not allow the mail scope (https://mail.google.com/)", {
-      hint: "Use flow 'browser' for Google (oxymail auth login does).",
+    throw new MailError('INVALID_OPTION', text('INVALID_OPTION.googleDevice'), {
+      hint: text('INVALID_OPTION.hint.googleDevice'),
     });
   }
   const op = `sign-in (${o.provider}, ${flow})`;
@@ -113,7 +114,7 @@ export async function signIn(settings: SettingsInput | UserMailSettings, options
     try {
       return flow === 'device' ? await deviceFlow(o, options, op) : await browserFlow(o, options, op);
     } catch (err) {
-      if (options.signal?.aborted) throw new MailError('ABORTED', `${op}: aborted`, { cause: err });
+      if (options.signal?.aborted) throw new MailError('ABORTED', text('ABORTED', { where: op }), { cause: err });
       throw oauthError(err, op, ctx);
     }
   });
@@ -167,10 +168,12 @@ async function browserFlow(o: OAuth2Settings, options: SignInOptions, op: string
     const callback = new Promise<URL>((resolve, reject) => {
       const timer = setTimeout(
         () =>
-          reject(new MailError('OAUTH_SIGNIN_EXPIRED', `${op}: the browser did not come back within ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s`)),
+          reject(
+            new MailError('OAUTH_SIGNIN_EXPIRED', text('OAUTH_SIGNIN_EXPIRED.browser', { op, seconds: Math.round((options.timeoutMs ?? 600_000) / 1000) })),
+          ),
         options.timeoutMs ?? 600_000,
       );
-      const onAbort = () => reject(new MailError('ABORTED', `${op}: aborted`));
+      const onAbort = () => reject(new MailError('ABORTED', text('ABORTED', { where: op })));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       server.on('request', (req, res) => {
         const got = new URL(req.url ?? '/', redirectUri);

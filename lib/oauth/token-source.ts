@@ -6,6 +6,7 @@
  */
 import { inspect } from 'node:util';
 import { MailError } from '../errors';
+import { text } from '../i18n';
 import type { OAuth2Settings } from '../settings';
 import { configuration, oauthError, OAuthErrorContext, openidClient, withSignal } from './client';
 
@@ -62,9 +63,9 @@ const MAX_MARGIN_MS = 60_000;
 /** Races `promise` against `signal`: a caller that gives up does not cancel the refresh others wait for. */
 function raced<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new MailError('ABORTED', `${what}: aborted`));
+  if (signal.aborted) return Promise.reject(new MailError('ABORTED', text('ABORTED', { where: what })));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new MailError('ABORTED', `${what}: aborted`));
+    const onAbort = () => reject(new MailError('ABORTED', text('ABORTED', { where: what })));
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
@@ -117,8 +118,10 @@ export class OAuth2TokenSource implements TokenSource {
     if (this.#current) this.#refreshToken = await this.#current();
     const refreshToken = this.#refreshToken;
     if (refreshToken === undefined) {
-      throw new MailError('OAUTH_SIGNIN_REQUIRED', `OAuth2 (${this.#oauth2.provider}): ${this.user} is not signed in (no refresh token); nothing was sent`, {
-        hint: this.#ctx.loginCommand ? `Sign in first: ${this.#ctx.loginCommand}` : "Sign in first (oxymail auth login USER, or the API's signIn()).",
+      throw new MailError('OAUTH_SIGNIN_REQUIRED', text('OAUTH_SIGNIN_REQUIRED', { provider: this.#oauth2.provider, user: this.user }), {
+        hint: this.#ctx.loginCommand
+          ? text('OAUTH_SIGNIN_REQUIRED.hint.first', { command: this.#ctx.loginCommand })
+          : text('OAUTH_SIGNIN_REQUIRED.hint.firstApi'),
       });
     }
     const client = await openidClient();

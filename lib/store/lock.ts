@@ -13,6 +13,7 @@
  */
 import { promises as fs, Stats } from 'node:fs';
 import { MailError } from '../errors';
+import { format, Text, text } from '../i18n';
 
 /** How long an empty lock may exist before it counts as left by a crash (its creator writes its pid at once). */
 export const EMPTY_LOCK_STALE_MS = 2_000;
@@ -72,10 +73,10 @@ function isStale(h: Holder): boolean {
   return Date.now() - h.stat.mtimeMs > EMPTY_LOCK_STALE_MS;
 }
 
-function holderName(h: Holder | undefined): string {
-  if (!h) return 'another process';
-  if (h.pid !== undefined) return `process ${h.pid}`;
-  return h.text.trim() ? 'a lock file without a valid pid (taken over after 2 s)' : 'a process that has not written its pid yet';
+function holderName(h: Holder | undefined): Text {
+  if (!h) return text('SETTINGS_LOCKED.holder.unknown');
+  if (h.pid !== undefined) return text('SETTINGS_LOCKED.holder.pid', { pid: h.pid });
+  return h.text.trim() ? text('SETTINGS_LOCKED.holder.garbage') : text('SETTINGS_LOCKED.holder.noPid');
 }
 
 /** Creates `file` exclusively with our pid; false when another process has it. */
@@ -152,17 +153,22 @@ export async function withLock<T>(file: string, work: () => Promise<T>, options:
       if (breaker) {
         throw new MailError(
           'SETTINGS_LOCKED',
-          `settings: ${file} is locked by ${holder?.pid !== undefined ? `process ${holder.pid}, which no longer runs` : 'an empty lock left by a crash'}, and ${lock}.break (taking over a dead writer's lock) is held by ${holderName(breaker)}`,
-          { hint: `If no oxymail process is writing these settings, remove ${lock}.break and ${lock}, then retry.` },
+          text('SETTINGS_LOCKED.breakHeld', {
+            file,
+            lock,
+            holder: holder?.pid !== undefined ? text('SETTINGS_LOCKED.holder.dead', { pid: holder.pid }) : text('SETTINGS_LOCKED.holder.empty'),
+            breaker: holderName(breaker),
+          }),
+          { hint: text('SETTINGS_LOCKED.hint.breakHeld', { lock }) },
         );
       }
-      throw new MailError('SETTINGS_LOCKED', `settings: ${file} is locked by ${holderName(holder)}`, {
-        hint: `Another oxymail process is writing the settings; retry, or remove ${lock} if no such process runs.`,
+      throw new MailError('SETTINGS_LOCKED', text('SETTINGS_LOCKED.locked', { file, holder: holderName(holder) }), {
+        hint: text('SETTINGS_LOCKED.hint', { lock }),
       });
     }
     if (!told && Date.now() - started > 500) {
       told = true;
-      options.onWait?.(holderName(breaker ?? holder));
+      options.onWait?.(format(holderName(breaker ?? holder)));
     }
     await new Promise((r) => setTimeout(r, delay));
   }

@@ -4,6 +4,7 @@
  * CryptProtectData); elsewhere the file itself is private (mode 0600) and they stay as text.
  */
 import { MailError } from '../errors';
+import { Text, text } from '../i18n';
 import { loadNative } from '../native';
 
 /** An encrypted secret as it appears in the file in place of the text. */
@@ -19,7 +20,7 @@ export interface SecretCodec {
    * The secret in clear, or SECRET_UNREADABLE. `stored` has passed storedSecretProblem();
    * `where` names it (`users.alice.smtp.password`) and `fix` says how to set it again.
    */
-  open(stored: string | SealedSecret, where: string, fix: string): Promise<string>;
+  open(stored: string | SealedSecret, where: string, fix: string | Text): Promise<string>;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -37,8 +38,8 @@ export function isSealed(value: unknown): value is SealedSecret {
 }
 
 /** Why a value found in the file where a secret goes is not one (a string or a sealed secret), or undefined. */
-export function storedSecretProblem(value: unknown): string | undefined {
-  return typeof value === 'string' || isSealed(value) ? undefined : 'must be a string, or { "dpapi": "<base64>" } as oxymail writes it on Windows';
+export function storedSecretProblem(value: unknown): Text | undefined {
+  return typeof value === 'string' || isSealed(value) ? undefined : text('INVALID_SETTINGS.secretShape');
 }
 
 /** The codec for this machine: DPAPI on Windows, file permissions elsewhere. */
@@ -49,8 +50,8 @@ export function defaultCodec(platform = process.platform): SecretCodec {
       seal: async (plain) => plain,
       open: async (stored, where, fix) => {
         if (typeof stored === 'string') return stored;
-        throw new MailError('SECRET_UNREADABLE', `settings: ${where} is encrypted with Windows DPAPI and cannot be read on ${platform}`, {
-          hint: `It was written on Windows and opens only there, for the Windows user who wrote it. ${fix}`,
+        throw new MailError('SECRET_UNREADABLE', text('SECRET_UNREADABLE.notWindows', { where, platform }), {
+          hint: text('SECRET_UNREADABLE.hint.notWindows', { fix }),
         });
       },
     };
@@ -58,8 +59,8 @@ export function defaultCodec(platform = process.platform): SecretCodec {
   const native = () => {
     const loaded = loadNative();
     if (!loaded.binding?.protectData || !loaded.binding.unprotectData) {
-      throw new MailError('MAPI_UNAVAILABLE', `settings: DPAPI is unavailable: ${loaded.binding ? 'the addon has no DPAPI' : loaded.reason}`, {
-        hint: 'Reinstall oxymail so that its native addon matches this Node.js.',
+      throw new MailError('MAPI_UNAVAILABLE', text('MAPI_UNAVAILABLE.dpapi', { reason: loaded.binding ? text('MAPI_UNAVAILABLE.noDpapi') : loaded.reason }), {
+        hint: text('MAPI_UNAVAILABLE.hint.reinstall'),
       });
     }
     return loaded.binding as Required<Pick<NonNullable<typeof loaded.binding>, 'protectData' | 'unprotectData'>>;
@@ -73,9 +74,9 @@ export function defaultCodec(platform = process.platform): SecretCodec {
         return (await native().unprotectData(Buffer.from(stored.dpapi, 'base64'))).toString('utf8');
       } catch (err) {
         if (err instanceof MailError) throw err;
-        throw new MailError('SECRET_UNREADABLE', `settings: ${where} cannot be decrypted (CryptUnprotectData): ${(err as Error).message}`, {
+        throw new MailError('SECRET_UNREADABLE', text('SECRET_UNREADABLE.decrypt', { where, error: (err as Error).message }), {
           cause: err,
-          hint: `DPAPI secrets open only for the Windows user who wrote them, on the same machine. ${fix}`,
+          hint: text('SECRET_UNREADABLE.hint.dpapi', { fix }),
         });
       }
     },

@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { failWithProblems, MailError, Problem } from '../errors';
+import { failWithProblems, MailError, Problem, problem, problemAt } from '../errors';
+import { format, Text, text } from '../i18n';
 import { createMailer, Mailer, MailerOptions } from '../mailer';
 import { MASK, maskSecrets, parseSettingsJson, SECRET_PATHS, UserMailSettings, validateSettings } from '../settings';
 import { userOutboxOption } from '../outbox/paths';
@@ -147,10 +148,14 @@ const USER_ID = /^[\p{L}\p{N}](?:[\p{L}\p{M}\p{N} ._@+'-]{0,126}[\p{L}\p{M}\p{N}
 
 /** Why `userId` cannot be a user id, or undefined when it can. */
 export function userIdProblem(userId: unknown): string | undefined {
-  if (typeof userId === 'string' && RESERVED_IDS.has(userId)) return `'${userId}' is reserved (a name every JavaScript object has): choose another user id`;
-  if (typeof userId !== 'string' || !USER_ID.test(userId)) {
-    return "a user id is 1 to 128 characters: letters, digits and space . _ @ + - ' (starting with a letter or a digit)";
-  }
+  const wrong = userIdText(userId);
+  return wrong && format(wrong);
+}
+
+/** Why `userId` cannot be a user id, as a catalog Text. */
+function userIdText(userId: unknown): Text | undefined {
+  if (typeof userId === 'string' && RESERVED_IDS.has(userId)) return text('INVALID_SETTINGS.userIdReserved', { id: userId });
+  if (typeof userId !== 'string' || !USER_ID.test(userId)) return text('INVALID_SETTINGS.userId');
   return undefined;
 }
 
@@ -180,7 +185,11 @@ export function shellWord(s: string): string {
  * piped form for scripts.
  */
 export function setAgain(userId: string, secretPath: string): string {
-  return `Set it again (it prompts for the secret): oxymail settings set ${shellWord(userId)} --secret-stdin ${secretPath}`;
+  return format(setAgainText(userId, secretPath));
+}
+
+function setAgainText(userId: string, secretPath: string): Text {
+  return text('SECRET_UNREADABLE.setAgain', { user: shellWord(userId), path: secretPath });
 }
 
 /** A settings file is small: anything bigger, or nested deeper, is not one (and is not parsed). */
@@ -218,13 +227,13 @@ async function checkRegularFile(file: string): Promise<boolean> {
     throw err;
   }
   if (stat.isSymbolicLink()) {
-    throw new MailError('STORE_ACCESS', `settings: ${file} is a symbolic link; oxymail does not follow it`, {
-      hint: `Point OXYMAIL_SETTINGS (or --store) at the real file (${file} -> its target), or replace the link by the file.`,
+    throw new MailError('STORE_ACCESS', text('STORE_ACCESS.symlink', { file }), {
+      hint: text('STORE_ACCESS.hint.symlink', { file }),
     });
   }
   if (!stat.isFile()) {
-    throw new MailError('STORE_ACCESS', `settings: ${file} is not a regular file`, {
-      hint: `Remove or rename ${file}, or choose another store with --store FILE.`,
+    throw new MailError('STORE_ACCESS', text('STORE_ACCESS.notFile', { file }), {
+      hint: text('STORE_ACCESS.hint.notFile', { file }),
     });
   }
   return true;
@@ -236,17 +245,16 @@ function storeAccessError(err: unknown, file: string, op: string): MailError {
   const code = (err as NodeJS.ErrnoException)?.code;
   const hint =
     code === 'EACCES' || code === 'EPERM'
-      ? `This account may not ${op === 'read' ? 'read' : 'write'} ${file}: check its owner and rights (or choose another store with --store FILE).`
+      ? text(op === 'read' ? 'STORE_ACCESS.hint.mayNotRead' : 'STORE_ACCESS.hint.mayNotWrite', { file })
       : code === 'EISDIR'
-        ? `${file} is a folder: choose a file name (--store FILE).`
+        ? text('STORE_ACCESS.hint.folder', { file })
         : code === 'ENOSPC'
-          ? 'The disk is full: free some space and retry.'
-          : `Check ${file} and its folder (--store FILE chooses another).`;
-  return new MailError('STORE_ACCESS', `settings: could not ${op} ${file}: ${(err as Error)?.message ?? String(err)}`, { cause: err, hint });
+          ? text('STORE_ACCESS.hint.diskFull')
+          : text('STORE_ACCESS.hint.check', { file });
+  return new MailError('STORE_ACCESS', text('STORE_ACCESS', { op, file, error: (err as Error)?.message ?? String(err) }), { cause: err, hint });
 }
 
-const invalidSettings = (file: string, problems: Problem[]): never =>
-  failWithProblems('INVALID_SETTINGS', `settings: ${file} holds invalid settings (nothing was overwritten; the previous version is in ${file}.bak)`, problems);
+const invalidSettings = (file: string, problems: Problem[]): never => failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS.store', { file }), problems);
 
 /** Opens (without reading yet) the store at `file` (default: defaultStorePath()). */
 export function openSettingsStore(file?: string, options: StoreOptions = {}): SettingsStore {
@@ -254,54 +262,53 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
   const codec = options.codec ?? defaultCodec();
 
   async function read(): Promise<StoreFile> {
-    let text: string;
+    let content: string;
     try {
       if (!(await checkRegularFile(storePath))) return { version: STORE_VERSION, users: new Map() };
-      text = await fs.readFile(storePath, 'utf8');
+      content = await fs.readFile(storePath, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: STORE_VERSION, users: new Map() };
       throw storeAccessError(err, storePath, 'read');
     }
-    if (text.length > MAX_STORE_BYTES) {
-      return invalidSettings(storePath, [{ path: '(file)', message: `is over ${MAX_STORE_BYTES} bytes: not a settings file` }]);
+    if (content.length > MAX_STORE_BYTES) {
+      return invalidSettings(storePath, [problem('(file)', text('INVALID_SETTINGS.storeSize', { max: MAX_STORE_BYTES }))]);
     }
-    const depth = nestingDepth(text);
+    const depth = nestingDepth(content);
     if (depth > MAX_STORE_DEPTH) {
-      return invalidSettings(storePath, [{ path: '(file)', message: `is nested ${depth} levels deep: settings are at most ${MAX_STORE_DEPTH}` }]);
+      return invalidSettings(storePath, [problem('(file)', text('INVALID_SETTINGS.storeDepth', { depth, max: MAX_STORE_DEPTH }))]);
     }
-    let doc = parseSettingsJson(text, `${storePath} (nothing was overwritten; the previous version is in ${storePath}.bak)`) as Raw;
-    if (!isObject(doc)) return invalidSettings(storePath, [{ path: '(file)', message: 'must be a JSON object' }]);
+    let doc = parseSettingsJson(content, text('INVALID_SETTINGS.storeFile', { file: storePath })) as Raw;
+    if (!isObject(doc)) return invalidSettings(storePath, [problem('(file)', text('INVALID_SETTINGS.jsonObject'))]);
     let version = 0;
     if (Object.hasOwn(doc, 'version')) {
       const v = doc.version;
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-        return invalidSettings(storePath, [{ path: 'version', message: `must be an integer from 0 to ${STORE_VERSION}` }]);
+        return invalidSettings(storePath, [problem('version', text('INVALID_SETTINGS.versionRange', { max: STORE_VERSION }))]);
       }
       if (v > STORE_VERSION) {
-        throw new MailError(
-          'INVALID_SETTINGS',
-          `settings: ${storePath} has format version ${v}, written by a newer oxymail (this one reads up to ${STORE_VERSION})`,
-          { hint: 'Upgrade oxymail on this machine.', problems: [{ path: 'version', message: `must be at most ${STORE_VERSION}` }] },
-        );
+        throw new MailError('INVALID_SETTINGS', text('INVALID_SETTINGS.newerVersion', { file: storePath, version: v, max: STORE_VERSION }), {
+          hint: text('INVALID_SETTINGS.hint.upgrade'),
+          problems: [problem('version', text('INVALID_SETTINGS.versionMax', { max: STORE_VERSION }))],
+        });
       }
       version = v;
     }
     for (; version < STORE_VERSION; version++) doc = (MIGRATIONS.get(version) as (d: Raw) => Raw)(doc);
-    if (!isObject(doc.users)) return invalidSettings(storePath, [{ path: 'users', message: 'must be an object' }]);
+    if (!isObject(doc.users)) return invalidSettings(storePath, [problem('users', text('INVALID_SETTINGS.object'))]);
     return { version: STORE_VERSION, users: new Map(Object.entries(doc.users) as [string, Raw][]) };
   }
 
   /** Validates one stored user without opening a secret: each secret's shape is checked, then masked. */
   function view(userId: string, raw: unknown): UserMailSettings {
     const at = (p: string) => `users.${userId}.${p}`;
-    if (!isObject(raw)) return invalidSettings(storePath, [{ path: `users.${userId}`, message: 'must be an object' }]);
+    if (!isObject(raw)) return invalidSettings(storePath, [problem(`users.${userId}`, text('INVALID_SETTINGS.object'))]);
     const copy = structuredClone(raw);
     const problems: Problem[] = [];
     for (const p of SECRET_PATHS) {
       const value = getPath(copy, p);
       if (value === undefined) continue;
-      const problem = storedSecretProblem(value);
-      if (problem) problems.push({ path: at(p), message: problem });
+      const shape = storedSecretProblem(value);
+      if (shape) problems.push(problem(at(p), shape));
       setPath(copy, p, MASK);
     }
     let settings: UserMailSettings;
@@ -309,7 +316,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
       settings = validateSettings(copy);
     } catch (err) {
       if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw err;
-      return invalidSettings(storePath, [...problems, ...(err.problems ?? []).map((pr) => ({ ...pr, path: at(pr.path) }))]);
+      return invalidSettings(storePath, [...problems, ...(err.problems ?? []).map((pr) => problemAt(pr, at(pr.path)))]);
     }
     if (problems.length) invalidSettings(storePath, problems);
     return settings;
@@ -324,7 +331,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
       const stored = getPath(copy, p) as string | SealedSecret | undefined;
       if (stored === undefined) continue;
       try {
-        setPath(copy, p, await codec.open(stored, `users.${userId}.${p}`, setAgain(userId, p)));
+        setPath(copy, p, await codec.open(stored, `users.${userId}.${p}`, setAgainText(userId, p)));
       } catch (err) {
         if (!collect || !(err instanceof MailError) || err.code !== 'SECRET_UNREADABLE') throw err;
         unreadable.push({ path: p, error: err });
@@ -344,8 +351,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
     for (const p of SECRET_PATHS) {
       if (getPath(next, p) !== MASK) continue;
       const stored = getPath(previous, p);
-      if (stored === undefined)
-        problems.push({ path: at(p), message: `is the mask ${MASK}, and ${userId} has no stored secret to keep: give the secret itself` });
+      if (stored === undefined) problems.push(problem(at(p), text('INVALID_SETTINGS.maskWithoutSecret', { mask: MASK, user: userId })));
       else kept.set(p, stored);
     }
     let valid: UserMailSettings;
@@ -353,12 +359,9 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
       valid = validateSettings(next);
     } catch (err) {
       if (!(err instanceof MailError) || err.code !== 'INVALID_SETTINGS') throw err;
-      return failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', [
-        ...problems,
-        ...(err.problems ?? []).map((pr) => ({ ...pr, path: at(pr.path) })),
-      ]);
+      return failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS'), [...problems, ...(err.problems ?? []).map((pr) => problemAt(pr, at(pr.path)))]);
     }
-    if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: invalid user mail settings', problems);
+    if (problems.length) failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS'), problems);
     const raw = structuredClone(valid) as unknown as Raw;
     for (const p of SECRET_PATHS) {
       const value = getPath(raw, p);
@@ -457,9 +460,9 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
       const problems: Problem[] = [];
       const encoded = new Map<string, { raw: Raw; saved: UserMailSettings }>();
       for (const [id, settings] of Object.entries(next)) {
-        const idProblem = userIdProblem(id);
+        const idProblem = userIdText(id);
         if (idProblem) {
-          problems.push({ path: `users.${id}`, message: idProblem });
+          problems.push(problem(`users.${id}`, idProblem));
           continue;
         }
         try {
@@ -469,7 +472,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
           problems.push(...err.problems);
         }
       }
-      if (problems.length) failWithProblems('INVALID_SETTINGS', 'settings: nothing was written', problems);
+      if (problems.length) failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS.nothingWritten'), problems);
       let changed = false;
       const saved: Record<string, UserMailSettings> = Object.create(null);
       for (const [id, { raw, saved: s }] of encoded) {
@@ -503,7 +506,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
 
   async function saveRefreshToken(userId: string, refreshToken: string | undefined): Promise<void> {
     await putUser(userId, (previous) => {
-      if (previous === undefined) throw new MailError('SETTINGS_NOT_FOUND', `settings: no user '${userId}' in ${storePath}`);
+      if (previous === undefined) throw new MailError('SETTINGS_NOT_FOUND', text('SETTINGS_NOT_FOUND', { user: userId, file: storePath }));
       const next = view(userId, previous) as unknown as Raw;
       setPath(next, 'smtp.oauth2.refreshToken', refreshToken);
       return next;
@@ -547,8 +550,8 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
     async mailerFor(userId, mailerOptions) {
       const settings = await this.get(userId);
       if (!settings) {
-        throw new MailError('SETTINGS_NOT_FOUND', `settings: no settings for user '${userId}' in ${storePath}`, {
-          hint: `Create them with: oxymail settings set ${shellWord(userId)} email=... customize=true protocol=smtp smtp.host=...`,
+        throw new MailError('SETTINGS_NOT_FOUND', text('SETTINGS_NOT_FOUND.store', { user: userId, file: storePath }), {
+          hint: text('SETTINGS_NOT_FOUND.hint.create', { user: shellWord(userId) }),
         });
       }
       const options = userOutboxOption(storePath, userId, settings.outbox, mailerOptions);
@@ -559,8 +562,8 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
     async tokenSourceFor(userId, sourceOptions = {}) {
       const settings = await this.get(userId);
       if (!settings) {
-        throw new MailError('SETTINGS_NOT_FOUND', `settings: no settings for user '${userId}' in ${storePath}`, {
-          hint: 'oxymail settings list shows the users.',
+        throw new MailError('SETTINGS_NOT_FOUND', text('SETTINGS_NOT_FOUND.store', { user: userId, file: storePath }), {
+          hint: text('SETTINGS_NOT_FOUND.hint.list'),
         });
       }
       return tokenSourceOf(userId, settings, sourceOptions.onTokens);

@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { SendMailOptions } from 'nodemailer';
 import type MailMessage from 'nodemailer/lib/mailer/mail-message';
 import { MailError } from '../errors';
+import { Text, text } from '../i18n';
 import { Mailbox } from '../address';
 import type { Effective, Feature } from '../capabilities';
 import type { ComposedMessage, DsnParams } from './transport';
@@ -124,14 +125,12 @@ export function withOwnKeys<T extends object>(o: T, keys: readonly string[]): T 
  * the process has put one of them on Object.prototype, composing would carry it into the message
  * (a header, a file read from disk): nothing is sent instead.
  */
-export function refuseGadgets(keys: readonly string[] = ['headers', ...PART_KEYS], why = 'nodemailer would read it into the message'): void {
+export function refuseGadgets(keys: readonly string[] = ['headers', ...PART_KEYS], why: Text | string = text('INTERNAL.why.message')): void {
   const polluted = keys.filter((key) => Object.hasOwn(Object.prototype, key));
   if (polluted.length) {
-    throw new MailError(
-      'INTERNAL',
-      `send: Object.prototype has been given ${polluted.map((k) => `'${k}'`).join(', ')} by other code in this process (prototype pollution); nothing was sent, as ${why}`,
-      { hint: `Find and fix the code that sets Object.prototype.${polluted[0]} (often a merge of untrusted JSON into an object).` },
-    );
+    throw new MailError('INTERNAL', text('INTERNAL.pollution', { keys: polluted.map((k) => `'${k}'`).join(', '), why }), {
+      hint: text('INTERNAL.hint.pollution', { key: polluted[0] }),
+    });
   }
 }
 
@@ -276,9 +275,9 @@ export async function composeMessage(mail: SendMailOptions, dir?: string): Promi
     await dispose();
     const at = (err as NodeJS.ErrnoException)?.path;
     if (typeof at === 'string' && at.startsWith(temp)) {
-      throw new MailError('OUTBOX_WRITE', `send: the composed message could not be written to ${temp}: ${(err as Error).message}; nothing was sent`, {
+      throw new MailError('OUTBOX_WRITE', text('OUTBOX_WRITE.temp', { temp, error: (err as Error).message }), {
         cause: err,
-        hint: 'Free some disk space (or check the rights on the temp folder), then send again.',
+        hint: text('OUTBOX_WRITE.hint.temp'),
       });
     }
     throw composeError(err, mail);
@@ -289,19 +288,19 @@ export async function composeMessage(mail: SendMailOptions, dir?: string): Promi
 function composeError(err: unknown, mail: SendMailOptions): MailError {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOENT' || e?.code === 'EACCES' || e?.code === 'EISDIR' || e?.code === 'EPERM') {
-    return new MailError('ATTACHMENT_NOT_FOUND', `send: an attachment could not be read while composing the message: ${e.message}; nothing was sent`, {
+    return new MailError('ATTACHMENT_NOT_FOUND', text('ATTACHMENT_NOT_FOUND.composing', { error: e.message }), {
       cause: err,
-      hint: 'Check that the attachment files exist and can be read, then send again.',
+      hint: text('ATTACHMENT_NOT_FOUND.hint'),
     });
   }
   // Any other failure while reading (an I/O error, a stream given as content that fails) is the
   // attachment's, not the message's shape.
   const streamed = mail.attachments?.some((a) => a.path !== undefined || (a.content && typeof (a.content as Readable).pipe === 'function'));
   if (streamed && !(err instanceof TypeError)) {
-    return new MailError('ATTACHMENT_UNREADABLE', `send: an attachment failed while it was read: ${e?.message ?? String(err)}; nothing was sent`, {
+    return new MailError('ATTACHMENT_UNREADABLE', text('ATTACHMENT_UNREADABLE.composing', { error: e?.message ?? String(err) }), {
       cause: err,
-      hint: 'Check the attachment (its file, disk or network share, or the stream given as content), then send again.',
+      hint: text('ATTACHMENT_UNREADABLE.hint'),
     });
   }
-  return new MailError('INVALID_MESSAGE', `send: the message could not be composed: ${e?.message ?? String(err)}; nothing was sent`, { cause: err });
+  return new MailError('INVALID_MESSAGE', text('INVALID_MESSAGE.compose', { error: e?.message ?? String(err) }), { cause: err });
 }

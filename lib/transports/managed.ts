@@ -2,7 +2,8 @@
  * The managed relay: the suite's own SMTP account. The user gets an assigned sender address,
  * their own address goes to Reply-To, and bulk (CRM) sending is refused.
  */
-import { MailError, Problem } from '../errors';
+import { MailError, Problem, problem, problemAt, problemHint, problemsText } from '../errors';
+import { text, textList } from '../i18n';
 import { SmtpSecurity, validateSettings } from '../settings';
 import type { SmtpEndpoint } from '../settings';
 
@@ -18,9 +19,7 @@ export interface ManagedRelay extends Partial<SmtpEndpoint> {
 }
 
 /** The hint every "managed mode cannot work" error carries. */
-export const MANAGED_HINT =
-  "Managed sending needs the suite's relay (options.managed, or OXYMAIL_MANAGED_RELAY and OXYMAIL_MANAGED_FROM). " +
-  "Otherwise turn on 'customize' in the user's settings and choose SMTP or MAPI.";
+export const MANAGED_HINT = text('MANAGED_NOT_CONNECTED.hint');
 
 /**
  * The relay from the options, or from the environment: OXYMAIL_MANAGED_RELAY is an smtp:// or
@@ -34,13 +33,13 @@ export function resolveRelay(given: ManagedRelay | undefined, env: NodeJS.Proces
   try {
     parsed = new URL(url);
   } catch {
-    throw new MailError('MANAGED_NOT_CONNECTED', 'managed: OXYMAIL_MANAGED_RELAY is not a URL (expected smtp://user:password@host:port)', {
+    throw new MailError('MANAGED_NOT_CONNECTED', text('MANAGED_NOT_CONNECTED.notUrl'), {
       protocol: 'managed',
       hint: MANAGED_HINT,
     });
   }
   if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') {
-    throw new MailError('MANAGED_NOT_CONNECTED', `managed: OXYMAIL_MANAGED_RELAY must use smtp:// or smtps://, not ${parsed.protocol}//`, {
+    throw new MailError('MANAGED_NOT_CONNECTED', text('MANAGED_NOT_CONNECTED.scheme', { scheme: `${parsed.protocol}//` }), {
       protocol: 'managed',
       hint: MANAGED_HINT,
     });
@@ -51,9 +50,9 @@ export function resolveRelay(given: ManagedRelay | undefined, env: NodeJS.Proces
     try {
       return part ? decodeURIComponent(part) : undefined;
     } catch {
-      throw new MailError('MANAGED_NOT_CONNECTED', `managed: OXYMAIL_MANAGED_RELAY has a malformed %-escape in its ${what}`, {
+      throw new MailError('MANAGED_NOT_CONNECTED', text('MANAGED_NOT_CONNECTED.escape', { what }), {
         protocol: 'managed',
-        hint: `Percent-encode the ${what} of OXYMAIL_MANAGED_RELAY (encodeURIComponent), e.g. smtp://user:p%40ss@host:587. ${MANAGED_HINT}`,
+        hint: text('MANAGED_NOT_CONNECTED.hint.escape', { what, managed: MANAGED_HINT }),
       });
     }
   };
@@ -90,10 +89,10 @@ const RELAY_FIELDS = [
 function checkRelay(relay: ManagedRelay): ManagedRelay {
   const problems: Problem[] = Object.keys(relay)
     .filter((key) => !RELAY_FIELDS.includes(key))
-    .map((key) => ({ path: key, message: `unknown relay field (known: ${RELAY_FIELDS.join(', ')})` }));
+    .map((key) => problem(key, text('UNKNOWN_OPTION.relayField', { known: RELAY_FIELDS.join(', ') })));
   const { assignedAddress, ...smtp } = relay;
-  if (!relay.host) problems.push({ path: 'host', message: 'the relay has no host' });
-  if (!assignedAddress) problems.push({ path: 'assignedAddress', message: 'the relay assigns no sender address' });
+  if (!relay.host) problems.push(problem('host', text('MANAGED_NOT_CONNECTED.noHost')));
+  if (!assignedAddress) problems.push(problem('assignedAddress', text('MANAGED_NOT_CONNECTED.noAddress')));
   let checked: SmtpEndpoint | undefined;
   try {
     checked = validateSettings({ customize: true, protocol: 'smtp', email: assignedAddress || undefined, smtp: pick(smtp, RELAY_FIELDS) }).smtp;
@@ -101,20 +100,16 @@ function checkRelay(relay: ManagedRelay): ManagedRelay {
     if (!(err instanceof MailError) || !err.problems) throw err;
     for (const p of err.problems) {
       const path = p.path === 'email' ? 'assignedAddress' : p.path.replace(/^smtp\./, '');
-      if (!problems.some((q) => q.path === path)) problems.push({ ...p, path });
+      if (!problems.some((q) => q.path === path)) problems.push(problemAt(p, path));
     }
   }
   if (problems.length || !checked) {
-    const hints = problems.filter((p) => p.hint).map((p) => p.hint);
-    throw new MailError(
-      'MANAGED_NOT_CONNECTED',
-      `managed: the relay configuration is invalid:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
-      {
-        protocol: 'managed',
-        hint: [...hints, MANAGED_HINT].join(' '),
-        problems,
-      },
-    );
+    const hints = problems.filter((p) => p.hint).map((p) => problemHint(p));
+    throw new MailError('MANAGED_NOT_CONNECTED', problemsText(text('MANAGED_NOT_CONNECTED.invalid'), problems), {
+      protocol: 'managed',
+      hint: text('problems.hints', { hints: textList([...hints, MANAGED_HINT], ' ') }),
+      problems,
+    });
   }
   return { ...checked, assignedAddress };
 }

@@ -11,7 +11,8 @@ import { pipeline } from 'node:stream/promises';
 import type { MapiFlavour } from '../doctor/bitness';
 import type * as Bitness from '../doctor/bitness';
 import type * as FileHead from '../doctor/file-head';
-import { failWithProblems, MailError, MailWarning } from '../errors';
+import { failWithProblems, MailError, MailWarning, problem, warning } from '../errors';
+import { format, Text, text } from '../i18n';
 import { mapiImportance } from '../importance';
 import { ansiError, extendedMapiError, isLoadFailure, mapiLoadError, simpleMapiError } from '../mapi-codes';
 import { NormalizedAttachment, NormalizedMessage } from '../message';
@@ -58,20 +59,20 @@ export interface MapiOutcome {
 /** MAPI profile names have at most 64 characters (MAPILogon, MAPILogonEx). */
 export const MAX_PROFILE_LENGTH = 64;
 
-const unavailable = (op: string, reason: string) =>
-  new MailError('MAPI_UNAVAILABLE', `${op} (MAPI): unavailable: ${reason}`, {
+const unavailable = (op: string, reason: Text | string) =>
+  new MailError('MAPI_UNAVAILABLE', text('MAPI_UNAVAILABLE.unavailable', { op, reason }), {
     protocol: 'mapi',
-    hint: "Use SMTP (customize: true, protocol: 'smtp') on this machine, or run on Windows with a MAPI mail client.",
+    hint: text('MAPI_UNAVAILABLE.hint'),
   });
 
 function checkProfile(profile: string | undefined): void {
   if (profile && profile.length > MAX_PROFILE_LENGTH) {
-    failWithProblems('INVALID_SETTINGS', 'send (MAPI): invalid settings', [
-      {
-        path: 'mapi.profile',
-        message: `is ${profile.length} characters long: MAPI profile names have at most ${MAX_PROFILE_LENGTH}`,
-        hint: 'oxymail mapi profiles lists the profiles of this machine; leave mapi.profile empty to use the default one.',
-      },
+    failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS.mapi'), [
+      problem(
+        'mapi.profile',
+        text('INVALID_SETTINGS.profileLength', { length: profile.length, max: MAX_PROFILE_LENGTH }),
+        text('INVALID_SETTINGS.hint.profiles'),
+      ),
     ]);
   }
 }
@@ -148,13 +149,11 @@ export class MapiTransport implements Transport {
     if (!msg) throw new TypeError('send (MAPI): the job has no message (MAPI sends are never replayed from the outbox)');
     const outcome = await this.sendMessage(msg, job.effective, { dialog: job.dropped.has('dialog') ? false : job.dialog, parentWindow: job.parentWindow });
     const warnings: MailWarning[] = [];
-    if (job.dropped.has('html') && msg.text === undefined)
-      warnings.push({ code: 'HTML_CONVERTED', message: 'the HTML body was converted to plain text for MAPI' });
-    if (msg.attachments.some((a) => a.cid))
-      warnings.push({ code: 'INLINE_ATTACHED', message: 'MAPI carries no inline images: the images with a cid went as ordinary attachments' });
+    if (job.dropped.has('html') && msg.text === undefined) warnings.push(warning('HTML_CONVERTED', text('HTML_CONVERTED')));
+    if (msg.attachments.some((a) => a.cid)) warnings.push(warning('INLINE_ATTACHED', text('INLINE_ATTACHED')));
     warnings.push(...outcome.warnings);
     if (!outcome.unicode) {
-      warnings.push({ code: 'MAPI_ANSI', message: 'the mail client has no Unicode MAPI (MAPISendMailW): text outside the Windows code page may be lost' });
+      warnings.push(warning('MAPI_ANSI', text('MAPI_ANSI')));
     }
     return {
       messageId: null,
@@ -184,21 +183,21 @@ export class MapiTransport implements Transport {
       outcome = await this.sendWith(binding, msg, eff, options, temp);
     } catch (err) {
       const leftBehind = await this.cleanUp(temp);
-      if (leftBehind !== undefined && err instanceof Error) appendToMessage(err, `; also, ${leftBehind}`);
+      if (leftBehind !== undefined && err instanceof Error) appendToMessage(err, `; ${format(text('TEMP_CLEANUP_FAILED.also', { what: leftBehind }))}`);
       throw err;
     }
     const leftBehind = await this.cleanUp(temp);
-    return { ...outcome, warnings: leftBehind === undefined ? [] : [{ code: 'TEMP_CLEANUP_FAILED', message: leftBehind }] };
+    return { ...outcome, warnings: leftBehind === undefined ? [] : [warning('TEMP_CLEANUP_FAILED', leftBehind)] };
   }
 
   /** Removes the temp folder, if there is one; says what was left behind, or undefined when nothing was. */
-  private async cleanUp(temp: string | undefined): Promise<string | undefined> {
+  private async cleanUp(temp: string | undefined): Promise<Text | undefined> {
     if (temp === undefined) return undefined;
     try {
       await this.removeTemp(temp);
       return undefined;
     } catch (err) {
-      return `the temp copies of in-memory attachments could not be removed (${temp}): ${err instanceof Error ? err.message : String(err)}`;
+      return text('TEMP_CLEANUP_FAILED', { temp, error: err instanceof Error ? err.message : String(err) });
     }
   }
 
@@ -215,14 +214,10 @@ export class MapiTransport implements Transport {
     if (failed >= 0) {
       const err: unknown = (copies[failed] as PromiseRejectedResult).reason;
       const why = err instanceof Error ? err.message : String(err);
-      throw new MailError(
-        'ATTACHMENT_NOT_FOUND',
-        `send (MAPI): attachments[${failed}] (${msg.attachments[failed].filename}) could not be copied to a temp file: ${why}`,
-        {
-          protocol: 'mapi',
-          cause: err,
-        },
-      );
+      throw new MailError('ATTACHMENT_NOT_FOUND', text('ATTACHMENT_NOT_FOUND.mapiCopy', { index: failed, filename: msg.attachments[failed].filename, why }), {
+        protocol: 'mapi',
+        cause: err,
+      });
     }
     const common = {
       dllPath: process.env.OXYMAIL_MAPI_DLL || undefined,

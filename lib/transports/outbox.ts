@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { SendMailOptions } from 'nodemailer';
 import { MailError } from '../errors';
+import { text } from '../i18n';
 import { nodemailer } from '../lazy';
 
 /** The per-user outbox folder: %LOCALAPPDATA%\oxymail\outbox, or $XDG_DATA_HOME/oxymail/outbox. */
@@ -33,9 +34,9 @@ export async function writeToOutbox(mail: SendMailOptions, dir: string): Promise
     return { path: file, messageId: info.messageId };
   } catch (err) {
     if (file) await fs.rm(file, { force: true });
-    throw new MailError('OUTBOX_WRITE', `outbox: could not write the message to ${dir}: ${(err as Error).message}`, {
+    throw new MailError('OUTBOX_WRITE', text('OUTBOX_WRITE', { dir, error: (err as Error).message }), {
       cause: err,
-      hint: 'Choose another folder with --outbox DIR.',
+      hint: text('OUTBOX_WRITE.hint'),
     });
   }
 }

@@ -9,6 +9,7 @@ import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { needsSmtpUtf8, normalizeAddress } from '../address';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
+import { Text, text } from '../i18n';
 import { nodemailer, smtpConnection } from '../lazy';
 import type { SmtpVerifyResult } from '../result';
 import { isEhloName, isGmailHost, isLoopback, SmtpEndpoint } from '../settings';
@@ -172,8 +173,7 @@ function tokenRefused(err: unknown): boolean {
 const CONTROL_KEY = 'oxymailSendControl';
 
 /** What a person can do when the outcome of a send is unknown. */
-export const DELIVERY_UNKNOWN_HINT =
-  'The server may have the message: check (the recipients, the Sent copy or the server log, by its Message-ID) before sending it again. oxymail never sends it again by itself.';
+export const DELIVERY_UNKNOWN_HINT = text('SMTP_DELIVERY_UNKNOWN.hint');
 
 /** A pooled SMTP connection to one endpoint, opened on first use. */
 export class SmtpTransport implements Transport {
@@ -250,7 +250,7 @@ export class SmtpTransport implements Transport {
     // nodemailer merges the `tls` and `auth` options into `{}.tls` / `{}.auth`: with those on a
     // polluted Object.prototype, it would merge our certificate rules and credentials into the
     // prototype itself (shared by every object) and use what another transport left there.
-    refuseGadgets(['tls', 'auth'], 'nodemailer would merge the TLS options and the credentials into it');
+    refuseGadgets(['tls', 'auth'], text('INTERNAL.why.smtp'));
     const control = new SendControl(job.deadlineMs ?? this.endpoint.deadlineMs ?? DEFAULT_DEADLINE_MS, signal);
     this.pending.add(control);
     let messageId: string | undefined;
@@ -308,17 +308,20 @@ export class SmtpTransport implements Transport {
     const which = [envelope.from, ...envelope.to].filter(needsSmtpUtf8);
     throw new MailError(
       'SMTP_UTF8_UNSUPPORTED',
-      `send (SMTP ${this.endpoint.host}:${this.endpoint.port}): ${which.join(', ')} ${which.length > 1 ? 'have' : 'has'} a non-ASCII local part and the server does not offer SMTPUTF8; nothing was sent`,
+      text(which.length > 1 ? 'SMTP_UTF8_UNSUPPORTED.several' : 'SMTP_UTF8_UNSUPPORTED', {
+        where: `send (SMTP ${this.endpoint.host}:${this.endpoint.port})`,
+        addresses: which.join(', '),
+      }),
       {
         protocol: this.protocol,
-        hint: 'Use the ASCII form of the address (most mailboxes have one), or a server that offers SMTPUTF8 (RFC 6531).',
+        hint: text('SMTP_UTF8_UNSUPPORTED.hint'),
       },
     );
   }
 
   /** Connects, negotiates TLS and authenticates; sends nothing (see smtp-verify.ts). */
   async verify(): Promise<SmtpVerifyResult> {
-    refuseGadgets(['tls', 'auth'], 'nodemailer would merge the TLS options and the credentials into it');
+    refuseGadgets(['tls', 'auth'], text('INTERNAL.why.smtp'));
     const tokens = this.tokens;
     const once = () => verifySmtp(this.endpoint, this.protocol, tokens && { tokens, failures: this.tokenFailures });
     if (!tokens) return once();
@@ -392,79 +395,66 @@ export function mapSendError(err: unknown, control: SendControl, e: SmtpEndpoint
   if (control.messageWritten && !replied) {
     const why =
       control.reason === 'deadline'
-        ? `no answer within the send deadline of ${control.deadlineMs} ms`
+        ? text('SMTP_DELIVERY_UNKNOWN.deadline', { ms: control.deadlineMs })
         : control.reason === 'aborted'
-          ? 'the send was aborted'
+          ? text('SMTP_DELIVERY_UNKNOWN.aborted')
           : control.reason === 'closed'
-            ? 'the mailer was closed'
-            : `the connection ended (${ne.message ?? String(err)})`;
-    return new MailError(
-      'SMTP_DELIVERY_UNKNOWN',
-      `${where}: ${why} after the whole message was sent and before the server answered: the server may have it${messageId ? ` (Message-ID ${messageId})` : ''}`,
-      { ...base, deliveryUnknown: true, hint: DELIVERY_UNKNOWN_HINT },
-    );
+            ? text('SMTP_DELIVERY_UNKNOWN.closed')
+            : text('SMTP_DELIVERY_UNKNOWN.ended', { error: ne.message ?? String(err) });
+    return new MailError('SMTP_DELIVERY_UNKNOWN', text(messageId ? 'SMTP_DELIVERY_UNKNOWN.messageId' : 'SMTP_DELIVERY_UNKNOWN', { where, why, messageId }), {
+      ...base,
+      deliveryUnknown: true,
+      hint: DELIVERY_UNKNOWN_HINT,
+    });
   }
   if (control.reason === 'deadline') {
-    return new MailError('SMTP_TIMEOUT', `${where}: the send did not finish within its deadline of ${control.deadlineMs} ms; the message was not sent`, {
+    return new MailError('SMTP_TIMEOUT', text('SMTP_TIMEOUT.deadline', { where, ms: control.deadlineMs }), {
       ...base,
-      hint: `The server answers too slowly. Check ${e.host}:${e.port}, or raise smtp.deadlineMs (or the deadlineMs send option) for very large messages.`,
+      hint: text('SMTP_TIMEOUT.hint.deadline', { host: e.host, port: e.port }),
     });
   }
   if (control.reason === 'closed') {
-    return new MailError('MAILER_CLOSED', `${where}: the mailer was closed before the message was sent; nothing was sent`, base);
+    return new MailError('MAILER_CLOSED', text('MAILER_CLOSED', { where }), base);
   }
-  if (control.reason === 'aborted') return new MailError('ABORTED', `${where}: aborted; the message was not sent`, base);
+  if (control.reason === 'aborted') return new MailError('ABORTED', text('ABORTED.notSent', { where }), base);
   return mapSmtpError(err, e, protocol, 'send', oauth2);
 }
 
 /** Hints for a refused XOAUTH2 login, one place per case (5.7.139: SMTP AUTH off for the mailbox or tenant). */
 export const XOAUTH2_HINTS = {
-  smtpAuthDisabled:
-    'SMTP AUTH is disabled for this mailbox or for the whole tenant, which OAuth2 needs as well: a Microsoft 365 administrator enables it ' +
-    '(admin center > Users > Active users > the user > Mail > Manage email apps > "Authenticated SMTP"; or PowerShell: ' +
-    'Set-CASMailbox -Identity USER -SmtpClientAuthenticationDisabled $false, and for the tenant Set-TransportConfig -SmtpClientAuthenticationDisabled $false).',
-  refused:
-    'The server refused the OAuth2 access token even after a refresh: check that smtp.username (else email) is the mailbox that signed in, ' +
-    'that the scopes include the sending permission (https://outlook.office.com/SMTP.Send, https://mail.google.com/), and sign in again (oxymail auth login USER).',
+  smtpAuthDisabled: text('SMTP_AUTH.hint.xoauth2Disabled'),
+  refused: text('SMTP_AUTH.hint.xoauth2Refused'),
 };
 
-function authHint(response: string, e: SmtpEndpoint, oauth2 = false): string {
+function authHint(response: string, e: SmtpEndpoint, oauth2 = false): Text {
   if (oauth2) return /5\.7\.139/.test(response) ? XOAUTH2_HINTS.smtpAuthDisabled : XOAUTH2_HINTS.refused;
   const google = isGmailHost(e.host) || /support\.google\.com|BadCredentials/i.test(response);
   if (/5\.7\.9|application-specific password/i.test(response) || (google && /5\.7\.8|535/.test(response))) {
-    return (
-      'Gmail refuses the account password for SMTP: create an app password (Google account > Security > ' +
-      '2-Step Verification must be on > App passwords > choose the app and this PC > Generate) and use the ' +
-      '16-letter code as smtp.password. One app password per PC.'
-    );
+    return text('SMTP_AUTH.hint.gmail');
   }
   if (/5\.7\.139|5\.7\.3\b|5\.7\.30/.test(response)) {
-    return (
-      'Microsoft 365 has basic authentication for SMTP disabled for this tenant: use OAuth2 (smtp.oauth2.provider=microsoft ' +
-      'with the application id as smtp.oauth2.clientId, then oxymail auth login USER; README: "OAuth2 (Microsoft 365, Google)"), ' +
-      'or ask the administrator to enable SMTP AUTH for the mailbox.'
-    );
+    return text('SMTP_AUTH.hint.microsoft365');
   }
-  return 'Check smtp.username and smtp.password (the company account), and whether the server wants the full e-mail address as user name.';
+  return text('SMTP_AUTH.hint');
 }
 
-function tlsHint(e: SmtpEndpoint, detail: string, responseCode?: number): string {
+function tlsHint(e: SmtpEndpoint, detail: string, responseCode?: number): Text {
   if (responseCode !== undefined && responseCode >= 400 && responseCode < 500) {
-    return `The server on port ${e.port} refused STARTTLS temporarily (${responseCode}): try again later; if it lasts, its administrator must fix its TLS setup.`;
+    return text('SMTP_TLS.hint.temporary', { port: e.port, code: responseCode });
   }
   if (responseCode !== undefined && responseCode >= 500 && ![500, 502, 504].includes(responseCode)) {
-    return `The server on port ${e.port} refused STARTTLS (${responseCode}): use port 465 with security 'tls', or ask its administrator.`;
+    return text('SMTP_TLS.hint.refused', { port: e.port, code: responseCode });
   }
   if (/wrong version number|WRONG_VERSION_NUMBER/i.test(detail)) {
-    return `Port ${e.port} speaks plain SMTP with STARTTLS, not implicit TLS: use security 'auto' or 'starttls' (or port 465 with 'tls').`;
+    return text('SMTP_TLS.hint.wrongVersion', { port: e.port });
   }
   if (/certificate|self.signed|CERT_|unable to verify/i.test(detail)) {
-    return "The server's certificate could not be verified: give the company CA as smtp.tls.ca (PEM), or check smtp.host matches the certificate name.";
+    return text('SMTP_TLS.hint.certificate');
   }
   if (/STARTTLS/i.test(detail) || responseCode !== undefined) {
-    return `The server on port ${e.port} does not offer STARTTLS: use port 465 with security 'tls', or 'none' only on a trusted network.`;
+    return text('SMTP_TLS.hint.noStarttls', { port: e.port });
   }
-  return `Check that port ${e.port} and security '${e.security}' match the server (465: 'tls'; 25/587: 'starttls' or 'auto').`;
+  return text('SMTP_TLS.hint', { port: e.port, security: e.security });
 }
 
 /** The forms of the credentials a server could echo back in a reply: the password, and the base64 AUTH lines. */
@@ -529,18 +519,15 @@ export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, 
   const base = { protocol, cause: err, responseCode: ne.responseCode, permanent };
   const response = ne.response ?? detail;
   if (STARTTLS_FIRST.test(response) && ne.responseCode === 530) {
-    return new MailError('SMTP_STARTTLS_REQUIRED', `${where}: the server wants STARTTLS first: ${response}`, {
+    return new MailError('SMTP_STARTTLS_REQUIRED', text('SMTP_STARTTLS_REQUIRED', { where, response }), {
       ...base,
-      hint:
-        e.security === 'none'
-          ? "The server requires an encrypted connection: set smtp.security to 'auto' or 'starttls' (not 'none')."
-          : "The server requires STARTTLS but did not offer it in its EHLO reply: set smtp.security to 'starttls' (or use port 465 with 'tls'), or ask its administrator.",
+      hint: e.security === 'none' ? text('SMTP_STARTTLS_REQUIRED.hint.none') : text('SMTP_STARTTLS_REQUIRED.hint'),
     });
   }
   if (ne.responseCode !== undefined && TOO_LARGE.test(response) && (ne.responseCode === 552 || /5\.3\.4/.test(response))) {
-    return new MailError('SMTP_MESSAGE_TOO_LARGE', `${where}: the server refused the message as too large: ${response}`, {
+    return new MailError('SMTP_MESSAGE_TOO_LARGE', text('SMTP_MESSAGE_TOO_LARGE.refused', { where, response }), {
       ...base,
-      hint: 'Send smaller attachments (or a link to them): the server sets the limit.',
+      hint: text('SMTP_MESSAGE_TOO_LARGE.hint.refused'),
     });
   }
   switch (ne.code) {
@@ -548,84 +535,71 @@ export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, 
     case 'ENOAUTH':
     case 'EOAUTH2': {
       const temporary = typeof ne.responseCode === 'number' && ne.responseCode >= 400 && ne.responseCode < 500;
-      return new MailError('SMTP_AUTH', `${where}: login refused: ${response}`, {
+      return new MailError('SMTP_AUTH', text('SMTP_AUTH.refused', { where, response }), {
         ...base,
-        hint: temporary ? 'The server refused the login temporarily: try again later; the password was not judged wrong.' : authHint(response, e, oauth2),
+        hint: temporary ? text('SMTP_AUTH.hint.temporary') : authHint(response, e, oauth2),
       });
     }
     case 'ETLS':
-      return new MailError('SMTP_TLS', `${where}: TLS failed: ${detail}`, { ...base, hint: tlsHint(e, detail, ne.responseCode) });
+      return new MailError('SMTP_TLS', text('SMTP_TLS.failed', { where, detail }), { ...base, hint: tlsHint(e, detail, ne.responseCode) });
     case 'ETIMEDOUT': {
-      const hint =
-        /greeting/i.test(detail) && e.port === 465
-          ? "Port 465 expects TLS from the first byte: use security 'tls' or 'auto'."
-          : `Check that ${e.host}:${e.port} is the right server and that a firewall does not drop the connection.`;
-      return new MailError('SMTP_TIMEOUT', `${where}: timed out: ${detail}`, { ...base, hint });
+      const hint = /greeting/i.test(detail) && e.port === 465 ? text('SMTP_TIMEOUT.hint.port465') : text('SMTP_TIMEOUT.hint', { host: e.host, port: e.port });
+      return new MailError('SMTP_TIMEOUT', text('SMTP_TIMEOUT', { where, detail }), { ...base, hint });
     }
     case 'EENVELOPE': {
       if (ne.command === 'DATA') {
-        return new MailError('SMTP_MESSAGE_REJECTED', `${where}: the server refused the message (DATA): ${response}`, {
+        return new MailError('SMTP_MESSAGE_REJECTED', text('SMTP_MESSAGE_REJECTED.data', { where, response }), {
           ...base,
-          hint: permanent === false ? 'A temporary refusal: send the message again later.' : undefined,
+          hint: permanent === false ? text('SMTP_MESSAGE_REJECTED.hint.temporary') : undefined,
         });
       }
       const details = rejectedDetails(ne.rejectedErrors);
-      return new MailError('SMTP_REJECTED', `${where}: the server refused the envelope: ${response}`, {
+      return new MailError('SMTP_REJECTED', text('SMTP_REJECTED', { where, response }), {
         ...base,
         ...(details.length ? { rejectedDetails: details } : {}),
-        hint:
-          permanent === false
-            ? 'A temporary refusal (4xx): send the message again later.'
-            : 'Check the recipient addresses, and that the account may send as the sender address.',
+        hint: permanent === false ? text('SMTP_REJECTED.hint.temporary') : text('SMTP_REJECTED.hint'),
       });
     }
     case 'EMESSAGE':
       if (/larger than allowed/i.test(detail)) return tooLarge(detail, where, base);
-      return new MailError('SMTP_MESSAGE_REJECTED', `${where}: the server refused the message: ${response}`, {
+      return new MailError('SMTP_MESSAGE_REJECTED', text('SMTP_MESSAGE_REJECTED', { where, response }), {
         ...base,
-        hint: permanent === false ? 'A temporary refusal: send the message again later.' : undefined,
+        hint: permanent === false ? text('SMTP_MESSAGE_REJECTED.hint.temporary') : undefined,
       });
     case 'ESTREAM':
-      return new MailError('ATTACHMENT_UNREADABLE', `${where}: an attachment could not be read while sending: ${detail}; the message was not sent`, {
+      return new MailError('ATTACHMENT_UNREADABLE', text('ATTACHMENT_UNREADABLE.sending', { where, detail }), {
         ...base,
-        hint: 'Check that the attachment files stay in place and readable until send() returns (a stream given as content must not fail).',
+        hint: text('ATTACHMENT_UNREADABLE.hint.sending'),
       });
     case 'EABORT':
-      return new MailError('ABORTED', `${where}: aborted`, base);
+      return new MailError('ABORTED', text('ABORTED', { where }), base);
     case 'EPROTOCOL':
       if (/Invalid greeting/i.test(detail) && typeof ne.responseCode === 'number') {
-        return new MailError('SMTP_CONNECTION', `${where}: the server refused the connection: ${response}`, {
+        return new MailError('SMTP_CONNECTION', text('SMTP_CONNECTION.refused', { where, response }), {
           ...base,
-          hint:
-            ne.responseCode < 500
-              ? 'The server is busy or shutting down (421): try again later.'
-              : 'The server refuses connections from this machine: check smtp.host and smtp.port, or ask its administrator.',
+          hint: ne.responseCode < 500 ? text('SMTP_CONNECTION.hint.busy') : text('SMTP_CONNECTION.hint.refused'),
         });
       }
-      return new MailError('SMTP_PROTOCOL', `${where}: unexpected reply: ${detail}`, base);
+      return new MailError('SMTP_PROTOCOL', text('SMTP_PROTOCOL', { where, detail }), base);
     default: {
       if (/wrong version number|certificate|self.signed|TLS|SSL/i.test(detail)) {
-        return new MailError('SMTP_TLS', `${where}: TLS failed: ${detail}`, { ...base, hint: tlsHint(e, detail) });
+        return new MailError('SMTP_TLS', text('SMTP_TLS.failed', { where, detail }), { ...base, hint: tlsHint(e, detail) });
       }
       const hint =
         ne.code === 'EDNS' || /ENOTFOUND|EAI_AGAIN/.test(detail)
-          ? `The server name '${e.host}' does not resolve: check smtp.host.`
+          ? text('SMTP_CONNECTION.hint.dns', { host: e.host })
           : /retries after connection was closed/i.test(detail)
-            ? `The server at ${e.host}:${e.port} closed the connection before greeting: check smtp.host and smtp.port, and that it accepts this machine.`
-            : `Check smtp.host and smtp.port (${e.host}:${e.port}) and that the server accepts connections from this machine.`;
-      return new MailError('SMTP_CONNECTION', `${where}: connection failed: ${detail}`, { ...base, hint });
+            ? text('SMTP_CONNECTION.hint.closed', { host: e.host, port: e.port })
+            : text('SMTP_CONNECTION.hint', { host: e.host, port: e.port });
+      return new MailError('SMTP_CONNECTION', text('SMTP_CONNECTION', { where, detail }), { ...base, hint });
     }
   }
 }
 
 function tooLarge(detail: string, where: string, base: object): MailError {
   const limit = /larger than allowed (\d+)/i.exec(detail)?.[1];
-  return new MailError(
-    'SMTP_MESSAGE_TOO_LARGE',
-    `${where}: the message is larger than the server's limit${limit ? ` of ${limit} bytes` : ''} (SIZE); nothing was uploaded`,
-    {
-      ...base,
-      hint: `The server accepts messages up to ${limit ?? 'its advertised SIZE'} bytes, encoding included (attachments grow by a third in base64): send smaller attachments or a link to them.`,
-    },
-  );
+  return new MailError('SMTP_MESSAGE_TOO_LARGE', limit ? text('SMTP_MESSAGE_TOO_LARGE.limit', { where, limit }) : text('SMTP_MESSAGE_TOO_LARGE', { where }), {
+    ...base,
+    hint: limit ? text('SMTP_MESSAGE_TOO_LARGE.hint.limit', { limit }) : text('SMTP_MESSAGE_TOO_LARGE.hint'),
+  });
 }

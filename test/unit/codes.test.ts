@@ -33,6 +33,8 @@ test('every MailError code in lib/ is in ERROR_CODES or a MAPI table', () => {
 test('every warning code in lib/ is in WARNING_CODES', () => {
   // Warnings are built as { code: 'X', message: ... }; MailError details never use that shape.
   const attached = found(/\{\s*code:\s*'([A-Z0-9_]+)',\s*message:/g);
+  // ...or by warning('X', text(...)) when the message comes from the catalogs.
+  found(/\bwarning\(\s*'([A-Z0-9_]+)'/g).forEach((c) => attached.add(c));
   expect(attached.size).toBeGreaterThan(3);
   // The CLI's JSON error documents ({ error: { code, message } }) share the shape, with error codes.
   const unknown = [...attached].filter((c) => !(c in WARNING_CODES) && !(c in ERROR_CODES));
