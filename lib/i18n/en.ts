@@ -470,7 +470,9 @@ export const en = {
   'capability.managed.replyTo': "Reply-To is always the user's e-mail address",
   'capability.managed.bulk': 'bulk (CRM) sending is refused in managed mode',
   'capability.smtp.deliveryReceipt': 'DSN, only when the server advertises it',
-  'capability.smtp.savedToSent': 'no copy in Sent: Cc or Bcc yourself',
+  'capability.smtp.savedToSent':
+    "with an IMAP account (imap settings): the exact message, \\Seen, in the \\Sent folder; sentCopy 'auto' skips Gmail and Microsoft 365, which file it themselves",
+  'capability.managed.savedToSent': "with the user's IMAP account (imap settings): the exact message, \\Seen, in the \\Sent folder",
   'capability.mapi-simple.html': 'plain-text body only',
   'capability.mapi-simple.senderName': "the mail client's account is the sender",
   'capability.mapi-simple.dialog': "shows the mail client's compose window",

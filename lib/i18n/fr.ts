@@ -494,7 +494,9 @@ export const fr: Record<keyof typeof en, string> = {
   'capability.managed.replyTo': "« Répondre à » (Reply-To) est toujours l'adresse e-mail de l'utilisateur",
   'capability.managed.bulk': "l'envoi en masse (CRM) est refusé en mode géré",
   'capability.smtp.deliveryReceipt': "DSN, seulement si le serveur SMTP l'annonce",
-  'capability.smtp.savedToSent': 'pas de copie dans les Éléments envoyés : mettez-vous en Cc ou en Cci',
+  'capability.smtp.savedToSent':
+    "avec un compte IMAP (paramètres imap) : le message exact, marqué lu (\\Seen), dans le dossier \\Sent ; sentCopy 'auto' ne le fait pas pour Gmail et Microsoft 365, qui le classent eux-mêmes",
+  'capability.managed.savedToSent': "avec le compte IMAP de l'utilisateur (paramètres imap) : le message exact, marqué lu (\\Seen), dans le dossier \\Sent",
   'capability.mapi-simple.html': 'corps en texte brut seulement',
   'capability.mapi-simple.senderName': "le compte du client de messagerie est l'expéditeur",
   'capability.mapi-simple.dialog': 'affiche la fenêtre de saisie du client de messagerie',
