@@ -82,7 +82,7 @@ export interface MailErrorDetails {
   deliveryUnknown?: boolean;
   /** The Message-ID of the message the failure concerns, when it was composed. */
   messageId?: string;
-  /** Per-recipient refusals (all recipients refused: SMTP_REJECTED). */
+  /** Per-recipient refusals the server gave before the send failed (all recipients refused: SMTP_REJECTED). */
   rejectedDetails?: RejectedRecipient[];
 }
 

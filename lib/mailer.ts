@@ -657,11 +657,8 @@ class MailerImpl implements Mailer {
       return undefined;
     }
     // All recipients refused at RCPT: the 5xx ones for good, the 4xx ones later.
-    const given = (err as MailError).rejectedDetails;
-    const fromCause = ((err as { cause?: { rejectedErrors?: { recipient?: string; responseCode?: number }[] } }).cause?.rejectedErrors ?? [])
-      .filter((r) => r?.recipient)
-      .map((r) => ({ address: String(r.recipient), responseCode: r.responseCode, permanent: !(r.responseCode && r.responseCode < 500) }));
-    const rejectedDetails = (given?.length ? given : fromCause).map(publicDetail);
+    // (The transport puts the refused recipients on the error: MailError.rejectedDetails.)
+    const rejectedDetails = ((err as MailError).rejectedDetails ?? []).map(publicDetail);
     const later = rejectedDetails.filter((r) => !r.permanent).map((r) => r.address);
     const to = rejectedDetails.length ? later : composed.envelope.to;
     if (!to.length) return undefined;

@@ -369,6 +369,16 @@ function ehloOffers(e: SmtpEndpoint, keyword: string): Promise<boolean> {
   });
 }
 
+/**
+ * The recipients a failed send had refused, for MailError.rejectedDetails: every error the
+ * transport raises carries them when nodemailer reported any (all refused at RCPT, or refused
+ * before another failure), so the policy above reads them there and nowhere else.
+ */
+function refusals(err: unknown): { rejectedDetails?: RejectedRecipient[] } {
+  const details = rejectedDetails((err as { rejectedErrors?: unknown } | undefined)?.rejectedErrors);
+  return details.length ? { rejectedDetails: details } : {};
+}
+
 /** Per-recipient refusals from nodemailer's rejectedErrors. */
 export function rejectedDetails(errors: unknown): RejectedRecipient[] {
   if (!Array.isArray(errors)) return [];
@@ -391,7 +401,7 @@ export function mapSendError(err: unknown, control: SendControl, e: SmtpEndpoint
   const ne = err as { responseCode?: number; message?: string; code?: string };
   const where = `send (SMTP ${e.host}:${e.port})`;
   const replied = typeof ne.responseCode === 'number';
-  const base = { protocol, cause: err, messageId };
+  const base = { protocol, cause: err, messageId, ...refusals(err) };
   if (control.messageWritten && !replied) {
     const why =
       control.reason === 'deadline'
@@ -511,12 +521,11 @@ export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, 
     responseCode?: number;
     permanent?: boolean;
     command?: string;
-    rejectedErrors?: unknown;
   };
   const detail = `${ne.message ?? String(err)}`;
   const where = `${op} (SMTP ${e.host}:${e.port}${ne.command && ne.command !== 'API' && ne.command !== 'CONN' ? `, ${ne.command}` : ''})`;
   const permanent = typeof ne.responseCode === 'number' ? ne.responseCode >= 500 : ne.permanent;
-  const base = { protocol, cause: err, responseCode: ne.responseCode, permanent };
+  const base = { protocol, cause: err, responseCode: ne.responseCode, permanent, ...refusals(err) };
   const response = ne.response ?? detail;
   if (STARTTLS_FIRST.test(response) && ne.responseCode === 530) {
     return new MailError('SMTP_STARTTLS_REQUIRED', text('SMTP_STARTTLS_REQUIRED', { where, response }), {
@@ -553,10 +562,8 @@ export function mapSmtpError(err: unknown, e: SmtpEndpoint, protocol: Protocol, 
           hint: permanent === false ? text('SMTP_MESSAGE_REJECTED.hint.temporary') : undefined,
         });
       }
-      const details = rejectedDetails(ne.rejectedErrors);
       return new MailError('SMTP_REJECTED', text('SMTP_REJECTED', { where, response }), {
         ...base,
-        ...(details.length ? { rejectedDetails: details } : {}),
         hint: permanent === false ? text('SMTP_REJECTED.hint.temporary') : text('SMTP_REJECTED.hint'),
       });
     }
