@@ -8,27 +8,17 @@ import { inspect } from 'node:util';
 import { createMailer, MailError } from '../../lib';
 import { signIn, signOut } from '../../lib/oauth/signin';
 import { smtpSettings } from '../helpers/server';
-import { oidcSettings, Person, startOAuthSmtpServer, startProvider, TestProvider } from './helpers';
+import { oidcSettings, Person, startOAuthSmtpServer, useOAuthStack } from './helpers';
 
-let provider: TestProvider;
-let server: Awaited<ReturnType<typeof startOAuthSmtpServer>>;
-
-beforeAll(async () => {
-  provider = await startProvider();
-  server = await startOAuthSmtpServer(provider);
-});
-afterAll(async () => {
-  await server?.close();
-  await provider?.stop();
-});
+const stack = useOAuthStack();
 
 const USER = 'alice@example.com';
 const settingsFor = (refreshToken?: string) =>
-  smtpSettings(server.port, { username: USER, oauth2: oidcSettings(provider.issuer, refreshToken ? { refreshToken } : {}) });
+  smtpSettings(stack.server.port, { username: USER, oauth2: oidcSettings(stack.provider.issuer, refreshToken ? { refreshToken } : {}) });
 
 /** Signs in through the browser flow, the test playing the person at the browser. */
 async function browserSignIn(login = USER) {
-  const person = new Person(provider.issuer, login);
+  const person = new Person(stack.provider.issuer, login);
   let landed: { url: string; text: string } | undefined;
   const result = await signIn(settingsFor(), {
     flow: 'browser',
@@ -49,7 +39,7 @@ test('browser sign-in (code + PKCE, loopback redirect) gives a refresh token, an
   // Printing the result never shows the token.
   expect(inspect(result) + JSON.stringify(result)).not.toContain(result.refreshToken);
 
-  const before = server.received.length;
+  const before = stack.server.received.length;
   const mailer = createMailer(settingsFor(result.refreshToken));
   try {
     const sent = await mailer.send({ to: 'bob@example.com', subject: 'OAuth2', text: 'Bonjour' });
@@ -57,14 +47,14 @@ test('browser sign-in (code + PKCE, loopback redirect) gives a refresh token, an
   } finally {
     mailer.close();
   }
-  expect(server.received.length).toBe(before + 1);
-  expect(server.received[before].user).toBe(USER);
-  expect(server.received[before].parsed.subject).toBe('OAuth2');
+  expect(stack.server.received.length).toBe(before + 1);
+  expect(stack.server.received[before].user).toBe(USER);
+  expect(stack.server.received[before].parsed.subject).toBe('OAuth2');
 });
 
 /** Waits until the provider itself says the token is no longer active (its lifetime passed). */
 async function untilInactive(token: string): Promise<void> {
-  while ((await provider.introspect(token)).active) await new Promise((r) => setTimeout(r, 250));
+  while ((await stack.provider.introspect(token)).active) await new Promise((r) => setTimeout(r, 250));
 }
 
 /** A token source that records the tokens it hands out (the test's view; the mailer never exposes them). */
@@ -83,18 +73,18 @@ function recording(source: { user: string; getAccessToken(o?: { forceRefresh?: b
 
 test('an access token that expired between two sends is refreshed; the new refresh token goes to onTokens and the old one is refused', async () => {
   const { result } = await browserSignIn();
-  await provider.setAccessTtl(2);
+  await stack.provider.setAccessTtl(2);
   const saved: string[] = [];
   const { createTokenSource } = await import('../../lib/oauth/token-source');
   const source = createTokenSource({
-    oauth2: oidcSettings(provider.issuer, { refreshToken: result.refreshToken }) as never,
+    oauth2: oidcSettings(stack.provider.issuer, { refreshToken: result.refreshToken }) as never,
     user: USER,
     onTokens: (t) => void saved.push(t.refreshToken),
   });
   const rec = recording(source);
   const mailer = createMailer(settingsFor(), { tokenSource: rec });
-  const before = server.received.length;
-  const hits = (await provider.stats()).byGrant.refresh_token ?? 0;
+  const before = stack.server.received.length;
+  const hits = (await stack.provider.stats()).byGrant.refresh_token ?? 0;
   try {
     await mailer.send({ to: 'bob@example.com', subject: 'first', text: '1' });
     const first = rec.handed[0];
@@ -104,13 +94,13 @@ test('an access token that expired between two sends is refreshed; the new refre
     await mailer.send({ to: 'bob@example.com', subject: 'second', text: '2' });
     const latest = rec.handed.at(-1) as string;
     expect(latest).not.toBe(first);
-    expect((await provider.introspect(latest)).active).toBe(true);
+    expect((await stack.provider.introspect(latest)).active).toBe(true);
   } finally {
     mailer.close();
-    await provider.setAccessTtl(3600);
+    await stack.provider.setAccessTtl(3600);
   }
-  expect(server.received.slice(before).map((r) => r.parsed.subject)).toEqual(['first', 'second']);
-  expect((await provider.stats()).byGrant.refresh_token).toBe(hits + 2);
+  expect(stack.server.received.slice(before).map((r) => r.parsed.subject)).toEqual(['first', 'second']);
+  expect((await stack.provider.stats()).byGrant.refresh_token).toBe(hits + 2);
   // Rotation: each refresh gave a new refresh token, handed over to be saved.
   expect(saved).toHaveLength(2);
   expect(new Set([result.refreshToken, ...saved]).size).toBe(3);
@@ -121,15 +111,15 @@ test('an access token that expired between two sends is refreshed; the new refre
   } finally {
     again.close();
   }
-  const old = await provider.refresh(result.refreshToken);
+  const old = await stack.provider.refresh(result.refreshToken);
   expect(old.status).toBe(400);
   expect(old.body.error).toBe('invalid_grant');
 });
 
 test('ten concurrent sends share one refresh (counted at the provider token endpoint)', async () => {
   const { result } = await browserSignIn();
-  const before = server.received.length;
-  const hits = (await provider.stats()).byGrant.refresh_token ?? 0;
+  const before = stack.server.received.length;
+  const hits = (await stack.provider.stats()).byGrant.refresh_token ?? 0;
   const mailer = createMailer(settingsFor(result.refreshToken));
   try {
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => mailer.send({ to: 'bob@example.com', subject: `n${i}`, text: 'x' })));
@@ -137,14 +127,14 @@ test('ten concurrent sends share one refresh (counted at the provider token endp
   } finally {
     mailer.close();
   }
-  expect((await provider.stats()).byGrant.refresh_token).toBe(hits + 1);
-  expect(server.received.length).toBe(before + 10);
+  expect((await stack.provider.stats()).byGrant.refresh_token).toBe(hits + 1);
+  expect(stack.server.received.length).toBe(before + 10);
 });
 
 test('a grant revoked at the provider: OAUTH_SIGNIN_REQUIRED with the sign-in hint, and nothing reaches the SMTP server', async () => {
   const { result } = await browserSignIn();
-  await provider.revoke(result.refreshToken);
-  const before = { received: server.received.length, attempts: server.attempts.length };
+  await stack.provider.revoke(result.refreshToken);
+  const before = { received: stack.server.received.length, attempts: stack.server.attempts.length };
   const mailer = createMailer(settingsFor(result.refreshToken));
   let caught: unknown;
   try {
@@ -158,42 +148,44 @@ test('a grant revoked at the provider: OAUTH_SIGNIN_REQUIRED with the sign-in hi
   const e = caught as MailError;
   expect(e.code).toBe('OAUTH_SIGNIN_REQUIRED');
   expect(e.hint).toMatch(/sign in again/i);
-  expect(server.received.length).toBe(before.received);
-  expect(server.attempts.length).toBe(before.attempts);
+  expect(stack.server.received.length).toBe(before.received);
+  expect(stack.server.attempts.length).toBe(before.attempts);
   for (const text of [e.message, e.hint ?? '', JSON.stringify(e), inspect(e)]) expect(text).not.toContain(result.refreshToken);
 });
 
 test('XOAUTH2 refused once (the access token was revoked): refreshed, and the message is sent once on a new connection', async () => {
   const { result } = await browserSignIn();
   const source = (await import('../../lib/oauth/token-source')).createTokenSource({
-    oauth2: oidcSettings(provider.issuer, { refreshToken: result.refreshToken }) as never,
+    oauth2: oidcSettings(stack.provider.issuer, { refreshToken: result.refreshToken }) as never,
     user: USER,
   });
   const rec = recording(source);
   const first = await rec.getAccessToken();
-  await provider.revoke(first); // the access token only: the grant stays
-  const before = { received: server.received.length, attempts: server.attempts.length };
+  await stack.provider.revoke(first); // the access token only: the grant stays
+  const before = { received: stack.server.received.length, attempts: stack.server.attempts.length };
   const mailer = createMailer(settingsFor(), { tokenSource: rec });
   try {
     await mailer.send({ to: 'bob@example.com', subject: 'once', text: 'x' });
   } finally {
     mailer.close();
   }
-  expect(server.attempts.slice(before.attempts).map((a) => a.active)).toEqual([false, true]);
-  expect(server.received.slice(before.received).map((r) => r.parsed.subject)).toEqual(['once']);
+  expect(stack.server.attempts.slice(before.attempts).map((a) => a.active)).toEqual([false, true]);
+  expect(stack.server.received.slice(before.received).map((r) => r.parsed.subject)).toEqual(['once']);
   expect(source.refreshes).toBe(2);
 });
 
 test('signOut revokes the refresh token at the provider', async () => {
   const { result } = await browserSignIn();
   expect((await signOut(settingsFor(), result.refreshToken)).revocation).toBe('revoked');
-  expect((await provider.refresh(result.refreshToken)).body.error).toBe('invalid_grant');
+  expect((await stack.provider.refresh(result.refreshToken)).body.error).toBe('invalid_grant');
 });
 
 test('the provider unreachable (nothing listens): OAUTH_UNREACHABLE, and nothing reaches the SMTP server', async () => {
   const closed = await closedPort();
-  const before = { received: server.received.length, attempts: server.attempts.length };
-  const mailer = createMailer(smtpSettings(server.port, { username: USER, oauth2: oidcSettings(`http://127.0.0.1:${closed}`, { refreshToken: 'unused' }) }));
+  const before = { received: stack.server.received.length, attempts: stack.server.attempts.length };
+  const mailer = createMailer(
+    smtpSettings(stack.server.port, { username: USER, oauth2: oidcSettings(`http://127.0.0.1:${closed}`, { refreshToken: 'unused' }) }),
+  );
   try {
     await expect(mailer.send({ to: 'bob@example.com', subject: 'x', text: 'x' })).rejects.toMatchObject({
       code: 'OAUTH_UNREACHABLE',
@@ -202,8 +194,8 @@ test('the provider unreachable (nothing listens): OAUTH_UNREACHABLE, and nothing
   } finally {
     mailer.close();
   }
-  expect(server.received.length).toBe(before.received);
-  expect(server.attempts.length).toBe(before.attempts);
+  expect(stack.server.received.length).toBe(before.received);
+  expect(stack.server.attempts.length).toBe(before.attempts);
 });
 
 /** A loopback port nothing listens on (bound, then released). */
@@ -219,17 +211,17 @@ async function closedPort(): Promise<number> {
 test('SMTP AUTH disabled for the mailbox (535 5.7.139): SMTP_AUTH with the administrator hint, no pointless refresh-and-retry, nothing sent', async () => {
   const { result } = await browserSignIn();
   const logins: string[] = [];
-  const disabled = await startOAuthSmtpServer(provider, {
+  const disabled = await startOAuthSmtpServer(stack.provider, {
     refuse: (user) => {
       logins.push(user);
       return { responseCode: 535, message: '5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox.' };
     },
   });
   const source = (await import('../../lib/oauth/token-source')).createTokenSource({
-    oauth2: oidcSettings(provider.issuer, { refreshToken: result.refreshToken }) as never,
+    oauth2: oidcSettings(stack.provider.issuer, { refreshToken: result.refreshToken }) as never,
     user: USER,
   });
-  const mailer = createMailer(smtpSettings(disabled.port, { username: USER, oauth2: oidcSettings(provider.issuer) }), { tokenSource: source });
+  const mailer = createMailer(smtpSettings(disabled.port, { username: USER, oauth2: oidcSettings(stack.provider.issuer) }), { tokenSource: source });
   try {
     const err = await mailer.send({ to: 'bob@example.com', subject: 'x', text: 'x' }).catch((e) => e);
     expect(err).toMatchObject({ code: 'SMTP_AUTH', responseCode: 535, hint: expect.stringContaining('Set-CASMailbox') });
@@ -244,7 +236,7 @@ test('SMTP AUTH disabled for the mailbox (535 5.7.139): SMTP_AUTH with the admin
 });
 
 test('device sign-in through the API: onUserCode gets the code, the person confirms it, the refresh token sends', async () => {
-  const person = new Person(provider.issuer, USER);
+  const person = new Person(stack.provider.issuer, USER);
   let shown: import('../../lib').UserCodePrompt | undefined;
   let confirmed: Promise<unknown> | undefined;
   const result = await signIn(settingsFor(), {
@@ -256,7 +248,7 @@ test('device sign-in through the API: onUserCode gets the code, the person confi
   });
   await confirmed;
   expect(shown?.userCode).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
-  expect(shown?.verificationUri).toBe(`${provider.issuer}/device`);
+  expect(shown?.verificationUri).toBe(`${stack.provider.issuer}/device`);
   expect(shown?.expiresAt.getTime()).toBeGreaterThan(Date.now());
   const mailer = createMailer(settingsFor(result.refreshToken));
   try {
@@ -264,11 +256,11 @@ test('device sign-in through the API: onUserCode gets the code, the person confi
   } finally {
     mailer.close();
   }
-  expect(server.received.at(-1)?.parsed.subject).toBe('device');
+  expect(stack.server.received.at(-1)?.parsed.subject).toBe('device');
 });
 
 test('the person declines at the provider: OAUTH_SIGNIN_DENIED', async () => {
-  const person = new Person(provider.issuer, USER);
+  const person = new Person(stack.provider.issuer, USER);
   const err = await signIn(settingsFor(), {
     flow: 'device',
     onUserCode: (p) => void person.abortDevice(p.verificationUriComplete as string),
@@ -279,13 +271,13 @@ test('the person declines at the provider: OAUTH_SIGNIN_DENIED', async () => {
 test('doctor with OAuth2: the refresh works (its rotation handed to onTokens), and a tenant without SMTP AUTH is a FAIL line naming the switch', async () => {
   const { runDoctor } = await import('../../lib');
   const { result } = await browserSignIn();
-  const disabled = await startOAuthSmtpServer(provider, {
+  const disabled = await startOAuthSmtpServer(stack.provider, {
     refuse: () => ({ responseCode: 535, message: '5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.' }),
   });
   const saved: string[] = [];
   try {
     const report = await runDoctor({
-      settings: smtpSettings(disabled.port, { username: USER, oauth2: oidcSettings(provider.issuer, { refreshToken: result.refreshToken }) }),
+      settings: smtpSettings(disabled.port, { username: USER, oauth2: oidcSettings(stack.provider.issuer, { refreshToken: result.refreshToken }) }),
       onTokens: (t) => void saved.push(t.refreshToken),
       userId: 'alice',
     });
@@ -311,13 +303,13 @@ test('doctor with OAuth2: the refresh works (its rotation handed to onTokens), a
 test('a caller that gives up (its AbortSignal) does not cancel the refresh the others wait for', async () => {
   const { result } = await browserSignIn();
   const { createTokenSource } = await import('../../lib/oauth/token-source');
-  const source = createTokenSource({ oauth2: oidcSettings(provider.issuer, { refreshToken: result.refreshToken }) as never, user: USER });
+  const source = createTokenSource({ oauth2: oidcSettings(stack.provider.issuer, { refreshToken: result.refreshToken }) as never, user: USER });
   const controller = new AbortController();
   const quitter = source.getAccessToken({ signal: controller.signal });
   const patient = source.getAccessToken();
   controller.abort();
   await expect(quitter).rejects.toMatchObject({ code: 'ABORTED' });
   const token = await patient;
-  expect((await provider.introspect(token)).active).toBe(true);
+  expect((await stack.provider.introspect(token)).active).toBe(true);
   expect(source.refreshes).toBe(1);
 });

@@ -10,27 +10,22 @@ import { createInterface } from 'node:readline';
 import { openSettingsStore } from '../../lib';
 import { tempDir } from '../helpers/fixtures';
 import { smtpSettings } from '../helpers/server';
-import { oidcSettings, Person, startOAuthSmtpServer, startProvider, TestProvider } from './helpers';
+import { oidcSettings, Person, useOAuthStack } from './helpers';
 
 const BIN = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const USER = 'alice@example.com';
 
-let provider: TestProvider;
-let server: Awaited<ReturnType<typeof startOAuthSmtpServer>>;
 let storeFile: string;
 /** Everything the commands printed, to check that no token is in it. */
 const printed: string[] = [];
-
-beforeAll(async () => {
-  provider = await startProvider();
-  server = await startOAuthSmtpServer(provider);
-  storeFile = path.join(tempDir(), 'users.json');
-});
 const children: ChildProcess[] = [];
-afterAll(async () => {
+// (Declared before the OAuth2 bench's: the commands still running end before their servers stop.)
+afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill();
-  await server?.close();
-  await provider?.stop();
+});
+const stack = useOAuthStack();
+beforeAll(() => {
+  storeFile = path.join(tempDir(), 'users.json');
 });
 
 interface Run {
@@ -67,7 +62,7 @@ const storedToken = async () => {
 };
 
 test('settings: smtp.oauth2 is set like the rest; the refresh token is refused on the command line and read by --secret-stdin', async () => {
-  await openSettingsStore(storeFile).set('alice', smtpSettings(server.port, { username: USER, oauth2: oidcSettings(provider.issuer) }));
+  await openSettingsStore(storeFile).set('alice', smtpSettings(stack.server.port, { username: USER, oauth2: oidcSettings(stack.provider.issuer) }));
   const refused = await run(['settings', 'set', 'alice', 'smtp.oauth2.refreshToken=abc']);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toContain('--secret-stdin smtp.oauth2.refreshToken');
@@ -91,8 +86,8 @@ test('auth login (device flow): the URL and code on stdout through a pipe, the p
     if (complete) break;
   }
   expect(code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
-  expect(complete).toContain(`${provider.issuer}/device?user_code=`);
-  const page = await new Person(provider.issuer, USER).signIn(complete as string);
+  expect(complete).toContain(`${stack.provider.issuer}/device?user_code=`);
+  const page = await new Person(stack.provider.issuer, USER).signIn(complete as string);
   expect(page.text).toMatch(/Sign-in Success|success/i);
   const loggedIn = await login.done;
   expect(loggedIn.stderr).toMatch(/Waiting for the sign-in: \d+:\d\d left/);
@@ -105,13 +100,13 @@ test('auth login (device flow): the URL and code on stdout through a pipe, the p
   expect(readFileSync(storeFile, 'utf8')).toContain('"refreshToken"');
 
   // Send: the refresh rotates the token, and the store has the new one.
-  const before = server.received.length;
+  const before = stack.server.received.length;
   const sent = await run(['send', '--user', 'alice', '--to', 'bob@example.com', '--subject', 'Par OAuth2', '--text', 'Bonjour']);
   expect(sent.code).toBe(0);
-  expect(server.received.slice(before).map((r) => [r.user, r.parsed.subject])).toEqual([[USER, 'Par OAuth2']]);
+  expect(stack.server.received.slice(before).map((r) => [r.user, r.parsed.subject])).toEqual([[USER, 'Par OAuth2']]);
   const second = await storedToken();
   expect(second).not.toBe(first);
-  expect((await provider.introspect(first as string)).active).toBe(false);
+  expect((await stack.provider.introspect(first as string)).active).toBe(false);
 
   // Status: who, the scopes, the lifetime; never a token.
   const status = await run(['auth', 'status', 'alice', '--json']);
@@ -135,7 +130,7 @@ test('auth login (device flow): the URL and code on stdout through a pipe, the p
   // The next send (a new process) still works with the newest stored token.
   const again = await run(['send', '--user', 'alice', '--to', 'bob@example.com', '--subject', 'Encore', '--text', 'x']);
   expect(again.code).toBe(0);
-  expect(server.received.at(-1)?.parsed.subject).toBe('Encore');
+  expect(stack.server.received.at(-1)?.parsed.subject).toBe('Encore');
 
   // Logout: revoked at the provider, forgotten here; a send then says to sign in, and sends nothing.
   const last = (await storedToken()) as string;
@@ -143,12 +138,12 @@ test('auth login (device flow): the URL and code on stdout through a pipe, the p
   expect(out.code).toBe(0);
   expect(out.stdout).toContain('revoked at the provider and removed from the settings');
   expect(await storedToken()).toBeUndefined();
-  expect((await provider.introspect(last)).active).toBe(false);
-  const count = server.received.length;
+  expect((await stack.provider.introspect(last)).active).toBe(false);
+  const count = stack.server.received.length;
   const refused = await run(['send', '--user', 'alice', '--to', 'bob@example.com', '--subject', 'Non', '--text', 'x', '--json']);
   expect(refused.code).toBe(1);
   expect(JSON.parse(refused.stdout).error).toMatchObject({ code: 'OAUTH_SIGNIN_REQUIRED', hint: expect.stringContaining('oxymail auth login alice') });
-  expect(server.received.length).toBe(count);
+  expect(stack.server.received.length).toBe(count);
   const doctorOut = JSON.parse((await run(['doctor', '--user', 'alice', '--json'])).stdout);
   expect(doctorOut.failed).toBe(true);
   expect(doctorOut.lines.find((l: { id: string }) => l.id === 'smtp.oauth2')).toMatchObject({
@@ -164,7 +159,7 @@ test('auth login (device flow): the URL and code on stdout through a pipe, the p
 test('auth login --flow browser (what Google gets): the URL to open on stdout, the loopback redirect completes the sign-in', async () => {
   await openSettingsStore(storeFile).set(
     'carol',
-    smtpSettings(server.port, { username: 'carol@example.com', oauth2: oidcSettings(provider.issuer) }, { email: 'carol@example.com' }),
+    smtpSettings(stack.server.port, { username: 'carol@example.com', oauth2: oidcSettings(stack.provider.issuer) }, { email: 'carol@example.com' }),
   );
   const login = start(['auth', 'login', 'carol', '--flow', 'browser', '--json']);
   let url: string | undefined;
@@ -175,10 +170,10 @@ test('auth login --flow browser (what Google gets): the URL to open on stdout, t
       break;
     }
   }
-  expect(url).toMatch(new RegExp(`^${provider.issuer}/auth\\?`));
+  expect(url).toMatch(new RegExp(`^${stack.provider.issuer}/auth\\?`));
   expect(new URL(url as string).searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
   expect(new URL(url as string).searchParams.get('code_challenge_method')).toBe('S256');
-  const landed = await new Person(provider.issuer, 'carol@example.com').signIn(url as string);
+  const landed = await new Person(stack.provider.issuer, 'carol@example.com').signIn(url as string);
   expect(landed.text).toContain('Signed in');
   const done = await login.done;
   expect(done.code).toBe(0);
@@ -187,9 +182,9 @@ test('auth login --flow browser (what Google gets): the URL to open on stdout, t
   const t = (await openSettingsStore(storeFile).get('carol'))?.smtp?.oauth2?.refreshToken;
   expect(t).toEqual(expect.any(String));
   refreshTokens.push(t as string);
-  const before = server.received.length;
+  const before = stack.server.received.length;
   expect((await run(['send', '--user', 'carol', '--to', 'bob@example.com', '--subject', 'carol', '--text', 'x'])).code).toBe(0);
-  expect(server.received.slice(before).map((r) => r.user)).toEqual(['carol@example.com']);
+  expect(stack.server.received.slice(before).map((r) => r.user)).toEqual(['carol@example.com']);
 
   // A --settings file is not written back: a rotation is announced on stderr.
   const current = (await openSettingsStore(storeFile).get('carol')) as object;
@@ -202,7 +197,7 @@ test('auth login --flow browser (what Google gets): the URL to open on stdout, t
 }, 120_000); // a dozen processes and the device flow's 5 s polling interval: generous for a loaded CI machine
 
 test('no token in anything the commands printed', async () => {
-  const access = server.attempts.map((a) => a.token).filter(Boolean);
+  const access = stack.server.attempts.map((a) => a.token).filter(Boolean);
   expect(access.length).toBe(5); // four sends and the doctor's login
   const tokens = [...access, ...new Set(refreshTokens)];
   expect(tokens.length).toBeGreaterThanOrEqual(6);

@@ -150,11 +150,44 @@ export class Person {
   }
 }
 
+/** The SMTP server of startOAuthSmtpServer, with the XOAUTH2 logins it checked. */
+export type OAuthSmtpServer = TestServer & { attempts: { user: string; active: boolean; token: string }[] };
+
+/**
+ * The OAuth2 bench of one test file: the provider and an SMTP server checking its tokens, started
+ * before the file's tests (beforeAll) and stopped after them (afterAll). Read `provider` and
+ * `server` inside tests and hooks.
+ */
+export function useOAuthStack(): { readonly provider: TestProvider; readonly server: OAuthSmtpServer } {
+  let provider: TestProvider | undefined;
+  let server: OAuthSmtpServer | undefined;
+  beforeAll(async () => {
+    provider = await startProvider();
+    server = await startOAuthSmtpServer(provider);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await provider?.stop();
+  });
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`useOAuthStack: the ${what} is not started (read it inside a test or hook)`);
+    return value;
+  };
+  return {
+    get provider() {
+      return started(provider, 'provider');
+    },
+    get server() {
+      return started(server, 'SMTP server');
+    },
+  };
+}
+
 /** A real SMTP server whose XOAUTH2 login asks the provider about the token (active, scope smtp, sub = user). */
 export async function startOAuthSmtpServer(
   provider: TestProvider,
   options: ServerOptions & { refuse?: (user: string) => { responseCode: number; message: string } | undefined } = {},
-): Promise<TestServer & { attempts: { user: string; active: boolean; token: string }[] }> {
+): Promise<OAuthSmtpServer> {
   const attempts: { user: string; active: boolean; token: string }[] = [];
   const { refuse, ...rest } = options;
   const server = await startServer({

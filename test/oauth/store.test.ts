@@ -7,31 +7,22 @@ import * as path from 'node:path';
 import { openSettingsStore, signIn } from '../../lib';
 import { tempDir } from '../helpers/fixtures';
 import { smtpSettings } from '../helpers/server';
-import { oidcSettings, Person, startOAuthSmtpServer, startProvider, TestProvider } from './helpers';
+import { oidcSettings, Person, useOAuthStack } from './helpers';
 
-let provider: TestProvider;
-let server: Awaited<ReturnType<typeof startOAuthSmtpServer>>;
-beforeAll(async () => {
-  provider = await startProvider();
-  server = await startOAuthSmtpServer(provider);
-});
-afterAll(async () => {
-  await server?.close();
-  await provider?.stop();
-});
+const stack = useOAuthStack();
 
 const USER = 'alice@example.com';
 
 test('a rotation is saved to the store; a mailer running since before another process rotated the token uses the newest one', async () => {
   const store = openSettingsStore(path.join(tempDir(), 'users.json'));
-  const settings = smtpSettings(server.port, { username: USER, oauth2: oidcSettings(provider.issuer) });
+  const settings = smtpSettings(stack.server.port, { username: USER, oauth2: oidcSettings(stack.provider.issuer) });
   await store.set('alice', settings);
-  const person = new Person(provider.issuer, USER);
+  const person = new Person(stack.provider.issuer, USER);
   const { refreshToken: first } = await signIn((await store.get('alice')) as never, { flow: 'browser', openUrl: (url) => void person.signIn(url) });
   await store.saveRefreshToken('alice', first);
   const stored = async () => (await store.get('alice'))?.smtp?.oauth2?.refreshToken as string;
 
-  await provider.setAccessTtl(2);
+  await stack.provider.setAccessTtl(2);
   const app = await store.mailerFor('alice'); // the application's mailer, kept open
   try {
     await app.send({ to: 'bob@example.com', subject: 'one', text: '1' });
@@ -49,12 +40,12 @@ test('a rotation is saved to the store; a mailer running since before another pr
     await app.send({ to: 'bob@example.com', subject: 'two', text: '2' });
     const fourth = await stored();
     expect(fourth).not.toBe(third);
-    expect((await provider.introspect(fourth)).active).toBe(true);
+    expect((await stack.provider.introspect(fourth)).active).toBe(true);
   } finally {
     app.close();
-    await provider.setAccessTtl(3600);
+    await stack.provider.setAccessTtl(3600);
   }
-  expect(server.received.slice(-2).map((r) => r.parsed.subject)).toEqual(['one', 'two']);
+  expect(stack.server.received.slice(-2).map((r) => r.parsed.subject)).toEqual(['one', 'two']);
   // An old refresh token is refused by the provider (checked last: its reuse revokes the grant).
-  expect((await provider.refresh(first)).body.error).toBe('invalid_grant');
+  expect((await stack.provider.refresh(first)).body.error).toBe('invalid_grant');
 });
