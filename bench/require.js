@@ -8,8 +8,9 @@
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
+const { arg, median } = require('./sink');
+
 const ROOT = path.join(__dirname, '..');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function wall(code) {
   const t0 = process.hrtime.bigint();
@@ -46,6 +47,5 @@ function requireBench(runs = 20) {
 module.exports = { requireBench };
 
 if (require.main === module) {
-  const i = process.argv.indexOf('--runs');
-  requireBench(i > 0 ? Number(process.argv[i + 1]) : 20);
+  requireBench(arg('runs', 20));
 }

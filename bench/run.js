@@ -8,76 +8,21 @@
  * Usage: npm run bench [-- --messages 2000 --rounds 10 --attachment-mb 200]
  */
 'use strict';
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const nodemailer = require('nodemailer');
 const { createMailer } = require('../dist');
 const { poolOptions } = require('../dist/transports/smtp');
 const { requireBench } = require('./require');
+const { arg, median, message, sinkSettings, startSink } = require('./sink');
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const N = arg('messages', 2000);
 const ROUNDS = arg('rounds', 10);
 const ATTACHMENT_MB = arg('attachment-mb', 200);
-const SINK = '/usr/sbin/smtp-sink';
-
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function waitForPort(port) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`sink did not start on ${port}`);
-}
-
-/** The sink runs in its own process so it does not share the measured process's CPU. */
-async function startSink() {
-  const port = await freePort();
-  let proc;
-  if (fs.existsSync(SINK)) {
-    proc = spawn(SINK, ['-u', process.getuid && process.getuid() === 0 ? 'root' : os.userInfo().username, `127.0.0.1:${port}`, '256'], { stdio: 'ignore' });
-  } else {
-    const code = `const {SMTPServer}=require('smtp-server');new SMTPServer({authOptional:true,disabledCommands:['STARTTLS'],logger:false,onData(s,_,cb){s.on('data',()=>{});s.on('end',()=>cb())}}).listen(${port},'127.0.0.1')`;
-    proc = spawn(process.execPath, ['-e', code], { stdio: 'ignore', cwd: path.join(__dirname, '..') });
-  }
-  await waitForPort(port);
-  return { port, name: fs.existsSync(SINK) ? 'Postfix smtp-sink' : 'smtp-server (child process)', stop: () => proc.kill() };
-}
-
-const message = (i) => ({
-  to: `rcpt${i % 50}@example.com`,
-  subject: `Facture n° ${i}`,
-  text: 'Bonjour,\n\nVeuillez trouver ci-joint votre facture.\n\nCordialement,\nHélène\n'.repeat(8),
-});
 
 async function runOxymail(port) {
-  const mailer = createMailer({
-    email: 'helene@example.com',
-    label: 'Hélène',
-    customize: true,
-    protocol: 'smtp',
-    smtp: { host: '127.0.0.1', port, security: 'none' },
-  });
+  const mailer = createMailer(sinkSettings(port));
   const t0 = process.hrtime.bigint();
   await Promise.all(Array.from({ length: N }, (_, i) => mailer.send(message(i))));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -94,8 +39,6 @@ async function runNodemailer(port) {
   transport.close();
   return ms;
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function throughput(sink) {
   await runOxymail(sink.port); // warm-up, not counted
