@@ -2,13 +2,12 @@
  * `oxymail send` with an outbox and `oxymail outbox ...`: the real binary, a real smtp-server.
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { createMailer } from '../../lib';
 import { userOutboxDir } from '../../lib/outbox/paths';
 import { openSettingsStore } from '../../lib/store/store';
-import { startServer, TestServer } from '../helpers/server';
 import { tempDir } from '../helpers/fixtures';
+import { freePort, plainSmtpSettings, useServers } from '../helpers/outbox';
 
 jest.setTimeout(60_000);
 
@@ -22,31 +21,13 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; st
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-let server: TestServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const serve = useServers();
 
 test('send --user with outbox: true queues when the server is down (--json: queued and the Message-ID); outbox list, show, flush with progress', async () => {
   const port = await freePort();
   const storePath = path.join(tempDir(), 'users.json');
   const env = { OXYMAIL_SETTINGS: storePath };
-  await openSettingsStore(storePath).set('alice', {
-    email: 'alice@example.com',
-    customize: true,
-    protocol: 'smtp',
-    smtp: { host: '127.0.0.1', port, security: 'none' },
-    outbox: true,
-  });
+  await openSettingsStore(storePath).set('alice', plainSmtpSettings(port, { outbox: true }));
   const sent = await run(['send', '--user', 'alice', '--to', 'bob@example.com', '--subject', 'Relance', '--text', 'x', '--json'], env);
   expect(sent.code).toBe(0);
   const result = JSON.parse(sent.stdout);
@@ -68,7 +49,7 @@ test('send --user with outbox: true queues when the server is down (--json: queu
   expect(show.code).toBe(0);
   expect(show.stdout).toMatch(/transient\s+SMTP_CONNECTION/);
 
-  server = await startServer({ listenPort: port });
+  const server = await serve({ listenPort: port });
   const flush = await run(['outbox', 'flush', '--user', 'alice'], env);
   expect(flush.code).toBe(0);
   expect(flush.stderr).toMatch(/\[1\/2\] \S+ <.+>: sent\n\[2\/2\] \S+ <.+>: sent/);
@@ -83,7 +64,7 @@ test('retry ID sends a failed entry now; remove ID drops one; an unknown id is O
   const port = await freePort();
   const storePath = path.join(tempDir(), 'users.json');
   const env = { OXYMAIL_SETTINGS: storePath };
-  const settings = { email: 'alice@example.com', customize: true, protocol: 'smtp' as const, smtp: { host: '127.0.0.1', port, security: 'none' as const } };
+  const settings = plainSmtpSettings(port);
   await openSettingsStore(storePath).set('alice', settings);
   const dir = userOutboxDir(storePath, 'alice');
   const mailer = createMailer(settings, { outbox: { dir, background: false, maxAgeMs: 1 } });
@@ -95,7 +76,7 @@ test('retry ID sends a failed entry now; remove ID drops one; an unknown id is O
   const failed = JSON.parse((await run(['outbox', 'list', '--user', 'alice', '--json'], env)).stdout);
   expect(failed.map((e: { state: string }) => e.state)).toEqual(['failed', 'failed']);
 
-  server = await startServer({ listenPort: port });
+  const server = await serve({ listenPort: port });
   const retry = await run(['outbox', 'retry', a.outboxId as string, '--user', 'alice', '--json'], env);
   expect(retry.code).toBe(0);
   expect(JSON.parse(retry.stdout)).toMatchObject({ sent: 1 });

@@ -5,25 +5,17 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { createMailer } from '../../lib';
 import { OutboxStore } from '../../lib/outbox/store';
-import { startServer, TestServer } from '../helpers/server';
+import type { TestServer } from '../helpers/server';
 import { tempDir } from '../helpers/fixtures';
+import { freePort, plainSmtpSettings, useServers } from '../helpers/outbox';
 
 jest.setTimeout(120_000);
 
 const CHILD = path.join(__dirname, 'fixtures', 'outbox-child.js');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface Child {
   proc: ChildProcess;
@@ -76,18 +68,8 @@ function receivedAtLeast(server: TestServer, n: number): Promise<void> {
   });
 }
 
-const settings = (port: number) => ({
-  email: 'alice@example.com',
-  customize: true,
-  protocol: 'smtp' as const,
-  smtp: { host: '127.0.0.1', port, security: 'none' as const },
-});
-
-let server: TestServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const settings = (port: number) => plainSmtpSettings(port);
+const serve = useServers();
 
 test('kill -9 during enqueue, then during a flush of 200 entries, then flush again: each entry whole, each Message-ID at the server once (held ones at most once)', async () => {
   const port = await freePort();
@@ -117,7 +99,7 @@ test('kill -9 during enqueue, then during a flush of 200 entries, then flush aga
   expect(new Set(all.map((e) => e.messageId)).size).toBe(all.length);
 
   // Flush, killed while sending.
-  server = await startServer({ listenPort: port, clientsMayDie: true });
+  const server = await serve({ listenPort: port, clientsMayDie: true });
   const flusher = run(['flush', dir, String(port)]);
   await receivedAtLeast(server, 60);
   await kill9(flusher);
@@ -163,7 +145,7 @@ test('two processes flushing the same outbox: no message sent twice', async () =
   } finally {
     await queuer.close();
   }
-  server = await startServer({ listenPort: port, clientsMayDie: true });
+  const server = await serve({ listenPort: port, clientsMayDie: true });
   const a = run(['flush', dir, String(port)]);
   const b = run(['flush', dir, String(port)]);
   expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0]);

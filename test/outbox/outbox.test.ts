@@ -3,43 +3,18 @@
  * when the queue is flushed (once, with the same Message-ID and bytes), and what becomes failed.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { createMailer, MailError } from '../../lib';
 import type { OutboxEvent } from '../../lib/outbox/outbox';
 import { retryDelay, classify } from '../../lib/outbox/policy';
 import { openSettingsStore } from '../../lib/store/store';
 import { userOutboxDir } from '../../lib/outbox/paths';
-import { startServer, TestServer } from '../helpers/server';
 import { FaultServer, startFaultServer } from '../helpers/fault-server';
 import { tempDir, writeFixture } from '../helpers/fixtures';
+import { freePort, plainSmtpSettings, useServers } from '../helpers/outbox';
 
-/** A loopback port nothing listens on (for "server down"), free for a server to take later. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-const settings = (port: number) => ({
-  label: 'Alice Martin',
-  email: 'alice@example.com',
-  customize: true,
-  protocol: 'smtp' as const,
-  smtp: { host: '127.0.0.1', port, security: 'none' as const },
-});
-
-const servers: TestServer[] = [];
-async function serve(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
-  const s = await startServer(options);
-  servers.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const settings = (port: number) => plainSmtpSettings(port, { label: 'Alice Martin' });
+const serve = useServers();
 
 function smtpError(responseCode: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode });
