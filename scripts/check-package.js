@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Checks a packed oxymail tarball as a user would get it: its file list (the library, the typings,
-// oxymail/testing, the install hook, the sources a source build needs, one prebuild folder per arch and
-// nothing from the development tree), then each binary's PE machine type and import table.
+// oxymail/testing, the install hook, the sources a source build needs (binding.gyp, native/), one prebuild
+// folder per arch and nothing from the development tree, the mingw-w64 cross-build's CMakeLists.txt and
+// cmake/ included), then each binary's PE machine type and import table.
 //   node scripts/check-package.js oxymail-x.y.z.tgz [--arches x64,ia32[,arm64]]
 'use strict';
 const { execFileSync } = require('node:child_process');
@@ -39,7 +40,7 @@ const required = [
 ];
 for (const f of required) if (!files.includes(f)) problems.push(`missing from the tarball: ${f}`);
 for (const f of files) {
-  if (/^(test|bench|\.cache|build|lib|\.github|\.ci)\//.test(f)) problems.push(`development file in the tarball: ${f}`);
+  if (/^(test|bench|\.cache|build|lib|cmake|\.github|\.ci)\/|^CMakeLists\.txt$/.test(f)) problems.push(`development file in the tarball: ${f}`);
   const m = /^prebuilds\/([^/]+)\//.exec(f);
   if (m && !arches.map((a) => `win32-${a}`).includes(m[1])) problems.push(`unexpected prebuild folder: ${f}`);
 }

@@ -27,6 +27,9 @@ test('the tarball has the MIT LICENSE, the README and no source map; package.jso
   const files = packedFiles();
   expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts']));
   expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+  // The mingw-w64 cross-build serves the maintainers only: an install uses the prebuilds, else binding.gyp.
+  expect(files).toEqual(expect.arrayContaining(['binding.gyp', 'native/addon.cc', 'scripts/install.js']));
+  expect(files.filter((f) => f === 'CMakeLists.txt' || f.startsWith('cmake/'))).toEqual([]);
   // No compiled file refers to a map either (a sourceMappingURL without its .map is dangling too).
   for (const f of files.filter((f) => f.startsWith('dist/') && f.endsWith('.js'))) {
     expect(readFileSync(path.join(ROOT, f), 'utf8')).not.toMatch(/sourceMappingURL/);

@@ -42,7 +42,7 @@ if (process.platform === 'win32' || !fs.existsSync(TARBALL)) {
       for (const f of ['package/dist/index.js', 'package/dist/testing.js', 'package/scripts/install.js', 'package/binding.gyp', 'package/native/registry.cc']) {
         expect(files).toContain(f);
       }
-      expect(files.filter((f) => /^package\/(test|lib|\.cache|build)\//.test(f))).toEqual([]);
+      expect(files.filter((f) => /^package\/(test|lib|\.cache|build|cmake)\/|^package\/CMakeLists\.txt$/.test(f))).toEqual([]);
     });
 
     test.each([
