@@ -6,11 +6,13 @@
  * doctor are loaded by their first call (below), nodemailer, html-to-text and jsonc-parser by the
  * first send or parse that needs them (lib/lazy.ts), the native addon by the first MAPI call.
  */
-import { lazy } from './lazy';
+import { lazy, lazyExports } from './lazy';
 import type * as DoctorModule from './doctor';
 import type * as StoreModule from './store/store';
 import type * as MapiModule from './transports/mapi';
 import type * as SignInModule from './oauth/signin';
+import type * as TokenSourceModule from './oauth/token-source';
+import type * as MapiCodesModule from './mapi-codes';
 
 export { createMailer } from './mailer';
 export type { Mailer, MailerOptions, MailerOutboxOptions, SendOptions, VerifyResult } from './mailer';
@@ -40,7 +42,6 @@ export { MailError, ERROR_CODES, WARNING_CODES } from './errors';
 export type { ErrorCode, Protocol, MailWarning, Problem, RejectedRecipient, WarningCode } from './errors';
 export { IMPORTANCE_LEVELS } from './importance';
 export type { Importance } from './importance';
-export { SIMPLE_MAPI_CODES, simpleMapiCode, EXTENDED_MAPI_CODES, extendedMapiCode } from './mapi-codes';
 export type { ManagedRelay } from './transports/managed';
 export { STORE_VERSION } from './store/version';
 export type { GetOptions, ReadableSettings, SettingsStore, StoredUser, StoreOptions, UpdateFn } from './store/store';
@@ -51,6 +52,8 @@ const store = lazy(() => require('./store/store') as typeof StoreModule);
 const doctor = lazy(() => require('./doctor') as typeof DoctorModule);
 const mapi = lazy(() => require('./transports/mapi') as typeof MapiModule);
 const signin = lazy(() => require('./oauth/signin') as typeof SignInModule);
+const tokenSource = lazy(() => require('./oauth/token-source') as typeof TokenSourceModule);
+const mapiCodes = lazy(() => require('./mapi-codes') as typeof MapiCodesModule);
 
 /** Opens the settings store (see the README, "The settings store"); loads the store on first call. */
 export const openSettingsStore: typeof StoreModule.openSettingsStore = (...args) => store().openSettingsStore(...args);
@@ -67,7 +70,25 @@ export const signIn: typeof SignInModule.signIn = (...args) => signin().signIn(.
 /** Revokes and forgets a user's OAuth2 grant; loads the sign-in code on first call. */
 export const signOut: typeof SignInModule.signOut = (...args) => signin().signOut(...args);
 export type { SignInOptions, SignInResult, SignOutResult, UserCodePrompt } from './oauth/signin';
-export { createTokenSource, OAuth2TokenSource } from './oauth/token-source';
+/** An OAuth2 token source for smtp.oauth2 settings (see the README, "OAuth2"); loads the OAuth2 code on first call. */
+export const createTokenSource: typeof TokenSourceModule.createTokenSource = (...args) => tokenSource().createTokenSource(...args);
+/** The code of a Simple MAPI status (MAPI_E_*); loads the MAPI code tables on first call. */
+export const simpleMapiCode: typeof MapiCodesModule.simpleMapiCode = (...args) => mapiCodes().simpleMapiCode(...args);
+/** The code of an Extended MAPI HRESULT; loads the MAPI code tables on first call. */
+export const extendedMapiCode: typeof MapiCodesModule.extendedMapiCode = (...args) => mapiCodes().extendedMapiCode(...args);
+
+// A class and two tables, exported as getters: their modules load when they are first read.
+export declare const OAuth2TokenSource: typeof TokenSourceModule.OAuth2TokenSource;
+export type OAuth2TokenSource = TokenSourceModule.OAuth2TokenSource;
+export declare const SIMPLE_MAPI_CODES: typeof MapiCodesModule.SIMPLE_MAPI_CODES;
+export declare const EXTENDED_MAPI_CODES: typeof MapiCodesModule.EXTENDED_MAPI_CODES;
+// (The assignments, never run, name them for Node's ES module loader, which reads `exports.NAME =`.)
+if (!exports) exports.OAuth2TokenSource = exports.SIMPLE_MAPI_CODES = exports.EXTENDED_MAPI_CODES = undefined;
+lazyExports(exports, {
+  OAuth2TokenSource: () => tokenSource().OAuth2TokenSource,
+  SIMPLE_MAPI_CODES: () => mapiCodes().SIMPLE_MAPI_CODES,
+  EXTENDED_MAPI_CODES: () => mapiCodes().EXTENDED_MAPI_CODES,
+});
 export type { TokenSource, TokenSourceOptions, TokenStatus, IssuedTokens, OnTokens } from './oauth/token-source';
 export { OAUTH2_PRESETS } from './oauth/presets';
 export type { OAuth2Preset } from './oauth/presets';

@@ -17,6 +17,14 @@ export function lazy<T>(load: () => T): () => T {
   };
 }
 
+/** Defines each of `getters` on a module's exports as an enumerable getter, its value loaded on first read. */
+export function lazyExports(target: object, getters: Record<string, () => unknown>): void {
+  for (const [name, load] of Object.entries(getters)) {
+    const value = lazy(load);
+    Object.defineProperty(target, name, { enumerable: true, configurable: true, get: value });
+  }
+}
+
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const nodemailer = lazy(() => require('nodemailer') as typeof import('nodemailer'));
 export const addressparser = lazy(() => require('nodemailer/lib/addressparser') as typeof import('nodemailer/lib/addressparser').default);

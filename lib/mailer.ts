@@ -8,13 +8,13 @@ import { text } from './i18n';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult, SmtpVerifyResult } from './result';
 import { inspect } from 'node:util';
-import { EffectiveSettings, maskSecrets, resolveSettings, SettingsInput, UserMailSettings } from './settings';
+import { DEADLINE_BOUNDS, EffectiveSettings, maskSecrets, resolveSettings, SettingsInput, UserMailSettings } from './settings';
 import type { ComposedMessage, Effective, Identity } from './transports/compose';
 import type * as ComposeModule from './transports/compose';
-import { ManagedRelay, MANAGED_HINT, relayEndpoint, resolveRelay } from './transports/managed';
+import type { ManagedRelay } from './transports/managed';
+import type * as ManagedModule from './transports/managed';
 import type { MapiSendOptions, MapiTransport } from './transports/mapi';
 import type * as MapiModule from './transports/mapi';
-import { DEADLINE_BOUNDS } from './transports/send-control';
 import type { SmtpTransport } from './transports/smtp';
 import type * as SmtpModule from './transports/smtp';
 import { lazy } from './lazy';
@@ -24,11 +24,17 @@ import { lazy } from './lazy';
 const smtpModule = lazy(() => require('./transports/smtp') as typeof SmtpModule);
 const mapiModule = lazy(() => require('./transports/mapi') as typeof MapiModule);
 const composeModule = lazy(() => require('./transports/compose') as typeof ComposeModule);
+// So do the managed relay's settings, the OAuth2 token source, the outbox policy and the copy in Sent.
+const managedModule = lazy(() => require('./transports/managed') as typeof ManagedModule);
+const tokenSourceModule = lazy(() => require('./oauth/token-source') as typeof TokenSourceModule);
+const policyModule = lazy(() => require('./outbox/policy') as typeof PolicyModule);
+const sentCopyModule = lazy(() => require('./imap/sent-copy') as typeof SentCopyModule);
 /* eslint-enable @typescript-eslint/no-require-imports */
 import type { Delivery, SendJob, Transport } from './transports/transport';
-import { createTokenSource, OnTokens, TokenSource } from './oauth/token-source';
+import type { OnTokens, TokenSource } from './oauth/token-source';
+import type * as TokenSourceModule from './oauth/token-source';
 import { EventEmitter, on } from 'node:events';
-import { classify } from './outbox/policy';
+import type * as PolicyModule from './outbox/policy';
 import type { FlushOptions, FlushReport, Outbox, OutboxEvent, OutboxOptions, Replayer } from './outbox/outbox';
 import type * as OutboxModule from './outbox/outbox';
 import type { OutboxEntry } from './outbox/store';
@@ -40,7 +46,8 @@ import type * as StoreModule from './store/store';
 const outboxModule = lazy(() => require('./outbox/outbox') as typeof OutboxModule);
 const storeModule = lazy(() => require('./store/store') as typeof StoreModule);
 /* eslint-enable @typescript-eslint/no-require-imports */
-import { SentCopier, sentCopierFor } from './imap/sent-copy';
+import type { SentCopier } from './imap/sent-copy';
+import type * as SentCopyModule from './imap/sent-copy';
 
 /** A send's job, with what the mailer needs after the transport: the composed bytes' clean-up and the ENVID. */
 type MailerJob = SendJob & { disposeComposed(): Promise<void>; envelopeId(): string | undefined };
@@ -340,7 +347,11 @@ class MailerImpl implements Mailer {
         protocol,
         protocol === 'mapi'
           ? undefined
-          : sentCopierFor(this.settings, protocol === 'managed' ? undefined : this.settings.smtp?.host, protocol === 'smtp' ? this.tokenSource() : undefined),
+          : sentCopyModule().sentCopierFor(
+              this.settings,
+              protocol === 'managed' ? undefined : this.settings.smtp?.host,
+              protocol === 'smtp' ? this.tokenSource() : undefined,
+            ),
       );
     return this.copiers.get(protocol);
   }
@@ -411,11 +422,11 @@ class MailerImpl implements Mailer {
   }
 
   private managedRelay(): ManagedRelay {
-    if (this.relay === undefined) this.relay = resolveRelay(this.options.managed) ?? null;
+    if (this.relay === undefined) this.relay = managedModule().resolveRelay(this.options.managed) ?? null;
     if (!this.relay) {
       throw new MailError('MANAGED_NOT_CONNECTED', text('MANAGED_NOT_CONNECTED'), {
         protocol: 'managed',
-        hint: MANAGED_HINT,
+        hint: managedModule().MANAGED_HINT,
       });
     }
     return this.relay;
@@ -425,7 +436,7 @@ class MailerImpl implements Mailer {
   private route(protocol: Protocol): Transport {
     let t = this.routes.get(protocol);
     if (!t) {
-      if (protocol === 'managed') t = new (smtpModule().SmtpTransport)(relayEndpoint(this.managedRelay()), 'managed');
+      if (protocol === 'managed') t = new (smtpModule().SmtpTransport)(managedModule().relayEndpoint(this.managedRelay()), 'managed');
       else if (protocol === 'smtp') t = new (smtpModule().SmtpTransport)(this.requireSmtp(), 'smtp', this.tokenSource());
       else t = new (mapiModule().MapiTransport)(this.settings.mapi ?? { interface: 'simple', dialog: false });
       this.routes.set(protocol, t);
@@ -440,7 +451,7 @@ class MailerImpl implements Mailer {
     if (!smtp?.oauth2) return undefined;
     // One source per mailer, shared by SMTP and the IMAP copy: two would each refresh, and a rotated
     // refresh token would leave the other with a dead one.
-    return (this.#madeTokenSource ??= createTokenSource({
+    return (this.#madeTokenSource ??= tokenSourceModule().createTokenSource({
       oauth2: smtp.oauth2,
       user: smtp.username ?? (this.settings.email as string),
       onTokens: this.options.onTokens,
@@ -525,7 +536,7 @@ class MailerImpl implements Mailer {
     } catch (err) {
       try {
         // An abort by the caller is not queued; an unknown outcome is kept held whatever ended it.
-        const keeping = outbox && (!options.signal?.aborted || classify(err) === 'unknown');
+        const keeping = outbox && (!options.signal?.aborted || policyModule().classify(err) === 'unknown');
         const kept = keeping ? await this.keep(outbox, job, err, msg.subject).catch((e) => noteUnkept(err, e)) : undefined;
         if (!kept) throw err;
         warnings.push(kept.warning);
@@ -635,7 +646,7 @@ class MailerImpl implements Mailer {
    * unknown outcome is kept held for a person, and the error is thrown; a permanent one is thrown.
    */
   private async keep(outbox: Outbox, job: MailerJob, err: unknown, subject: string | undefined) {
-    const klass = classify(err);
+    const klass = policyModule().classify(err);
     if (klass === 'permanent') return undefined;
     const composed = await job.compose().catch(() => undefined);
     if (!composed) return undefined;

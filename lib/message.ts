@@ -5,13 +5,18 @@
  */
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { AddressInput, forbiddenCharacter, hasLineBreak, Mailbox, parseAddressField } from './address';
 import { ErrorCode, MailError, Problem, problem as textProblem, problemsText } from './errors';
 import { Text, text } from './i18n';
 import { Importance, IMPORTANCE_LEVELS, isImportance } from './importance';
 import { closest } from './suggest';
 import { EXTRA_FIELDS, MessageExtras, NormalizedExtras, normalizeExtras } from './message-extras';
+import { lazy } from './lazy';
+
+// node:stream loads with the first check of a stream attachment: require('oxymail') stays fast.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const stream = lazy(() => require('node:stream') as typeof import('node:stream'));
 
 /** An attachment: a file path (streamed, never read whole) or in-memory content. */
 export interface Attachment {
@@ -325,7 +330,7 @@ async function normalizeAttachments(value: unknown, problem: ProblemFn): Promise
       filePath = path.resolve(a.path);
       const unreadable = await checkReadableFile(filePath);
       if (unreadable) problem('ATTACHMENT_NOT_FOUND', `${at}.path`, text('ATTACHMENT_NOT_FOUND.file', { file: filePath, why: unreadable }));
-    } else if (!(typeof a.content === 'string' || Buffer.isBuffer(a.content) || a.content instanceof Readable)) {
+    } else if (!(typeof a.content === 'string' || Buffer.isBuffer(a.content) || a.content instanceof stream().Readable)) {
       problem('INVALID_MESSAGE', `${at}.content`, text('INVALID_MESSAGE.content'));
     } else if (!a.filename) {
       problem('INVALID_MESSAGE', `${at}.filename`, text('INVALID_MESSAGE.filenameRequired'));

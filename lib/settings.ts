@@ -11,7 +11,9 @@ import { issuerProblem, OAUTH2_PRESETS } from './oauth/presets';
 import type { ParseError } from 'jsonc-parser';
 import { jsoncParser } from './lazy';
 import { closest } from './suggest';
-import { DEADLINE_BOUNDS } from './transports/send-control';
+
+/** Bounds of smtp.deadlineMs and of the deadlineMs send option (setTimeout cannot wait longer than 2^31-1 ms). */
+export const DEADLINE_BOUNDS = { min: 100, max: 60 * 60 * 1000 } as const;
 
 /** True for a name EHLO may carry: a domain name of LDH labels with a dot, or an address literal. */
 export function isEhloName(name: string): boolean {

@@ -2,9 +2,14 @@
  * Where outboxes live: per user beside the settings store (`<store folder>/outbox/<user>`), and,
  * for a mailer made from settings alone, `<default store folder>/outbox/default`.
  */
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import * as path from 'node:path';
+import { lazy } from '../lazy';
 import type { MailerOptions } from '../mailer';
+
+// node:crypto is one of the costliest built-ins to load: only a user's outbox folder needs it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const crypto = lazy(() => require('node:crypto') as typeof Crypto);
 
 /**
  * The folder name of a user's outbox: the id's safe characters, and a short hash of the id so
@@ -16,7 +21,7 @@ export function userFolderName(userId: string): string {
     .replace(/[^A-Za-z0-9._-]/g, '_')
     .replace(/^\.+/, '_')
     .slice(0, 48);
-  return `${safe}-${createHash('sha256').update(userId, 'utf8').digest('hex').slice(0, 8)}`;
+  return `${safe}-${crypto().createHash('sha256').update(userId, 'utf8').digest('hex').slice(0, 8)}`;
 }
 
 /** A user's outbox beside the store. */

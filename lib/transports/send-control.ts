@@ -11,8 +11,8 @@ export type EndReason = 'aborted' | 'deadline' | 'closed';
 
 /** The overall deadline of one send when the settings give none: 5 minutes. */
 export const DEFAULT_DEADLINE_MS = 5 * 60 * 1000;
-/** Bounds of smtp.deadlineMs and of the deadlineMs send option (setTimeout cannot wait longer than 2^31-1 ms). */
-export const DEADLINE_BOUNDS = { min: 100, max: 60 * 60 * 1000 } as const;
+/** Bounds of smtp.deadlineMs and of the deadlineMs send option (in lib/settings.ts, which checks them first). */
+export { DEADLINE_BOUNDS } from '../settings';
 
 type Listener = () => void;
 

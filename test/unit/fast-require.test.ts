@@ -4,6 +4,8 @@
  * The timing itself is measured in bench/require.js, never here.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -27,6 +29,51 @@ test('a bare require loads none of nodemailer, html-to-text, jsonc-parser, the d
   expect(loaded).toContain('dist/index.js');
   expect(loaded.filter((f) => HEAVY.test(f))).toEqual([]);
   expect(loaded.filter((f) => f.includes('node_modules/'))).toEqual([]);
+});
+
+/** What createMailer does not need to make a mailer: loaded by the first send, sign-in, MAPI code lookup or failure that needs it. */
+const ON_FIRST_USE =
+  /dist\/(oauth\/(token-source|client|signin)|mapi-codes|transports\/(managed|send-control|smtp|mapi|compose)|outbox\/(policy|outbox)|imap\/sent-copy)\.js$/;
+
+/**
+ * The Node built-ins (node:crypto, node:stream...) that requiring the package loads, from
+ * process.moduleLoadList, in a script file (`node -e` itself preloads some of them).
+ */
+function builtinsLoadedByRequire(): string[] {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'oxymail-require-')), 'load.js');
+  // (Read before process.stdout, which loads node:stream itself.)
+  writeFileSync(
+    file,
+    `const before = process.moduleLoadList.length; require(${JSON.stringify(ROOT)}); const loaded = process.moduleLoadList.slice(before); process.stdout.write(JSON.stringify(loaded));`,
+  );
+  let out: string;
+  try {
+    out = execFileSync(process.execPath, [file], { cwd: ROOT, encoding: 'utf8' });
+  } finally {
+    rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+  return (JSON.parse(out) as string[]).filter((m) => m.startsWith('NativeModule ') && !m.includes('internal/')).map((m) => m.slice('NativeModule '.length));
+}
+
+test('a bare require or createMailer loads none of the token source, the MAPI codes, the relay, the send control, the outbox policy, the copy in Sent, node:crypto or node:stream', () => {
+  const loaded = loadedAfter("require('oxymail')");
+  expect(loaded.filter((f) => ON_FIRST_USE.test(f))).toEqual([]);
+  const made = loadedAfter(
+    "const { createMailer } = require('oxymail'); createMailer({ email: 'a@example.com', customize: true, protocol: 'smtp', smtp: { host: 'h', oauth2: { provider: 'google', clientId: 'c' } } })",
+  );
+  expect(made.filter((f) => ON_FIRST_USE.test(f))).toEqual([]);
+  expect(builtinsLoadedByRequire().filter((m) => /^(crypto|stream)$/.test(m))).toEqual([]);
+});
+
+test('the exports loaded on first use work: OAuth2TokenSource, the MAPI code tables and lookups (also as ES module named imports)', () => {
+  const loaded = loadedAfter(
+    "const ox = require('oxymail'); const s = ox.createTokenSource({ oauth2: { provider: 'google', clientId: 'c' }, user: 'a@example.com' }); if (!(s instanceof ox.OAuth2TokenSource) || ox.SIMPLE_MAPI_CODES[2] !== 'FAILURE' || ox.simpleMapiCode(2) !== 'MAPI_FAILURE' || ox.extendedMapiCode(0x80004005) !== 'MAPI_' + ox.EXTENDED_MAPI_CODES[0x80004005]) throw new Error('lazy export')",
+  );
+  expect(loaded).toEqual(expect.arrayContaining(['dist/oauth/token-source.js', 'dist/mapi-codes.js']));
+  loadedAfter(
+    "import { OAuth2TokenSource, SIMPLE_MAPI_CODES, EXTENDED_MAPI_CODES, createTokenSource } from 'oxymail'; if (!(createTokenSource({ oauth2: { provider: 'google', clientId: 'c' }, user: 'a@example.com' }) instanceof OAuth2TokenSource) || SIMPLE_MAPI_CODES[2] !== 'FAILURE' || !EXTENDED_MAPI_CODES[0x80004005]) throw new Error('lazy export')",
+    'module',
+  );
 });
 
 test('createMailer and a message validation still load no dependency but the address parser', () => {
