@@ -702,10 +702,10 @@ class MailerImpl implements Mailer {
       dialog: options.dialog,
       parentWindow: options.parentWindow,
       deadlineMs: options.deadlineMs,
-      compose: () => {
+      compose: (signal) => {
         if (!identity) return Promise.reject(new TypeError(`send (${protocol}): this protocol does not compose MIME`));
         return (composed ??= composeModule()
-          .composeMessage(composeModule().composeMail(msg, identity, eff, dropped), this.outbox?.store.tmp)
+          .composeMessage(composeModule().composeMail(msg, identity, eff, dropped), this.outbox?.store.tmp, signal)
           .then((c) => {
             envelopeId = c.dsn?.id;
             return c;

@@ -255,7 +255,8 @@ export class SmtpTransport implements Transport {
     this.pending.add(control);
     let messageId: string | undefined;
     try {
-      const composed = await control.race(job.compose());
+      // Composing is part of the send: its deadline, the caller's abort and close() end it too.
+      const composed = await control.race(job.compose(control.signal));
       messageId = composed.messageId;
       // SIZE: the exact size of the composed bytes. nodemailer declares it on MAIL FROM when the
       // server advertises SIZE, and refuses before MAIL FROM (nothing uploaded) above its limit.
