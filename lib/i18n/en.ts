@@ -348,6 +348,8 @@ export const en = {
   'STORE_ACCESS.hint.notFile': 'Remove or rename {file}, or choose another store with --store FILE.',
   'STORE_ACCESS.hint.mayNotRead': 'This account may not read {file}: check its owner and rights (or choose another store with --store FILE).',
   'STORE_ACCESS.hint.mayNotWrite': 'This account may not write {file}: check its owner and rights (or choose another store with --store FILE).',
+  'STORE_ACCESS.hint.mayNotWriteFolder':
+    "This account may not create files in {folder} (the lock and temp files of the store go there): check the folder's owner and rights (or choose another store with --store FILE).",
   'STORE_ACCESS.hint.folder': '{file} is a folder: choose a file name (--store FILE).',
   'STORE_ACCESS.hint.diskFull': 'The disk is full: free some space and retry.',
   'STORE_ACCESS.hint.check': 'Check {file} and its folder (--store FILE chooses another).',

@@ -366,6 +366,8 @@ export const fr: Record<keyof typeof en, string> = {
     "Ce compte n'a pas le droit de lire {file} : vérifiez son propriétaire et ses droits (ou choisissez un autre fichier de paramètres avec --store FILE).",
   'STORE_ACCESS.hint.mayNotWrite':
     "Ce compte n'a pas le droit d'écrire {file} : vérifiez son propriétaire et ses droits (ou choisissez un autre fichier de paramètres avec --store FILE).",
+  'STORE_ACCESS.hint.mayNotWriteFolder':
+    "Ce compte n'a pas le droit de créer des fichiers dans {folder} (le verrou et les fichiers temporaires des paramètres y sont créés) : vérifiez le propriétaire et les droits du dossier (ou choisissez un autre fichier de paramètres avec --store FILE).",
   'STORE_ACCESS.hint.folder': '{file} est un dossier : choisissez un nom de fichier (--store FILE).',
   'STORE_ACCESS.hint.diskFull': "Le disque est plein : libérez de l'espace et réessayez.",
   'STORE_ACCESS.hint.check': 'Vérifiez {file} et son dossier (--store FILE en choisit un autre).',

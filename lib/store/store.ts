@@ -16,7 +16,7 @@ import { format, Text, text } from '../i18n';
 import { createMailer, Mailer, MailerOptions } from '../mailer';
 import { MASK, maskSecrets, parseSettingsJson, SECRET_PATHS, UserMailSettings, validateSettings } from '../settings';
 import { userOutboxOption } from '../outbox/paths';
-import { alive, withLock } from './lock';
+import { alive, LockOptions, withLock } from './lock';
 import { canonical, getPath, isObject, setPath } from './paths';
 import { defaultCodec, SealedSecret, SecretCodec, storedSecretProblem } from './secrets';
 import { createTokenSource, IssuedTokens, OAuth2TokenSource, SavedAccess, SharedRefresh } from '../oauth/token-source';
@@ -245,15 +245,42 @@ async function checkRegularFile(file: string): Promise<boolean> {
 function storeAccessError(err: unknown, file: string, op: string): MailError {
   if (err instanceof MailError) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
+  // A file of its own beside the store (the lock, a temp file): the folder is what may not be written.
+  const at = (err as NodeJS.ErrnoException)?.path;
+  const beside = op !== 'read' && typeof at === 'string' && at !== file && path.dirname(at) === path.dirname(file);
   const hint =
     code === 'EACCES' || code === 'EPERM'
-      ? text(op === 'read' ? 'STORE_ACCESS.hint.mayNotRead' : 'STORE_ACCESS.hint.mayNotWrite', { file })
+      ? beside
+        ? text('STORE_ACCESS.hint.mayNotWriteFolder', { folder: path.dirname(file) })
+        : text(op === 'read' ? 'STORE_ACCESS.hint.mayNotRead' : 'STORE_ACCESS.hint.mayNotWrite', { file })
       : code === 'EISDIR'
         ? text('STORE_ACCESS.hint.folder', { file })
         : code === 'ENOSPC'
           ? text('STORE_ACCESS.hint.diskFull')
           : text('STORE_ACCESS.hint.check', { file });
   return new MailError('STORE_ACCESS', text('STORE_ACCESS', { op, file, error: (err as Error)?.message ?? String(err) }), { cause: err, hint });
+}
+
+/**
+ * withLock, with its own file-system failures (the lock file cannot be created in a folder this
+ * account may not write, a read-only or full disk) as STORE_ACCESS; the work's errors pass unchanged.
+ */
+async function lockedStore<T>(storePath: string, lockName: string, work: () => Promise<T>, options: LockOptions): Promise<T> {
+  let working = false;
+  try {
+    return await withLock(
+      lockName,
+      () => {
+        working = true;
+        return work();
+      },
+      options,
+    );
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (working || err instanceof MailError || typeof e?.code !== 'string' || typeof e.syscall !== 'string') throw err;
+    throw storeAccessError(err, storePath, 'write');
+  }
 }
 
 const invalidSettings = (file: string, problems: Problem[]): never => failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS.store', { file }), problems);
@@ -427,10 +454,13 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
     await fs.mkdir(path.dirname(storePath), { recursive: true, mode: 0o700 }).catch((err) => {
       throw storeAccessError(err, path.dirname(storePath), 'create the folder of');
     });
-    return withLock(
+    return lockedStore(
+      storePath,
       storePath,
       async () => {
-        await removeStaleTemp();
+        await removeStaleTemp().catch((err) => {
+          throw storeAccessError(err, storePath, 'write');
+        });
         const doc = await read();
         // Every user must still be valid: a write never buries a broken file under a new one.
         for (const [id, raw] of doc.users) view(id, raw);
@@ -509,7 +539,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
   function sharedRefresh(userId: string): SharedRefresh {
     return {
       // A refresh is one provider request (openid-client's own timeout applies): wait that long for another process's.
-      lock: (work) => withLock(`${storePath}.oauth`, work, { timeoutMs: REFRESH_LOCK_TIMEOUT_MS }),
+      lock: (work) => lockedStore(storePath, `${storePath}.oauth`, work, { timeoutMs: REFRESH_LOCK_TIMEOUT_MS }),
       async readAccess(refreshToken) {
         const entry = (await readSharedTokens()).get(userId);
         if (!entry || entry.refreshToken !== fingerprint(refreshToken) || storedSecretProblem(entry.accessToken)) return undefined;
