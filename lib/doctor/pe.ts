@@ -3,7 +3,7 @@
  * can only load a DLL of its own architecture, so a 32-bit MAPI provider (the default Office install)
  * cannot serve a 64-bit Node, and the reverse. Pure: it reads a Buffer, never a file.
  */
-import { MessageKey, Params, translator } from '../i18n';
+import { format, MessageKey, Params, text, translator } from '../i18n';
 
 /** The architectures oxymail knows, named as Node's `process.arch` names them. */
 export type PeArch = 'ia32' | 'x64' | 'arm64';
@@ -24,13 +24,14 @@ export const PE_HEAD_BYTES = 4096;
 /**
  * Reads MZ -> e_lfanew -> "PE\0\0" -> Machine from the first bytes of a file. `arch` is null for a
  * machine oxymail does not name (ARM32, Itanium...); `pe32Plus` tells the optional header's format
- * (PE32+ for 64-bit images) when those bytes are present.
+ * (PE32+ for 64-bit images) when those bytes are present. `reason` is in `locale` (default: the
+ * process default).
  */
-export function readPeHeader(head: Buffer): PeHeader {
-  if (head.length < 0x40 || head.readUInt16LE(0) !== 0x5a4d) return { ok: false, reason: 'not a Windows executable (no MZ header)' };
+export function readPeHeader(head: Buffer, locale?: string): PeHeader {
+  if (head.length < 0x40 || head.readUInt16LE(0) !== 0x5a4d) return { ok: false, reason: format(text('doctor.pe.noMz'), locale) };
   const peOffset = head.readUInt32LE(0x3c);
-  if (peOffset + 6 > head.length) return { ok: false, reason: `the PE header (at offset ${peOffset}) is outside the first ${head.length} bytes` };
-  if (head.readUInt32LE(peOffset) !== 0x00004550) return { ok: false, reason: 'not a PE image (no "PE\\0\\0" signature)' };
+  if (peOffset + 6 > head.length) return { ok: false, reason: format(text('doctor.pe.outside', { offset: peOffset, length: head.length }), locale) };
+  if (head.readUInt32LE(peOffset) !== 0x00004550) return { ok: false, reason: format(text('doctor.pe.noPe'), locale) };
   const machine = head.readUInt16LE(peOffset + 4);
   // The optional header follows the 20-byte file header; its magic is 0x10b (PE32) or 0x20b (PE32+).
   const magicAt = peOffset + 24;
