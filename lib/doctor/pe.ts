@@ -3,7 +3,7 @@
  * can only load a DLL of its own architecture, so a 32-bit MAPI provider (the default Office install)
  * cannot serve a 64-bit Node, and the reverse. Pure: it reads a Buffer, never a file.
  */
-import { format, MessageKey, Params, text, translator } from '../i18n';
+import { format, MessageKey, Params, Text, text, translator } from '../i18n';
 
 /** The architectures oxymail knows, named as Node's `process.arch` names them. */
 export type PeArch = 'ia32' | 'x64' | 'arm64';
@@ -39,12 +39,18 @@ export function readPeHeader(head: Buffer, locale?: string): PeHeader {
   return { ok: true, machine, arch: PE_MACHINES[machine] ?? null, pe32Plus: magic === 0x20b ? true : magic === 0x10b ? false : null };
 }
 
-/** "64-bit x64 (0x8664)", for messages (in the translator's language; the process default without one). */
-export function describeMachine(machine: number, t: (key: MessageKey, params?: Params) => string = translator()): string {
+/** "64-bit x64 (0x8664)" as a Text, formatted late (in the language of whoever shows it). */
+export function machineText(machine: number): Text {
   const hex = `0x${machine.toString(16).padStart(4, '0')}`;
   const arch = PE_MACHINES[machine];
-  if (!arch) return t('doctor.machine.unknown', { hex });
-  return t(arch === 'ia32' ? 'doctor.machine.ia32' : arch === 'x64' ? 'doctor.machine.x64' : 'doctor.machine.arm64', { hex });
+  if (!arch) return text('doctor.machine.unknown', { hex });
+  return text(arch === 'ia32' ? 'doctor.machine.ia32' : arch === 'x64' ? 'doctor.machine.x64' : 'doctor.machine.arm64', { hex });
+}
+
+/** "64-bit x64 (0x8664)", for messages (in the translator's language; the process default without one). */
+export function describeMachine(machine: number, t: (key: MessageKey, params?: Params) => string = translator()): string {
+  const m = machineText(machine);
+  return t(m.key, m.params);
 }
 
 /** The DLLs a PE image imports: loaded with it (`dlls`) and delay-loaded at first use (`delayed`). */
