@@ -119,7 +119,7 @@ export function addAuthCommands(cli: Command): void {
         print(
           opts.json,
           { user, signedIn: false, provider: o.provider },
-          `${yellow(t('cli.auth.notSignedIn'))}: ${t('cli.auth.notSignedInLine', { user, where })}`,
+          t('cli.labelled', { label: yellow(t('cli.auth.notSignedIn')), text: t('cli.auth.notSignedInLine', { user, where }) }),
         );
         process.exitCode = 1;
         return;
@@ -142,7 +142,7 @@ export function addAuthCommands(cli: Command): void {
           lifetimeSeconds: lifetime,
         },
         [
-          `${green(t('cli.auth.signedIn'))}: ${t('cli.auth.statusAt', { user, where, as: who ? t('cli.auth.as', { who }) : '' })}`,
+          t('cli.labelled', { label: green(t('cli.auth.signedIn')), text: t('cli.auth.statusAt', { user, where, as: who ? t('cli.auth.as', { who }) : '' }) }),
           t('cli.auth.xoauth2User', { user: status.user }),
           t('cli.auth.scopes', { scope: status.scope ?? t('cli.auth.notSaid') }),
           t('cli.auth.accessToken', { seconds: lifetime ?? '?', until: status.expiresAt ? t('cli.auth.until', { date: status.expiresAt.toISOString() }) : '' }),
@@ -160,7 +160,11 @@ export function addAuthCommands(cli: Command): void {
       const settings = await oauthUser(store, user);
       const token = settings.smtp.oauth2?.refreshToken;
       if (token === undefined) {
-        print(opts.json, { user, signedIn: false, revocation: 'none' }, `${yellow(t('cli.note'))}: ${t('cli.auth.nothingToForget', { user })}`);
+        print(
+          opts.json,
+          { user, signedIn: false, revocation: 'none' },
+          t('cli.labelled', { label: yellow(t('cli.note')), text: t('cli.auth.nothingToForget', { user }) }),
+        );
         return;
       }
       const r = await signOut(settings, token);

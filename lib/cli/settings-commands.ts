@@ -243,7 +243,7 @@ export function addSettingsCommands(cli: Command): void {
       print(
         opts.json,
         { user, settings: saved, store: store.path },
-        `${green(t('cli.settings.saved'))} ${user}: ${summary(saved).filter(Boolean).join(', ')} (${store.path})`,
+        `${green(t('cli.settings.saved'))} ${t('cli.labelled', { label: user, text: `${summary(saved).filter(Boolean).join(', ')} (${store.path})` })}`,
       );
     });
 
@@ -274,11 +274,11 @@ export function addSettingsCommands(cli: Command): void {
         opts.json,
         { user, unset, notSet },
         [
-          ...(unset.length ? [`${green(t('cli.settings.unset'))} ${user}: ${unset.join(', ')}`] : []),
+          ...(unset.length ? [`${green(t('cli.settings.unset'))} ${t('cli.labelled', { label: user, text: unset.join(', ') })}`] : []),
           ...notSet.map((k) =>
             before.get(k) === undefined
-              ? `${yellow(t('cli.note'))}: ${t('cli.settings.notSet', { key: k, user })}`
-              : `${yellow(t('cli.note'))}: ${t('cli.settings.default', { key: k, user })}`,
+              ? t('cli.labelled', { label: yellow(t('cli.note')), text: t('cli.settings.notSet', { key: k, user }) })
+              : t('cli.labelled', { label: yellow(t('cli.note')), text: t('cli.settings.default', { key: k, user }) }),
           ),
         ].join('\n'),
       );
@@ -305,7 +305,7 @@ export function addSettingsCommands(cli: Command): void {
       const s = await store.get(checkUser(user), { secrets: 'mask' });
       if (!s) throw userNotFound(user, store);
       print(true, { version: STORE_VERSION, users: { [user]: withoutSecrets(s) } }, '');
-      process.stderr.write(`${yellow(t('cli.note'))}: ${t('cli.settings.noSecretsExported')}\n`);
+      process.stderr.write(`${t('cli.labelled', { label: yellow(t('cli.note')), text: t('cli.settings.noSecretsExported') })}\n`);
     });
 
   settings

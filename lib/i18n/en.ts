@@ -9,6 +9,7 @@ export const en = {
   'problems.line': '  - {path}: {message}',
   'problems.hints': '{hints}',
   // Commander help texts and the doctor's probes
+  'cli.labelled': '{label}: {text}',
   'cli.help.usage': 'Usage:',
   'cli.help.options': 'Options:',
   'cli.help.commands': 'Commands:',

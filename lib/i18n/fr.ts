@@ -10,6 +10,7 @@ export const fr: Record<keyof typeof en, string> = {
   'problems.line': '  - {path} : {message}',
   'problems.hints': '{hints}',
   // Commander help texts and the doctor's probes
+  'cli.labelled': '{label} : {text}',
   'cli.help.usage': 'Utilisation :',
   'cli.help.options': 'Options :',
   'cli.help.commands': 'Commandes :',

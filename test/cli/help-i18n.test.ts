@@ -149,6 +149,17 @@ test('a French unknown option says "did you mean", and --json gives the message 
   expect(JSON.parse(en.stdout)).toEqual({ error: { code: 'USAGE', message: "unknown option '--jsno'\n(Did you mean --json?)" } });
 });
 
+test('French lines put a space before their colon: settings set, unset of a key never set', async () => {
+  const env = { ...FRENCH, OXYMAIL_SETTINGS: path.join(tempDir(), 'users.json') };
+  const set = await run(['settings', 'set', 'bob', 'email=bob@example.com', 'customize=true', 'protocol=mapi'], env);
+  expect(set.code).toBe(0);
+  expect(set.stdout).toBe(`enregistré bob : bob@example.com, mapi, profil (par défaut) (${env.OXYMAIL_SETTINGS})\n`);
+  const unset = await run(['settings', 'unset', 'bob', 'mapi.profile'], env);
+  expect(unset.stdout).toBe("remarque : mapi.profile n'était pas renseigné pour bob (rien à retirer)\n");
+  const list = await run(['settings', 'list'], env);
+  expect(list.stdout.split('\n')[0].split(/\s+/)).toEqual(['utilisateur', 'nom', 'e-mail', 'protocole', 'où']);
+});
+
 describe('the doctor in the language of --lang, facts included', () => {
   let server: TestServer | undefined;
   afterEach(async () => {
