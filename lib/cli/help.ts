@@ -6,7 +6,7 @@
  * whose shape is not known (a newer Commander) is shown as Commander wrote it.
  */
 import { Argument, Command, Help, Option } from 'commander';
-import type { MessageKey, Params } from '../i18n';
+import type { MessageKey } from '../i18n';
 import { t } from './output';
 
 /** Commander's headings, as formatHelp passes them to styleTitle. */
@@ -49,9 +49,6 @@ export class LocalHelp extends Help {
     return extras(argument.description, argument.argChoices, argument.defaultValue, argument.defaultValueDescription);
   }
 }
-
-/** A help text in the CLI's language (the same as output's t(), under its own name for the outbox commands). */
-export const helpText = (key: MessageKey, params?: Params): string => t(key, params);
 
 const quoted = "'([^']*)'";
 

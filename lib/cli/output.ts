@@ -141,7 +141,7 @@ export async function readSecret(prompt: string): Promise<string> {
     const onData = (chunk: string) => {
       for (const ch of chunk) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish();
-        if (ch === '\u0003') return finish(usage(t('cli.cancelled')));
+        if (ch === '\u0003') return finish(usage(t('cli.usage.cancelled')));
         if (ch === '\u007f' || ch === '\b') chars = chars.slice(0, -1);
         else if (ch === '\u0015')
           chars = []; // Ctrl-U, as a terminal would

@@ -227,7 +227,9 @@ export function addSettingsCommands(cli: Command): void {
       // Read before taking the lock: a person typing at a prompt must not block other writers.
       let secret: string | undefined;
       if (readsSecret) {
-        secret = await readSecret(t('cli.settings.secretPrompt', { secret: opts.secretStdin ?? t('cli.settings.password'), user }));
+        secret = await readSecret(
+          opts.secretStdin ? t('cli.settings.secretPrompt', { secret: opts.secretStdin, user }) : t('cli.settings.passwordPrompt', { user }),
+        );
         if (!secret) throw usage(t('cli.usage.emptySecret'));
       }
       const store = storeFrom(cmd);
