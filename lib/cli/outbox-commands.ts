@@ -171,7 +171,7 @@ async function flushWith(mailer: Mailer, ids: string[] | undefined, json: boolea
 export function addOutboxCommands(cli: Command): void {
   const outbox = cli
     .command('outbox')
-    .description('the local outbox: messages kept to be sent again (server down, temporary refusal), held or failed')
+    .description(t('cli.help.outbox'))
     .addHelpText(
       'after',
       examples(
@@ -183,41 +183,32 @@ export function addOutboxCommands(cli: Command): void {
     );
   const common = (c: Command) =>
     c
-      .option('--user <user>', "the outbox of a user of the settings store (sent with that user's settings)")
-      .option('--settings <file>', 'send with the settings of a JSON file (outbox: the default folder, or --dir)')
-      .option('--dir <folder>', 'the outbox folder (default: beside the settings store)')
-      .option('--json', 'print the result as JSON');
-  common(outbox.command('list').description('list the entries: queued, held (outcome unknown), failed, sent with the copy in Sent pending'))
+      .option('--user <user>', t('cli.help.outbox.user'))
+      .option('--settings <file>', t('cli.help.outbox.settings'))
+      .option('--dir <folder>', t('cli.help.outbox.dir'))
+      .option('--json', t('cli.help.json.result'));
+  common(outbox.command('list').description(t('cli.help.outbox.list')))
     .addHelpText('after', examples('oxymail outbox list --user alice', 'oxymail outbox list --dir ./outbox --json'))
     .action(async (f: OutboxFlags, cmd: Command) => {
       const dir = outboxDir(f, cmd);
       const entries = await new Outbox({ dir }).list();
       print(f.json, entries, listText(entries, dir));
     });
-  common(outbox.command('show').argument('<id>', 'entry id, a unique prefix of it, or the Message-ID').description('show an entry and its attempt history'))
+  common(outbox.command('show').argument('<id>', t('cli.help.outbox.id')).description(t('cli.help.outbox.show')))
     .addHelpText('after', examples('oxymail outbox show mihx2k3a-1f2e3d --user alice', 'oxymail outbox show "<id@example.com>" --user alice --json'))
     .action(async (id: string, f: OutboxFlags, cmd: Command) => {
       const box = new Outbox({ dir: outboxDir(f, cmd) });
       const entry = await box.show(id);
       print(f.json, { ...entry, file: box.messagePath(entry.id) }, showText(entry, box.messagePath(entry.id)));
     });
-  common(outbox.command('remove').argument('<id>', 'entry id, a unique prefix of it, or the Message-ID').description('remove an entry: it will not be sent'))
+  common(outbox.command('remove').argument('<id>', t('cli.help.outbox.id')).description(t('cli.help.outbox.remove')))
     .addHelpText('after', examples('oxymail outbox remove mihx2k3a-1f2e3d --user alice'))
     .action(async (id: string, f: OutboxFlags, cmd: Command) => {
       const entry = await new Outbox({ dir: outboxDir(f, cmd) }).remove(id);
       print(f.json, { removed: entry.id, messageId: entry.messageId }, t('cli.outbox.removed', { id: entry.id, messageId: printable(entry.messageId) }));
     });
-  common(
-    outbox
-      .command('retry')
-      .argument('<id>', 'entry id, a unique prefix of it, or the Message-ID')
-      .description('put a held or failed entry back in the queue and, with --user or --settings, send it now'),
-  )
-    .addHelpText(
-      'after',
-      examples('oxymail outbox retry mihx2k3a-1f2e3d --user alice') +
-        '\n\nA held entry may already have reached its recipients (the outcome was unknown): retry only after checking.',
-    )
+  common(outbox.command('retry').argument('<id>', t('cli.help.outbox.id')).description(t('cli.help.outbox.retry')))
+    .addHelpText('after', examples('oxymail outbox retry mihx2k3a-1f2e3d --user alice') + `\n\n${t('cli.help.outbox.retry.after')}`)
     .action(async (id: string, f: OutboxFlags, cmd: Command) => {
       const dir = outboxDir(f, cmd);
       const entry = await new Outbox({ dir }).retry(id);
@@ -232,7 +223,7 @@ export function addOutboxCommands(cli: Command): void {
         await mailer.close();
       }
     });
-  common(outbox.command('flush').description('send the queued entries now (and make pending copies in Sent)'))
+  common(outbox.command('flush').description(t('cli.help.outbox.flush')))
     .addHelpText('after', examples('oxymail outbox flush --user alice', 'oxymail outbox flush --settings alice.json --json'))
     .action(async (f: OutboxFlags, cmd: Command) => {
       const dir = outboxDir(f, cmd);
