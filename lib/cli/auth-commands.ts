@@ -61,7 +61,8 @@ export function addAuthCommands(cli: Command): void {
     .addHelpText('after', examples('oxymail auth login alice', 'oxymail auth status alice', 'oxymail auth logout alice'));
 
   auth
-    .command('login <user>')
+    .command('login')
+    .argument('<user>', t('cli.help.arg.user'))
     .description(t('cli.help.auth.login'))
     .addOption(new Option('--flow <flow>', t('cli.help.auth.login.flow')).choices(['device', 'browser']))
     .option('--json', t('cli.help.auth.login.json'))
@@ -106,7 +107,8 @@ export function addAuthCommands(cli: Command): void {
     });
 
   auth
-    .command('status <user>')
+    .command('status')
+    .argument('<user>', t('cli.help.arg.user'))
     .description(t('cli.help.auth.status'))
     .option('--json', t('cli.help.json'))
     .addHelpText('after', examples('oxymail auth status alice', 'oxymail auth status alice --json'))
@@ -151,7 +153,8 @@ export function addAuthCommands(cli: Command): void {
     });
 
   auth
-    .command('logout <user>')
+    .command('logout')
+    .argument('<user>', t('cli.help.arg.user'))
     .description(t('cli.help.auth.logout'))
     .option('--json', t('cli.help.json'))
     .addHelpText('after', examples('oxymail auth logout alice'))

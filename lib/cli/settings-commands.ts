@@ -189,7 +189,8 @@ export function addSettingsCommands(cli: Command): void {
     });
 
   settings
-    .command('show <user>')
+    .command('show')
+    .argument('<user>', t('cli.help.arg.user'))
     .description(t('cli.help.settings.show'))
     .option('--json', t('cli.help.json'))
     .addHelpText('after', examples('oxymail settings show alice', 'oxymail settings show alice --json'))
@@ -201,7 +202,9 @@ export function addSettingsCommands(cli: Command): void {
     });
 
   settings
-    .command('set <user> [assignments...]')
+    .command('set')
+    .argument('<user>', t('cli.help.arg.user'))
+    .argument('[assignments...]', t('cli.help.arg.assignments'))
     .description(t('cli.help.settings.set'))
     .option('--password-stdin', t('cli.help.settings.set.passwordStdin'))
     .option('--secret-stdin <key>', t('cli.help.settings.set.secretStdin', { choices: SECRET_CHOICES }))
@@ -250,7 +253,9 @@ export function addSettingsCommands(cli: Command): void {
     });
 
   settings
-    .command('unset <user> <keys...>')
+    .command('unset')
+    .argument('<user>', t('cli.help.arg.user'))
+    .argument('<keys...>', t('cli.help.arg.keys'))
     .description(t('cli.help.settings.unset'))
     .option('--json', t('cli.help.json.result'))
     .addHelpText('after', examples('oxymail settings unset alice smtp.port', 'oxymail settings unset alice smtp.tls.ca smtp.tls.servername'))
@@ -287,7 +292,8 @@ export function addSettingsCommands(cli: Command): void {
     });
 
   settings
-    .command('remove <user>')
+    .command('remove')
+    .argument('<user>', t('cli.help.arg.user'))
     .description(t('cli.help.settings.remove'))
     .option('--json', t('cli.help.json.result'))
     .addHelpText('after', examples('oxymail settings remove bob'))
@@ -298,7 +304,8 @@ export function addSettingsCommands(cli: Command): void {
     });
 
   settings
-    .command('export <user>')
+    .command('export')
+    .argument('<user>', t('cli.help.arg.user'))
     .description(t('cli.help.settings.export'))
     .option('--json', t('cli.help.settings.export.json'))
     .addHelpText('after', examples('oxymail settings export alice > alice.json'))
@@ -311,7 +318,8 @@ export function addSettingsCommands(cli: Command): void {
     });
 
   settings
-    .command('import <file>')
+    .command('import')
+    .argument('<file>', t('cli.help.arg.importFile'))
     .description(t('cli.help.settings.import'))
     .option('--id <user>', t('cli.help.settings.import.id'))
     .option('--json', t('cli.help.json.result'))
@@ -357,7 +365,8 @@ export function addSettingsCommands(cli: Command): void {
     });
 
   settings
-    .command('test [user]')
+    .command('test')
+    .argument('[user]', t('cli.help.arg.testUser'))
     .description(t('cli.help.settings.test'))
     .option('--user <user>', t('cli.help.settings.test.user'))
     .option('--settings <file>', t('cli.help.settings.test.settings'))

@@ -94,6 +94,10 @@ test('every command and sub-command has its help in French', async () => {
   const byName = (name: string) => flat(results[commands.findIndex((c) => c.join(' ') === name)].stdout);
   expect(byName('outbox show')).toMatch(/Arguments : id l'identifiant d'une entrée, un préfixe unique de celui-ci, ou le Message-ID/);
   expect(byName('settings set')).toContain("--secret-stdin <key> lire ce secret sur l'entrée standard (smtp.password,");
+  expect(byName('settings set')).toContain(
+    "Arguments : user l'identifiant de l'utilisateur dans le fichier de paramètres assignments des paramètres clé=valeur (clés pointées : smtp.port=587)",
+  );
+  expect(byName('auth login')).toContain("Arguments : user l'identifiant de l'utilisateur dans le fichier de paramètres");
   expect(byName('auth login')).toContain('--flow <flow> device : un code à saisir');
   expect(byName('doctor')).toContain('--json afficher le rapport en JSON');
 });
