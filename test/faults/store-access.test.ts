@@ -1,36 +1,21 @@
 /**
  * EACCES on the settings store, for real: the CLI (the built dist) runs in a child process that
- * file modes apply to. Run as root (CI), the child is the unprivileged uid 65534 (nobody), or, when
- * that uid cannot read the checkout, root without the capabilities that override file modes
- * (setpriv drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH); run as a normal user, chmod is enough.
+ * file modes apply to (test/helpers/unprivileged.ts: uid 65534 when the suite runs as root, else
+ * chmod is enough).
  * A store it may read but not write still sends (a real smtp-server on loopback gets the message)
  * and refuses changes with STORE_ACCESS naming the folder; a store it may not read is STORE_ACCESS
  * with the "may not read" hint, and nothing is sent.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { openSettingsStore } from '../../lib';
 import { tempDir } from '../helpers/fixtures';
 import { smtpSettings, startServer, TestServer } from '../helpers/server';
+import { unprivileged } from '../helpers/unprivileged';
 
 const BIN = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
-const NOBODY = 65534;
-const root = process.platform !== 'win32' && process.getuid?.() === 0;
-
-/** How the child is made subject to file modes (see the module comment). */
-function unprivileged(): { how: string; command: string; prefix: string[]; ids?: { uid: number; gid: number } } {
-  if (!root) return { how: 'this user (not root): file modes apply', command: process.execPath, prefix: [] };
-  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(BIN)}, require('fs').constants.R_OK)`], {
-    uid: NOBODY,
-    gid: NOBODY,
-  });
-  if (probe.status === 0) return { how: 'uid 65534 (nobody)', command: process.execPath, prefix: [], ids: { uid: NOBODY, gid: NOBODY } };
-  const caps = '-dac_override,-dac_read_search';
-  return { how: 'root without CAP_DAC_OVERRIDE (setpriv)', command: 'setpriv', prefix: [`--inh-caps=${caps}`, `--bounding-set=${caps}`, process.execPath] };
-}
-
-const child = unprivileged();
+const child = unprivileged(BIN);
 
 function cli(storeFile: string, args: string[]): Promise<{ code: number; json: any; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -6,15 +6,17 @@
  * grant stays valid (a rotated refresh token used twice would be refused, and the grant revoked).
  */
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { openSettingsStore, signIn } from '../../lib';
 import { tempDir } from '../helpers/fixtures';
 import { smtpSettings } from '../helpers/server';
+import { unprivileged } from '../helpers/unprivileged';
 import { oidcSettings, Person, startOAuthSmtpServer, startProvider, TestProvider } from './helpers';
 
 const DIST = path.join(__dirname, '..', '..', 'dist', 'index.js');
+const BIN = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const USER = 'alice@example.com';
 
 let provider: TestProvider;
@@ -120,4 +122,46 @@ test('two processes refreshing at once: one refresh-token grant, both sends deli
     await app.close();
     await provider.setAccessTtl(3600);
   }
+});
+
+test('a store this process may read but not write: the refresh is refused before the provider is asked (STORE_ACCESS), the grant untouched', async () => {
+  const dir = tempDir();
+  const storeFile = path.join(dir, 'users.json');
+  const store = openSettingsStore(storeFile);
+  await store.set('alice', smtpSettings(server.port, { username: USER, oauth2: oidcSettings(provider.issuer) }));
+  const person = new Person(provider.issuer, USER);
+  const { refreshToken } = await signIn((await store.get('alice')) as never, { flow: 'browser', openUrl: (url) => void person.signIn(url) });
+  await store.saveRefreshToken('alice', refreshToken);
+  // Without the lock, it would refresh and then fail to save the rotated token: the sign-in would be lost.
+  chmodSync(storeFile, 0o444);
+  chmodSync(dir, 0o555);
+  const child = unprivileged(BIN);
+  const before = await grants();
+  const received = server.received.length;
+  try {
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      const p = spawn(
+        child.command,
+        [...child.prefix, BIN, '--store', storeFile, 'send', '--user', 'alice', '--to', 'bob@example.com', '--subject', 'ro', '--text', 'x', '--json'],
+        { env: { ...process.env, OXYMAIL_LANG: 'en' }, ...(child.ids ?? {}) },
+      );
+      children.push(p);
+      let stdout = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.on('error', reject);
+      p.on('close', (code) => resolve({ code, stdout }));
+    });
+    expect(out.code).toBe(1);
+    const { error } = JSON.parse(out.stdout);
+    expect(error.code).toBe('STORE_ACCESS');
+    expect(error.message).toContain(`${storeFile}.oauth.lock`);
+    expect(error.hint).toContain(`may not create files in ${dir}`);
+    expect(out.stdout).not.toContain(refreshToken);
+  } finally {
+    chmodSync(dir, 0o755);
+    chmodSync(storeFile, 0o600);
+  }
+  expect(await grants()).toBe(before);
+  expect(server.received).toHaveLength(received);
+  expect((await provider.introspect(refreshToken)).active).toBe(true);
 });
