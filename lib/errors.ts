@@ -266,3 +266,24 @@ export function localizeWarning(w: MailWarning, locale: string): MailWarning {
   TEXTS.set(out, t);
   return out;
 }
+
+/**
+ * The catalog Text behind an error's or a warning's message (its string when it was made from
+ * one, or when it is not an oxymail error), to quote it in another Text that is localized with it.
+ */
+export function messageText(value: unknown): Text | string {
+  const t = typeof value === 'object' && value !== null ? TEXTS.get(value) : undefined;
+  if (t) return t.message;
+  return (value as Error)?.message ?? String(value);
+}
+
+/** Gives an error a new message Text (its hint and every other field kept), so that localize() still works. */
+export function rephrase(err: MailError, message: Text): MailError {
+  const t = TEXTS.get(err);
+  const before = err.message;
+  err.message = format(message);
+  const head = `${err.name}: ${before}`;
+  if (typeof err.stack === 'string' && err.stack.startsWith(head)) err.stack = `${err.name}: ${err.message}${err.stack.slice(head.length)}`;
+  TEXTS.set(err, { message, hint: t?.hint ?? err.hint });
+  return err;
+}

@@ -3,8 +3,8 @@
  * one road every message travels: validate -> capability check -> transport -> result.
  */
 import { Feature, checkCapabilities, Origin, protocolKey, ProtocolKey, requestedFeatures, UnsupportedPolicy } from './capabilities';
-import { asMailError, localizeError, localizeWarning, MailError, MailWarning, Protocol, RejectedRecipient, warning } from './errors';
-import { text } from './i18n';
+import { asMailError, localizeError, localizeWarning, MailError, MailWarning, messageText, Protocol, RejectedRecipient, rephrase, warning } from './errors';
+import { format, text, Text, textList } from './i18n';
 import { NormalizedMessage, MailMessage, validateMessage } from './message';
 import { SendResult, SmtpVerifyResult } from './result';
 import { inspect } from 'node:util';
@@ -39,6 +39,7 @@ import type { FlushOptions, FlushReport, Outbox, OutboxEvent, OutboxOptions, Rep
 import type * as OutboxModule from './outbox/outbox';
 import type { OutboxEntry } from './outbox/store';
 import { defaultOutboxFolder } from './outbox/paths';
+import { localizeEntry, localizeFacts } from './outbox/shown';
 import type * as StoreModule from './store/store';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -62,16 +63,36 @@ function publicDetail(r: { address: string; responseCode?: number; permanent: bo
  * caller gets, saying also that nothing was kept.
  */
 function noteUnkept(err: unknown, why: unknown): undefined {
-  if (err instanceof Error) err.message += `; the outbox could not keep the message either: ${(why as Error)?.message ?? String(why)}`;
+  const unkept = text('OUTBOX_WRITE.unkept', { error: messageText(err), why: messageText(why) });
+  if (err instanceof MailError) rephrase(err, unkept);
+  else if (err instanceof Error) err.message = format(unkept);
   return undefined;
 }
 
+/** Why a send was queued, as MESSAGE_QUEUED says it: the code, the server's reply code, the error's message. */
+function failureText(err: unknown): Text {
+  const e = err as MailError;
+  const code = String(e?.code ?? 'ERROR');
+  const message = messageText(err);
+  return typeof e?.responseCode === 'number'
+    ? text('MESSAGE_QUEUED.failureReply', { code, responseCode: e.responseCode, message })
+    : text('MESSAGE_QUEUED.failure', { code, message });
+}
+
 /** The MESSAGE_QUEUED warning of an entry. */
-function queuedWarning(entry: OutboxEntry, reason: string): MailWarning {
-  return {
-    code: 'MESSAGE_QUEUED',
-    message: `not sent yet (${reason}): kept in the outbox as ${entry.id}, next try ${entry.nextAttemptAt ?? 'on the next flush'}`,
-  };
+function queuedWarning(entry: OutboxEntry, reason: Text): MailWarning {
+  return warning(
+    'MESSAGE_QUEUED',
+    entry.nextAttemptAt
+      ? text('MESSAGE_QUEUED', { reason, id: entry.id, next: entry.nextAttemptAt })
+      : text('MESSAGE_QUEUED.nextFlush', { reason, id: entry.id }),
+  );
+}
+
+/** The deferred recipients as MESSAGE_QUEUED names them: `late@example.com (451), ...`. */
+function deferredText(deferred: { address: string; responseCode?: number }[]): Text {
+  const list = deferred.map((d) => (d.responseCode ? text('MESSAGE_QUEUED.recipientReply', { address: d.address, responseCode: d.responseCode }) : d.address));
+  return text('MESSAGE_QUEUED.deferred', { list: textList(list) });
 }
 
 /** Options of createMailer, given by the host application. */
@@ -152,19 +173,16 @@ const OUTBOX_OPTIONS = new Set(['dir', 'firstRetryMs', 'maxRetryMs', 'maxAgeMs',
 function outboxOptions(given: MailerOptions['outbox'], fromSettings: boolean | undefined): OutboxOptions | undefined {
   if (given === false || (given === undefined && !fromSettings)) return undefined;
   const o = given === true || given === undefined ? {} : given;
-  if (!o || typeof o !== 'object' || Array.isArray(o))
-    throw new MailError('INVALID_OPTION', 'createMailer: options.outbox must be true, false or { dir, ... }');
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new MailError('INVALID_OPTION', text('INVALID_OPTION.outbox'));
   rejectUnknown('createMailer outbox', o, OUTBOX_OPTIONS);
-  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir === ''))
-    throw new MailError('INVALID_OPTION', 'createMailer: options.outbox.dir must be a folder path');
+  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir === '')) throw new MailError('INVALID_OPTION', text('INVALID_OPTION.outboxDir'));
   for (const key of ['firstRetryMs', 'maxRetryMs', 'maxAgeMs', 'pollMs'] as const) {
     const v = o[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 2 ** 31 * 1000)) {
-      throw new MailError('INVALID_OPTION', `createMailer: options.outbox.${key} must be a positive number of milliseconds`);
+      throw new MailError('INVALID_OPTION', text('INVALID_OPTION.outboxMs', { key }));
     }
   }
-  if (o.background !== undefined && typeof o.background !== 'boolean')
-    throw new MailError('INVALID_OPTION', 'createMailer: options.outbox.background must be true or false');
+  if (o.background !== undefined && typeof o.background !== 'boolean') throw new MailError('INVALID_OPTION', text('INVALID_OPTION.outboxBackground'));
   return { ...o, dir: o.dir ?? defaultOutboxFolder(storeModule().defaultStorePath()) };
 }
 const SEND_OPTIONS = new Set(['protocol', 'signal', 'dialog', 'parentWindow', 'deadlineMs']);
@@ -223,19 +241,54 @@ export function createMailer(settings: SettingsInput | UserMailSettings, givenOp
 }
 
 /**
- * The mailer boundary in an explicit locale: what send() and verify() throw or return (message,
- * hint, problems, warnings) given again in `locale`; codes and every other field unchanged.
+ * The mailer boundary in an explicit locale: what send(), verify(), flush() and outboxEntries()
+ * throw or return, and the outbox events (on() and events()), given again in `locale`: messages,
+ * hints, problems, warnings, entry reasons and attempt messages, flush errors. Codes and every
+ * other field unchanged.
  */
 function localized(mailer: MailerImpl, locale: string): Mailer {
-  const again = <R extends { warnings: MailWarning[] }>(call: Promise<R>): Promise<R> =>
-    call.then(
-      (r) => ({ ...r, warnings: r.warnings.map((w) => localizeWarning(w, locale)) }),
-      (err) => Promise.reject(localizeError(err, locale)),
-    );
+  const fail = (err: unknown) => Promise.reject(localizeError(err, locale));
+  const warnings = (list: MailWarning[]) => list.map((w) => localizeWarning(w, locale));
+  const again = <R extends { warnings: MailWarning[] }>(call: Promise<R>): Promise<R> => call.then((r) => ({ ...r, warnings: warnings(r.warnings) }), fail);
+  const event = (e: OutboxEvent): OutboxEvent => ({
+    ...e,
+    entry: localizeEntry(e.entry, locale),
+    ...(e.error ? { error: localizeError(e.error, locale) } : {}),
+    ...(e.warnings ? { warnings: warnings(e.warnings) } : {}),
+  });
+  const report = (r: FlushReport): FlushReport => ({ ...r, results: r.results.map((x) => (x.error ? { ...x, error: localizeFacts(x.error, locale) } : x)) });
   const send = mailer.send.bind(mailer);
   const verify = mailer.verify.bind(mailer);
+  const flush = mailer.flush.bind(mailer);
+  const entries = mailer.outboxEntries.bind(mailer);
+  const on = mailer.on.bind(mailer);
+  const off = mailer.off.bind(mailer);
+  const events = mailer.events.bind(mailer);
   mailer.send = (message, options) => again(send(message, options));
   mailer.verify = (options) => again(verify(options));
+  mailer.flush = (options) => flush(options).then(report, fail);
+  mailer.outboxEntries = () => entries().then((list) => list.map((e) => localizeEntry(e, locale)), fail);
+  // Each listener gets the event in the mailer's locale; off() finds the wrapper it was given.
+  const wrappers = new Map<string, Map<(e: OutboxEvent) => void, ((e: OutboxEvent) => void)[]>>();
+  mailer.on = (type, listener) => {
+    const wrapped = (e: OutboxEvent) => listener(event(e));
+    const ofType = wrappers.get(type) ?? new Map();
+    wrappers.set(type, ofType.set(listener, [...(ofType.get(listener) ?? []), wrapped]));
+    on(type, wrapped);
+    return mailer;
+  };
+  mailer.off = (type, listener) => {
+    const list = wrappers.get(type)?.get(listener);
+    const wrapped = list?.pop();
+    if (list && !list.length) wrappers.get(type)?.delete(listener);
+    off(type, wrapped ?? listener);
+    return mailer;
+  };
+  mailer.events = (signal) => ({
+    async *[Symbol.asyncIterator]() {
+      for await (const e of events(signal)) yield event(e);
+    },
+  });
   return mailer;
 }
 
@@ -358,9 +411,7 @@ class MailerImpl implements Mailer {
 
   async flush(options: FlushOptions = {}): Promise<FlushReport> {
     if (!this.outbox) {
-      throw new MailError('OUTBOX_DISABLED', 'flush: this mailer has no outbox', {
-        hint: "Create the mailer with { outbox: true }, or set outbox: true in the user's settings.",
-      });
+      throw new MailError('OUTBOX_DISABLED', text('OUTBOX_DISABLED'), { hint: text('OUTBOX_DISABLED.hint') });
     }
     const protocols = new Set((await this.outbox.list()).map((e) => e.protocol));
     protocols.add(this.protocol === 'mapi' ? 'smtp' : this.protocol);
@@ -596,7 +647,7 @@ class MailerImpl implements Mailer {
         if (copy?.saved) result.savedToSent = true;
         if (copy?.warning) {
           copyPending = !!outbox;
-          warnings.push({ ...copy.warning, message: copy.warning.message + (outbox ? '; kept in the outbox: the copy is made again at the next flush' : '') });
+          warnings.push(outbox ? warning('SENT_COPY_FAILED', text('SENT_COPY_FAILED.kept', { warning: messageText(copy.warning) })) : copy.warning);
         }
       }
       if (outbox && delivery.raw && (deferred.length || copyPending)) {
@@ -628,9 +679,7 @@ class MailerImpl implements Mailer {
             },
             sentCopy: copier ? (copyPending ? 'pending' : 'done') : undefined,
           });
-          warnings.push(
-            queuedWarning(entry, `${deferred.map((d) => `${d.address}${d.responseCode ? ` (${d.responseCode})` : ''}`).join(', ')} deferred by the server`),
-          );
+          warnings.push(queuedWarning(entry, deferredText(deferred)));
           Object.assign(result, { queued: true, outboxId: entry.id, queuedRecipients: entry.envelope.to });
         }
       }
@@ -660,7 +709,7 @@ class MailerImpl implements Mailer {
           subject,
           state: 'held',
           attempt: { at: new Date().toISOString(), outcome: 'unknown', ...facts },
-          reason: 'the connection was lost after the message was sent and before the server answered: the recipients may have it',
+          reason: text('outbox.reason.unknown'),
         },
         err as MailError,
       );
@@ -682,7 +731,7 @@ class MailerImpl implements Mailer {
       entry,
       rejected: rejectedDetails.filter((r) => r.permanent).map((r) => r.address),
       rejectedDetails,
-      warning: queuedWarning(entry, `${facts.code}${facts.responseCode ? ` ${facts.responseCode}` : ''}: ${facts.message}`),
+      warning: queuedWarning(entry, failureText(err)),
     };
   }
 
@@ -710,10 +759,10 @@ class MailerImpl implements Mailer {
       dialog: options.dialog,
       parentWindow: options.parentWindow,
       deadlineMs: options.deadlineMs,
-      compose: () => {
+      compose: (signal) => {
         if (!identity) return Promise.reject(new TypeError(`send (${protocol}): this protocol does not compose MIME`));
         return (composed ??= composeModule()
-          .composeMessage(composeModule().composeMail(msg, identity, eff, dropped), this.outbox?.store.tmp)
+          .composeMessage(composeModule().composeMail(msg, identity, eff, dropped), this.outbox?.store.tmp, signal)
           .then((c) => {
             envelopeId = c.dsn?.id;
             return c;

@@ -210,7 +210,7 @@ export function extendedMapiCode(hresult: number): ErrorCode {
 export function extendedMapiError(hresult: number, call: string, op = 'send', passwordGiven = false): MailError {
   const name = EXTENDED_MAPI_CODES[hresult >>> 0];
   const what = name ? name.toLowerCase().replace(/_/g, ' ') : text('MAPI.extendedFailed');
-  return new MailError(extendedMapiCode(hresult), `${op} (${call}): ${what} (HRESULT ${hex(hresult)})`, {
+  return new MailError(extendedMapiCode(hresult), text('MAPI.hresult', { op, call, what, hresult: hex(hresult) }), {
     protocol: 'mapi',
     mapiCode: hresult >>> 0,
     hint: name ? EXTENDED_HINTS[name]?.(passwordGiven) : BITNESS_HINT,

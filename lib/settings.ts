@@ -443,30 +443,22 @@ function checkCombination(s: UserMailSettings, problems: Problem[], warnings: Ma
 function checkImap(s: UserMailSettings, problems: Problem[]): void {
   const imap = s.imap;
   if (s.sentCopy === 'imap' && !imap?.host) {
-    problems.push({ path: 'imap.host', message: "is required when sentCopy is 'imap' (the server that keeps the Sent folder)" });
+    problems.push(problem('imap.host', text('INVALID_SETTINGS.imapHostSentCopy')));
   }
   if (!imap) return;
-  if (!imap.host) problems.push({ path: 'imap.host', message: 'is required when imap is set (server name or IP address)' });
+  if (!imap.host) problems.push(problem('imap.host', text('INVALID_SETTINGS.imapHost')));
   if (imap.port === 993 && (imap.security === 'starttls' || imap.security === 'none')) {
-    problems.push({
-      path: 'imap.security',
-      message: `'${imap.security}' contradicts port 993, which speaks TLS from the first byte`,
-      hint: "Use security 'tls' (or 'auto') with port 993, or port 143 with 'starttls'.",
-    });
+    problems.push(problem('imap.security', text('INVALID_SETTINGS.imapPort993', { security: imap.security }), text('INVALID_SETTINGS.hint.imapPort993')));
   }
   if (imap.username !== undefined && imap.password === undefined && imap.accessToken === undefined) {
-    problems.push({ path: 'imap.password', message: 'imap.username needs imap.password (or imap.accessToken)' });
+    problems.push(problem('imap.password', text('INVALID_SETTINGS.imapPassword')));
   }
   if (imap.username === undefined && (imap.password !== undefined || imap.accessToken !== undefined)) {
-    problems.push({ path: 'imap.username', message: 'imap.password (or accessToken) needs imap.username' });
+    problems.push(problem('imap.username', text('INVALID_SETTINGS.imapUsername')));
   }
   const secret = imap.password ?? imap.accessToken ?? (imap.username === undefined ? (s.smtp?.password ?? s.smtp?.accessToken) : undefined);
   if (secret !== undefined && imap.security === 'none' && imap.host && !isLoopback(imap.host) && !imap.allowInsecureAuth) {
-    problems.push({
-      path: 'imap.security',
-      message: `'none' would send the password in clear text to ${imap.host}`,
-      hint: "Use security 'auto', 'starttls' or 'tls'; set imap.allowInsecureAuth: true only for a trusted network.",
-    });
+    problems.push(problem('imap.security', text('INVALID_SETTINGS.clearPassword', { host: imap.host }), text('INVALID_SETTINGS.hint.imapClearPassword')));
   }
 }
 

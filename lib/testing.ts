@@ -16,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseRegQuery } from './doctor/probe';
 import { MailError } from './errors';
+import { text } from './i18n';
 
 /** The registry key Windows' (and Wine's) MAPI32 reads to find the default mail client. */
 export const MAIL_CLIENTS_KEY = 'HKLM\\Software\\Clients\\Mail';
@@ -87,11 +88,11 @@ export function recordingClientPath(arch = process.arch): string {
   const candidates = [path.join(root, 'prebuilds', `win32-${arch}`, 'oxymail_recording_client.dll')];
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
-    throw new MailError('MAPI_UNAVAILABLE', `testing: the recording mail client is not in this package (looked at ${candidates.join(', ')})`, {
+    throw new MailError('MAPI_UNAVAILABLE', text('MAPI_UNAVAILABLE.testingNoClient', { paths: candidates.join(', ') }), {
       protocol: 'mapi',
       hint: (RECORDING_CLIENT_ARCHES as readonly string[]).includes(arch)
-        ? 'Build it with npm run build:win (Linux, mingw-w64) or use a package that ships prebuilds.'
-        : `The recording client is built for ${RECORDING_CLIENT_ARCHES.join(' and ')} only: run the smoke test with such a Node (this one is ${arch}).`,
+        ? text('MAPI_UNAVAILABLE.hint.testingBuild')
+        : text('MAPI_UNAVAILABLE.hint.testingArch', { arches: RECORDING_CLIENT_ARCHES.join(', '), arch }),
     });
   }
   return found;
@@ -123,7 +124,7 @@ export interface Registration {
  */
 export async function registerRecordingClient(options: { dll?: string; reg?: RegRunner } = {}): Promise<Registration> {
   if (process.platform !== 'win32' && !options.reg) {
-    throw new MailError('MAPI_UNAVAILABLE', `testing: registering a mail client needs Windows (this is ${process.platform})`, { protocol: 'mapi' });
+    throw new MailError('MAPI_UNAVAILABLE', text('MAPI_UNAVAILABLE.testingNotWindows', { platform: process.platform }), { protocol: 'mapi' });
   }
   const reg = options.reg ?? runReg;
   const dll = options.dll ?? recordingClientPath();

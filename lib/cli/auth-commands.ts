@@ -57,19 +57,16 @@ function countdown(until: Date): () => void {
 export function addAuthCommands(cli: Command): void {
   const auth = cli
     .command('auth')
-    .description('OAuth2 sign-in for SMTP (Microsoft 365, Google, any OpenID provider): smtp.oauth2 in the user settings')
+    .description(t('cli.help.auth'))
     .addHelpText('after', examples('oxymail auth login alice', 'oxymail auth status alice', 'oxymail auth logout alice'));
 
   auth
-    .command('login <user>')
-    .description('sign the user in and store the refresh token (device code; Google: the browser on this computer)')
-    .addOption(new Option('--flow <flow>', 'device: a code to enter on any device; browser: a page on this computer').choices(['device', 'browser']))
-    .option('--json', 'print the code and the result as JSON lines')
-    .addHelpText(
-      'after',
-      examples('oxymail auth login alice', 'oxymail auth login alice --flow browser') +
-        '\n\nThe address and the code are printed on stdout (also when it is a pipe); the wait is shown on stderr.',
-    )
+    .command('login')
+    .argument('<user>', t('cli.help.arg.user'))
+    .description(t('cli.help.auth.login'))
+    .addOption(new Option('--flow <flow>', t('cli.help.auth.login.flow')).choices(['device', 'browser']))
+    .option('--json', t('cli.help.auth.login.json'))
+    .addHelpText('after', examples('oxymail auth login alice', 'oxymail auth login alice --flow browser') + `\n\n${t('cli.help.auth.login.after')}`)
     .action(async (user: string, opts: { flow?: 'device' | 'browser'; json?: boolean }, cmd: Command) => {
       const store = storeFrom(cmd);
       const settings = await oauthUser(store, user);
@@ -110,9 +107,10 @@ export function addAuthCommands(cli: Command): void {
     });
 
   auth
-    .command('status <user>')
-    .description('who is signed in, with which scopes, and the access token lifetime (refreshes once; never prints a token)')
-    .option('--json', 'print as JSON')
+    .command('status')
+    .argument('<user>', t('cli.help.arg.user'))
+    .description(t('cli.help.auth.status'))
+    .option('--json', t('cli.help.json'))
     .addHelpText('after', examples('oxymail auth status alice', 'oxymail auth status alice --json'))
     .action(async (user: string, opts: { json?: boolean }, cmd: Command) => {
       const store = storeFrom(cmd);
@@ -123,7 +121,7 @@ export function addAuthCommands(cli: Command): void {
         print(
           opts.json,
           { user, signedIn: false, provider: o.provider },
-          `${yellow(t('cli.auth.notSignedIn'))}: ${t('cli.auth.notSignedInLine', { user, where })}`,
+          t('cli.labelled', { label: yellow(t('cli.auth.notSignedIn')), text: t('cli.auth.notSignedInLine', { user, where }) }),
         );
         process.exitCode = 1;
         return;
@@ -146,7 +144,7 @@ export function addAuthCommands(cli: Command): void {
           lifetimeSeconds: lifetime,
         },
         [
-          `${green(t('cli.auth.signedIn'))}: ${t('cli.auth.statusAt', { user, where, as: who ? t('cli.auth.as', { who }) : '' })}`,
+          t('cli.labelled', { label: green(t('cli.auth.signedIn')), text: t('cli.auth.statusAt', { user, where, as: who ? t('cli.auth.as', { who }) : '' }) }),
           t('cli.auth.xoauth2User', { user: status.user }),
           t('cli.auth.scopes', { scope: status.scope ?? t('cli.auth.notSaid') }),
           t('cli.auth.accessToken', { seconds: lifetime ?? '?', until: status.expiresAt ? t('cli.auth.until', { date: status.expiresAt.toISOString() }) : '' }),
@@ -155,16 +153,21 @@ export function addAuthCommands(cli: Command): void {
     });
 
   auth
-    .command('logout <user>')
-    .description("revoke the refresh token at the provider (when it has a revocation endpoint) and remove it from the user's settings")
-    .option('--json', 'print as JSON')
+    .command('logout')
+    .argument('<user>', t('cli.help.arg.user'))
+    .description(t('cli.help.auth.logout'))
+    .option('--json', t('cli.help.json'))
     .addHelpText('after', examples('oxymail auth logout alice'))
     .action(async (user: string, opts: { json?: boolean }, cmd: Command) => {
       const store = storeFrom(cmd);
       const settings = await oauthUser(store, user);
       const token = settings.smtp.oauth2?.refreshToken;
       if (token === undefined) {
-        print(opts.json, { user, signedIn: false, revocation: 'none' }, `${yellow(t('cli.note'))}: ${t('cli.auth.nothingToForget', { user })}`);
+        print(
+          opts.json,
+          { user, signedIn: false, revocation: 'none' },
+          t('cli.labelled', { label: yellow(t('cli.note')), text: t('cli.auth.nothingToForget', { user }) }),
+        );
         return;
       }
       const r = await signOut(settings, token);

@@ -6,7 +6,7 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Command, CommanderError, Help, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { checkAddress } from '../address';
 import { capabilities, FEATURES, noteKey, ProtocolKey } from '../capabilities';
 import { MailError } from '../errors';
@@ -21,6 +21,7 @@ import { defaultOutboxDir, writeToOutbox } from '../transports/outbox';
 import { DoctorOptions, formatDoctorReport, runDoctor } from '../doctor';
 import { errorJson, print, progress, readStdinText, t, table, usage, writeErrorText } from './output';
 import { countedAttachments } from './progress';
+import { LocalCommand, localBuiltins } from './help';
 import { addSettingsCommands, checkUser, examples, mailerFrom, readSettingsFile, storeFrom, userNotFound, userSource } from './settings-commands';
 import { addAuthCommands } from './auth-commands';
 import { addOutboxCommands } from './outbox-commands';
@@ -197,42 +198,42 @@ function showCapabilities(f: { protocol?: ProtocolKey | 'mapi'; json?: boolean }
 
 /** Builds the command line program (exported so tests may drive it in-process). */
 export function program(): Command {
-  const cli = new Command('oxymail')
-    .description('Send e-mail on behalf of a user: managed relay, SMTP, or the Windows mail client (MAPI)')
-    .version(packageVersion(), '-V, --version', 'print the version of oxymail')
-    .option('--store <file>', 'the settings store (default: OXYMAIL_SETTINGS, or the per-user config folder)')
-    .option('--lang <lang>', 'language of the output: fr or en (default: OXYMAIL_LANG, LC_ALL, LANG; Windows: the display language)')
+  // The help and Commander's own errors in the language of this run (--lang is already taken: takeLang).
+  const cli = localBuiltins(new LocalCommand('oxymail'))
+    .description(t('cli.help.oxymail'))
+    .version(packageVersion(), '-V, --version', t('cli.help.version'))
+    .option('--store <file>', t('cli.help.store'))
+    .option('--lang <lang>', t('cli.help.lang'))
     .exitOverride()
-    .configureHelp({ optionDescription: markRequired })
     .addHelpText(
       'after',
       examples(
         'oxymail send --to bob@example.com --subject "Invoice" --text "Hello"',
         'oxymail settings set alice email=alice@example.com customize=true protocol=smtp smtp.host=smtp.example.com',
         'oxymail doctor --user alice',
-      ) + '\n\nEvery command takes --json for scripts. Exit codes: 0 ok, 1 failure, 2 usage error.',
+      ) + `\n\n${t('cli.help.oxymail.after')}`,
     );
   cli
     .command('send')
-    .description("send a message with the user's settings; with no --settings, write it to the local outbox")
-    .requiredOption('--to <address>', 'recipient (repeat for several)', collect)
-    .option('--cc <address>', 'copy recipient (repeat for several)', collect)
-    .option('--bcc <address>', 'blind copy recipient (repeat for several)', collect)
-    .requiredOption('--subject <text>', 'subject')
-    .option('--text <text>', 'plain-text body (a body is required: --text, --text-file or --html-file)')
-    .option('--text-file <file>', "plain-text body from a UTF-8 file ('-': stdin)")
-    .option('--html-file <file>', "HTML body from a file ('-': stdin); with a text body too, MAPI sends the text")
-    .option('--attach <file>', 'attach a file (repeat for several)', collect)
-    .addOption(new Option('--importance <level>', 'importance').choices([...IMPORTANCE_LEVELS]))
-    .option('--read-receipt', 'ask for a read receipt')
-    .option('--delivery-receipt', 'ask for a delivery receipt (DSN)')
-    .option('--dialog', "MAPI: show the mail client's compose window")
-    .addOption(new Option('--protocol <protocol>', 'switch protocol for this send').choices(['managed', 'smtp', 'mapi']))
-    .option('--user <user>', "the user's settings from the store (oxymail settings ...)")
-    .option('--settings <file>', "the user's settings from a JSON file, comments allowed ('-': stdin; see README)")
-    .option('--outbox <dir>', `outbox folder when no settings are given (default ${defaultOutboxDir()})`)
-    .option('--from <address>', 'From address of an outbox message')
-    .option('--json', 'print the result as JSON')
+    .description(t('cli.help.send'))
+    .requiredOption('--to <address>', t('cli.help.send.to'), collect)
+    .option('--cc <address>', t('cli.help.send.cc'), collect)
+    .option('--bcc <address>', t('cli.help.send.bcc'), collect)
+    .requiredOption('--subject <text>', t('cli.help.send.subject'))
+    .option('--text <text>', t('cli.help.send.text'))
+    .option('--text-file <file>', t('cli.help.send.textFile'))
+    .option('--html-file <file>', t('cli.help.send.htmlFile'))
+    .option('--attach <file>', t('cli.help.send.attach'), collect)
+    .addOption(new Option('--importance <level>', t('cli.help.send.importance')).choices([...IMPORTANCE_LEVELS]))
+    .option('--read-receipt', t('cli.help.send.readReceipt'))
+    .option('--delivery-receipt', t('cli.help.send.deliveryReceipt'))
+    .option('--dialog', t('cli.help.send.dialog'))
+    .addOption(new Option('--protocol <protocol>', t('cli.help.send.protocol')).choices(['managed', 'smtp', 'mapi']))
+    .option('--user <user>', t('cli.help.send.user'))
+    .option('--settings <file>', t('cli.help.send.settings'))
+    .option('--outbox <dir>', t('cli.help.send.outbox', { dir: defaultOutboxDir() }))
+    .option('--from <address>', t('cli.help.send.from'))
+    .option('--json', t('cli.help.json.result'))
     .addHelpText(
       'after',
       examples(
@@ -241,36 +242,33 @@ export function program(): Command {
       --subject "Facture n° 12" --text-file body.txt --attach facture.pdf --importance high --read-receipt`,
         'oxymail send --user alice --to bob@example.com --subject "Relance" --text "Bonjour" --delivery-receipt',
         'generate-letter | oxymail send --user alice --to bob@example.com --subject "Relance" --text-file -',
-      ) + '\n\nThe body is required: --text, --text-file and/or --html-file. On a terminal, a bar shows the attachments being sent.',
+      ) + `\n\n${t('cli.help.send.after')}`,
     )
     .action(send);
   cli
     .command('verify')
-    .description("connect, negotiate TLS and log in with the user's settings; sends nothing")
-    .option('--user <user>', "the user's settings from the store (one of --user or --settings is required)")
-    .option('--settings <file>', "the user's settings from a JSON file, comments allowed ('-': stdin)")
-    .addOption(new Option('--protocol <protocol>', 'protocol to check').choices(['managed', 'smtp', 'mapi']))
-    .option('--json', 'print the result as JSON')
+    .description(t('cli.help.verify'))
+    .option('--user <user>', t('cli.help.verify.user'))
+    .option('--settings <file>', t('cli.help.settingsFile'))
+    .addOption(new Option('--protocol <protocol>', t('cli.help.verify.protocol')).choices(['managed', 'smtp', 'mapi']))
+    .option('--json', t('cli.help.json.result'))
     .addHelpText(
       'after',
-      examples('oxymail verify --user alice', 'oxymail verify --settings alice.json --protocol smtp --json') +
-        '\n\nIt prints the TLS the connection really negotiated (version, cipher) or "no TLS", and the login the server accepted.',
+      examples('oxymail verify --user alice', 'oxymail verify --settings alice.json --protocol smtp --json') + `\n\n${t('cli.help.verify.after')}`,
     )
     .action(verify);
   cli
     .command('capabilities')
-    .description('show which option each protocol supports')
-    .addOption(
-      new Option('--protocol <protocol>', 'one column (mapi: both MAPI interfaces)').choices(['managed', 'smtp', 'mapi', 'mapi-simple', 'mapi-extended']),
-    )
-    .option('--json', 'print as JSON')
+    .description(t('cli.help.capabilities'))
+    .addOption(new Option('--protocol <protocol>', t('cli.help.capabilities.protocol')).choices(['managed', 'smtp', 'mapi', 'mapi-simple', 'mapi-extended']))
+    .option('--json', t('cli.help.json'))
     .addHelpText('after', examples('oxymail capabilities', 'oxymail capabilities --protocol mapi', 'oxymail capabilities --protocol smtp --json'))
     .action(showCapabilities);
-  const mapi = cli.command('mapi').description('the Windows mail client (MAPI)').addHelpText('after', examples('oxymail mapi profiles'));
+  const mapi = cli.command('mapi').description(t('cli.help.mapi')).addHelpText('after', examples('oxymail mapi profiles'));
   mapi
     .command('profiles')
-    .description('list the MAPI profiles of this Windows user (to fill mapi.profile)')
-    .option('--json', 'print as JSON')
+    .description(t('cli.help.mapi.profiles'))
+    .option('--json', t('cli.help.json'))
     .addHelpText('after', examples('oxymail mapi profiles', 'oxymail mapi profiles --json'))
     .action(async (opts: { json?: boolean }) => {
       const profiles = await listProfiles();
@@ -284,10 +282,10 @@ export function program(): Command {
     });
   cli
     .command('doctor')
-    .description('check which protocol will work on this machine (session, mail client, SMTP server) and advise')
-    .option('--user <user>', "also check this user's settings from the store")
-    .option('--settings <file>', "also check the user's settings of a JSON file, comments allowed ('-': stdin)")
-    .option('--json', 'print the report as JSON')
+    .description(t('cli.help.doctor'))
+    .option('--user <user>', t('cli.help.doctor.user'))
+    .option('--settings <file>', t('cli.help.doctor.settings'))
+    .option('--json', t('cli.help.doctor.json'))
     .addHelpText('after', examples('oxymail doctor', 'oxymail doctor --user alice --json', 'oxymail doctor --settings alice.json'))
     .action(async (opts: { user?: string; settings?: string; json?: boolean }, cmd: Command) => {
       const store = storeFrom(cmd);
@@ -378,12 +376,6 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Help lines say which options are required. */
-function markRequired(this: Help, option: Option): string {
-  const text = Help.prototype.optionDescription.call(this, option);
-  return option.mandatory ? t('cli.required', { text }) : text;
-}
-
 /** True when --json was given (before a `--`): errors are then also printed as JSON on stdout. */
 function wantsJson(argv: string[]): boolean {
   const args = argv.slice(2);
@@ -416,7 +408,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A reader that went away (`oxymail --help | head -1`) is not an error of the command: further output
+ * is dropped and the command finishes (a send still completes), instead of dying on EPIPE.
+ */
+function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
+}
+
 if (require.main === module) {
+  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stderr);
   main(process.argv).then((code) => {
     process.exitCode = code;
   });

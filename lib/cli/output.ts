@@ -61,7 +61,12 @@ export function errorJson(err: unknown): { error: { code: string; message: strin
   if (err instanceof MailError) {
     return { error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), ...(err.problems ? { problems: err.problems } : {}) } };
   }
-  if (err instanceof CommanderError) return { error: { code: 'USAGE', message: err.message.replace(/^error: /, '') } };
+  if (err instanceof CommanderError) {
+    // Commander's own errors carry their `error: ` prefix (in the CLI's language): JSON has the message only.
+    const prefix = t('cli.error', { message: '' });
+    const message = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message.replace(/^error: /, '');
+    return { error: { code: 'USAGE', message } };
+  }
   return errorJson(asMailError(err));
 }
 
@@ -136,7 +141,7 @@ export async function readSecret(prompt: string): Promise<string> {
     const onData = (chunk: string) => {
       for (const ch of chunk) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish();
-        if (ch === '\u0003') return finish(usage('cancelled: nothing was written'));
+        if (ch === '\u0003') return finish(usage(t('cli.usage.cancelled')));
         if (ch === '\u007f' || ch === '\b') chars = chars.slice(0, -1);
         else if (ch === '\u0015')
           chars = []; // Ctrl-U, as a terminal would

@@ -7,6 +7,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline, Transform } from 'node:stream';
 import type { MailMessage } from '../message';
+import { t } from './output';
 
 const WIDTH = 30;
 const mb = (n: number) => (n / 1e6).toFixed(1);
@@ -34,7 +35,12 @@ export class ProgressBar {
   private draw(): void {
     const ratio = this.total ? Math.min(1, this.sent / this.total) : 1;
     const full = Math.round(ratio * WIDTH);
-    const line = `sending attachments [${'#'.repeat(full)}${'-'.repeat(WIDTH - full)}] ${String(Math.floor(ratio * 100)).padStart(3)}%  ${mb(this.sent)} / ${mb(this.total)} MB`;
+    const line = t('cli.progress.attachments', {
+      bar: `[${'#'.repeat(full)}${'-'.repeat(WIDTH - full)}]`,
+      percent: String(Math.floor(ratio * 100)).padStart(3),
+      sent: mb(this.sent),
+      total: mb(this.total),
+    });
     if (line === this.last) return;
     this.last = line;
     this.out.write(`\r${line}`);

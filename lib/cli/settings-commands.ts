@@ -121,7 +121,12 @@ function withoutSecrets(s: UserMailSettings): UserMailSettings {
 
 function summary(s: UserMailSettings): string[] {
   const protocol = s.customize ? (s.protocol ?? '?') : 'managed';
-  const where = protocol === 'smtp' ? `${s.smtp?.host}:${s.smtp?.port}` : protocol === 'mapi' ? `profile ${s.mapi?.profile || '(default)'}` : 'suite relay';
+  const where =
+    protocol === 'smtp'
+      ? `${s.smtp?.host}:${s.smtp?.port}`
+      : protocol === 'mapi'
+        ? t('cli.settings.profile', { profile: s.mapi?.profile || t('cli.settings.defaultProfile') })
+        : t('cli.settings.suiteRelay');
   return [s.label ?? '', s.email ?? '', protocol, where];
 }
 
@@ -135,7 +140,7 @@ function settingRows(s: UserMailSettings): string[][] {
     }
     const text = String(node);
     const lines = text.split(/\r?\n/).filter(Boolean);
-    rows.push([prefix, lines.length > 1 ? `${lines[0]} ... (${lines.length} lines)` : text]);
+    rows.push([prefix, lines.length > 1 ? t('cli.settings.lines', { first: lines[0], count: lines.length }) : text]);
   };
   walk(s, '');
   return rows;
@@ -145,14 +150,14 @@ const SECRET_CHOICES = SECRET_PATHS.join(', ');
 
 /** The examples block of a command's help. */
 export function examples(...lines: string[]): string {
-  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
+  return `\n${t('cli.help.examples')}\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
 }
 
 /** Adds `settings` and its sub-commands to the program. */
 export function addSettingsCommands(cli: Command): void {
   const settings = cli
     .command('settings')
-    .description("manage users' sending settings (the store: OXYMAIL_SETTINGS, or --store FILE)")
+    .description(t('cli.help.settings'))
     .addHelpText(
       'after',
       examples(
@@ -166,8 +171,8 @@ export function addSettingsCommands(cli: Command): void {
 
   settings
     .command('list')
-    .description('list the users (secrets masked)')
-    .option('--json', 'print as JSON')
+    .description(t('cli.help.settings.list'))
+    .option('--json', t('cli.help.json'))
     .addHelpText('after', examples('oxymail settings list', 'oxymail settings list --json'))
     .action(async (opts, cmd) => {
       const users = await storeFrom(cmd).list();
@@ -175,15 +180,19 @@ export function addSettingsCommands(cli: Command): void {
         opts.json,
         users,
         users.length
-          ? table([['user', 'label', 'email', 'protocol', 'where'], ...users.map((u) => [u.userId, ...summary(u.settings)])])
+          ? table([
+              [t('cli.settings.user'), t('cli.settings.label'), t('cli.settings.email'), t('cli.settings.protocol'), t('cli.settings.where')],
+              ...users.map((u) => [u.userId, ...summary(u.settings)]),
+            ])
           : t('cli.settings.noUsers'),
       );
     });
 
   settings
-    .command('show <user>')
-    .description("show one user's settings, one per line (secrets masked)")
-    .option('--json', 'print as JSON')
+    .command('show')
+    .argument('<user>', t('cli.help.arg.user'))
+    .description(t('cli.help.settings.show'))
+    .option('--json', t('cli.help.json'))
     .addHelpText('after', examples('oxymail settings show alice', 'oxymail settings show alice --json'))
     .action(async (user, opts, cmd) => {
       const store = storeFrom(cmd);
@@ -193,11 +202,13 @@ export function addSettingsCommands(cli: Command): void {
     });
 
   settings
-    .command('set <user> [assignments...]')
-    .description('create or change a user: key=value with dotted keys (smtp.port=587); validated before anything is written')
-    .option('--password-stdin', 'read the password from stdin (smtp.password, or mapi.password for a MAPI user)')
-    .option('--secret-stdin <key>', `read this secret from stdin (${SECRET_CHOICES})`)
-    .option('--json', 'print the saved settings as JSON (secrets masked)')
+    .command('set')
+    .argument('<user>', t('cli.help.arg.user'))
+    .argument('[assignments...]', t('cli.help.arg.assignments'))
+    .description(t('cli.help.settings.set'))
+    .option('--password-stdin', t('cli.help.settings.set.passwordStdin'))
+    .option('--secret-stdin <key>', t('cli.help.settings.set.secretStdin', { choices: SECRET_CHOICES }))
+    .option('--json', t('cli.help.settings.set.json'))
     .addHelpText(
       'after',
       examples(
@@ -205,7 +216,7 @@ export function addSettingsCommands(cli: Command): void {
         'oxymail settings set alice smtp.port=465 smtp.security=tls',
         `printf '%s' "$PASSWORD" | oxymail settings set alice --password-stdin`,
         `printf '%s' "$TOKEN" | oxymail settings set alice smtp.username=alice@contoso.com --secret-stdin smtp.accessToken`,
-      ) + '\n\nOn a terminal, --password-stdin and --secret-stdin prompt for the secret without echoing it.',
+      ) + `\n\n${t('cli.help.settings.set.after')}`,
     )
     .action(async (user, assignments: string[], opts, cmd) => {
       checkUser(user);
@@ -219,7 +230,9 @@ export function addSettingsCommands(cli: Command): void {
       // Read before taking the lock: a person typing at a prompt must not block other writers.
       let secret: string | undefined;
       if (readsSecret) {
-        secret = await readSecret(`${opts.secretStdin ?? 'Password'} for ${user}: `);
+        secret = await readSecret(
+          opts.secretStdin ? t('cli.settings.secretPrompt', { secret: opts.secretStdin, user }) : t('cli.settings.passwordPrompt', { user }),
+        );
         if (!secret) throw usage(t('cli.usage.emptySecret'));
       }
       const store = storeFrom(cmd);
@@ -235,14 +248,16 @@ export function addSettingsCommands(cli: Command): void {
       print(
         opts.json,
         { user, settings: saved, store: store.path },
-        `${green(t('cli.settings.saved'))} ${user}: ${summary(saved).filter(Boolean).join(', ')} (${store.path})`,
+        `${green(t('cli.settings.saved'))} ${t('cli.labelled', { label: user, text: `${summary(saved).filter(Boolean).join(', ')} (${store.path})` })}`,
       );
     });
 
   settings
-    .command('unset <user> <keys...>')
-    .description('remove settings (their defaults apply again); a key may be a group (smtp)')
-    .option('--json', 'print the result as JSON')
+    .command('unset')
+    .argument('<user>', t('cli.help.arg.user'))
+    .argument('<keys...>', t('cli.help.arg.keys'))
+    .description(t('cli.help.settings.unset'))
+    .option('--json', t('cli.help.json.result'))
     .addHelpText('after', examples('oxymail settings unset alice smtp.port', 'oxymail settings unset alice smtp.tls.ca smtp.tls.servername'))
     .action(async (user, keys: string[], opts, cmd) => {
       checkUser(user);
@@ -266,20 +281,21 @@ export function addSettingsCommands(cli: Command): void {
         opts.json,
         { user, unset, notSet },
         [
-          ...(unset.length ? [`${green(t('cli.settings.unset'))} ${user}: ${unset.join(', ')}`] : []),
+          ...(unset.length ? [`${green(t('cli.settings.unset'))} ${t('cli.labelled', { label: user, text: unset.join(', ') })}`] : []),
           ...notSet.map((k) =>
             before.get(k) === undefined
-              ? `${yellow(t('cli.note'))}: ${t('cli.settings.notSet', { key: k, user })}`
-              : `${yellow(t('cli.note'))}: ${t('cli.settings.default', { key: k, user })}`,
+              ? t('cli.labelled', { label: yellow(t('cli.note')), text: t('cli.settings.notSet', { key: k, user }) })
+              : t('cli.labelled', { label: yellow(t('cli.note')), text: t('cli.settings.default', { key: k, user }) }),
           ),
         ].join('\n'),
       );
     });
 
   settings
-    .command('remove <user>')
-    .description('remove a user')
-    .option('--json', 'print the result as JSON')
+    .command('remove')
+    .argument('<user>', t('cli.help.arg.user'))
+    .description(t('cli.help.settings.remove'))
+    .option('--json', t('cli.help.json.result'))
     .addHelpText('after', examples('oxymail settings remove bob'))
     .action(async (user, opts, cmd) => {
       const store = storeFrom(cmd);
@@ -288,31 +304,32 @@ export function addSettingsCommands(cli: Command): void {
     });
 
   settings
-    .command('export <user>')
-    .description('print a user as an importable JSON file (secrets left out)')
-    .option('--json', 'the output is JSON in any case')
+    .command('export')
+    .argument('<user>', t('cli.help.arg.user'))
+    .description(t('cli.help.settings.export'))
+    .option('--json', t('cli.help.settings.export.json'))
     .addHelpText('after', examples('oxymail settings export alice > alice.json'))
     .action(async (user, _opts, cmd) => {
       const store = storeFrom(cmd);
       const s = await store.get(checkUser(user), { secrets: 'mask' });
       if (!s) throw userNotFound(user, store);
       print(true, { version: STORE_VERSION, users: { [user]: withoutSecrets(s) } }, '');
-      process.stderr.write(`${yellow(t('cli.note'))}: ${t('cli.settings.noSecretsExported')}\n`);
+      process.stderr.write(`${t('cli.labelled', { label: yellow(t('cli.note')), text: t('cli.settings.noSecretsExported') })}\n`);
     });
 
   settings
-    .command('import <file>')
-    .description("add or replace the users of an export file, or one user from a user's settings file (--id); all validated before anything is written")
-    .option('--id <user>', 'the user a single-user file is for (or the one user to take from an export file)')
-    .option('--json', 'print the result as JSON')
+    .command('import')
+    .argument('<file>', t('cli.help.arg.importFile'))
+    .description(t('cli.help.settings.import'))
+    .option('--id <user>', t('cli.help.settings.import.id'))
+    .option('--json', t('cli.help.json.result'))
     .addHelpText(
       'after',
       examples(
         'oxymail settings import users-export.json',
         'oxymail settings import alice.json --id alice',
         'oxymail settings import - --id alice < alice.json',
-      ) +
-        "\n\nFILE is an export (oxymail settings export: { version, users }) or one user's settings, as --settings takes them; comments are allowed; '-' reads stdin.",
+      ) + `\n\n${t('cli.help.settings.import.after')}`,
     )
     .action(async (file, opts, cmd) => {
       let doc = (await readSettingsFile(file)) as Node;
@@ -348,12 +365,13 @@ export function addSettingsCommands(cli: Command): void {
     });
 
   settings
-    .command('test [user]')
-    .description("check a user's settings for real: connect, TLS, login (sends nothing), then optionally send a test message")
-    .option('--user <user>', 'the user, from the store (as the USER argument)')
-    .option('--settings <file>', "the user's settings from a JSON file instead, comments allowed ('-': stdin)")
-    .option('--to <address>', 'also send a test message to this address')
-    .option('--json', 'print as JSON')
+    .command('test')
+    .argument('[user]', t('cli.help.arg.testUser'))
+    .description(t('cli.help.settings.test'))
+    .option('--user <user>', t('cli.help.settings.test.user'))
+    .option('--settings <file>', t('cli.help.settings.test.settings'))
+    .option('--to <address>', t('cli.help.settings.test.to'))
+    .option('--json', t('cli.help.json'))
     .addHelpText(
       'after',
       examples('oxymail settings test alice', 'oxymail settings test --settings alice.json', 'oxymail settings test alice --to me@example.com --json'),

@@ -8,9 +8,9 @@
  * The decision (bitnessMismatch) is pure and tested on every OS; reading goes through a ClientReader.
  */
 import { MailError } from '../errors';
-import { MessageKey, Text, text, translator } from '../i18n';
+import { MessageKey, Text, text } from '../i18n';
 import { ClientReader, DllFact, MailClientFacts, readDefaultClient, readDll } from './facts';
-import { describeMachine, PE_MACHINES } from './pe';
+import { machineText, PE_MACHINES } from './pe';
 
 /** Which MAPI a send uses: Simple MAPI loads the client's DLLPath, Extended MAPI its DLLPathEx. */
 export type MapiFlavour = 'simple' | 'extended';
@@ -47,10 +47,10 @@ export function bitnessMismatch(dll: DllFact | undefined, client: string, arch: 
   const want = Object.entries(PE_MACHINES).find(([, a]) => a === arch)?.[0];
   if (want !== undefined && Number(want) === dll.pe.machine) return null;
   const procBits = BITS[arch] ? text(BITS[arch]) : arch;
-  const t = translator();
+  // The machine as a Text too, so that err.localize() gives the whole message again.
   return new MailError(
     'MAPI_BITNESS_MISMATCH',
-    text('MAPI_BITNESS_MISMATCH', { op, client, value: dll.value, path: dll.path, machine: describeMachine(dll.pe.machine, t), bits: procBits, arch }),
+    text('MAPI_BITNESS_MISMATCH', { op, client, value: dll.value, path: dll.path, machine: machineText(dll.pe.machine), bits: procBits, arch }),
     { protocol: 'mapi', hint: bitnessHint(dll.pe.arch) },
   );
 }
@@ -67,7 +67,7 @@ export async function checkMapiBitness(
   options: { dllPath?: string; op?: string } = {},
 ): Promise<void> {
   let dll: DllFact | undefined;
-  let client = 'the MAPI DLL';
+  let client: string;
   if (options.dllPath) {
     dll = await readDll(reader, flavour === 'extended' ? 'DLLPathEx' : 'DLLPath', options.dllPath);
     client = 'OXYMAIL_MAPI_DLL';

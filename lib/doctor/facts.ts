@@ -4,8 +4,8 @@
  * the probe; nothing here decides what is good or bad. No secret ends up in the facts.
  */
 import type { TokenSource } from '../oauth/token-source';
-import { MailError } from '../errors';
-import { format, text } from '../i18n';
+import { localizeError, MailError } from '../errors';
+import { format, text, textList } from '../i18n';
 import { isGmailHost, looksLikeAppPassword } from '../settings';
 import type { SettingsInput, UserMailSettings } from '../settings';
 import { ManagedRelay, MANAGED_HINT, resolveRelay } from '../transports/managed';
@@ -114,15 +114,15 @@ export function expandEnv(value: string, env: Record<string, string | undefined>
   return value.replace(/%([^%]+)%/g, (all, name: string) => envValue(env, name) ?? all);
 }
 
-/** One DLL value: the path as registered, and the PE header of the file there when it is absolute. */
-export async function readDll(probe: Pick<Probe, 'readFileHead'>, value: DllFact['value'], raw: string): Promise<DllFact> {
+/** One DLL value: the path as registered, and the PE header of the file there when it is absolute (its reason, if unreadable, in `locale`). */
+export async function readDll(probe: Pick<Probe, 'readFileHead'>, value: DllFact['value'], raw: string, locale?: string): Promise<DllFact> {
   const path = raw.trim().replace(/^"(.*)"$/, '$1');
   const absolute = /^[a-zA-Z]:[\\/]|^\\\\/.test(path);
   if (!absolute) return { value, path, absolute, exists: null };
   const head = await probe.readFileHead(path, PE_HEAD_BYTES);
   if (!head.exists) return { value, path, absolute, exists: false };
   if ('error' in head) return { value, path, absolute, exists: true, readError: head.error };
-  return { value, path, absolute, exists: true, pe: readPeHeader(head.head) };
+  return { value, path, absolute, exists: true, pe: readPeHeader(head.head, locale) };
 }
 
 /** What reading the default mail client needs: registry values, file heads, the environment (REG_EXPAND_SZ). */
@@ -133,7 +133,7 @@ export type ClientReader = Pick<Probe, 'readRegistry' | 'readFileHead' | 'env'>;
  * choice overrides HKLM's, as MAPI32 reads them. Throws when the registry cannot be read.
  * Shared by the doctor and the check a MAPI send makes before its first call (bitness.ts).
  */
-export async function readDefaultClient(probe: ClientReader): Promise<MailClientFacts | null> {
+export async function readDefaultClient(probe: ClientReader, locale?: string): Promise<MailClientFacts | null> {
   let found: { name: string; hive: 'HKCU' | 'HKLM' } | null = null;
   for (const hive of ['HKCU', 'HKLM'] as const) {
     const v = await probe.readRegistry(`${hive}\\${MAIL_KEY}`, null);
@@ -152,7 +152,7 @@ export async function readDefaultClient(probe: ClientReader): Promise<MailClient
     if (!values.some(([, r]) => r) && !command) continue;
     const dlls: DllFact[] = [];
     for (const [value, reg] of values) {
-      if (reg) dlls.push(await readDll(probe, value, reg.type === 'REG_EXPAND_SZ' ? expandEnv(reg.data, probe.env) : reg.data));
+      if (reg) dlls.push(await readDll(probe, value, reg.type === 'REG_EXPAND_SZ' ? expandEnv(reg.data, probe.env) : reg.data, locale));
     }
     return { name, hive, keyHive, dlls, openCommand: command?.data ?? null };
   }
@@ -160,10 +160,10 @@ export async function readDefaultClient(probe: ClientReader): Promise<MailClient
 }
 
 /** MAPI on this machine: the default mail client, or why it could not be read. */
-async function mapiFacts(probe: Probe): Promise<MapiFacts> {
-  if (probe.platform !== 'win32') return { available: false, reason: format(text('MAPI_UNAVAILABLE.notWindows', { platform: probe.platform })) };
+async function mapiFacts(probe: Probe, locale: string | undefined): Promise<MapiFacts> {
+  if (probe.platform !== 'win32') return { available: false, reason: format(text('MAPI_UNAVAILABLE.notWindows', { platform: probe.platform }), locale) };
   try {
-    return { available: true, client: await readDefaultClient(probe) };
+    return { available: true, client: await readDefaultClient(probe, locale) };
   } catch (err) {
     return { available: true, client: null, registryError: (err as Error).message };
   }
@@ -175,7 +175,8 @@ async function smtpFacts(
   settings: UserMailSettings,
   raw: SettingsInput,
   unreadable: string[],
-  oauth?: GatherInput['oauth'],
+  oauth: GatherInput['oauth'],
+  locale: string | undefined,
 ): Promise<SmtpFacts | null> {
   const s = settings.smtp;
   if (!s?.host) return null;
@@ -208,17 +209,18 @@ async function smtpFacts(
   };
   facts.handshake = await probe.smtpHandshake(endpoint);
   if (facts.handshake.ok && (s.username !== undefined || s.oauth2)) {
-    if (unreadableSmtp.length) facts.loginSkipped = format(text('doctor.login.unreadable', { paths: unreadableSmtp.join(format(text('doctor.and'))) }));
-    else if (s.oauth2 && !oauth?.tokenSource) facts.loginSkipped = oauth?.skipped ?? format(text('doctor.login.oauth2NotChecked'));
+    if (unreadableSmtp.length)
+      facts.loginSkipped = format(text('doctor.login.unreadable', { paths: textList(unreadableSmtp, format(text('doctor.and'), locale)) }), locale);
+    else if (s.oauth2 && !oauth?.tokenSource) facts.loginSkipped = oauth?.skipped ?? format(text('doctor.login.oauth2NotChecked'), locale);
     else facts.login = await probe.smtpLogin(raw, oauth?.tokenSource);
   }
   return facts;
 }
 
-function managedFacts(given: ManagedRelay | undefined, env: Record<string, string | undefined>): ManagedFacts {
+function managedFacts(given: ManagedRelay | undefined, env: Record<string, string | undefined>, locale: string | undefined): ManagedFacts {
   try {
     const relay = resolveRelay(given, env as NodeJS.ProcessEnv);
-    if (!relay) return { configured: false, problem: null, hint: format(MANAGED_HINT) };
+    if (!relay) return { configured: false, problem: null, hint: format(MANAGED_HINT, locale) };
     return {
       configured: true,
       source: given ? 'options' : 'environment',
@@ -228,7 +230,8 @@ function managedFacts(given: ManagedRelay | undefined, env: Record<string, strin
       assignedAddress: relay.assignedAddress,
     };
   } catch (err) {
-    return { configured: false, problem: (err as Error).message, hint: err instanceof MailError && err.hint ? err.hint : format(MANAGED_HINT) };
+    const e = locale === undefined ? err : localizeError(err, locale);
+    return { configured: false, problem: (e as Error).message, hint: e instanceof MailError && e.hint ? e.hint : format(MANAGED_HINT, locale) };
   }
 }
 
@@ -241,13 +244,17 @@ export interface GatherInput {
   unreadableSecrets?: string[];
   /** With smtp.oauth2: the token source whose refresh worked (the XOAUTH2 login uses it), or why the login is skipped. */
   oauth?: { tokenSource?: TokenSource; skipped?: string };
+  /** The language of the facts' words (why MAPI is unavailable, why the login was skipped...); default: the process default. */
+  locale?: string;
 }
 
 /** Reads every fact through the probe. Never throws: a failed reading is a fact too. */
 export async function gatherFacts(probe: Probe, input: GatherInput = {}): Promise<DoctorFacts> {
   const [mapi, smtp] = await Promise.all([
-    mapiFacts(probe),
-    input.settings ? smtpFacts(probe, input.settings, input.rawSettings ?? input.settings, input.unreadableSecrets ?? [], input.oauth) : Promise.resolve(null),
+    mapiFacts(probe, input.locale),
+    input.settings
+      ? smtpFacts(probe, input.settings, input.rawSettings ?? input.settings, input.unreadableSecrets ?? [], input.oauth, input.locale)
+      : Promise.resolve(null),
   ]);
   return {
     platform: probe.platform,
@@ -255,6 +262,6 @@ export async function gatherFacts(probe: Probe, input: GatherInput = {}): Promis
     session: sessionFacts(probe.env),
     mapi,
     smtp,
-    managed: managedFacts(input.managed, probe.env),
+    managed: managedFacts(input.managed, probe.env, input.locale),
   };
 }

@@ -89,37 +89,35 @@ export async function storePermissionsLine(file: string, platform: string, local
  * target with the store); readable by others a WARN. (This oxymail replaces a symlinked .bak and
  * writes it 0600; older versions did neither.)
  */
-export async function storeBackupLine(file: string, platform: string): Promise<DoctorLine | undefined> {
+export async function storeBackupLine(file: string, platform: string, locale?: string): Promise<DoctorLine | undefined> {
+  const t = translator(locale);
   const bak = `${file}.bak`;
   const stat = await fs.lstat(bak).catch(() => undefined);
   if (!stat) return undefined;
   if (stat.isSymbolicLink()) {
-    return {
-      id: 'store.bak',
-      verdict: 'fail',
-      title: `Settings backup ${bak} is a symbolic link`,
-      detail: `Remove it (rm ${bak}): the next write makes a real one.`,
-    };
+    return { id: 'store.bak', verdict: 'fail', title: t('doctor.store.bak.symlink.title', { bak }), detail: t('doctor.store.bak.symlink.detail', { bak }) };
   }
-  if (!stat.isFile()) return { id: 'store.bak', verdict: 'fail', title: `Settings backup ${bak} is not a regular file`, detail: `Remove or rename ${bak}.` };
+  if (!stat.isFile()) {
+    return { id: 'store.bak', verdict: 'fail', title: t('doctor.store.bak.notFile.title', { bak }), detail: t('doctor.store.bak.notFile.detail', { bak }) };
+  }
   if (platform === 'win32') return undefined;
   const open = stat.mode & 0o077;
   return open
     ? {
         id: 'store.bak',
         verdict: 'warn',
-        title: `Settings backup ${bak} is readable by other users (mode ${(stat.mode & 0o777).toString(8)})`,
-        detail: `It holds the previous passwords: chmod 600 ${bak}`,
+        title: t('doctor.store.bak.open.title', { bak, mode: (stat.mode & 0o777).toString(8) }),
+        detail: t('doctor.store.bak.open.detail', { bak }),
       }
-    : { id: 'store.bak', verdict: 'ok', title: `Settings backup ${bak} is private (mode 600)`, detail: '' };
+    : { id: 'store.bak', verdict: 'ok', title: t('doctor.store.bak.private.title', { bak }), detail: '' };
 }
 
 /** Examines this machine (and the user's settings, when given) and returns the verdicts and a recommendation. */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
-  const probe = options.probe ?? systemProbe();
+  const locale = options.locale;
+  const probe = options.probe ?? systemProbe(locale);
   let settings: UserMailSettings | undefined;
   let settingsProblems: string[] | undefined;
-  const locale = options.locale;
   const again = <E>(e: E): E => (locale === undefined ? e : localizeError(e, locale));
   if (options.settingsError) {
     const e = again(options.settingsError);
@@ -140,6 +138,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
         onTokens: options.onTokens,
         unreadable: unreadable.map((u) => u.path),
         loginCommand: `oxymail auth login ${options.userId ? shellWord(options.userId) : 'USER'}`,
+        locale,
       })
     : undefined;
   const facts = await gatherFacts(probe, {
@@ -148,6 +147,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     rawSettings: options.settings as SettingsInput | undefined,
     managed: options.managed,
     unreadableSecrets: unreadable.map((u) => u.path),
+    locale,
   });
   const report = judge({
     facts,
@@ -157,7 +157,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     locale,
   });
   if (oauth) {
-    const line = oauthLine(oauth, facts.smtp?.login);
+    const line = oauthLine(oauth, facts.smtp?.login, locale);
     const after = report.lines.map((l) => l.id.startsWith('smtp.')).lastIndexOf(true);
     report.lines.splice(after < 0 ? report.lines.length : after + 1, 0, line);
     if (line.verdict === 'fail') report.failed = true;
@@ -168,7 +168,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   }
   const store = options.storePath ? await storePermissionsLine(options.storePath, probe.platform, locale) : undefined;
   if (store) report.lines.push(store);
-  const backup = options.storePath ? await storeBackupLine(options.storePath, probe.platform) : undefined;
+  const backup = options.storePath ? await storeBackupLine(options.storePath, probe.platform, locale) : undefined;
   if (backup) report.lines.push(backup);
   return report;
 }

@@ -3,7 +3,7 @@
  * can only load a DLL of its own architecture, so a 32-bit MAPI provider (the default Office install)
  * cannot serve a 64-bit Node, and the reverse. Pure: it reads a Buffer, never a file.
  */
-import { MessageKey, Params, translator } from '../i18n';
+import { format, MessageKey, Params, Text, text, translator } from '../i18n';
 
 /** The architectures oxymail knows, named as Node's `process.arch` names them. */
 export type PeArch = 'ia32' | 'x64' | 'arm64';
@@ -24,13 +24,14 @@ export const PE_HEAD_BYTES = 4096;
 /**
  * Reads MZ -> e_lfanew -> "PE\0\0" -> Machine from the first bytes of a file. `arch` is null for a
  * machine oxymail does not name (ARM32, Itanium...); `pe32Plus` tells the optional header's format
- * (PE32+ for 64-bit images) when those bytes are present.
+ * (PE32+ for 64-bit images) when those bytes are present. `reason` is in `locale` (default: the
+ * process default).
  */
-export function readPeHeader(head: Buffer): PeHeader {
-  if (head.length < 0x40 || head.readUInt16LE(0) !== 0x5a4d) return { ok: false, reason: 'not a Windows executable (no MZ header)' };
+export function readPeHeader(head: Buffer, locale?: string): PeHeader {
+  if (head.length < 0x40 || head.readUInt16LE(0) !== 0x5a4d) return { ok: false, reason: format(text('doctor.pe.noMz'), locale) };
   const peOffset = head.readUInt32LE(0x3c);
-  if (peOffset + 6 > head.length) return { ok: false, reason: `the PE header (at offset ${peOffset}) is outside the first ${head.length} bytes` };
-  if (head.readUInt32LE(peOffset) !== 0x00004550) return { ok: false, reason: 'not a PE image (no "PE\\0\\0" signature)' };
+  if (peOffset + 6 > head.length) return { ok: false, reason: format(text('doctor.pe.outside', { offset: peOffset, length: head.length }), locale) };
+  if (head.readUInt32LE(peOffset) !== 0x00004550) return { ok: false, reason: format(text('doctor.pe.noPe'), locale) };
   const machine = head.readUInt16LE(peOffset + 4);
   // The optional header follows the 20-byte file header; its magic is 0x10b (PE32) or 0x20b (PE32+).
   const magicAt = peOffset + 24;
@@ -38,12 +39,18 @@ export function readPeHeader(head: Buffer): PeHeader {
   return { ok: true, machine, arch: PE_MACHINES[machine] ?? null, pe32Plus: magic === 0x20b ? true : magic === 0x10b ? false : null };
 }
 
-/** "64-bit x64 (0x8664)", for messages (in the translator's language; the process default without one). */
-export function describeMachine(machine: number, t: (key: MessageKey, params?: Params) => string = translator()): string {
+/** "64-bit x64 (0x8664)" as a Text, formatted late (in the language of whoever shows it). */
+export function machineText(machine: number): Text {
   const hex = `0x${machine.toString(16).padStart(4, '0')}`;
   const arch = PE_MACHINES[machine];
-  if (!arch) return t('doctor.machine.unknown', { hex });
-  return t(arch === 'ia32' ? 'doctor.machine.ia32' : arch === 'x64' ? 'doctor.machine.x64' : 'doctor.machine.arm64', { hex });
+  if (!arch) return text('doctor.machine.unknown', { hex });
+  return text(arch === 'ia32' ? 'doctor.machine.ia32' : arch === 'x64' ? 'doctor.machine.x64' : 'doctor.machine.arm64', { hex });
+}
+
+/** "64-bit x64 (0x8664)", for messages (in the translator's language; the process default without one). */
+export function describeMachine(machine: number, t: (key: MessageKey, params?: Params) => string = translator()): string {
+  const m = machineText(machine);
+  return t(m.key, m.params);
 }
 
 /** The DLLs a PE image imports: loaded with it (`dlls`) and delay-loaded at first use (`delayed`). */

@@ -7,7 +7,8 @@
 import { execFile } from 'node:child_process';
 import { promises as dns } from 'node:dns';
 import * as net from 'node:net';
-import type { MailError } from '../errors';
+import { localizeError, MailError } from '../errors';
+import { format, text } from '../i18n';
 import type { SettingsInput } from '../settings';
 import { listProfiles } from '../transports/mapi';
 import type { SmtpEndpoint } from '../settings';
@@ -114,17 +115,21 @@ function within<T>(promise: Promise<T>, ms: number, fallback: () => T): Promise<
   });
 }
 
-async function lookup(host: string, timeoutMs: number): Promise<LookupFact> {
+async function lookup(host: string, timeoutMs: number, locale?: string): Promise<LookupFact> {
   try {
     const found = dns.lookup(host, { all: true }).then((r): LookupFact => ({ ok: true, addresses: r.map((a) => a.address) }));
-    return await within(found, timeoutMs, () => ({ ok: false, code: 'ETIMEDOUT', message: `no answer from the resolver in ${timeoutMs} ms` }));
+    return await within(found, timeoutMs, () => ({
+      ok: false,
+      code: 'ETIMEDOUT',
+      message: format(text('doctor.probe.dnsTimeout', { ms: timeoutMs }), locale),
+    }));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return { ok: false, code: e.code ?? 'EDNS', message: e.message };
   }
 }
 
-function connect(host: string, port: number, timeoutMs: number): Promise<ConnectFact> {
+function connect(host: string, port: number, timeoutMs: number, locale?: string): Promise<ConnectFact> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const done = (fact: ConnectFact) => {
@@ -133,28 +138,39 @@ function connect(host: string, port: number, timeoutMs: number): Promise<Connect
       socket.destroy();
       resolve(fact);
     };
-    socket.setTimeout(timeoutMs, () => done({ ok: false, code: 'ETIMEDOUT', message: `no answer in ${timeoutMs} ms (a firewall may drop the packets)` }));
+    socket.setTimeout(timeoutMs, () => done({ ok: false, code: 'ETIMEDOUT', message: format(text('doctor.probe.tcpTimeout', { ms: timeoutMs }), locale) }));
     socket.once('connect', () => done({ ok: true, address: `${socket.remoteAddress}:${socket.remotePort}` }));
     socket.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, code: err.code ?? 'ECONNECTION', message: err.message }));
   });
 }
 
-/** The probe that reads this machine. On anything but Windows, readRegistry reads nothing and says so. */
-export function systemProbe(): Probe {
+/**
+ * The probe that reads this machine. On anything but Windows, readRegistry reads nothing and says so.
+ * Its messages (timeouts, the errors of the handshake, the login, the profiles) are in `locale`
+ * (default: the process default): the doctor passes its own.
+ */
+export function systemProbe(locale?: string): Probe {
+  const again = (err: MailError) => (locale === undefined ? err : localizeError(err, locale));
   return {
     platform: process.platform,
     arch: process.arch,
     env: process.env,
-    readRegistry: (key, name) => (process.platform === 'win32' ? regQuery(key, name) : Promise.reject(new Error(`no registry on ${process.platform}`))),
+    readRegistry: (key, name) =>
+      process.platform === 'win32'
+        ? regQuery(key, name)
+        : Promise.reject(new Error(format(text('doctor.probe.noRegistry', { platform: process.platform }), locale))),
     readFileHead,
-    lookup,
-    connect,
-    smtpHandshake,
-    smtpLogin,
+    lookup: (host, timeoutMs) => lookup(host, timeoutMs, locale),
+    connect: (host, port, timeoutMs) => connect(host, port, timeoutMs, locale),
+    smtpHandshake: (endpoint) => smtpHandshake(endpoint, locale),
+    smtpLogin: (settings, tokenSource) => smtpLogin(settings, tokenSource, locale),
     mapiProfiles: () =>
       listProfiles().then(
         (profiles): ProfilesFact => ({ ok: true, profiles }),
-        (err: MailError): ProfilesFact => ({ ok: false, code: err.code ?? 'MAPI_UNAVAILABLE', message: err.message, hint: err.hint }),
+        (err: MailError): ProfilesFact => {
+          const e = again(err);
+          return { ok: false, code: e.code ?? 'MAPI_UNAVAILABLE', message: e.message, hint: e.hint };
+        },
       ),
   };
 }

@@ -4,7 +4,8 @@
  * through the same createMailer(settings).verify() a real send would use.
  */
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { MailError } from '../errors';
+import { localizeError, MailError } from '../errors';
+import { format, text } from '../i18n';
 import { createMailer } from '../mailer';
 import type { SettingsInput } from '../settings';
 import type { TokenSource } from '../oauth/token-source';
@@ -26,9 +27,10 @@ interface ConnectionState {
 
 /**
  * Connects with the TLS behaviour a send would have (the same options as the transport, without
- * credentials: no login here), and reads the extensions the server advertises after TLS.
+ * credentials: no login here), and reads the extensions the server advertises after TLS. A failure
+ * is told in `locale` (default: the process default).
  */
-export async function smtpHandshake(endpoint: SmtpEndpoint): Promise<HandshakeFact> {
+export async function smtpHandshake(endpoint: SmtpEndpoint, locale?: string): Promise<HandshakeFact> {
   const { host, port, secure, requireTLS, ignoreTLS, tls, connectionTimeout, greetingTimeout, socketTimeout } = poolOptions(endpoint);
   const timeout = endpoint.timeoutMs ?? DOCTOR_TIMEOUT_MS;
   const conn = new SMTPConnection({
@@ -59,23 +61,29 @@ export async function smtpHandshake(endpoint: SmtpEndpoint): Promise<HandshakeFa
       heloOnly: lines === undefined && !state._supportedExtensions?.length,
     };
   } catch (err) {
-    const mapped = mapSmtpError(err, endpoint, 'smtp', 'verify');
+    const mapped = again(mapSmtpError(err, endpoint, 'smtp', 'verify'), locale);
     return { ok: false, code: mapped.code, message: mapped.message, hint: mapped.hint };
   } finally {
     conn.close();
   }
 }
 
-/** Logs in as a send would (STARTTLS required with credentials, forced AUTH), sends nothing. */
-export async function smtpLogin(settings: SettingsInput, tokenSource?: TokenSource): Promise<LoginFact> {
+/** An error told again in `locale` (as it is without one). */
+const again = <E>(err: E, locale: string | undefined): E => (locale === undefined ? err : localizeError(err, locale));
+
+/** Logs in as a send would (STARTTLS required with credentials, forced AUTH), sends nothing; its words in `locale`. */
+export async function smtpLogin(settings: SettingsInput, tokenSource?: TokenSource, locale?: string): Promise<LoginFact> {
   let mailer;
   try {
-    mailer = createMailer(settings, tokenSource ? { tokenSource } : {});
+    mailer = createMailer(settings, { ...(tokenSource ? { tokenSource } : {}), ...(locale === undefined ? {} : { locale }) });
     const result = await mailer.verify({ protocol: 'smtp' });
-    if (!('authenticatedAs' in result)) return { ok: false, code: 'SMTP_PROTOCOL', message: 'verify did not use SMTP' };
+    if (!('authenticatedAs' in result)) return { ok: false, code: 'SMTP_PROTOCOL', message: format(text('doctor.probe.notSmtp'), locale) };
     return { ok: true, authenticatedAs: result.authenticatedAs, tls: result.tls, warnings: result.warnings };
   } catch (err) {
-    if (err instanceof MailError) return { ok: false, code: err.code, message: err.message, hint: err.hint };
+    if (err instanceof MailError) {
+      const e = again(err, locale);
+      return { ok: false, code: e.code, message: e.message, hint: e.hint };
+    }
     return { ok: false, code: 'UNKNOWN', message: (err as Error).message };
   } finally {
     mailer?.close();

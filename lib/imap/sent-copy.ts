@@ -5,7 +5,8 @@
  * SENT_COPY_FAILED warning, and the outbox keeps the message to make the copy later.
  */
 import { promises as fs } from 'node:fs';
-import type { MailWarning } from '../errors';
+import { MailWarning, messageText, warning } from '../errors';
+import { format, text, Text } from '../i18n';
 import { isGmailHost, isLoopback, ImapSettings, UserMailSettings } from '../settings';
 import type { ComposedMessage } from '../transports/transport';
 import type { TokenSource } from '../oauth/token-source';
@@ -97,13 +98,18 @@ function redact(text: string, account: ImapAccount): string {
   return out.replace(/(AUTHENTICATE\s+\S+\s+)\S+/gi, '$1********');
 }
 
-function failed(account: ImapAccount, what: string, hint: string): SentCopyOutcome {
+/** A Text whose parameters quote the server or an error, without the password or token. */
+function redacted(what: Text | string, account: ImapAccount): Text | string {
+  const shown = format(what);
+  const safe = redact(shown, account);
+  // A secret sits in a parameter, the same in every language: if redacting changes it, the safe string is what is kept.
+  return safe === shown ? what : safe;
+}
+
+function failed(account: ImapAccount, what: Text | string, hint: Text): SentCopyOutcome {
   return {
     saved: false,
-    warning: {
-      code: 'SENT_COPY_FAILED',
-      message: `the message was sent, but its copy in Sent (IMAP ${account.host}:${account.port}) could not be made: ${redact(what, account)}. ${hint}`,
-    },
+    warning: warning('SENT_COPY_FAILED', text('SENT_COPY_FAILED', { server: `${account.host}:${account.port}`, what: redacted(what, account), hint })),
   };
 }
 
@@ -118,7 +124,7 @@ export async function appendToSent(given: ImapAccount, composed: ComposedMessage
     try {
       account = { ...given, accessToken: await given.tokenSource.getAccessToken() };
     } catch (err) {
-      return failed(given, `no OAuth2 access token: ${(err as Error)?.message ?? String(err)}`, 'The copy is tried again at the next flush.');
+      return failed(given, text('SENT_COPY_FAILED.noToken', { error: messageText(err) }), text('SENT_COPY_FAILED.hint.later'));
     }
   }
   // Lazily: imapflow (and its logger) is loaded only by a mailer that makes copies.
@@ -149,26 +155,22 @@ export async function appendToSent(given: ImapAccount, composed: ComposedMessage
     } catch (err) {
       const e = err as { authenticationFailed?: boolean; responseText?: string; message?: string; code?: string };
       if (e.authenticationFailed) {
-        return failed(account, `login refused: ${e.responseText ?? e.message}`, 'Check imap.username and imap.password (by default the SMTP ones).');
+        return failed(account, text('SENT_COPY_FAILED.login', { reply: e.responseText ?? e.message }), text('SENT_COPY_FAILED.hint.login'));
       }
-      return failed(
-        account,
-        `cannot connect: ${e.message ?? String(err)}`,
-        'Check imap.host, imap.port and imap.security; the copy is tried again at the next flush.',
-      );
+      return failed(account, text('SENT_COPY_FAILED.connect', { error: e.message ?? String(err) }), text('SENT_COPY_FAILED.hint.connect'));
     }
     let folder = account.sentFolder ?? knownFolder;
     if (!folder) {
       folder = pickSentFolder(await client.list());
-      if (!folder) return failed(account, 'the server has no folder flagged \\Sent nor one named Sent, Sent Items or Éléments envoyés', 'Set imap.sentFolder.');
+      if (!folder) return failed(account, text('SENT_COPY_FAILED.noFolder'), text('SENT_COPY_FAILED.hint.folder'));
     }
     const bytes = composed.buffer ?? (await fs.readFile(composed.path as string));
     const r = await client.append(folder, bytes, ['\\Seen']);
-    if (!r) return failed(account, `APPEND to '${folder}' was not confirmed`, 'The copy is tried again at the next flush.');
+    if (!r) return failed(account, text('SENT_COPY_FAILED.notConfirmed', { folder }), text('SENT_COPY_FAILED.hint.later'));
     return { saved: true, folder: r.destination ?? folder, uid: r.uid };
   } catch (err) {
     const e = err as { responseText?: string; message?: string };
-    return failed(account, e.responseText ?? e.message ?? String(err), 'The copy is tried again at the next flush.');
+    return failed(account, e.responseText ?? e.message ?? String(err), text('SENT_COPY_FAILED.hint.later'));
   } finally {
     await client.logout().catch(() => client.close());
   }

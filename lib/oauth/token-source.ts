@@ -55,10 +55,42 @@ export interface TokenSourceOptions {
   currentRefreshToken?: () => Promise<string | undefined>;
   /** Names the user in hints (`oxymail auth login <user>`). */
   loginCommand?: string;
+  /**
+   * Refreshes shared between processes (the store's): each refresh runs under a cross-process lock,
+   * and a process that waited for it uses the access token the other one just got instead of
+   * refreshing again. Without it, refreshes are shared within this process only.
+   */
+  shared?: SharedRefresh;
+}
+
+/** An access token, when it expires and when it is due for a refresh (ms since the epoch). */
+export interface SavedAccess {
+  token: string;
+  expiresAt: number;
+  refreshAt: number;
+  scope?: string;
+}
+
+/**
+ * What lets processes share one user's refreshes (see TokenSourceOptions.shared). The saved access
+ * token belongs to the refresh token it came with: after a sign-out or a new sign-in it is not used.
+ */
+export interface SharedRefresh {
+  /** Runs `work` while no other process refreshes this user's tokens. */
+  lock<T>(work: () => Promise<T>): Promise<T>;
+  /** The access token saved with this refresh token, if any. */
+  readAccess(refreshToken: string): Promise<SavedAccess | undefined>;
+  /** Saves the access token got with this refresh token (a failure only costs other processes a refresh). */
+  saveAccess(refreshToken: string, access: SavedAccess): Promise<void>;
 }
 
 /** Refresh this long before the access token expires, at most; a quarter of a short lifetime. */
 const MAX_MARGIN_MS = 60_000;
+
+/** How long before expiry a token of this remaining lifetime is refreshed. */
+function margin(lifetimeMs: number): number {
+  return Math.min(MAX_MARGIN_MS, lifetimeMs / 4);
+}
 
 /** Races `promise` against `signal`: a caller that gives up does not cancel the refresh others wait for. */
 function raced<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
@@ -77,6 +109,7 @@ export class OAuth2TokenSource implements TokenSource {
   readonly #oauth2: OAuth2Settings;
   readonly #onTokens?: OnTokens;
   readonly #current?: () => Promise<string | undefined>;
+  readonly #shared?: SharedRefresh;
   readonly #ctx: OAuthErrorContext;
   #refreshToken?: string;
   #access?: { token: string; expiresAt: number; margin: number };
@@ -91,6 +124,7 @@ export class OAuth2TokenSource implements TokenSource {
     this.#refreshToken = options.refreshToken ?? options.oauth2.refreshToken;
     this.#onTokens = options.onTokens;
     this.#current = options.currentRefreshToken;
+    this.#shared = options.shared;
     this.#ctx = { loginCommand: options.loginCommand, provider: options.oauth2.provider };
   }
 
@@ -102,20 +136,63 @@ export class OAuth2TokenSource implements TokenSource {
   async getAccessToken(options: { forceRefresh?: boolean; signal?: AbortSignal } = {}): Promise<string> {
     const a = this.#access;
     if (!options.forceRefresh && !this.#refreshing && a && Date.now() < a.expiresAt - a.margin) return a.token;
-    this.#refreshing ??= this.#refresh().finally(() => (this.#refreshing = undefined));
+    // forceRefresh: the server refused this token; one another process got since is a new one.
+    const refused = options.forceRefresh ? (a?.token ?? '') : undefined;
+    this.#refreshing ??= this.#refresh(refused).finally(() => (this.#refreshing = undefined));
     return raced(this.#refreshing, options.signal, 'OAuth2 token refresh');
   }
 
-  /** Refreshes now and says who is signed in, the scopes and the new access token's lifetime. */
+  /** Refreshes now (at the provider, never from another process's token) and says who is signed in, the scopes and the new access token's lifetime. */
   async status(signal?: AbortSignal): Promise<TokenStatus> {
-    await this.getAccessToken({ forceRefresh: true, signal });
+    await raced(
+      (this.#refreshing ?? Promise.resolve('')).catch(() => ''),
+      signal,
+      'OAuth2 token refresh',
+    );
+    this.#refreshing ??= this.#refresh(null).finally(() => (this.#refreshing = undefined));
+    await raced(this.#refreshing, signal, 'OAuth2 token refresh');
     return { ...(this.#status as TokenStatus) };
   }
 
-  async #refresh(): Promise<string> {
+  /**
+   * One refresh; with `shared`, under the cross-process lock, and answered by the access token
+   * another process saved for the current refresh token when it is still valid and is not
+   * `refused` (null: always ask the provider).
+   */
+  #refresh(refused?: string | null): Promise<string> {
+    const shared = this.#shared;
+    if (!shared) return this.#refreshAtProvider();
+    return shared.lock(async () => {
+      if (this.#current) this.#refreshToken = await this.#current();
+      const current = this.#refreshToken;
+      if (current !== undefined && refused !== null) {
+        const saved = await shared.readAccess(current).catch(() => undefined);
+        if (saved && saved.token !== refused && Date.now() < saved.refreshAt && saved.refreshAt <= saved.expiresAt) {
+          this.#access = { token: saved.token, expiresAt: saved.expiresAt, margin: saved.expiresAt - saved.refreshAt };
+          this.#status = {
+            ...this.#status,
+            user: this.user,
+            scope: saved.scope ?? this.#status?.scope ?? this.#oauth2.scopes,
+            expiresAt: new Date(saved.expiresAt),
+          };
+          return saved.token;
+        }
+      }
+      const token = await this.#refreshAtProvider(false);
+      const access = this.#access;
+      if (access && this.#refreshToken !== undefined) {
+        await shared
+          .saveAccess(this.#refreshToken, { token, expiresAt: access.expiresAt, refreshAt: access.expiresAt - access.margin, scope: this.#status?.scope })
+          .catch(() => undefined);
+      }
+      return token;
+    });
+  }
+
+  async #refreshAtProvider(reread = true): Promise<string> {
     // A provider that rotates refuses a refresh token used twice (and may revoke the grant): take
     // the newest saved one, in case another process (the CLI, the doctor) refreshed meanwhile.
-    if (this.#current) this.#refreshToken = await this.#current();
+    if (reread && this.#current) this.#refreshToken = await this.#current();
     const refreshToken = this.#refreshToken;
     if (refreshToken === undefined) {
       throw new MailError('OAUTH_SIGNIN_REQUIRED', text('OAUTH_SIGNIN_REQUIRED', { provider: this.#oauth2.provider, user: this.user }), {
@@ -139,7 +216,7 @@ export class OAuth2TokenSource implements TokenSource {
     }
     const lifetime = (typeof tokens.expires_in === 'number' && tokens.expires_in > 0 ? tokens.expires_in : 300) * 1000;
     const now = Date.now();
-    this.#access = { token: tokens.access_token, expiresAt: now + lifetime, margin: Math.min(MAX_MARGIN_MS, lifetime / 4) };
+    this.#access = { token: tokens.access_token, expiresAt: now + lifetime, margin: margin(lifetime) };
     const claims = tokens.id_token ? tokens.claims() : undefined;
     this.#status = {
       user: this.user,

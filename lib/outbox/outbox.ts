@@ -5,11 +5,13 @@
  * failed, held, copied (on the Outbox and on the mailer that owns it).
  */
 import { EventEmitter } from 'node:events';
-import { MailError, MailWarning } from '../errors';
+import { MailError, MailWarning, messageText } from '../errors';
+import { text, Text } from '../i18n';
 import type { ComposedMessage } from '../transports/transport';
 import type { Delivery, SendJob } from '../transports/transport';
 import { classify, DEFAULT_RETRY, FailureClass, retryDelay, RetryPolicy } from './policy';
-import { Attempt, EntryGone, OutboxEntry, OutboxStore } from './store';
+import { Attempt, EntryGone, newAttempt, OutboxEntry, OutboxStore, setReason } from './store';
+import { remember } from './shown';
 
 /** Options of an outbox. */
 export interface OutboxOptions extends Partial<RetryPolicy> {
@@ -74,9 +76,19 @@ export interface FlushOptions {
   concurrency?: number;
 }
 
+/** What a flush result says of a failure; its message keeps the error's Text (a mailer with a locale gives it again). */
 function errorFacts(err: unknown): { code: string; message: string; responseCode?: number } {
   const e = err as MailError;
-  return { code: typeof e?.code === 'string' ? e.code : 'ERROR', responseCode: e?.responseCode, message: e?.message ?? String(err) };
+  const facts = { code: typeof e?.code === 'string' ? e.code : 'ERROR', responseCode: e?.responseCode, message: '' };
+  facts.message = remember(facts, messageText(err));
+  return facts;
+}
+
+/** A flush result's error for a copy in Sent that failed: the warning's code and message. */
+function warningFacts(w: MailWarning): { code: string; message: string } {
+  const facts = { code: w.code, message: '' };
+  facts.message = remember(facts, messageText(w));
+  return facts;
 }
 
 /** The replay job of an entry: its stored bytes and envelope. */
@@ -141,7 +153,7 @@ export class Outbox extends EventEmitter {
   async show(ref: string): Promise<OutboxEntry> {
     const id = await this.store.resolve(ref);
     const entry = await this.store.read(id);
-    if (!entry) throw new MailError('OUTBOX_NOT_FOUND', `outbox: entry '${ref}' is gone`, { hint: 'oxymail outbox list shows the entries.' });
+    if (!entry) throw new MailError('OUTBOX_NOT_FOUND', text('OUTBOX_NOT_FOUND.gone', { ref }), { hint: text('OUTBOX_NOT_FOUND.hint') });
     return entry;
   }
 
@@ -150,19 +162,19 @@ export class Outbox extends EventEmitter {
     return this.store.messagePath(id);
   }
 
-  private async locked<T>(ref: string, what: string, work: (e: OutboxEntry) => Promise<T>): Promise<T> {
+  private async locked<T>(ref: string, what: 'remove' | 'retry', work: (e: OutboxEntry) => Promise<T>): Promise<T> {
     const id = await this.store.resolve(ref);
     const r = await this.store.withEntry(
       id,
       async (e) => {
-        if (!e) throw new MailError('OUTBOX_NOT_FOUND', `outbox: entry '${ref}' is gone (sent or removed meanwhile)`);
+        if (!e) throw new MailError('OUTBOX_NOT_FOUND', text('OUTBOX_NOT_FOUND.meanwhile', { ref }), { hint: text('OUTBOX_NOT_FOUND.hint') });
         return work(e);
       },
       2_000,
     );
     if (r === 'busy') {
-      throw new MailError('OUTBOX_BUSY', `outbox: cannot ${what} entry ${id}: another process is sending it now`, {
-        hint: 'Wait for that send to end, then try again.',
+      throw new MailError('OUTBOX_BUSY', text(what === 'remove' ? 'OUTBOX_BUSY.remove' : 'OUTBOX_BUSY.retry', { id }), {
+        hint: text('OUTBOX_BUSY.hint'),
       });
     }
     return r;
@@ -182,13 +194,13 @@ export class Outbox extends EventEmitter {
    */
   async retry(ref: string): Promise<OutboxEntry> {
     return this.locked(ref, 'retry', async (e) => {
-      if (e.state === 'sending') throw new MailError('OUTBOX_BUSY', `outbox: entry ${e.id} is being sent`);
+      if (e.state === 'sending') throw new MailError('OUTBOX_BUSY', text('OUTBOX_BUSY.sending', { id: e.id }), { hint: text('OUTBOX_BUSY.hint') });
       if (e.state === 'sent') return e;
       e.state = 'queued';
       e.nextAttemptAt = new Date().toISOString();
       // A person's retry starts a new age window: the 48 h count from now.
       e.createdAt = e.nextAttemptAt;
-      delete e.reason;
+      setReason(e, undefined);
       return this.store.write(e);
     });
   }
@@ -205,19 +217,21 @@ export class Outbox extends EventEmitter {
       state: 'queued' | 'held' | 'sent';
       attempt: Attempt;
       to?: string[];
-      reason?: string;
+      reason?: Text | string;
       sentCopy?: 'done' | 'pending';
     },
     error?: MailError,
   ): Promise<OutboxEntry> {
     const now = new Date();
+    // The attempt quotes the error: kept as its Text, so the history can be shown in another language.
+    const attempt = error && meta.attempt.message === error.message ? newAttempt({ ...meta.attempt }, messageText(error)) : meta.attempt;
     const entry = await this.store.add(composed, {
       state: meta.state,
       protocol: meta.protocol,
       envelope: { from: composed.envelope.from, to: meta.to ?? [...composed.envelope.to] },
       subject: meta.subject,
       createdAt: now.toISOString(),
-      attempts: [meta.attempt],
+      attempts: [attempt],
       ...(meta.state === 'queued' ? { nextAttemptAt: new Date(now.getTime() + retryDelay(1, this.policy, this.random)).toISOString() } : {}),
       ...(meta.state === 'sent' ? { sentCopy: 'pending' as const } : meta.sentCopy ? { sentCopy: meta.sentCopy } : {}),
       ...(meta.reason ? { reason: meta.reason } : {}),
@@ -279,8 +293,9 @@ export class Outbox extends EventEmitter {
       if (e.state === 'sending') {
         // We hold its lock, so the process that was sending it is gone: the server may have it.
         e.state = 'held';
-        e.reason = `the process sending it (pid ${e.pid ?? '?'}) stopped before the server's answer was known: the recipients may have it`;
-        e.attempts.push({ at: new Date().toISOString(), outcome: 'unknown', message: e.reason });
+        const reason = text('outbox.reason.stopped', { pid: e.pid ?? '?' });
+        setReason(e, reason);
+        e.attempts.push(newAttempt({ at: new Date().toISOString(), outcome: 'unknown' }, reason));
         delete e.pid;
         await this.store.write(e);
         report.held++;
@@ -292,12 +307,12 @@ export class Outbox extends EventEmitter {
       if (e.sentCopy === 'pending' && replayer.copyToSent) {
         // Sent to some recipients already, its copy failed then: made now, whatever the rest does.
         const r = await replayer.copyToSent(await replayJob(this.store, e).compose(), e.envelope.from);
-        e.attempts.push({
-          at: new Date().toISOString(),
-          outcome: !r || r.saved ? 'copied' : 'copy-failed',
-          code: r?.warning?.code,
-          message: r?.warning?.message,
-        });
+        e.attempts.push(
+          newAttempt(
+            { at: new Date().toISOString(), outcome: !r || r.saved ? 'copied' : 'copy-failed', code: r?.warning?.code },
+            r?.warning ? messageText(r.warning) : undefined,
+          ),
+        );
         if (!r || r.saved) {
           e.sentCopy = 'done';
           report.copied++;
@@ -359,8 +374,8 @@ export class Outbox extends EventEmitter {
     const facts = errorFacts(err);
     const error = err instanceof MailError ? err : undefined;
     const klass: FailureClass | 'released' = facts.code === 'ABORTED' && options.signal?.aborted ? 'released' : classify(err);
-    e.attempts.push({ at: new Date().toISOString(), outcome: klass, ...facts });
-    const at = facts.responseCode ? ` (${facts.responseCode})` : '';
+    e.attempts.push(newAttempt({ at: new Date().toISOString(), outcome: klass, code: facts.code, responseCode: facts.responseCode }, messageText(err)));
+    const message = messageText(err);
     if (klass === 'released') {
       // Aborted before the final dot (after it, the transport reports SMTP_DELIVERY_UNKNOWN): as it was.
       e.state = 'queued';
@@ -378,17 +393,21 @@ export class Outbox extends EventEmitter {
     }
     if (klass === 'unknown') {
       e.state = 'held';
-      e.reason = `the connection was lost after the message was sent and before the server answered: the recipients may have it${at}`;
+      setReason(e, facts.responseCode ? text('outbox.reason.unknownReply', { responseCode: facts.responseCode }) : text('outbox.reason.unknown'));
       await this.store.write(e);
       report.held++;
       this.emitEvent({ type: 'held', entry: e, error });
       return { outcome: 'held' as const, error: facts };
     }
     e.state = 'failed';
-    e.reason =
+    setReason(
+      e,
       klass === 'transient'
-        ? `gave up after ${Math.round(this.policy.maxAgeMs / 3_600_000)} h of temporary failures; last: ${facts.message}`
-        : `refused for good${at}: ${facts.message}`;
+        ? text('outbox.reason.gaveUp', { hours: Math.round(this.policy.maxAgeMs / 3_600_000), message })
+        : facts.responseCode
+          ? text('outbox.reason.refusedReply', { responseCode: facts.responseCode, message })
+          : text('outbox.reason.refused', { message }),
+    );
     delete e.nextAttemptAt;
     await this.store.write(e);
     report.failed++;
@@ -402,15 +421,17 @@ export class Outbox extends EventEmitter {
     const bytes = composed ?? (await replayJob(this.store, e).compose());
     const r = await replayer.copyToSent(bytes, e.envelope.from);
     if (!r || r.saved) {
-      e.attempts.push({ at: new Date().toISOString(), outcome: 'copied' });
+      e.attempts.push(newAttempt({ at: new Date().toISOString(), outcome: 'copied' }));
       await this.store.finish(e.id);
       report.copied++;
       this.emitEvent({ type: 'copied', entry: e });
       return { outcome: 'copied' as const };
     }
-    e.attempts.push({ at: new Date().toISOString(), outcome: 'copy-failed', code: r.warning?.code, message: r.warning?.message });
+    e.attempts.push(
+      newAttempt({ at: new Date().toISOString(), outcome: 'copy-failed', code: r.warning?.code }, r.warning ? messageText(r.warning) : undefined),
+    );
     await this.store.write(e);
-    return { outcome: 'copy-failed' as const, error: r.warning ? { code: r.warning.code, message: r.warning.message } : undefined };
+    return { outcome: 'copy-failed' as const, error: r.warning ? warningFacts(r.warning) : undefined };
   }
 
   private replayer?: Replayer;

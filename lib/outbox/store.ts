@@ -13,8 +13,10 @@ import { Readable } from 'node:stream';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MailError } from '../errors';
+import { text, Text } from '../i18n';
 import { EMPTY_LOCK_STALE_MS, withLock } from '../store/lock';
 import type { ComposedMessage, DsnParams } from '../transports/transport';
+import { forget, readText, remember, storable, textOf } from './shown';
 
 /** Where an entry stands. */
 export type EntryState = 'queued' | 'sending' | 'held' | 'failed' | 'sent';
@@ -50,7 +52,7 @@ export interface OutboxEntry {
   updatedAt: string;
   nextAttemptAt?: string;
   attempts: Attempt[];
-  /** Why it is held or failed, for a person. */
+  /** Why it is held or failed, for a person (its catalog Text is stored beside it: any reader shows it in its own language). */
   reason?: string;
   /** 'pending': the message went out and its copy in Sent is still to be made; 'done': made (or kept by another entry). */
   sentCopy?: 'pending' | 'done';
@@ -105,10 +107,52 @@ async function writeJsonDurably(file: string, data: unknown): Promise<void> {
 }
 
 function writeError(dir: string, err: unknown): MailError {
-  return new MailError('OUTBOX_WRITE', `outbox: could not write to ${dir}: ${(err as Error)?.message ?? String(err)}`, {
+  return new MailError('OUTBOX_WRITE', text('OUTBOX_WRITE.outbox', { dir, error: (err as Error)?.message ?? String(err) }), {
     cause: err,
-    hint: 'Check the free disk space and the rights on the outbox folder.',
+    hint: text('OUTBOX_WRITE.hint.outbox'),
   });
+}
+
+/** Sets (or, with undefined, removes) why an entry is held or failed, for a person. */
+export function setReason(entry: OutboxEntry, reason: Text | string | undefined): void {
+  if (reason === undefined) {
+    delete entry.reason;
+    forget(entry);
+  } else entry.reason = remember(entry, reason);
+}
+
+/** An attempt of the history, its message (a catalog Text or the server's words) shown in the default locale. */
+export function newAttempt(fields: Omit<Attempt, 'message'>, message?: Text | string): Attempt {
+  const a: Attempt = { ...fields };
+  if (message !== undefined && message !== '') a.message = remember(a, message);
+  return a;
+}
+
+/** entry.json: the entry, with the Texts behind its reason and attempt messages beside the strings. */
+function toDisk(entry: OutboxEntry): object {
+  const reason = textOf(entry);
+  return {
+    ...entry,
+    ...(reason && entry.reason !== undefined ? { reasonText: storable(reason) } : {}),
+    attempts: entry.attempts.map((a) => {
+      const t = textOf(a);
+      return t && a.message !== undefined ? { ...a, messageText: storable(t) } : a;
+    }),
+  };
+}
+
+/** An entry read from entry.json: strings shown in the default locale from their stored Texts when this version knows them. */
+function fromDisk(data: OutboxEntry & { reasonText?: unknown }): OutboxEntry {
+  const { reasonText, ...entry } = data;
+  const reason = readText(reasonText);
+  if (reason && entry.reason !== undefined) entry.reason = remember(entry, reason);
+  entry.attempts = (Array.isArray(entry.attempts) ? entry.attempts : []).map((stored) => {
+    const { messageText, ...a } = stored as Attempt & { messageText?: unknown };
+    const t = readText(messageText);
+    if (t && a.message !== undefined) a.message = remember(a, t);
+    return a;
+  });
+  return entry;
 }
 
 /** The files of one outbox folder. */
@@ -147,9 +191,13 @@ export class OutboxStore {
    * Stores a composed message as a new entry. A message composed into this outbox's tmp folder
    * (attachments streamed into a file there) is taken over by a rename; any other is copied.
    */
-  async add(composed: ComposedMessage, meta: Omit<OutboxEntry, 'version' | 'id' | 'messageId' | 'size' | 'dsn' | 'updatedAt'>): Promise<OutboxEntry> {
+  async add(
+    composed: ComposedMessage,
+    given: Omit<OutboxEntry, 'version' | 'id' | 'messageId' | 'size' | 'dsn' | 'updatedAt' | 'reason'> & { reason?: Text | string },
+  ): Promise<OutboxEntry> {
     await this.ensure();
     const id = newEntryId();
+    const { reason, ...meta } = given;
     const entry: OutboxEntry = {
       version: 1,
       id,
@@ -159,6 +207,7 @@ export class OutboxStore {
       ...meta,
       updatedAt: new Date().toISOString(),
     };
+    if (reason !== undefined) setReason(entry, reason);
     const inTmp = composed.path !== undefined && path.dirname(path.dirname(composed.path)) === this.tmp && path.basename(composed.path) === 'message.eml';
     const work = inTmp ? path.dirname(composed.path as string) : path.join(this.tmp, id);
     try {
@@ -173,7 +222,7 @@ export class OutboxStore {
         );
         await fsyncFile(file);
       }
-      await writeJsonDurably(path.join(work, 'entry.json'), entry);
+      await writeJsonDurably(path.join(work, 'entry.json'), toDisk(entry));
       await fs.rename(work, this.entryDir(id));
       await fsyncDir(this.entries);
     } catch (err) {
@@ -199,7 +248,7 @@ export class OutboxStore {
   async read(id: string): Promise<OutboxEntry | undefined> {
     try {
       const entry = JSON.parse(await fs.readFile(this.jsonPath(id), 'utf8')) as OutboxEntry;
-      return entry && entry.version === 1 && entry.id === id ? entry : undefined;
+      return entry && entry.version === 1 && entry.id === id ? fromDisk(entry) : undefined;
     } catch {
       return undefined;
     }
@@ -209,7 +258,7 @@ export class OutboxStore {
   async write(entry: OutboxEntry): Promise<OutboxEntry> {
     entry.updatedAt = new Date().toISOString();
     try {
-      await writeJsonDurably(this.jsonPath(entry.id), entry);
+      await writeJsonDurably(this.jsonPath(entry.id), toDisk(entry));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new EntryGone(entry.id);
       throw writeError(this.dir, err);
@@ -258,8 +307,10 @@ export class OutboxStore {
     if (prefixed.length === 1 && ref.length >= 4) return prefixed[0].id;
     throw new MailError(
       'OUTBOX_NOT_FOUND',
-      prefixed.length > 1 ? `outbox: '${ref}' matches ${prefixed.length} entries in ${this.dir}` : `outbox: no entry '${ref}' in ${this.dir}`,
-      { hint: 'oxymail outbox list shows the entries and their ids.' },
+      prefixed.length > 1
+        ? text('OUTBOX_NOT_FOUND.ambiguous', { ref, count: prefixed.length, dir: this.dir })
+        : text('OUTBOX_NOT_FOUND', { ref, dir: this.dir }),
+      { hint: text('OUTBOX_NOT_FOUND.hint') },
     );
   }
 

@@ -7,7 +7,7 @@
  * whose secret is carried over never opens it, so one secret that cannot be opened here (a DPAPI
  * blob from another Windows user) never makes the rest of the store unusable.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,10 +16,10 @@ import { format, Text, text } from '../i18n';
 import { createMailer, Mailer, MailerOptions } from '../mailer';
 import { MASK, maskSecrets, parseSettingsJson, SECRET_PATHS, UserMailSettings, validateSettings } from '../settings';
 import { userOutboxOption } from '../outbox/paths';
-import { alive, withLock } from './lock';
+import { alive, LockOptions, withLock } from './lock';
 import { canonical, getPath, isObject, setPath } from './paths';
 import { defaultCodec, SealedSecret, SecretCodec, storedSecretProblem } from './secrets';
-import { createTokenSource, IssuedTokens, OAuth2TokenSource } from '../oauth/token-source';
+import { createTokenSource, IssuedTokens, OAuth2TokenSource, SavedAccess, SharedRefresh } from '../oauth/token-source';
 
 import { STORE_VERSION } from './version';
 export { STORE_VERSION };
@@ -194,6 +194,8 @@ function setAgainText(userId: string, secretPath: string): Text {
 
 /** A settings file is small: anything bigger, or nested deeper, is not one (and is not parsed). */
 const MAX_STORE_BYTES = 64 * 1024 * 1024;
+/** How long a process waits for another one's OAuth2 refresh of the same store (one provider request). */
+const REFRESH_LOCK_TIMEOUT_MS = 60_000;
 const MAX_STORE_DEPTH = 64;
 
 /** The deepest nesting of brackets in JSON text (strings skipped), without parsing it. */
@@ -243,15 +245,42 @@ async function checkRegularFile(file: string): Promise<boolean> {
 function storeAccessError(err: unknown, file: string, op: string): MailError {
   if (err instanceof MailError) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
+  // A file of its own beside the store (the lock, a temp file): the folder is what may not be written.
+  const at = (err as NodeJS.ErrnoException)?.path;
+  const beside = op !== 'read' && typeof at === 'string' && at !== file && path.dirname(at) === path.dirname(file);
   const hint =
     code === 'EACCES' || code === 'EPERM'
-      ? text(op === 'read' ? 'STORE_ACCESS.hint.mayNotRead' : 'STORE_ACCESS.hint.mayNotWrite', { file })
+      ? beside
+        ? text('STORE_ACCESS.hint.mayNotWriteFolder', { folder: path.dirname(file) })
+        : text(op === 'read' ? 'STORE_ACCESS.hint.mayNotRead' : 'STORE_ACCESS.hint.mayNotWrite', { file })
       : code === 'EISDIR'
         ? text('STORE_ACCESS.hint.folder', { file })
         : code === 'ENOSPC'
           ? text('STORE_ACCESS.hint.diskFull')
           : text('STORE_ACCESS.hint.check', { file });
   return new MailError('STORE_ACCESS', text('STORE_ACCESS', { op, file, error: (err as Error)?.message ?? String(err) }), { cause: err, hint });
+}
+
+/**
+ * withLock, with its own file-system failures (the lock file cannot be created in a folder this
+ * account may not write, a read-only or full disk) as STORE_ACCESS; the work's errors pass unchanged.
+ */
+async function lockedStore<T>(storePath: string, lockName: string, work: () => Promise<T>, options: LockOptions): Promise<T> {
+  let working = false;
+  try {
+    return await withLock(
+      lockName,
+      () => {
+        working = true;
+        return work();
+      },
+      options,
+    );
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (working || err instanceof MailError || typeof e?.code !== 'string' || typeof e.syscall !== 'string') throw err;
+    throw storeAccessError(err, storePath, 'write');
+  }
 }
 
 const invalidSettings = (file: string, problems: Problem[]): never => failWithProblems('INVALID_SETTINGS', text('INVALID_SETTINGS.store', { file }), problems);
@@ -376,7 +405,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
   async function removeStaleTemp(): Promise<void> {
     const dir = path.dirname(storePath);
     const base = path.basename(storePath).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const pattern = new RegExp(`^${base}(?:\\.bak)?\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+    const pattern = new RegExp(`^${base}(?:\\.bak|\\.tokens)?\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
     for (const name of await fs.readdir(dir)) {
       const m = pattern.exec(name);
       if (!m) continue;
@@ -425,10 +454,13 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
     await fs.mkdir(path.dirname(storePath), { recursive: true, mode: 0o700 }).catch((err) => {
       throw storeAccessError(err, path.dirname(storePath), 'create the folder of');
     });
-    return withLock(
+    return lockedStore(
+      storePath,
       storePath,
       async () => {
-        await removeStaleTemp();
+        await removeStaleTemp().catch((err) => {
+          throw storeAccessError(err, storePath, 'write');
+        });
         const doc = await read();
         // Every user must still be valid: a write never buries a broken file under a new one.
         for (const [id, raw] of doc.users) view(id, raw);
@@ -484,6 +516,54 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
     });
   }
 
+  /**
+   * The access tokens processes share (`<store>.tokens`, private like the store, DPAPI-sealed on
+   * Windows), each with a fingerprint of the refresh token it came with. A cache: unreadable or
+   * malformed, it is as if empty (the process refreshes itself, under the same lock).
+   */
+  const tokensPath = `${storePath}.tokens`;
+  const fingerprint = (refreshToken: string) => createHash('sha256').update(refreshToken, 'utf8').digest('base64url');
+
+  async function readSharedTokens(): Promise<Map<string, Record<string, unknown>>> {
+    try {
+      if (!(await checkRegularFile(tokensPath))) return new Map();
+      const doc = JSON.parse(await fs.readFile(tokensPath, 'utf8')) as unknown;
+      if (!isObject(doc) || !isObject(doc.users)) return new Map();
+      return new Map(Object.entries(doc.users as Record<string, unknown>).filter((e): e is [string, Record<string, unknown>] => isObject(e[1])));
+    } catch {
+      return new Map();
+    }
+  }
+
+  /** Refreshes of one user's tokens, across processes: under `<store>.oauth.lock`, the access token shared in `<store>.tokens`. */
+  function sharedRefresh(userId: string): SharedRefresh {
+    return {
+      // A refresh is one provider request (openid-client's own timeout applies): wait that long for another process's.
+      lock: (work) => lockedStore(storePath, `${storePath}.oauth`, work, { timeoutMs: REFRESH_LOCK_TIMEOUT_MS }),
+      async readAccess(refreshToken) {
+        const entry = (await readSharedTokens()).get(userId);
+        if (!entry || entry.refreshToken !== fingerprint(refreshToken) || storedSecretProblem(entry.accessToken)) return undefined;
+        if (typeof entry.expiresAt !== 'number' || typeof entry.refreshAt !== 'number') return undefined;
+        // Unreadable (DPAPI of another Windows user): the token source refreshes at the provider instead.
+        const token = await codec.open(entry.accessToken as string | SealedSecret, `${tokensPath}: ${userId}`, '');
+        return { token, expiresAt: entry.expiresAt, refreshAt: entry.refreshAt, scope: typeof entry.scope === 'string' ? entry.scope : undefined };
+      },
+      async saveAccess(refreshToken, access: SavedAccess) {
+        const users = await readSharedTokens();
+        // Entries that expired (another user's, signed out since) go at each write.
+        for (const [id, e] of users) if (typeof e.expiresAt !== 'number' || e.expiresAt < Date.now()) users.delete(id);
+        users.set(userId, {
+          refreshToken: fingerprint(refreshToken),
+          accessToken: await codec.seal(access.token),
+          expiresAt: access.expiresAt,
+          refreshAt: access.refreshAt,
+          ...(access.scope ? { scope: access.scope } : {}),
+        });
+        await replaceFile(tokensPath, `${JSON.stringify({ version: 1, users: Object.fromEntries(users) }, null, 2)}\n`);
+      },
+    };
+  }
+
   /** A user's token source, saving a rotated refresh token here before telling `theirs`. */
   function tokenSourceOf(userId: string, settings: UserMailSettings, theirs?: MailerOptions['onTokens']): OAuth2TokenSource | undefined {
     const oauth2 = settings.smtp?.oauth2;
@@ -501,6 +581,7 @@ export function openSettingsStore(file?: string, options: StoreOptions = {}): Se
         await saveRefreshToken(userId, tokens.refreshToken);
         await theirs?.(tokens);
       },
+      shared: sharedRefresh(userId),
     });
   }
 

@@ -241,48 +241,89 @@ const streamer = lazy(() =>
  * Builds the RFC 5322 bytes of nodemailer mail options. Without attachments the message is held in
  * memory; with attachments it is streamed into a private temp file (never read whole), under
  * `dir` when given (the outbox's own tmp folder, so queuing is a rename) else the system temp.
+ *
+ * `signal` ends composing (the send's deadline, the caller's abort, `mailer.close()`): an
+ * attachment stream that never ends cannot hold a send. The streams are destroyed (the caller's
+ * attachment streams included), the temp file is removed, and the promise rejects with the
+ * signal's reason once that is done.
  */
-export async function composeMessage(mail: SendMailOptions, dir?: string): Promise<ComposedMessage> {
+export async function composeMessage(mail: SendMailOptions, dir?: string, signal?: AbortSignal): Promise<ComposedMessage> {
   refuseGadgets();
+  signal?.throwIfAborted();
   const dsn = mail.dsn as DsnParams | undefined;
   let info: { envelope: { from: string | false; to: string[] }; messageId: string; message: Readable };
+  // The caller's attachment streams: nodemailer reads them but never destroys them.
+  const ended = () => {
+    for (const a of mail.attachments ?? []) {
+      const content = a.content as Readable | undefined;
+      if (content && typeof content.destroy === 'function' && typeof content.pipe === 'function') content.destroy();
+    }
+  };
+  const stop = () => ended();
+  signal?.addEventListener('abort', stop, { once: true });
   try {
-    info = (await streamer().sendMail(mail)) as unknown as typeof info;
-  } catch (err) {
-    throw composeError(err, mail);
-  }
-  const envelope = { from: info.envelope.from || '', to: [...info.envelope.to] };
-  if (!mail.attachments?.length) {
-    const chunks: Buffer[] = [];
     try {
-      await pipeline(info.message, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }));
+      info = (await abortable(streamer().sendMail(mail), signal)) as unknown as typeof info;
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw composeError(err, mail);
     }
-    const buffer = Buffer.concat(chunks);
-    return { messageId: info.messageId, envelope, dsn, size: buffer.length, buffer, dispose: async () => undefined };
-  }
-  const folder = dir ? (await fs.mkdir(dir, { recursive: true }), dir) : os.tmpdir();
-  const temp = await fs.mkdtemp(path.join(folder, 'compose-'));
-  const file = path.join(temp, 'message.eml');
-  const dispose = () => fs.rm(temp, { recursive: true, force: true });
-  let size = 0;
-  try {
-    const counter = new PassThrough();
-    counter.on('data', (c: Buffer) => (size += c.length));
-    await pipeline(info.message, counter, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
-  } catch (err) {
-    await dispose();
-    const at = (err as NodeJS.ErrnoException)?.path;
-    if (typeof at === 'string' && at.startsWith(temp)) {
-      throw new MailError('OUTBOX_WRITE', text('OUTBOX_WRITE.temp', { temp, error: (err as Error).message }), {
-        cause: err,
-        hint: text('OUTBOX_WRITE.hint.temp'),
-      });
+    const envelope = { from: info.envelope.from || '', to: [...info.envelope.to] };
+    if (!mail.attachments?.length) {
+      const chunks: Buffer[] = [];
+      try {
+        await pipeline(info.message, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }), { signal });
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        throw composeError(err, mail);
+      }
+      const buffer = Buffer.concat(chunks);
+      return { messageId: info.messageId, envelope, dsn, size: buffer.length, buffer, dispose: async () => undefined };
     }
-    throw composeError(err, mail);
+    const folder = dir ? (await fs.mkdir(dir, { recursive: true }), dir) : os.tmpdir();
+    const temp = await fs.mkdtemp(path.join(folder, 'compose-'));
+    const file = path.join(temp, 'message.eml');
+    const dispose = () => fs.rm(temp, { recursive: true, force: true });
+    let size = 0;
+    try {
+      const counter = new PassThrough();
+      counter.on('data', (c: Buffer) => (size += c.length));
+      await pipeline(info.message, counter, createWriteStream(file, { flags: 'wx', mode: 0o600 }), { signal });
+    } catch (err) {
+      await dispose();
+      if (signal?.aborted) throw signal.reason;
+      const at = (err as NodeJS.ErrnoException)?.path;
+      if (typeof at === 'string' && at.startsWith(temp)) {
+        throw new MailError('OUTBOX_WRITE', text('OUTBOX_WRITE.temp', { temp, error: (err as Error).message }), {
+          cause: err,
+          hint: text('OUTBOX_WRITE.hint.temp'),
+        });
+      }
+      throw composeError(err, mail);
+    }
+    if (signal?.aborted) {
+      // Ended just as the last byte was written: nothing is sent, so nothing is kept.
+      await dispose();
+      throw signal.reason;
+    }
+    return { messageId: info.messageId, envelope, dsn, size, path: file, dispose };
+  } catch (err) {
+    // Whatever failed, the caller's attachment streams are not left open half-read.
+    ended();
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', stop);
   }
-  return { messageId: info.messageId, envelope, dsn, size, path: file, dispose };
+}
+
+/** `work`, or a rejection with the signal's reason as soon as it aborts. */
+function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
 }
 
 function composeError(err: unknown, mail: SendMailOptions): MailError {

@@ -20,6 +20,7 @@ import { loadNative, NativeBinding, NativeLoad } from '../native';
 import type { MapiSettings } from '../settings';
 import type { Effective } from '../capabilities';
 import { htmlToText } from './compose';
+import { onAbort } from './send-control';
 import type { Delivery, SendJob, Transport } from './transport';
 
 /** Per-send MAPI options. */
@@ -143,11 +144,22 @@ export class MapiTransport implements Transport {
     return loaded.binding;
   }
 
-  /** Sends a job through MAPI (the message, not composed bytes: the mail client composes). */
-  async send(job: SendJob): Promise<Delivery> {
+  /** Sends in their copying stage (in-memory and stream attachments to temp files): close() ends them. */
+  private readonly copying = new Set<AbortController>();
+
+  /**
+   * Sends a job through MAPI (the message, not composed bytes: the mail client composes). The
+   * caller's signal and close() end the send while attachments are copied to temp files (ABORTED,
+   * MAILER_CLOSED: nothing reached the mail client); once MAPI is called the mail client has it.
+   */
+  async send(job: SendJob, signal?: AbortSignal): Promise<Delivery> {
     const msg = job.message;
     if (!msg) throw new TypeError('send (MAPI): the job has no message (MAPI sends are never replayed from the outbox)');
-    const outcome = await this.sendMessage(msg, job.effective, { dialog: job.dropped.has('dialog') ? false : job.dialog, parentWindow: job.parentWindow });
+    const outcome = await this.sendMessage(msg, job.effective, {
+      dialog: job.dropped.has('dialog') ? false : job.dialog,
+      parentWindow: job.parentWindow,
+      signal,
+    });
     const warnings: MailWarning[] = [];
     if (job.dropped.has('html') && msg.text === undefined) warnings.push(warning('HTML_CONVERTED', text('HTML_CONVERTED')));
     if (msg.attachments.some((a) => a.cid)) warnings.push(warning('INLINE_ATTACHED', text('INLINE_ATTACHED')));
@@ -173,14 +185,24 @@ export class MapiTransport implements Transport {
    * send's outcome: a sent message resolves with a TEMP_CLEANUP_FAILED warning; a failed send
    * rejects with its own error, whose message then also says which folder was left behind.
    */
-  async sendMessage(msg: NormalizedMessage, eff: Effective, options: MapiSendOptions): Promise<MapiOutcome> {
+  async sendMessage(msg: NormalizedMessage, eff: Effective, options: MapiSendOptions & { signal?: AbortSignal }): Promise<MapiOutcome> {
     checkProfile(this.settings.profile);
     const binding = this.binding('send');
     await this.bitness(binding, this.settings.interface === 'extended' ? 'extended' : 'simple', 'send');
+    // One controller per send for its copying stage: the caller's signal and close() both end it.
+    const copying = new AbortController();
+    this.copying.add(copying);
+    const unsubscribe = options.signal && onAbort(options.signal, () => copying.abort('aborted'));
+    if (options.signal?.aborted) copying.abort('aborted');
     const temp = msg.attachments.some((a) => a.path === undefined) ? await fs.mkdtemp(path.join(os.tmpdir(), 'oxymail-')) : undefined;
     let outcome: Omit<MapiOutcome, 'warnings'>;
     try {
-      outcome = await this.sendWith(binding, msg, eff, options, temp);
+      try {
+        outcome = await this.sendWith(binding, msg, eff, options, temp, copying);
+      } finally {
+        unsubscribe?.();
+        this.copying.delete(copying);
+      }
     } catch (err) {
       const leftBehind = await this.cleanUp(temp);
       if (leftBehind !== undefined && err instanceof Error) appendToMessage(err, `; ${format(text('TEMP_CLEANUP_FAILED.also', { what: leftBehind }))}`);
@@ -188,6 +210,11 @@ export class MapiTransport implements Transport {
     }
     const leftBehind = await this.cleanUp(temp);
     return { ...outcome, warnings: leftBehind === undefined ? [] : [warning('TEMP_CLEANUP_FAILED', leftBehind)] };
+  }
+
+  /** Ends the sends still copying their attachments (MAILER_CLOSED); a send already in the mail client's hands goes on. */
+  close(): void {
+    for (const c of this.copying) c.abort('closed');
   }
 
   /** Removes the temp folder, if there is one; says what was left behind, or undefined when nothing was. */
@@ -207,9 +234,19 @@ export class MapiTransport implements Transport {
     eff: Effective,
     options: MapiSendOptions,
     temp: string | undefined,
+    copying: AbortController,
   ): Promise<Omit<MapiOutcome, 'warnings'>> {
     // Every copy is finished (written or failed) before the temp folder can be removed.
-    const copies = await Promise.allSettled(msg.attachments.map((a, i) => attachmentFile(a, i, temp)));
+    const copies = await Promise.allSettled(msg.attachments.map((a, i) => attachmentFile(a, i, temp, copying.signal)));
+    // Ended while copying (or before): the streams are destroyed and MAPI is never called.
+    const ended = copying.signal.reason as 'aborted' | 'closed' | undefined;
+    this.copying.delete(copying);
+    if (ended) {
+      for (const a of msg.attachments) if (a.content instanceof Readable) a.content.destroy();
+      throw ended === 'closed'
+        ? new MailError('MAILER_CLOSED', text('MAILER_CLOSED', { where: 'send (MAPI)' }), { protocol: 'mapi' })
+        : new MailError('ABORTED', text('ABORTED.notSent', { where: 'send (MAPI)' }), { protocol: 'mapi' });
+    }
     const failed = copies.findIndex((c) => c.status === 'rejected');
     if (failed >= 0) {
       const err: unknown = (copies[failed] as PromiseRejectedResult).reason;
@@ -304,12 +341,12 @@ export function tempFileName(displayName: string): string {
  * MAPI only takes files: in-memory content is written to a private temp folder (one sub-folder
  * per attachment, so two attachments may share a display name) and removed after the send.
  */
-async function attachmentFile(a: NormalizedAttachment, i: number, temp: string | undefined): Promise<{ path: string; name: string }> {
+async function attachmentFile(a: NormalizedAttachment, i: number, temp: string | undefined, signal: AbortSignal): Promise<{ path: string; name: string }> {
   if (a.path !== undefined) return { path: a.path, name: a.filename };
   const dir = path.join(temp as string, String(i));
   await fs.mkdir(dir);
   const file = path.join(dir, tempFileName(a.filename));
   const source = a.content instanceof Readable ? a.content : Readable.from([a.content as Buffer | string]);
-  await pipeline(source, createWriteStream(file, { mode: 0o600 }));
+  await pipeline(source, createWriteStream(file, { mode: 0o600 }), { signal });
   return { path: file, name: a.filename };
 }

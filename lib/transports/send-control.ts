@@ -83,10 +83,18 @@ export class SendControl {
     });
   }
 
+  /** Called once when the send is ended from our side, before nodemailer is told (and drops the connection). */
+  beforeEnd?: (reason: EndReason) => void;
+
   /** Ends the send (the first reason wins). */
   end(reason: EndReason): void {
     if (this.reason) return;
     this.reason = reason;
+    try {
+      this.beforeEnd?.(reason);
+    } catch {
+      // only a look at what the server said so far: the send ends anyway
+    }
     this.controller.abort(new Error(`send ended: ${reason}`));
   }
 

@@ -253,9 +253,14 @@ export class SmtpTransport implements Transport {
     refuseGadgets(['tls', 'auth'], text('INTERNAL.why.smtp'));
     const control = new SendControl(job.deadlineMs ?? this.endpoint.deadlineMs ?? DEFAULT_DEADLINE_MS, signal);
     this.pending.add(control);
+    // Every recipient refused, and then the send ended by us (a server that took DATA anyway and
+    // never answers the empty message nodemailer ends it with): the refusal is the outcome.
+    let refused: Error | undefined;
+    control.beforeEnd = () => (refused = everyRecipientRefused(this.transporter, control));
     let messageId: string | undefined;
     try {
-      const composed = await control.race(job.compose());
+      // Composing is part of the send: its deadline, the caller's abort and close() end it too.
+      const composed = await control.race(job.compose(control.signal));
       messageId = composed.messageId;
       // SIZE: the exact size of the composed bytes. nodemailer declares it on MAIL FROM when the
       // server advertises SIZE, and refuses before MAIL FROM (nothing uploaded) above its limit.
@@ -285,6 +290,7 @@ export class SmtpTransport implements Transport {
       if (err instanceof MailError) throw err;
       const failure = this.tokenFailure(err);
       if (failure) throw failure;
+      if (refused && !control.messageWritten) throw mapSmtpError(refused, this.endpoint, this.protocol, 'send', !!this.tokens);
       throw mapSendError(err, control, this.endpoint, this.protocol, messageId, !!this.tokens);
     } finally {
       control.dispose();
@@ -342,6 +348,36 @@ export class SmtpTransport implements Transport {
     this.transporter?.close();
     this.transporter = undefined;
   }
+}
+
+/**
+ * The error nodemailer gives when every recipient was refused, when the send that `control` ends
+ * is on a pooled connection whose server refused every RCPT TO (each has its reply); else
+ * undefined. nodemailer keeps these facts on the connection only (`_envelope`) and forgets them
+ * when the send is aborted: they are read just before. (A change of these internals in nodemailer
+ * fails the fault-table row "every RCPT refused, 354 to DATA, then silence".)
+ */
+function everyRecipientRefused(transporter: Transporter | undefined, control: SendControl): Error | undefined {
+  type Envelope = { to?: unknown[]; accepted?: unknown[]; rejected?: unknown[]; rejectedErrors?: { responseCode?: number; response?: string }[] };
+  const pool = (transporter as unknown as { transporter?: { _connections?: unknown[] } } | undefined)?.transporter;
+  for (const resource of pool?._connections ?? []) {
+    const r = resource as { queueEntry?: { mail?: { data?: Record<string, unknown> } }; connection?: { _envelope?: Envelope } };
+    if (r?.queueEntry?.mail?.data?.[CONTROL_KEY] !== control) continue;
+    const e = r.connection?._envelope;
+    const errors = Array.isArray(e?.rejectedErrors) ? e.rejectedErrors : [];
+    if (!e || !Array.isArray(e.to) || !Array.isArray(e.accepted) || e.accepted.length || !errors.length || errors.length !== e.to.length) return undefined;
+    // As nodemailer reports it: a temporary refusal first, so that a deferred recipient is not taken for a permanent failure.
+    const shown = errors.find((x) => typeof x.responseCode === 'number' && x.responseCode < 500) ?? errors[errors.length - 1];
+    return Object.assign(new Error("Can't send mail - all recipients were rejected"), {
+      code: 'EENVELOPE',
+      command: 'RCPT TO',
+      response: shown.response,
+      responseCode: shown.responseCode,
+      rejected: e.rejected,
+      rejectedErrors: errors,
+    });
+  }
+  return undefined;
 }
 
 /** The envelope as it goes on the wire: IDN domains in punycode (an address that cannot be is left for the server to refuse). */

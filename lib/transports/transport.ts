@@ -47,9 +47,11 @@ export interface SendJob {
   /**
    * The composed RFC 5322 message (SMTP, managed): made on the first call and the same object on
    * every later one, so what is sent, queued and copied to Sent is one set of bytes. A replay from
-   * the outbox gives the stored message.
+   * the outbox gives the stored message. `signal` (the send's deadline, the caller's abort,
+   * close()) ends the composing of the first call: the attachment streams are destroyed, the temp
+   * file removed, and the promise rejects with the signal's reason.
    */
-  compose(): Promise<ComposedMessage>;
+  compose(signal?: AbortSignal): Promise<ComposedMessage>;
 }
 
 /** One refused recipient, as the server said it. */

@@ -101,6 +101,26 @@ test('--settings - reads the user from stdin (comments allowed), and the message
   expect(server.received.map((m) => [m.user, m.parsed.subject])).toEqual([['alice', 'Par stdin']]);
 });
 
+/** Runs the CLI with its stdout already closed by the reader (as `oxymail ... | head -1` ends up). */
+function runReaderGone(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+test('a reader that goes away (| head) is no crash: help ends quietly, a send still reaches the server', async () => {
+  const help = await runReaderGone(['--help']);
+  expect(help).toEqual({ code: 0, stderr: '' });
+  const { env } = await alice();
+  const send = await runReaderGone(['send', '--user', 'alice', '--to', 'bob@example.com', '--subject', 'Lecteur parti', '--text', 'x'], env);
+  expect(send).toEqual({ code: 0, stderr: '' });
+  expect(server.received.map((m) => [m.user, m.parsed.subject])).toEqual([['alice', 'Lecteur parti']]);
+});
+
 test('a settings file that is not JSON names the line and column, never its text (a password)', async () => {
   const dir = tempDir();
   const file = writeFixture(dir, 'bad.json', '{ "smtp": { "password": hunter2-Secret } }');

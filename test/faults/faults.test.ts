@@ -153,6 +153,35 @@ const ROWS: Row[] = [
     check: (e) => expect((e as MailError).rejectedDetails).toEqual([{ address: 'bob@example.com', responseCode: 550, permanent: true }]),
   },
   {
+    // Every recipient refused: the message has nowhere to go, whatever the server does after its 354.
+    name: 'PIPELINING: every RCPT refused, 354 to DATA, then silence',
+    script: {
+      extensions: ['PIPELINING', '8BITMIME'],
+      replies: { RCPT: '550 5.1.1 No such user', DATA: '354 go ahead' },
+      afterDot: 'silent',
+    },
+    expect: 'SMTP_REJECTED',
+    check: (e) => expect((e as MailError).rejectedDetails).toEqual([{ address: 'bob@example.com', responseCode: 550, permanent: true }]),
+  },
+  {
+    name: 'PIPELINING: one RCPT deferred and one refused, 354 to DATA, then silence',
+    script: {
+      extensions: ['PIPELINING', '8BITMIME'],
+      replies: { RCPT: (line) => (line.includes('carol') ? '450 4.2.0 Mailbox busy' : '550 5.1.1 No such user'), DATA: '354 go ahead' },
+      afterDot: 'silent',
+    },
+    message: { to: TWO },
+    expect: 'SMTP_REJECTED',
+    check: (e) => {
+      // The temporary refusal speaks for the whole: not a permanent failure.
+      expect(e).toMatchObject({ responseCode: 450, permanent: false });
+      expect((e as MailError).rejectedDetails).toEqual([
+        { address: 'bob@example.com', responseCode: 550, permanent: true },
+        { address: 'carol@example.com', responseCode: 450, permanent: false },
+      ]);
+    },
+  },
+  {
     name: 'DATA 554',
     script: { replies: { DATA: '554 5.7.1 refused' } },
     expect: 'SMTP_MESSAGE_REJECTED',
@@ -370,3 +399,29 @@ describe('fault table', () => {
     expect(misbehaved).toEqual([]);
   });
 });
+
+test.each(['abort', 'close'] as const)(
+  "every RCPT refused, 354, then silence: the caller's %s after the empty message is still SMTP_REJECTED (nothing was sent)",
+  async (how) => {
+    const server = await startFaultServer({
+      extensions: ['PIPELINING', '8BITMIME'],
+      replies: { RCPT: '550 5.1.1 No such user', DATA: '354 go ahead' },
+      afterDot: 'silent',
+    });
+    const mailer = createMailer(smtpSettings(server.port));
+    const controller = new AbortController();
+    const sending = mailer.send({ to: 'bob@example.com', subject: 's', text: 'x' }, { signal: controller.signal }).catch((e: unknown) => e);
+    // nodemailer ends the transaction with an empty message ("." alone): then the server says nothing.
+    await new Promise((resolve) => server.events.once('dot', resolve));
+    if (how === 'abort') controller.abort();
+    else await mailer.close();
+    const err = (await sending) as MailError;
+    await mailer.close();
+    await server.close();
+    expect(err).toBeInstanceOf(MailError);
+    expect(err).toMatchObject({ code: 'SMTP_REJECTED', responseCode: 550, permanent: true });
+    expect(err.rejectedDetails).toEqual([{ address: 'bob@example.com', responseCode: 550, permanent: true }]);
+    expect(err.deliveryUnknown).toBeUndefined();
+    expect(server.sessions.flatMap((s) => s.messages).map((m) => m.length)).toEqual([0]);
+  },
+);

@@ -45,6 +45,14 @@ describe('the decision', () => {
     expect(err.hint).toMatch(/64-bit \(x64\)/);
   });
 
+  test('the mismatch given again in French is French throughout, the DLL machine included', async () => {
+    const registry = clientRegistry('Microsoft Outlook', { DLLPath: OUTLOOK64, DLLPathEx: OUTLOOK64 });
+    const err = await rejection(checkMapiBitness(machine({ [OUTLOOK64]: MACHINE.x64 }, registry), 'simple', 'ia32'));
+    err.localize('fr');
+    expect(err.message).toContain('x64 64 bits (0x8664)');
+    expect(err.message).not.toMatch(/64-bit/);
+  });
+
   test('a matching DLL passes; so do what cannot be judged (bare name, missing file, not a PE, no client)', async () => {
     await expect(checkMapiBitness(machine({ [OUTLOOK]: MACHINE.x64 }), 'extended', 'x64')).resolves.toBeUndefined();
     // Simple MAPI loads DLLPath: a bare name that Windows finds in its own folders is not judged.

@@ -490,6 +490,8 @@ export interface ApiCase {
   releaseAfterTicks?: number;
   /** Calls listProfiles() instead of sending. */
   listProfiles?: boolean;
+  /** When an `endless` attachment stream is first read: abort the send's signal, or close the mailer. */
+  endOnFirstRead?: 'abort' | 'close';
   env?: Record<string, string | null>;
 }
 

@@ -203,6 +203,29 @@ if (wineReady('MAPI through the public API (Wine)')) {
       expect(out.slowPair.sent.every((s: any) => s.result)).toBe(true);
     });
 
+    test("an attachment stream that never ends: the send's AbortSignal or mailer.close() ends it while copying, MAPI is never called", async () => {
+      const message = {
+        to: 'bob@example.com',
+        text: 'x',
+        attachments: [
+          { contentBase64: Buffer.from('copied first').toString('base64'), filename: 'a.txt' },
+          { endless: true, filename: 'flux.pdf' },
+        ],
+      };
+      const out = await runApiCases((): ApiCase[] => [
+        { name: 'abort', settings: user(), message, endOnFirstRead: 'abort' },
+        { name: 'close', settings: user(), message, endOnFirstRead: 'close' },
+      ]);
+      expect(out.abort.sent[0].error).toMatchObject({ code: 'ABORTED', message: 'send (MAPI): aborted; the message was not sent' });
+      expect(out.close.sent[0].error).toMatchObject({ code: 'MAILER_CLOSED' });
+      for (const o of [out.abort, out.close]) {
+        // The mail client was never called, the caller's stream is destroyed, no temp copy is left.
+        expect(o.records).toEqual([]);
+        expect(o.sent[0].endlessDestroyed).toEqual([true]);
+        expect(o.tempLeft).toEqual([]);
+      }
+    });
+
     test('temp copies are removed whatever happens: client error, streams, a failed stream; copies a client still holds: a warning, or a note in the send error', async () => {
       const bytes = (s: string) => Buffer.byteLength(s);
       const out = await runApiCases((dir): ApiCase[] => [

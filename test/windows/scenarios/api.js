@@ -32,12 +32,32 @@ function streamOf(a) {
   return Readable.from(chunks());
 }
 
+/** Attachment streams that never end (`endless`), and what the case does when one is first read. */
+let endless = [];
+let onFirstRead;
+
+/** A stream that gives one chunk and then neither data nor an end: only a signal or close() can end its send. */
+function endlessStream() {
+  let first = true;
+  const stream = new Readable({
+    read() {
+      if (!first) return;
+      first = false;
+      this.push(Buffer.alloc(1024, 'a'));
+      if (onFirstRead) onFirstRead();
+    },
+  });
+  endless.push(stream);
+  return stream;
+}
+
 function revive(message) {
   const m = { ...message };
   if (m.attachments) {
     m.attachments = m.attachments.map((a) => {
       if (a.contentBase64 !== undefined) return { content: Buffer.from(a.contentBase64, 'base64'), filename: a.filename };
       if (a.streamChunks !== undefined) return { content: streamOf(a), filename: a.filename };
+      if (a.endless) return { content: endlessStream(), filename: a.filename };
       return a;
     });
   }
@@ -57,8 +77,12 @@ function reviveOptions(options = {}) {
 /** { result } or { error }, and how many attachment streams were still being read when it settled. */
 function outcome(promise) {
   return promise.then(
-    (result) => ({ result, openStreams }),
-    (e) => ({ error: { code: e.code, message: e.message, hint: e.hint, mapiCode: e.mapiCode, name: e.name }, openStreams }),
+    (result) => ({ result, openStreams, endlessDestroyed: endless.map((s) => s.destroyed) }),
+    (e) => ({
+      error: { code: e.code, message: e.message, hint: e.hint, mapiCode: e.mapiCode, name: e.name },
+      openStreams,
+      endlessDestroyed: endless.map((s) => s.destroyed),
+    }),
   );
 }
 
@@ -103,7 +127,14 @@ scenario(async (_addon, input) => {
     } else {
       const mailer = oxymail.createMailer(c.settings, c.mailerOptions || {});
       const messages = c.messages || [c.message];
-      sent = await Promise.all(messages.map((m) => outcome(mailer.send(revive(m), reviveOptions(c.sendOptions)))));
+      // endOnFirstRead: 'abort' (the send's AbortSignal) or 'close' (mailer.close()) once an endless stream is read.
+      endless = [];
+      const controller = new AbortController();
+      const options = reviveOptions(c.sendOptions);
+      if (c.endOnFirstRead === 'abort') options.signal = controller.signal;
+      onFirstRead = c.endOnFirstRead && (() => (c.endOnFirstRead === 'abort' ? controller.abort() : mailer.close()));
+      sent = await Promise.all(messages.map((m) => outcome(mailer.send(revive(m), options))));
+      onFirstRead = undefined;
       mailer.close();
     }
     clearInterval(timer);
