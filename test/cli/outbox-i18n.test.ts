@@ -5,12 +5,11 @@
  * are shown in French (their reasons and history are stored as catalog entries).
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { userOutboxDir } from '../../lib/outbox/paths';
 import { openSettingsStore } from '../../lib/store/store';
-import { startServer, TestServer } from '../helpers/server';
 import { tempDir } from '../helpers/fixtures';
+import { freePort, plainSmtpSettings, useServers } from '../helpers/outbox';
 
 jest.setTimeout(60_000);
 
@@ -24,19 +23,7 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; st
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-let server: TestServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const serve = useServers();
 
 test('OXYMAIL_LANG=fr: send queues (French lines and warning), outbox list/show/flush/remove/retry in French, codes and states unchanged in --json', async () => {
   const port = await freePort();
@@ -44,13 +31,7 @@ test('OXYMAIL_LANG=fr: send queues (French lines and warning), outbox list/show/
   const dir = userOutboxDir(storePath, 'alice');
   const en = { OXYMAIL_SETTINGS: storePath, OXYMAIL_LANG: 'en' };
   const fr = { OXYMAIL_SETTINGS: storePath, OXYMAIL_LANG: 'fr' };
-  await openSettingsStore(storePath).set('alice', {
-    email: 'alice@example.com',
-    customize: true,
-    protocol: 'smtp',
-    smtp: { host: '127.0.0.1', port, security: 'none' },
-    outbox: true,
-  });
+  await openSettingsStore(storePath).set('alice', plainSmtpSettings(port, { outbox: true }));
 
   const empty = await run(['outbox', 'list', '--user', 'alice'], fr);
   expect(empty.stdout).toBe(`La boîte d'envoi est vide (${dir}).\n`);
@@ -92,7 +73,7 @@ test('OXYMAIL_LANG=fr: send queues (French lines and warning), outbox list/show/
   expect(show.stdout).toContain(frShow.attempts[0].message);
 
   // The server is up and refuses the sender for good: both entries fail.
-  server = await startServer({
+  const server = await serve({
     listenPort: port,
     onMailFrom: (_a, _s, cb) => cb(Object.assign(new Error('5.7.1 Sender rejected by policy'), { responseCode: 550 })),
   });

@@ -13,24 +13,18 @@ import { openSettingsStore, signIn } from '../../lib';
 import { tempDir } from '../helpers/fixtures';
 import { smtpSettings } from '../helpers/server';
 import { unprivileged } from '../helpers/unprivileged';
-import { oidcSettings, Person, startOAuthSmtpServer, startProvider, TestProvider } from './helpers';
+import { oidcSettings, Person, useOAuthStack } from './helpers';
 
 const DIST = path.join(__dirname, '..', '..', 'dist', 'index.js');
 const BIN = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const USER = 'alice@example.com';
 
-let provider: TestProvider;
-let server: Awaited<ReturnType<typeof startOAuthSmtpServer>>;
 const children: ChildProcessWithoutNullStreams[] = [];
-beforeAll(async () => {
-  provider = await startProvider();
-  server = await startOAuthSmtpServer(provider);
-});
-afterAll(async () => {
+// (Declared before the OAuth2 bench's: the processes still running end before their servers stop.)
+afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill();
-  await server?.close();
-  await provider?.stop();
 });
+const stack = useOAuthStack();
 
 /** A process that opens the store's mailer for alice, says "ready", and sends one message when told "go". */
 const CHILD = `
@@ -63,18 +57,18 @@ function sender(storeFile: string, subject: string) {
   return { child, next, stderr: () => stderr };
 }
 
-const grants = async () => (await provider.stats()).byGrant.refresh_token ?? 0;
+const grants = async () => (await stack.provider.stats()).byGrant.refresh_token ?? 0;
 
 test('two processes refreshing at once: one refresh-token grant, both sends delivered, the grant still valid', async () => {
   const storeFile = path.join(tempDir(), 'users.json');
   const store = openSettingsStore(storeFile);
-  await store.set('alice', smtpSettings(server.port, { username: USER, oauth2: oidcSettings(provider.issuer) }));
-  const person = new Person(provider.issuer, USER);
+  await store.set('alice', smtpSettings(stack.server.port, { username: USER, oauth2: oidcSettings(stack.provider.issuer) }));
+  const person = new Person(stack.provider.issuer, USER);
   const { refreshToken } = await signIn((await store.get('alice')) as never, { flow: 'browser', openUrl: (url) => void person.signIn(url) });
   await store.saveRefreshToken('alice', refreshToken);
 
   // A first send with a 1-second access token: the shared one it leaves in the store expires.
-  await provider.setAccessTtl(1);
+  await stack.provider.setAccessTtl(1);
   const app = await store.mailerFor('alice');
   try {
     await app.send({ to: 'bob@example.com', subject: 'first', text: '1' });
@@ -84,13 +78,13 @@ test('two processes refreshing at once: one refresh-token grant, both sends deli
     const saved = (await store.get('alice'))?.smtp?.oauth2?.refreshToken as string;
     // The refresh token is not in it (a fingerprint only); the access token the server accepted is.
     expect(shared).not.toContain(saved);
-    expect(shared).toContain(server.attempts[server.attempts.length - 1].token);
+    expect(shared).toContain(stack.server.attempts[stack.server.attempts.length - 1].token);
     const expiresAt = JSON.parse(shared).users.alice.expiresAt as number;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 50));
-    await provider.setAccessTtl(3600);
+    await stack.provider.setAccessTtl(3600);
 
     const before = await grants();
-    const errorsBefore = (await provider.stats()).errors;
+    const errorsBefore = (await stack.provider.stats()).errors;
     const one = sender(storeFile, 'from the app');
     const two = sender(storeFile, 'from the CLI');
     expect([await one.next(), await two.next()]).toEqual(['ready', 'ready']);
@@ -99,28 +93,28 @@ test('two processes refreshing at once: one refresh-token grant, both sends deli
     const results = [JSON.parse(await one.next()), JSON.parse(await two.next())];
     expect(results).toEqual([{ accepted: ['bob@example.com'] }, { accepted: ['bob@example.com'] }]);
     expect(await grants()).toBe(before + 1);
-    expect((await provider.stats()).errors).toEqual(errorsBefore);
+    expect((await stack.provider.stats()).errors).toEqual(errorsBefore);
     expect(
-      server.received
+      stack.server.received
         .map((r) => r.parsed.subject)
         .slice(-2)
         .sort(),
     ).toEqual(['from the CLI', 'from the app']);
     // Both logged in with the one access token the single refresh gave.
-    const [a, b] = server.attempts.slice(-2);
+    const [a, b] = stack.server.attempts.slice(-2);
     expect(a.active && b.active).toBe(true);
     expect(a.token).toBe(b.token);
 
     // The grant is intact: the newest refresh token is active, and the app's own mailer (its access
     // token expired in memory) takes the shared one without a refresh of its own.
     const newest = (await store.get('alice'))?.smtp?.oauth2?.refreshToken as string;
-    expect((await provider.introspect(newest)).active).toBe(true);
+    expect((await stack.provider.introspect(newest)).active).toBe(true);
     await app.send({ to: 'bob@example.com', subject: 'after', text: '3' });
     expect(await grants()).toBe(before + 1);
     for (const c of [one, two]) expect(c.stderr()).toBe('');
   } finally {
     await app.close();
-    await provider.setAccessTtl(3600);
+    await stack.provider.setAccessTtl(3600);
   }
 });
 
@@ -128,8 +122,8 @@ test('a store this process may read but not write: the refresh is refused before
   const dir = tempDir();
   const storeFile = path.join(dir, 'users.json');
   const store = openSettingsStore(storeFile);
-  await store.set('alice', smtpSettings(server.port, { username: USER, oauth2: oidcSettings(provider.issuer) }));
-  const person = new Person(provider.issuer, USER);
+  await store.set('alice', smtpSettings(stack.server.port, { username: USER, oauth2: oidcSettings(stack.provider.issuer) }));
+  const person = new Person(stack.provider.issuer, USER);
   const { refreshToken } = await signIn((await store.get('alice')) as never, { flow: 'browser', openUrl: (url) => void person.signIn(url) });
   await store.saveRefreshToken('alice', refreshToken);
   // Without the lock, it would refresh and then fail to save the rotated token: the sign-in would be lost.
@@ -137,7 +131,7 @@ test('a store this process may read but not write: the refresh is refused before
   chmodSync(dir, 0o555);
   const child = unprivileged(BIN);
   const before = await grants();
-  const received = server.received.length;
+  const received = stack.server.received.length;
   try {
     const out = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
       const p = spawn(
@@ -162,6 +156,6 @@ test('a store this process may read but not write: the refresh is refused before
     chmodSync(storeFile, 0o600);
   }
   expect(await grants()).toBe(before);
-  expect(server.received).toHaveLength(received);
-  expect((await provider.introspect(refreshToken)).active).toBe(true);
+  expect(stack.server.received).toHaveLength(received);
+  expect((await stack.provider.introspect(refreshToken)).active).toBe(true);
 });

@@ -6,43 +6,23 @@
  * `{ locale: 'fr' }`, in English for its neighbour made with `{ locale: 'en' }`; codes unchanged.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { createMailer, MailError } from '../../lib';
 import type { OutboxEvent } from '../../lib/outbox/outbox';
-import { startServer, TestServer } from '../helpers/server';
 import { tempDir } from '../helpers/fixtures';
+import { freePort, plainSmtpSettings, useServers } from '../helpers/outbox';
 
 jest.setTimeout(60_000);
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-const settings = (port: number, extra: Record<string, unknown> = {}) => ({
-  label: 'Alice Martin',
-  email: 'alice@example.com',
-  customize: true,
-  protocol: 'smtp' as const,
-  smtp: { host: '127.0.0.1', port, security: 'none' as const },
-  ...extra,
-});
+const settings = (port: number, extra: Record<string, unknown> = {}) => plainSmtpSettings(port, { label: 'Alice Martin', ...extra });
 
 const reply = (responseCode: number, message: string) => Object.assign(new Error(message), { responseCode });
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const serve = useServers();
 
 test("locale 'fr': a 451 queues the message with a French MESSAGE_QUEUED; a 550 at the flush: French results, events, reasons and history; 'en' beside it in English", async () => {
   let answer = reply(451, '4.3.0 Try again later');
-  const server = await startServer({ onMailFrom: (_a, _s, cb) => cb(answer) });
-  servers.push(server);
+  const server = await serve({ onMailFrom: (_a, _s, cb) => cb(answer) });
   const dir = path.join(tempDir(), 'ob');
   const fr = createMailer(settings(server.port), { locale: 'fr', outbox: { dir, background: false } });
   const en = createMailer(settings(server.port), { locale: 'en', outbox: { dir, background: false } });
@@ -159,8 +139,7 @@ test("locale 'fr': flush() without an outbox and wrong outbox options throw in F
 });
 
 test("locale 'fr': the IMAP server refuses the connection: the message is delivered, SENT_COPY_FAILED in French, kept for the copy; the flush retries it (copy-failed, in French)", async () => {
-  const server = await startServer();
-  servers.push(server);
+  const server = await serve();
   const imapPort = await freePort();
   const dir = path.join(tempDir(), 'ob');
   const imap = { host: '127.0.0.1', port: imapPort, security: 'none', username: 'alice', password: 'S3cret-imap' };
