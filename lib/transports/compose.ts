@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SendMailOptions } from 'nodemailer';
 import type MailMessage from 'nodemailer/lib/mailer/mail-message';
@@ -134,17 +134,17 @@ export function refuseGadgets(keys: readonly string[] = ['headers', ...PART_KEYS
   }
 }
 
-/** Mail options safe from a polluted Object.prototype (see MAIL_KEYS); URLs are never fetched. */
+/** Every key of MAIL_KEYS, undefined: copied as a whole (one shape), cheaper than key by key per send. */
+const UNSET_MAIL = Object.freeze(Object.fromEntries(MAIL_KEYS.map((k) => [k, undefined])));
+/** Not contentTransferEncoding: nodemailer tests it with `in`, so an own undefined would turn off its base64 default (and line endings of a text attachment would change). refuseGadgets() covers a polluted one. */
+const SHADOWED_PART_KEYS = PART_KEYS.filter((k) => k !== 'contentTransferEncoding');
+
+/** A copy of mail options safe from a polluted Object.prototype (see MAIL_KEYS); URLs are never fetched. */
 export function ownMailOptions(o: SendMailOptions): SendMailOptions {
-  withOwnKeys(o, MAIL_KEYS);
-  o.disableUrlAccess = true;
-  // Not contentTransferEncoding: nodemailer tests it with `in`, so an own undefined would turn off
-  // its base64 default (and line endings of a text attachment would change). refuseGadgets()
-  // covers a polluted one.
-  const shadow = PART_KEYS.filter((k) => k !== 'contentTransferEncoding');
-  for (const a of o.attachments ?? []) withOwnKeys(a, shadow);
-  if (o.icalEvent && typeof o.icalEvent === 'object') withOwnKeys(o.icalEvent, shadow);
-  return o;
+  const own: SendMailOptions = Object.assign({ ...UNSET_MAIL }, o, { disableUrlAccess: true });
+  for (const a of own.attachments ?? []) withOwnKeys(a, SHADOWED_PART_KEYS);
+  if (own.icalEvent && typeof own.icalEvent === 'object') withOwnKeys(own.icalEvent, SHADOWED_PART_KEYS);
+  return own;
 }
 
 /** A subject with a run of more than 76 non-blank characters cannot be folded: sent as encoded words, each line within 998. */
@@ -270,14 +270,13 @@ export async function composeMessage(mail: SendMailOptions, dir?: string, signal
     }
     const envelope = { from: info.envelope.from || '', to: [...info.envelope.to] };
     if (!mail.attachments?.length) {
-      const chunks: Buffer[] = [];
+      let buffer: Buffer;
       try {
-        await pipeline(info.message, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }), { signal });
+        buffer = await collect(info.message, signal);
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         throw composeError(err, mail);
       }
-      const buffer = Buffer.concat(chunks);
       return { messageId: info.messageId, envelope, dsn, size: buffer.length, buffer, dispose: async () => undefined };
     }
     const folder = dir ? (await fs.mkdir(dir, { recursive: true }), dir) : os.tmpdir();
@@ -314,6 +313,41 @@ export async function composeMessage(mail: SendMailOptions, dir?: string, signal
   } finally {
     signal?.removeEventListener('abort', stop);
   }
+}
+
+/**
+ * The bytes of a message stream, read as they come (a message without attachments is in memory
+ * already: a stream pipeline per send would cost more than the reading). `signal` destroys the
+ * stream and rejects with its reason.
+ */
+function collect(stream: Readable, signal?: AbortSignal): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      stream.destroy();
+      reject(signal?.reason);
+    };
+    const settle = (err: Error | null) => {
+      signal?.removeEventListener('abort', stop);
+      stream.off('data', onData);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks, size));
+    };
+    const onData = (c: Buffer) => {
+      chunks.push(c);
+      size += c.length;
+    };
+    if (signal?.aborted) return stop();
+    signal?.addEventListener('abort', stop, { once: true });
+    stream.on('data', onData);
+    stream.once('end', () => settle(null));
+    stream.once('error', (err) => settle(err));
+    // Destroyed by someone else before its end: no bytes will come.
+    stream.once('close', () => {
+      if (!stream.readableEnded) settle(new Error('the message stream closed before its end'));
+    });
+  });
 }
 
 /** `work`, or a rejection with the signal's reason as soon as it aborts. */

@@ -104,3 +104,45 @@ export class SendControl {
     this.unsubscribe?.();
   }
 }
+
+/**
+ * How many sends of one transport compose and go to nodemailer's pool at a time; the others wait
+ * their turn here, in order. nodemailer's pool sends one message per connection anyway: a message
+ * composed long before a connection is free for it only sits in memory (2000 sends at once would
+ * hold 2000 composed messages and their MIME trees, and the garbage collector would spend more time
+ * than the sending). Twice the pool's connections keeps every connection fed.
+ */
+export class SendGate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  /** A place in line: `ready` resolves when the send may go; `leave()` (always called, once) frees the place. */
+  enter(): { ready: Promise<void>; leave(): void } {
+    let state: 'waiting' | 'in' | 'out' = 'waiting';
+    let wake!: () => void;
+    const ready = new Promise<void>((resolve) => (wake = resolve));
+    const grant = () => {
+      state = 'in';
+      this.active++;
+      wake();
+    };
+    if (this.active < this.limit && !this.waiting.length) grant();
+    else this.waiting.push(grant);
+    return {
+      ready,
+      leave: () => {
+        if (state === 'in') {
+          this.active--;
+          while (this.active < this.limit && this.waiting.length) (this.waiting.shift() as () => void)();
+        } else if (state === 'waiting') {
+          // Ended while waiting (abort, deadline, close()): its turn goes to the next.
+          const i = this.waiting.indexOf(grant);
+          if (i >= 0) this.waiting.splice(i, 1);
+        }
+        state = 'out';
+      },
+    };
+  }
+}

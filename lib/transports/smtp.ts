@@ -16,7 +16,7 @@ import { isEhloName, isGmailHost, isLoopback, SmtpEndpoint } from '../settings';
 import { verifySmtp } from './smtp-verify';
 import type { TokenSource } from '../oauth/token-source';
 import { NO_DEFAULTS, ownMailOptions, rawSource, refuseGadgets, withOwnKeys } from './compose';
-import { DEFAULT_DEADLINE_MS, SendControl } from './send-control';
+import { DEFAULT_DEADLINE_MS, SendControl, SendGate } from './send-control';
 import type { Delivery, SendJob, Transport } from './transport';
 
 export type { SmtpEndpoint, SmtpVerifyResult };
@@ -79,12 +79,15 @@ const TRANSPORT_KEYS = [
   'name',
 ] as const;
 
+/** Connections of the pool to one endpoint. */
+const POOL_CONNECTIONS = 5;
+
 /** nodemailer pool options for an endpoint. Exported for tests and the benchmark. */
 export function poolOptions(e: SmtpEndpoint, tokens?: TokenSource): SMTPPoolOptions {
   const hasCredentials = e.username !== undefined || tokens !== undefined;
   const options: SMTPPoolOptions = {
     pool: true,
-    maxConnections: 5,
+    maxConnections: POOL_CONNECTIONS,
     // nodemailer requeues a message whose connection closed before it was read (a reused
     // connection the server dropped, or a close before the greeting): once is enough for the
     // first case, and the second then fails instead of retrying with backoff until the deadline.
@@ -181,6 +184,8 @@ export class SmtpTransport implements Transport {
   private transporter?: Transporter;
   /** Sends in flight: close() ends them. */
   private readonly pending = new Set<SendControl>();
+  /** Sends composing or in nodemailer's pool: twice its connections (see SendGate). */
+  private readonly gate = new SendGate(2 * POOL_CONNECTIONS);
   /** Failures of the token source, by the error nodemailer was handed instead. */
   private readonly tokenFailures = new WeakMap<object, unknown>();
 
@@ -258,8 +263,10 @@ export class SmtpTransport implements Transport {
     let refused: Error | undefined;
     control.beforeEnd = () => (refused = everyRecipientRefused(this.transporter, control));
     let messageId: string | undefined;
+    const turn = this.gate.enter();
     try {
-      // Composing is part of the send: its deadline, the caller's abort and close() end it too.
+      // Waiting for its turn, composing and sending: the deadline, the caller's abort and close() end each.
+      await control.race(turn.ready);
       const composed = await control.race(job.compose(control.signal));
       messageId = composed.messageId;
       // SIZE: the exact size of the composed bytes. nodemailer declares it on MAIL FROM when the
@@ -267,6 +274,8 @@ export class SmtpTransport implements Transport {
       const envelopeAddresses = wireEnvelope(composed.envelope);
       if ([envelopeAddresses.from, ...envelopeAddresses.to].some(needsSmtpUtf8)) await control.race(this.requireSmtpUtf8(envelopeAddresses));
       const mail: SendMailOptions = { envelope: { ...envelopeAddresses, size: composed.size } as SendMailOptions['envelope'], raw: rawSource(composed) };
+      // The Message-ID the bytes carry: nodemailer would otherwise make one for the raw message (and throw it away).
+      mail.messageId = composed.messageId;
       if (composed.dsn) mail.dsn = composed.dsn;
       const envelope = mail.envelope as Record<string, unknown>;
       withOwnKeys(envelope, ['cc', 'bcc', 'size', 'dsn', 'use8BitMime', 'requireTLSExtensionEnabled']);
@@ -293,6 +302,7 @@ export class SmtpTransport implements Transport {
       if (refused && !control.messageWritten) throw mapSmtpError(refused, this.endpoint, this.protocol, 'send', !!this.tokens);
       throw mapSendError(err, control, this.endpoint, this.protocol, messageId, !!this.tokens);
     } finally {
+      turn.leave();
       control.dispose();
       this.pending.delete(control);
     }
