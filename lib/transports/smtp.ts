@@ -6,6 +6,7 @@
  */
 import * as os from 'node:os';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { needsSmtpUtf8, normalizeAddress } from '../address';
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
@@ -15,9 +16,9 @@ import type { SmtpVerifyResult } from '../result';
 import { isEhloName, isGmailHost, isLoopback, SmtpEndpoint } from '../settings';
 import { verifySmtp } from './smtp-verify';
 import type { TokenSource } from '../oauth/token-source';
-import { NO_DEFAULTS, ownMailOptions, rawSource, refuseGadgets, withOwnKeys } from './compose';
+import { NO_DEFAULTS, openComposed, ownMailOptions, rawSource, refuseGadgets, withOwnKeys } from './compose';
 import { DEFAULT_DEADLINE_MS, SendControl, SendGate } from './send-control';
-import type { Delivery, SendJob, Transport } from './transport';
+import type { ComposedMessage, Delivery, SendJob, Transport } from './transport';
 
 export type { SmtpEndpoint, SmtpVerifyResult };
 
@@ -278,9 +279,10 @@ export class SmtpTransport implements Transport {
       mail.messageId = composed.messageId;
       if (composed.dsn) mail.dsn = composed.dsn;
       const envelope = mail.envelope as Record<string, unknown>;
-      withOwnKeys(envelope, ['cc', 'bcc', 'size', 'dsn', 'use8BitMime', 'requireTLSExtensionEnabled']);
+      withOwnKeys(envelope, ENVELOPE_KEYS);
       // A fresh source of the same bytes for each attempt (a retry after a refused token).
       const attempt = () =>
+        handOver(this.pool, composed, envelopeAddresses, control) ??
         this.pool.sendMail(ownMailOptions({ ...mail, raw: rawSource(composed), signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions));
       const info = await this.withToken(attempt, (p) => control.race(p), control.signal);
       return {
@@ -388,6 +390,53 @@ function everyRecipientRefused(transporter: Transporter | undefined, control: Se
     });
   }
   return undefined;
+}
+
+/** What nodemailer's SMTP connection reads on an envelope besides from and to: own keys (see poolOptions). */
+const ENVELOPE_KEYS = ['cc', 'bcc', 'size', 'dsn', 'use8BitMime', 'requireTLSExtensionEnabled'];
+
+/** The part of nodemailer's pool (SMTPPool) a composed message is handed to. */
+interface PoolInternals {
+  send(mail: unknown, callback: (err: Error | null, info: SMTPPool.SentMessageInfo) => void): unknown;
+}
+
+/**
+ * Hands the composed bytes to nodemailer's pool as they are. Through sendMail, nodemailer would
+ * wrap them in a mail message, compile a MIME node around them and run its plugins, for each send,
+ * only to give its pool the same three things: the envelope, the Message-ID and a stream of the
+ * bytes (SMTPPool.send and its connections read nothing else of a message; the pool still queues,
+ * requeues, watches the signal and reports as for any message). The stream's end marks the message
+ * written (see SendControl.messageWritten). Undefined when the pool is not the one this was written
+ * for (another nodemailer): the caller then goes through sendMail.
+ */
+function handOver(
+  transporter: Transporter,
+  composed: ComposedMessage,
+  wire: { from: string; to: string[] },
+  control: SendControl,
+): Promise<SMTPPool.SentMessageInfo> | undefined {
+  const pool = (transporter as unknown as { transporter?: Partial<PoolInternals> }).transporter;
+  if (typeof pool?.send !== 'function') return undefined;
+  // As nodemailer's MIME node keeps an envelope: no empty sender, each recipient once.
+  const to = [...new Set(wire.to)];
+  const data = withOwnKeys({ signal: control.signal, dsn: composed.dsn, [CONTROL_KEY]: control } as Record<string, unknown>, ['requireTLSExtensionEnabled']);
+  const message = {
+    // A fresh envelope each time: the connection adds the DSN parameters to it.
+    getEnvelope: () => withOwnKeys({ from: wire.from || false, to: [...to], size: composed.size } as Record<string, unknown>, ENVELOPE_KEYS),
+    messageId: () => composed.messageId,
+    getHeader: (key: string) => (key.toLowerCase() === 'message-id' ? composed.messageId : undefined),
+    // One fresh stream per attempt (a requeue after a dropped connection reads the bytes again).
+    createReadStream: () => {
+      const stream = openComposed(composed);
+      stream.once('end', () => {
+        control.messageWritten = true;
+      });
+      return stream;
+    },
+  };
+  return new Promise((resolve, reject) => {
+    (pool as PoolInternals).send({ data, message }, (err, info) => (err ? reject(err) : resolve(info)));
+  });
 }
 
 /** The envelope as it goes on the wire: IDN domains in punycode (an address that cannot be is left for the server to refuse). */
