@@ -202,6 +202,46 @@ test('an abort of the shared signal ends every pending send', async () => {
   for (const code of codes) expect(['ABORTED', 'SMTP_DELIVERY_UNKNOWN']).toContain(code);
 });
 
+test.each([
+  ['an abort of their signal', 'ABORTED'],
+  ['close()', 'MAILER_CLOSED'],
+])('25 sends to a server that never answers the dot: %s ends those still waiting their turn too (%s), the five on the wire are unknown', async (_how, code) => {
+  // Five connections, each holding its first message after the dot: ten sends at a time compose
+  // and go to the pool, the fifteen others wait their turn in oxymail.
+  let dots = 0;
+  let fiveDots!: () => void;
+  const atFive = new Promise<void>((r) => (fiveDots = r));
+  const stalled = await startServer({
+    onData(stream, _session, cb) {
+      stream.resume();
+      stream.on('end', () => {
+        if (++dots === 5) fiveDots();
+        setTimeout(cb, 60_000).unref();
+      });
+    },
+  });
+  const controller = new AbortController();
+  const mailer = createMailer(smtpSettings(stalled.port));
+  try {
+    const sends = Array.from({ length: 25 }, (_, i) =>
+      mailer.send({ to: 'bob@example.com', subject: `n${i}`, text: 'x' }, { signal: controller.signal }).then(
+        () => 'sent',
+        (e: MailError) => e.code,
+      ),
+    );
+    await atFive;
+    if (code === 'ABORTED') controller.abort();
+    else mailer.close();
+    const codes = await Promise.all(sends);
+    expect(codes.filter((c) => c === 'SMTP_DELIVERY_UNKNOWN')).toHaveLength(5);
+    expect(codes.filter((c) => c === code)).toHaveLength(20);
+    expect(dots).toBe(5);
+  } finally {
+    mailer.close();
+    await stalled.close();
+  }
+});
+
 test('EHLO: smtp.name when set, else the fully qualified machine name or the literal [127.0.0.1]', async () => {
   const names: string[] = [];
   const probe = await startServer({
