@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { createMailer, MailError } from '../../lib';
-import { startServer, smtpSettings, testCert, TestServer } from '../helpers/server';
+import { relaySettings, startServer, smtpSettings, TestServer } from '../helpers/server';
 
 let server: TestServer;
 let connections: number;
@@ -64,14 +64,7 @@ const message = (stream: Readable) => ({
   attachments: [{ filename: 'facture.pdf', content: stream }],
 });
 
-const relay = (port: number) => ({
-  host: '127.0.0.1',
-  port,
-  username: 'alice',
-  password: 'secret',
-  assignedAddress: 'u-4711@relay.oxygene.example',
-  tls: { ca: testCert().cert },
-});
+const relay = relaySettings;
 
 async function failure(p: Promise<unknown>): Promise<MailError> {
   const err = await p.then(

@@ -7,7 +7,7 @@ import { inspect } from 'node:util';
 import { createMailer, MailError, validateSettings } from '../../lib';
 import { defaultEhloName } from '../../lib/transports/smtp';
 import { resolveRelay } from '../../lib/transports/managed';
-import { startServer, smtpSettings, testCert, TestServer } from '../helpers/server';
+import { relaySettings, startServer, smtpSettings, TestServer } from '../helpers/server';
 
 let server: TestServer;
 beforeEach(async () => {
@@ -17,14 +17,7 @@ afterEach(async () => {
   await server.close();
 });
 
-const relay = (port: number) => ({
-  host: '127.0.0.1',
-  port,
-  username: 'alice',
-  password: 'secret',
-  assignedAddress: 'u-4711@relay.oxygene.example',
-  tls: { ca: testCert().cert },
-});
+const relay = relaySettings;
 
 test("managed: a delivery receipt is 'to-relay', with a warning, and the DSN's ENVID is returned", async () => {
   const mailer = createMailer({ label: 'Alice', email: 'alice@client.example' }, { managed: relay(server.port) });

@@ -133,3 +133,15 @@ export function smtpSettings(port: number, smtp: Record<string, unknown> = {}, t
     ...top,
   };
 }
+
+/** The managed relay of the tests: the loopback server, its test certificate and the assigned sender. */
+export function relaySettings(port: number) {
+  return {
+    host: '127.0.0.1',
+    port,
+    username: 'alice',
+    password: 'secret',
+    assignedAddress: 'u-4711@relay.oxygene.example',
+    tls: { ca: testCert().cert },
+  };
+}

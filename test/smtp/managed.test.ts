@@ -4,7 +4,7 @@
  */
 import { inspect } from 'node:util';
 import { createMailer, MailError } from '../../lib';
-import { startServer, smtpSettings, testCert, TestServer } from '../helpers/server';
+import { relaySettings, startServer, smtpSettings, TestServer } from '../helpers/server';
 
 let server: TestServer;
 beforeEach(async () => {
@@ -15,14 +15,7 @@ afterEach(async () => {
 });
 
 const user = { label: 'Alice Martin', email: 'alice@client.example' };
-const relay = (port: number) => ({
-  host: '127.0.0.1',
-  port,
-  username: 'alice',
-  password: 'secret',
-  assignedAddress: 'u-4711@relay.oxygene.example',
-  tls: { ca: testCert().cert },
-});
+const relay = relaySettings;
 
 async function rejection(p: Promise<unknown>): Promise<MailError> {
   return p.then(
