@@ -212,11 +212,6 @@ export function openComposed(c: Pick<ComposedMessage, 'buffer' | 'path'>): Reada
   throw new TypeError('composed message has neither bytes nor a file');
 }
 
-/** The raw message as nodemailer takes it to send composed bytes unchanged. */
-export function rawSource(c: Pick<ComposedMessage, 'buffer' | 'path'>): Buffer | { path: string } {
-  return c.buffer ?? { path: c.path as string };
-}
-
 /**
  * A nodemailer transport that only composes: the same pipeline as its SMTP transport (Bcc kept out
  * of the headers, unlike its stream transport), handing back the message stream and the envelope.

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { needsSmtpUtf8, normalizeAddress } from '../address';
-import type { SendMailOptions, SMTPPoolOptions, Transporter } from 'nodemailer';
+import type { SMTPPoolOptions, Transporter } from 'nodemailer';
 import { MailError, MailWarning, Protocol, RejectedRecipient } from '../errors';
 import { Text, text } from '../i18n';
 import { nodemailer, smtpConnection } from '../lazy';
@@ -16,7 +16,7 @@ import type { SmtpVerifyResult } from '../result';
 import { isEhloName, isGmailHost, isLoopback, SmtpEndpoint } from '../settings';
 import { verifySmtp } from './smtp-verify';
 import type { TokenSource } from '../oauth/token-source';
-import { NO_DEFAULTS, openComposed, ownMailOptions, rawSource, refuseGadgets, withOwnKeys } from './compose';
+import { NO_DEFAULTS, openComposed, refuseGadgets, withOwnKeys } from './compose';
 import { DEFAULT_DEADLINE_MS, SendControl, SendGate } from './send-control';
 import type { ComposedMessage, Delivery, SendJob, Transport } from './transport';
 
@@ -226,21 +226,6 @@ export class SmtpTransport implements Transport {
     if (!this.transporter) {
       const transporter = nodemailer().createTransport(poolOptions(this.endpoint, this.tokens), NO_DEFAULTS);
       if (this.tokens) transporter.set('oauth2_provision_cb', provisioner(this.tokens, this.tokenFailures));
-      // The composed message is read by the SMTP connection, which writes the terminating "." as
-      // soon as the message ends: its 'end' marks the point after which a drop leaves the outcome
-      // unknown. (The connection reads the stream; nothing is buffered in between.)
-      transporter.use('stream', (mail, done) => {
-        const control = (mail.data as Record<string, unknown>)[CONTROL_KEY];
-        if (control instanceof SendControl) {
-          mail.message.processFunc((input) => {
-            input.once('end', () => {
-              control.messageWritten = true;
-            });
-            return input;
-          });
-        }
-        done();
-      });
       this.transporter = transporter;
     }
     return this.transporter;
@@ -274,16 +259,8 @@ export class SmtpTransport implements Transport {
       // server advertises SIZE, and refuses before MAIL FROM (nothing uploaded) above its limit.
       const envelopeAddresses = wireEnvelope(composed.envelope);
       if ([envelopeAddresses.from, ...envelopeAddresses.to].some(needsSmtpUtf8)) await control.race(this.requireSmtpUtf8(envelopeAddresses));
-      const mail: SendMailOptions = { envelope: { ...envelopeAddresses, size: composed.size } as SendMailOptions['envelope'], raw: rawSource(composed) };
-      // The Message-ID the bytes carry: nodemailer would otherwise make one for the raw message (and throw it away).
-      mail.messageId = composed.messageId;
-      if (composed.dsn) mail.dsn = composed.dsn;
-      const envelope = mail.envelope as Record<string, unknown>;
-      withOwnKeys(envelope, ENVELOPE_KEYS);
-      // A fresh source of the same bytes for each attempt (a retry after a refused token).
-      const attempt = () =>
-        handOver(this.pool, composed, envelopeAddresses, control) ??
-        this.pool.sendMail(ownMailOptions({ ...mail, raw: rawSource(composed), signal: control.signal, [CONTROL_KEY]: control } as SendMailOptions));
+      // A fresh stream of the same bytes for each attempt (a retry after a refused token).
+      const attempt = () => handOver(this.pool, composed, envelopeAddresses, control);
       const info = await this.withToken(attempt, (p) => control.race(p), control.signal);
       return {
         messageId: composed.messageId,
@@ -406,17 +383,18 @@ interface PoolInternals {
  * only to give its pool the same three things: the envelope, the Message-ID and a stream of the
  * bytes (SMTPPool.send and its connections read nothing else of a message; the pool still queues,
  * requeues, watches the signal and reports as for any message). The stream's end marks the message
- * written (see SendControl.messageWritten). Undefined when the pool is not the one this was written
- * for (another nodemailer): the caller then goes through sendMail.
+ * written (see SendControl.messageWritten): the connection writes the terminating "." as soon as
+ * the stream ends, so a drop after it leaves the outcome unknown.
  */
 function handOver(
   transporter: Transporter,
   composed: ComposedMessage,
   wire: { from: string; to: string[] },
   control: SendControl,
-): Promise<SMTPPool.SentMessageInfo> | undefined {
+): Promise<SMTPPool.SentMessageInfo> {
   const pool = (transporter as unknown as { transporter?: Partial<PoolInternals> }).transporter;
-  if (typeof pool?.send !== 'function') return undefined;
+  // nodemailer's transport interface (a transport's send(mail, callback)): any pool has it.
+  if (typeof pool?.send !== 'function') return Promise.reject(new TypeError('nodemailer: the SMTP pool has no send(mail, callback)'));
   // As nodemailer's MIME node keeps an envelope: no empty sender, each recipient once.
   const to = [...new Set(wire.to)];
   const data = withOwnKeys({ signal: control.signal, dsn: composed.dsn, [CONTROL_KEY]: control } as Record<string, unknown>, ['requireTLSExtensionEnabled']);
