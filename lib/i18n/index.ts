@@ -4,7 +4,7 @@
  * `{parameters}`. Code builds a Text (key + parameters) and formats it late, in the locale asked
  * for, so an error made in one language can be given again in another.
  */
-import { en } from './en';
+import type { en as English } from './en';
 import type { fr as French } from './fr';
 import { Locale, resolveLocale } from './locale';
 
@@ -12,7 +12,7 @@ export { defaultLocale, localeFromTag, resolveLocale, LOCALES } from './locale';
 export type { Locale } from './locale';
 
 /** A key of the catalogs. */
-export type MessageKey = keyof typeof en;
+export type MessageKey = keyof typeof English;
 
 /** A parameter: a value printed as is, a Text formatted in the same locale, or a list of them. */
 export type Param = string | number | boolean | bigint | null | undefined | Text | TextList;
@@ -32,13 +32,18 @@ export interface TextList {
   readonly separator: string;
 }
 
+let english: typeof English | undefined;
 let french: typeof French | undefined;
 
-/** A language's catalog; French is read on its first use (an English process never loads it). */
+/**
+ * A language's catalog, read on its first use: `require('oxymail')` reads none (a mailer that never
+ * fails never formats a text), an English process never reads the French one.
+ */
 function catalog(locale: Locale): Record<MessageKey, string> {
-  if (locale === 'en') return en;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  if (locale === 'en') return (english ??= (require('./en') as { en: typeof English }).en);
   return (french ??= (require('./fr') as { fr: typeof French }).fr);
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 /** A catalog entry with its parameters (formatted later, in the locale of whoever shows it). */
@@ -71,7 +76,7 @@ function show(value: Param, locale: Locale): string {
 export function format(value: Text | string, locale?: string): string {
   if (typeof value === 'string') return value;
   const lang: Locale = locale === 'en' || locale === 'fr' ? locale : resolveLocale(locale);
-  const template = catalog(lang)[value.key] ?? en[value.key] ?? value.key;
+  const template = catalog(lang)[value.key] ?? catalog('en')[value.key] ?? value.key;
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in value.params ? show(value.params[name], lang) : whole));
 }
 

@@ -33,7 +33,7 @@ test('a bare require loads none of nodemailer, html-to-text, jsonc-parser, the d
 
 /** What createMailer does not need to make a mailer: loaded by the first send, sign-in, MAPI code lookup or failure that needs it. */
 const ON_FIRST_USE =
-  /dist\/(oauth\/(token-source|client|signin)|mapi-codes|transports\/(managed|send-control|smtp|mapi|compose)|outbox\/(policy|outbox)|imap\/sent-copy)\.js$/;
+  /dist\/(oauth\/(token-source|client|signin)|mapi-codes|transports\/(managed|send-control|smtp|mapi|compose)|outbox\/(policy|outbox)|imap\/sent-copy|i18n\/(en|fr))\.js$/;
 
 /**
  * The Node built-ins (node:crypto, node:stream...) that requiring the package loads, from
@@ -55,7 +55,7 @@ function builtinsLoadedByRequire(): string[] {
   return (JSON.parse(out) as string[]).filter((m) => m.startsWith('NativeModule ') && !m.includes('internal/')).map((m) => m.slice('NativeModule '.length));
 }
 
-test('a bare require or createMailer loads none of the token source, the MAPI codes, the relay, the send control, the outbox policy, the copy in Sent, node:crypto or node:stream', () => {
+test('a bare require or createMailer loads none of the token source, the MAPI codes, the relay, the send control, the outbox policy, the copy in Sent, the catalogs, node:crypto or node:stream', () => {
   const loaded = loadedAfter("require('oxymail')");
   expect(loaded.filter((f) => ON_FIRST_USE.test(f))).toEqual([]);
   const made = loadedAfter(
@@ -96,4 +96,12 @@ test('an ES module importing by name gets every export, and still loads nothing 
     'module',
   );
   expect(loaded.filter((f) => HEAVY.test(f))).toEqual([]);
+});
+
+test('the English catalog is read by the first text formatted, the French one only in French', () => {
+  const loaded = loadedAfter(
+    "const { MailError } = require('oxymail'); try { require('oxymail').createMailer({ email: 'nope' }); } catch (e) { if (!(e instanceof MailError) || !/email/.test(e.message)) throw e; }",
+  );
+  expect(loaded).toContain('dist/i18n/en.js');
+  expect(loaded).not.toContain('dist/i18n/fr.js');
 });
