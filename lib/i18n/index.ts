@@ -76,7 +76,9 @@ function show(value: Param, locale: Locale): string {
 export function format(value: Text | string, locale?: string): string {
   if (typeof value === 'string') return value;
   const lang: Locale = locale === 'en' || locale === 'fr' ? locale : resolveLocale(locale);
-  const template = catalog(lang)[value.key] ?? catalog('en')[value.key] ?? value.key;
+  // Own keys only: a key read from a file ('constructor') names no template.
+  const own = (c: Record<MessageKey, string>) => (Object.hasOwn(c, value.key) ? c[value.key] : undefined);
+  const template = own(catalog(lang)) ?? own(catalog('en')) ?? String(value.key);
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in value.params ? show(value.params[name], lang) : whole));
 }
 

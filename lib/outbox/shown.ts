@@ -59,7 +59,7 @@ export function storable(t: Text): Text {
  * another version, or edited by hand): the stored string is shown then.
  */
 export function readText(value: unknown, depth = 0): Text | undefined {
-  if (depth > 8 || !isText(value) || !(value.key in catalogs.en)) return undefined;
+  if (depth > 8 || !isText(value) || !Object.hasOwn(catalogs.en, value.key)) return undefined;
   for (const p of Object.values(value.params)) {
     if (p === null || ['string', 'number', 'boolean', 'undefined'].includes(typeof p)) continue;
     if (isText(p)) {

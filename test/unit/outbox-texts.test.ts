@@ -90,4 +90,10 @@ test('entry.json keeps the Texts of the reason and the history: read back in any
   );
   const odd = await store.read(added.id);
   expect(localizeEntry(odd as NonNullable<typeof odd>, 'fr').reason).toBe('stored words');
+  // A key that is no catalog's own (an inherited name) is not one either.
+  for (const key of ['constructor', 'toString', '__proto__']) {
+    writeFileSync(file, JSON.stringify({ ...onDisk, reason: 'stored words', reasonText: { key, params: {} } }));
+    const inherited = await store.read(added.id);
+    expect(localizeEntry(inherited as NonNullable<typeof inherited>, 'fr').reason).toBe('stored words');
+  }
 });
