@@ -2,12 +2,13 @@
  * The doctor's SMTP checks with the real probe against a real smtp-server on loopback (DNS, TCP,
  * TLS, the EHLO extensions, the login), and the provider advice with a fake network.
  */
-import { AddressInfo, createServer } from 'node:net';
+import { AddressInfo } from 'node:net';
 import { DoctorReport, formatDoctorReport, Probe, runDoctor, systemProbe } from '../../lib/doctor';
 import { SMTPServer } from 'smtp-server';
 import { MailError } from '../../lib/errors';
 import { smtpSettings, startServer, testCert, TestServer } from '../helpers/server';
 import { fakeProbe } from './fixtures';
+import { freePort } from '../helpers/fixtures';
 
 /** The real probe, on a Linux machine in any session: only the SMTP part matters here. */
 const realProbe = (): Probe => ({ ...systemProbe(), platform: 'linux', env: {} });
@@ -26,14 +27,6 @@ function ids(report: DoctorReport): string[] {
 function expectNoSecret(report: DoctorReport, secret: string): void {
   expect(JSON.stringify(report)).not.toContain(secret);
   expect(formatDoctorReport(report, { color: false })).not.toContain(secret);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('SMTP against smtp-server on loopback', () => {

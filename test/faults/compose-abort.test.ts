@@ -8,8 +8,9 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { createMailer, MailError } from '../../lib';
+import { createMailer } from '../../lib';
 import { relaySettings, startServer, smtpSettings, TestServer } from '../helpers/server';
+import { mailFailure as failure } from '../helpers/fixtures';
 
 let server: TestServer;
 let connections: number;
@@ -65,15 +66,6 @@ const message = (stream: Readable) => ({
 });
 
 const relay = relaySettings;
-
-async function failure(p: Promise<unknown>): Promise<MailError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MailError);
-  return err as MailError;
-}
 
 function expectNothingLeft(stream: Readable): void {
   expect(connections).toBe(0);

@@ -9,23 +9,13 @@ import { simpleParser } from 'mailparser';
 import { createMailer, MailError } from '../../lib';
 import { FaultServer, Script, startFaultServer } from '../helpers/fault-server';
 import { smtpSettings } from '../helpers/server';
+import { mailFailure as failure } from '../helpers/fixtures';
 
 let server: FaultServer | undefined;
 afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-
-async function failure(p: Promise<unknown>): Promise<MailError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected the send to fail');
-    },
-    (e) => e,
-  );
-  expect(err).toBeInstanceOf(MailError);
-  return err as MailError;
-}
 
 /** An attachment far larger than the socket buffers, produced lazily. */
 function endless(): Readable {

@@ -7,12 +7,12 @@
  * delivery where none was due) fails the suite.
  */
 import { inspect } from 'node:util';
-import { createServer, AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { simpleParser } from 'mailparser';
 import { createMailer, ERROR_CODES, MailError, MailMessage, SendResult } from '../../lib';
 import { FaultServer, Script, startFaultServer } from '../helpers/fault-server';
 import { smtpSettings } from '../helpers/server';
+import { freePort } from '../helpers/fixtures';
 
 const PASSWORD = 'S3cret-p4ss!';
 const USER = 'alice@example.com';
@@ -317,14 +317,6 @@ function failing(): Readable {
       else this.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
     },
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 const counts = { tried: 0, rejectedWithCode: 0, deliveredIntact: 0, misbehaved: 0 };

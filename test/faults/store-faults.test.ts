@@ -8,9 +8,10 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { MailError, openSettingsStore } from '../../lib';
+import { openSettingsStore } from '../../lib';
 import { storeBackupLine } from '../../lib/doctor';
 import { tempDir } from '../helpers/fixtures';
+import { mailFailure as failure } from '../helpers/fixtures';
 
 const ROOT = path.join(__dirname, '..', '..');
 const bob = { label: 'Bob', email: 'bob@example.com' };
@@ -22,17 +23,6 @@ function storeFile(): string {
   const dir = path.join(tempDir(), 'cfg');
   mkdirSync(dir, { recursive: true });
   return path.join(dir, 'users.json');
-}
-
-async function failure(p: Promise<unknown>): Promise<MailError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a MailError');
-    },
-    (e) => e,
-  );
-  expect(err).toBeInstanceOf(MailError);
-  return err as MailError;
 }
 
 (posix ? describe : describe.skip)('symlinks and modes (POSIX: Windows symlinks need privileges)', () => {

@@ -5,10 +5,11 @@
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './fixtures';
 
 const run = promisify(execFile);
 
@@ -28,14 +29,6 @@ export interface Dovecot {
   find(folder: string, messageId: string): Promise<{ flags: string; text: string }[]>;
   /** The folders and their SPECIAL-USE flags, as doveadm lists them. */
   folders(): Promise<string>;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 function accepts(port: number): Promise<boolean> {

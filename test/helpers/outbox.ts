@@ -2,17 +2,9 @@
  * What the outbox suites share: a loopback port nothing listens on yet (the server is down, and
  * later starts there), settings sending to it in clear, and test servers closed after each test.
  */
-import { createServer } from 'node:net';
 import { startServer, ServerOptions, TestServer } from './server';
 
-/** A loopback port nothing listens on (for "server down"), free for a server to take later. */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { freePort } from './fixtures';
 
 /** Settings of alice@example.com sending to 127.0.0.1:`port` in clear; `top` adds or overrides top-level keys. */
 export function plainSmtpSettings<T extends Record<string, unknown> = {}>(port: number, top: T = {} as T) {

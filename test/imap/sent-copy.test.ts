@@ -2,27 +2,18 @@
  * The copy in Sent against a real Dovecot (loopback, started by the test) next to a real
  * smtp-server: what Dovecot holds is read back with doveadm, by Message-ID.
  */
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { createMailer } from '../../lib';
 import { filesSentItself, pickSentFolder, sentCopierFor } from '../../lib/imap/sent-copy';
 import { validateSettings } from '../../lib/settings';
 import { Dovecot, DOVECOT, startDovecot } from '../helpers/dovecot';
 import { startServer, TestServer } from '../helpers/server';
-import { tempDir } from '../helpers/fixtures';
+import { freePort, tempDir } from '../helpers/fixtures';
 import { requireTool } from '../helpers/tools';
 
 jest.setTimeout(60_000);
 
 const crlf = (s: string | Buffer) => s.toString().replace(/\r\n/g, '\n').trimEnd();
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function settings(smtpPort: number, imap: Dovecot, extra: Record<string, unknown> = {}) {
   return {

@@ -3,22 +3,12 @@
  * as a string or (in files) an array, secrets masked; and the mapping of provider errors to codes.
  */
 import { inspect } from 'node:util';
-import { createMailer, MailError, maskSecrets, resolveSettings, validateSettings } from '../../lib';
+import { createMailer, maskSecrets, resolveSettings, validateSettings } from '../../lib';
 import { oauthError } from '../../lib/oauth/client';
 import { authorizationServer } from '../../lib/oauth/presets';
+import { settingsProblems as problems } from '../helpers/fixtures';
 
 const base = { email: 'alice@contoso.com', customize: true, protocol: 'smtp' as const };
-
-function problems(input: unknown): { path: string; message: string }[] {
-  try {
-    validateSettings(input);
-  } catch (err) {
-    expect(err).toBeInstanceOf(MailError);
-    expect((err as MailError).code).toBe('INVALID_SETTINGS');
-    return (err as MailError).problems ?? [];
-  }
-  throw new Error('expected INVALID_SETTINGS');
-}
 
 test('microsoft preset: tenant organizations, SMTP.Send + offline_access, smtp.office365.com:587 STARTTLS when smtp.host is unset; no refresh token yet is valid', () => {
   const { settings, effective } = resolveSettings({ ...base, smtp: { oauth2: { provider: 'microsoft', clientId: '11111111-2222-3333-4444-555555555555' } } });

@@ -5,6 +5,7 @@
  */
 import { createMailer, MailError } from '../../lib';
 import { startServer, smtpSettings, TestServer } from '../helpers/server';
+import { mailFailure as failure } from '../helpers/fixtures';
 
 let server: TestServer;
 afterEach(async () => {
@@ -15,17 +16,6 @@ const GMAIL_535 = {
   responseCode: 535,
   message: '5.7.8 Username and Password not accepted. For more information, go to https://support.google.com/mail/?p=BadCredentials',
 };
-
-async function failure(p: Promise<unknown>): Promise<MailError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected the send to fail');
-    },
-    (e) => e,
-  );
-  expect(err).toBeInstanceOf(MailError);
-  return err as MailError;
-}
 
 /** Runs `fn` with OXYMAIL_LANG set, then puts the test default (en) back. */
 async function withLang<T>(lang: string, fn: () => Promise<T>): Promise<T> {

@@ -3,8 +3,9 @@
  * rule, end to end against a real smtp-server on loopback.
  */
 import { inspect } from 'node:util';
-import { createMailer, MailError } from '../../lib';
+import { createMailer } from '../../lib';
 import { relaySettings, startServer, smtpSettings, TestServer } from '../helpers/server';
+import { mailFailure as rejection } from '../helpers/fixtures';
 
 let server: TestServer;
 beforeEach(async () => {
@@ -16,15 +17,6 @@ afterEach(async () => {
 
 const user = { label: 'Alice Martin', email: 'alice@client.example' };
 const relay = relaySettings;
-
-async function rejection(p: Promise<unknown>): Promise<MailError> {
-  return p.then(
-    () => {
-      throw new Error('expected a MailError');
-    },
-    (e: MailError) => e,
-  );
-}
 
 describe('managed relay', () => {
   test('From is the assigned address with the user label, Reply-To the user address, envelope from the relay address', async () => {

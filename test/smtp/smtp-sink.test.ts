@@ -4,22 +4,14 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, AddressInfo, connect } from 'node:net';
+import { connect } from 'node:net';
 import * as path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { createMailer, MailError } from '../../lib';
-import { tempDir } from '../helpers/fixtures';
+import { freePort, tempDir } from '../helpers/fixtures';
 import { requireTool } from '../helpers/tools';
 
 const SINK = '/usr/sbin/smtp-sink';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {

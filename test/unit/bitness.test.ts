@@ -4,25 +4,16 @@
  * under Wine with real DLLs of both bitnesses).
  */
 import { bitnessMismatch, checkMapiBitness, dllFor } from '../../lib/doctor/bitness';
-import { MailError } from '../../lib/errors';
 import { NativeBinding, NativeLoad } from '../../lib/native';
 import { MapiTransport, uiParam } from '../../lib/transports/mapi';
 import { clientRegistry, fakeProbe, MACHINE, peBytes } from '../doctor/fixtures';
+import { mailFailure as rejection } from '../helpers/fixtures';
 
 const OUTLOOK = 'C:\\Program Files (x86)\\Microsoft Office\\root\\Office16\\OLMAPI32.DLL';
 const OUTLOOK64 = 'C:\\Program Files\\Microsoft Office\\root\\Office16\\OLMAPI32.DLL';
 
 function machine(files: Record<string, number>, registry = clientRegistry('Microsoft Outlook', { DLLPath: 'mapi32.dll', DLLPathEx: OUTLOOK })) {
   return fakeProbe({ registry, files: Object.fromEntries(Object.entries(files).map(([p, m]) => [p, peBytes(m)])) });
-}
-
-async function rejection(p: Promise<unknown>): Promise<MailError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof MailError)) throw new Error(`expected a MailError, got ${String(err)}`);
-  return err;
 }
 
 describe('the decision', () => {

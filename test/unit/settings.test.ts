@@ -1,15 +1,5 @@
 import { MailError, MailWarning, validateSettings, maskSecrets } from '../../lib';
-
-function problemsOf(input: unknown): { path: string; message: string; hint?: string }[] {
-  try {
-    validateSettings(input);
-  } catch (err) {
-    expect(err).toBeInstanceOf(MailError);
-    expect((err as MailError).code).toBe('INVALID_SETTINGS');
-    return (err as MailError).problems ?? [];
-  }
-  throw new Error('expected INVALID_SETTINGS');
-}
+import { settingsProblems as problemsOf } from '../helpers/fixtures';
 
 describe('validateSettings', () => {
   test('empty settings mean managed mode with defaults', () => {
