@@ -72,15 +72,17 @@ export async function storePermissionsLine(file: string, platform: string, local
   if (platform === 'win32') return { id: 'store', verdict: 'info', title: t('doctor.store.windows.title', { file }), detail: t('doctor.store.windows.detail') };
   const stat = await fs.stat(file).catch(() => undefined);
   if (!stat) return undefined;
-  const open = stat.mode & 0o077;
-  return open
-    ? {
-        id: 'store',
-        verdict: 'warn',
-        title: t('doctor.store.open.title', { file, mode: (stat.mode & 0o777).toString(8) }),
-        detail: t('doctor.store.open.detail', { file }),
-      }
-    : { id: 'store', verdict: 'ok', title: t('doctor.store.private.title', { file }), detail: '' };
+  return privateFileLine(
+    'store',
+    stat.mode,
+    (mode) => ({ title: t('doctor.store.open.title', { file, mode }), detail: t('doctor.store.open.detail', { file }) }),
+    t('doctor.store.private.title', { file }),
+  );
+}
+
+/** The line of a file holding secrets: WARN with `open(mode)` when group or others may read it, else ok. */
+function privateFileLine(id: string, mode: number, open: (mode: string) => { title: string; detail: string }, privateTitle: string): DoctorLine {
+  return mode & 0o077 ? { id, verdict: 'warn', ...open((mode & 0o777).toString(8)) } : { id, verdict: 'ok', title: privateTitle, detail: '' };
 }
 
 /**
@@ -101,15 +103,12 @@ export async function storeBackupLine(file: string, platform: string, locale?: s
     return { id: 'store.bak', verdict: 'fail', title: t('doctor.store.bak.notFile.title', { bak }), detail: t('doctor.store.bak.notFile.detail', { bak }) };
   }
   if (platform === 'win32') return undefined;
-  const open = stat.mode & 0o077;
-  return open
-    ? {
-        id: 'store.bak',
-        verdict: 'warn',
-        title: t('doctor.store.bak.open.title', { bak, mode: (stat.mode & 0o777).toString(8) }),
-        detail: t('doctor.store.bak.open.detail', { bak }),
-      }
-    : { id: 'store.bak', verdict: 'ok', title: t('doctor.store.bak.private.title', { bak }), detail: '' };
+  return privateFileLine(
+    'store.bak',
+    stat.mode,
+    (mode) => ({ title: t('doctor.store.bak.open.title', { bak, mode }), detail: t('doctor.store.bak.open.detail', { bak }) }),
+    t('doctor.store.bak.private.title', { bak }),
+  );
 }
 
 /** Examines this machine (and the user's settings, when given) and returns the verdicts and a recommendation. */
